@@ -1,0 +1,1 @@
+"""kslab: a lab of real kube-apiservers for kubesphere.multicluster's tests (test equipment)."""
