@@ -432,3 +432,21 @@ def _read_pid(path):
             return int(f.read().strip())
     except (OSError, ValueError):
         return None
+
+
+def embedded_kubeconfig(path):
+    """The kubeconfig at `path` as YAML text with certificates and keys inlined (`*-data` fields), as a
+    user pastes it into KubeSphere's console or a Cluster object carries it."""
+    import base64  # noqa: PLC0415
+
+    with open(path) as f:
+        cfg = yaml.safe_load(f)
+    for section, key, fields in (("clusters", "cluster", ("certificate-authority",)),
+                                 ("users", "user", ("client-certificate", "client-key"))):
+        for entry in cfg.get(section, []):
+            body = entry[key]
+            for field in fields:
+                if field in body:
+                    with open(body.pop(field), "rb") as fh:
+                        body[field + "-data"] = base64.b64encode(fh.read()).decode()
+    return yaml.safe_dump(cfg, sort_keys=False)

@@ -1,0 +1,47 @@
+# kubesphere.multicluster -- two commands: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLL_LINK := build/collections/ansible_collections/kubesphere/multicluster
+SHARED_CRDS := $(abspath ../shared/kubesphere-crds/v3.4)
+export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test venv link lab-binaries lab-up lab-down unit integration lab-tests sanity lint molecule bench clean
+
+demo: venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
+	tests/lab/kslab up
+	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
+	$(BIN)/ansible-playbook -i inventories/lab playbooks/status.yml
+	@echo "The lab is still running: 'tests/lab/kslab status' shows it, 'make lab-down' stops it."
+
+test: venv link lab-binaries  ## every test: unit, lab, integration, sanity, lint, molecule (starts and stops its own lab)
+	bash tests/run-all.sh
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+link:  ## make the checkout importable as kubesphere.multicluster
+	@mkdir -p $(dir $(COLL_LINK))
+	@test -L $(COLL_LINK) || ln -sfn ../../../.. $(COLL_LINK)
+
+lab-binaries:  ## build kube-apiserver and etcd once (cached in ~/.cache/kslab)
+	tests/lab/build-binaries.sh
+
+lab-up: venv lab-binaries
+	tests/lab/kslab up
+lab-down:
+	tests/lab/kslab down
+
+unit: venv link
+	$(BIN)/pytest -q tests/unit
+bench: venv link lab-binaries
+	$(BIN)/python tests/bench/lab_bench.py
+
+clean: lab-down
+	rm -rf build .pytest_cache tests/output

@@ -1,0 +1,128 @@
+"""Fixtures shared by every test tier.
+
+- The checkout is importable as `ansible_collections.kubesphere.multicluster` (through build/collections,
+  made by `make link`), so unit tests import the collection's code by its real name.
+- `lab` starts the lab once per test session (or reuses one that runs), and stops it at the end if it
+  started it. Tests get admin clients per cluster from `kube`. Tests isolate themselves by names
+  (namespaces, Cluster objects) and remove what they create.
+- `make_lab` starts a separate, private lab (own state folder and ports) for tests that need clusters
+  in a known first state (for example every cluster with role `none`)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB_DIR = os.path.join(REPO, "tests", "lab")
+COLLECTIONS = os.path.join(REPO, "build", "collections")
+KSLAB = os.path.join(LAB_DIR, "kslab")
+
+for p in (COLLECTIONS, LAB_DIR):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+_link = os.path.join(COLLECTIONS, "ansible_collections", "kubesphere", "multicluster")
+if not os.path.exists(_link):
+    os.makedirs(os.path.dirname(_link), exist_ok=True)
+    os.symlink("../../../..", _link)
+
+
+class LabHandle:
+    """A running lab: its state folder, its clusters and clients for them."""
+
+    def __init__(self, env):
+        self.env = env
+        from kslabkit import lab as kslab  # noqa: PLC0415
+
+        old = os.environ.get("KSLAB_STATE")
+        os.environ["KSLAB_STATE"] = env["KSLAB_STATE"]
+        try:
+            self.state = kslab.load_state()
+        finally:
+            if old is None:
+                os.environ.pop("KSLAB_STATE", None)
+            else:
+                os.environ["KSLAB_STATE"] = old
+        self.state_dir = env["KSLAB_STATE"]
+        self.names = list(self.state["clusters"])
+        self.host = self.names[0]
+        self.members = self.names[1:]
+        self.inventory = os.path.join(self.state_dir, "inventory.yml")
+        self._clients = {}
+
+    def kubeconfig(self, name):
+        return self.state["clusters"][name]["kubeconfig"]
+
+    def server(self, name):
+        return self.state["clusters"][name]["server"]
+
+    def client(self, name):
+        from kslabkit.rest import Rest  # noqa: PLC0415
+
+        if name not in self._clients:
+            self._clients[name] = Rest(self.kubeconfig(name))
+        return self._clients[name]
+
+
+def _kslab(env, *args, check=True):
+    return subprocess.run([KSLAB, *args], env=env, check=check, capture_output=True, text=True, timeout=600)
+
+
+def _start(env, *args):
+    r = _kslab(env, "up", *args, check=False)
+    if r.returncode != 0:
+        pytest.fail("kslab up failed:\n%s\n%s" % (r.stdout, r.stderr))
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The session's shared lab (host, member1, member2), stand-ins running."""
+    env = dict(os.environ)
+    env.setdefault("KSLAB_STATE", os.path.join(REPO, ".kslab"))
+    was_running = os.path.exists(os.path.join(env["KSLAB_STATE"], "lab.json"))
+    _start(env)
+    handle = LabHandle(env)
+    yield handle
+    if not was_running and os.environ.get("KSLAB_KEEP") != "1":
+        _kslab(env, "down", check=False)
+
+
+@pytest.fixture
+def kube(lab):
+    """kube(name) -> admin REST client (tests/lab/kslabkit/rest.py) for a cluster of the shared lab."""
+    return lab.client
+
+
+@pytest.fixture
+def unique():
+    """A short unique suffix for names a test creates."""
+    return uuid.uuid4().hex[:6]
+
+
+_port_bases = iter(range(27000, 29000, 40))
+
+
+@pytest.fixture
+def make_lab(tmp_path_factory):
+    """make_lab(members=2, not_installed=(), extra_env=None) -> LabHandle of a private lab, stopped after the test."""
+    started = []
+
+    def factory(members=2, not_installed=(), extra_env=None):
+        state = str(tmp_path_factory.mktemp("kslab"))
+        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(next(_port_bases)))
+        env.update(extra_env or {})
+        args = ["--members", str(members)]
+        if not_installed:
+            args += ["--not-installed", ",".join(not_installed)]
+        started.append(env)
+        _start(env, *args)
+        return LabHandle(env)
+
+    yield factory
+    for env in started:
+        _kslab(env, "down", check=False)
+        shutil.rmtree(env["KSLAB_STATE"], ignore_errors=True)
