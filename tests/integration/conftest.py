@@ -1,0 +1,88 @@
+"""Run real ansible-playbook against a lab and read every task's result.
+
+`ansible_run(playbook, inventory, check=False, diff=False, extra_vars=None, verbosity=0)` runs
+ansible-playbook in a subprocess (the same way users do) with the json callback, and returns a
+PlaybookRun: .rc, .stdout (the raw text, for searching secrets), .results(task_name) -> list of the
+per-host results of the task with that name, .stats."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+class PlaybookRun:
+    def __init__(self, proc, text_output=None):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.text_output = text_output
+        try:
+            start = proc.stdout.index("{")
+            self.data = json.loads(proc.stdout[start:])
+        except ValueError:
+            self.data = {"plays": [], "stats": {}}
+        self.stats = self.data.get("stats", {})
+
+    def tasks(self):
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                yield task
+
+    def results(self, task_name):
+        """{host: result} of every task whose name is (or ends with) task_name."""
+        out = {}
+        for task in self.tasks():
+            name = task["task"]["name"]
+            if name == task_name or name.endswith(" : " + task_name):
+                out.update(task["hosts"])
+        return out
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout[-6000:], self.stderr[-3000:])
+
+
+def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, verbosity=0, callback="ansible.posix.json",
+                 env=None, limit=None, timeout=600):
+    """Run a playbook file (path) or playbook text (str containing newlines)."""
+    tmp = None
+    if "\n" in playbook:
+        fd, tmp = tempfile.mkstemp(suffix=".yml", dir=os.path.join(REPO, "playbooks"), prefix=".test-")
+        with os.fdopen(fd, "w") as f:
+            f.write(playbook)
+        playbook = tmp
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, playbook]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if limit:
+        cmd += ["--limit", limit]
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    run_env = dict(os.environ,
+                   ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
+                   ANSIBLE_STDOUT_CALLBACK=callback,
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                   PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    run_env.update(env or {})
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    return PlaybookRun(proc)
+
+
+@pytest.fixture
+def ansible_run():
+    return run_playbook
