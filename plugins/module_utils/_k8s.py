@@ -41,7 +41,18 @@ except ImportError:  # reported by KubeSphereModule, with what to install
         "proxy_headers": {"type": "dict"}, "persist_config": {"type": "bool"}, "impersonate_user": {},
         "impersonate_groups": {"type": "list", "elements": "str"},
     }
-    DynamicApiError = NotFoundError = ResourceNotFoundError = CoreException = type("Unavailable", (Exception,), {})
+
+    class CoreException(Exception):
+        """Placeholder: kubernetes.core is missing (the module fails before using it)."""
+
+    class DynamicApiError(Exception):
+        """Placeholder: the kubernetes client is missing."""
+
+    class NotFoundError(DynamicApiError):
+        """Placeholder: the kubernetes client is missing."""
+
+    class ResourceNotFoundError(Exception):
+        """Placeholder: the kubernetes client is missing."""
 
 KUBECONFIG_SECRET_FIELDS = ("token", "client-key-data", "client-certificate-data", "password")
 
@@ -228,7 +239,7 @@ class Connection:
         if label_selector:
             params["label_selector"] = label_selector
         found = self._call("%s list" % kind, self.client.get, res, **params)
-        return [item for item in (found.to_dict().get("items") or [])] if found is not None else []
+        return list(found.to_dict().get("items") or []) if found is not None else []
 
     def raw(self, method, path):
         """(status, headers, parsed JSON or text) of a request to an API path, e.g. '/version'."""

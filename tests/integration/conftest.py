@@ -32,8 +32,7 @@ class PlaybookRun:
 
     def tasks(self):
         for play in self.data.get("plays", []):
-            for task in play.get("tasks", []):
-                yield task
+            yield from play.get("tasks", [])
 
     def results(self, task_name):
         """{host: result} of every task whose name is (or ends with) task_name."""
@@ -76,7 +75,7 @@ def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, 
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
     run_env.update(env or {})
     try:
-        proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     finally:
         if tmp:
             os.unlink(tmp)

@@ -230,7 +230,8 @@ def up(names=None, not_installed=(), crds_dir=None, timeout=180):
     _check_binaries()
     crds_dir = crds_dir or os.environ.get("KSLAB_CRDS_DIR") or os.path.join(LAB_DIR, "crds")
     if not os.path.isdir(crds_dir):
-        raise LabError("KSLAB_CRDS_DIR=%s is not a folder" % crds_dir)
+        raise LabError("the CRD folder %s does not exist: point KSLAB_CRDS_DIR or --crds at a folder of CRD YAML files"
+                       % crds_dir)
     crds_dir = os.path.abspath(crds_dir)
 
     base = port_base()

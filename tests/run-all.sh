@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Every test of the project, as `make test` and .ci/run run it. Starts and stops its own labs (own state
+# folders and ports, so a lab you keep running for the demo is not touched).
+#
+# Stages: unit -> lab + stand-ins with the project's own CRDs -> lab + stand-ins + collection integration
+# with KubeSphere 3.4's real CRDs (../shared/kubesphere-crds/v3.4, when present) -> ansible-test sanity ->
+# ansible-lint -> molecule -> collection build and install. Each stage prints its time; the last line
+# sums every pytest stage as "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+BIN="$REPO/.venv/bin"
+RESULTS="$REPO/build/test-results"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+export ANSIBLE_COLLECTIONS_PATH="$REPO/build/collections" ANSIBLE_CONFIG="$REPO/ansible.cfg" PATH="$BIN:$PATH"
+export KSLAB_INSTALLER_DELAY="${KSLAB_INSTALLER_DELAY:-1}"
+SHARED_CRDS="${KSLAB_SHARED_CRDS:-$(cd "$REPO/.." && pwd)/shared/kubesphere-crds/v3.4}"
+failed=()
+
+stage() {  # stage NAME COMMAND...
+  local name=$1; shift
+  local t0=$(date +%s)
+  echo; echo "=== $name ==="
+  "$@"
+  local rc=$?
+  echo "=== $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $(( $(date +%s) - t0 )) s ==="
+  [ $rc -eq 0 ] || failed+=("$name")
+}
+
+pytest_stage() {  # pytest_stage NAME STATE_DIR PORT_BASE CRDS PATHS...
+  local name=$1 state=$2 port=$3 crds=$4; shift 4
+  env KSLAB_STATE="$state" KSLAB_PORT_BASE="$port" ${crds:+KSLAB_CRDS_DIR="$crds"} \
+    "$BIN/pytest" -q -p no:cacheprovider --timeout=900 --junitxml="$RESULTS/$name.xml" "$@"
+  local rc=$?
+  [ $rc -eq 5 ] && { echo "($name: no tests collected)"; rc=0; }
+  "$REPO/tests/lab/kslab" down >/dev/null 2>&1 <<<"" || true
+  KSLAB_STATE="$state" "$REPO/tests/lab/kslab" down >/dev/null 2>&1 || true
+  return $rc
+}
+
+sanity() {
+  local dest="$REPO/build/ansible-test/ansible_collections/kubesphere/multicluster"
+  rm -rf "$REPO/build/ansible-test" && mkdir -p "$dest"
+  # What ships, plus its unit tests: the lab (test equipment) and benchmarks are not collection content.
+  git ls-files -z -co --exclude-standard | grep -zv -e '^tests/lab/' -e '^tests/bench/' -e '^\.ci/' \
+    | tar --null -T - -cf - | tar -xf - -C "$dest"
+  (cd "$dest" && git init -q && git add -A)
+  local ver
+  ver=$(sed -nE "s/.*pip='([0-9.]+)'.*/\1/p" "$("$BIN/python" -c 'import ansible_test,os;print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr . _)
+  ver=${ver:-24_2}
+  mkdir -p "$HOME/.ansible/test/cache" && cp "$REPO/tests/sanity/get_pip_shim.py" "$HOME/.ansible/test/cache/get_pip_$ver.py"
+  (cd "$dest" && "$BIN/ansible-test" sanity --python 3.11 --local --color no --exclude tests/sanity/get_pip_shim.py)
+}
+
+lint() { "$BIN/ansible-lint" --offline -q; }
+
+molecule_all() {
+  [ -d extensions/molecule ] || { echo "(no molecule scenarios)"; return 0; }
+  (cd extensions && "$BIN/molecule" test --all)
+}
+
+build_install() {
+  local out="$REPO/build/dist"
+  rm -rf "$out" && mkdir -p "$out"
+  "$BIN/ansible-galaxy" collection build --force --output-path "$out" . \
+    && "$BIN/ansible-galaxy" collection install --offline "$out"/kubesphere-multicluster-*.tar.gz -p "$out/installed" \
+    && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
+}
+
+stage "unit tests" pytest_stage unit "$REPO/build/lab-unit" 26600 "" tests/unit
+stage "lab and stand-ins (project CRDs)" pytest_stage lab-own-crds "$REPO/build/lab-own" 26620 "" tests/lab/tests
+if [ -d "$SHARED_CRDS" ]; then
+  stage "lab, stand-ins and collection integration (KubeSphere 3.4 CRDs)" \
+    pytest_stage integration-v34-crds "$REPO/build/lab-v34" 26640 "$SHARED_CRDS" tests/lab/tests tests/integration
+else
+  echo "(no $SHARED_CRDS: integration runs with the project's CRDs)"
+  stage "collection integration (project CRDs)" pytest_stage integration "$REPO/build/lab-int" 26640 "" tests/integration
+fi
+stage "ansible-test sanity" sanity
+stage "ansible-lint" lint
+stage "molecule" molecule_all
+stage "collection build and install" build_install
+
+echo
+"$BIN/python" - "$RESULTS" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+t = f = e = s = 0
+for path in glob.glob(sys.argv[1] + "/*.xml"):
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        t += int(suite.get("tests", 0)); f += int(suite.get("failures", 0))
+        e += int(suite.get("errors", 0)); s += int(suite.get("skipped", 0))
+print("%d passed, %d failed, %d skipped" % (t - f - e - s, f + e, s))
+PY
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED stages: ${failed[*]}"
+  exit 1
+fi
