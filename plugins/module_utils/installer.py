@@ -15,7 +15,8 @@ try:
 except ImportError:  # reported by the module that uses it
     yaml = None
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path, merge
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
 
 KS_NAMESPACE = "kubesphere-system"
 CC_API_VERSION = "installer.kubesphere.io/v1alpha1"
@@ -82,3 +83,210 @@ def failed_components(cc):
 def installer_version(cc):
     """status.core.version, else the CC's `version` label (what ks-installer stamps)."""
     return get_path(cc or {}, "status.core.version") or get_path(cc or {}, ("metadata", "labels", "version"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# desired state (what cluster_role writes), owned by issue 5
+
+JWT_PATHS = (("spec", "authentication", "jwtSecret"),)
+# Where a jwtSecret can sit in the objects a module reads or writes; results and diffs mask these.
+SECRET_PATHS = JWT_PATHS + (("data", CONFIG_KEY), ("data", "secret"), ("data", "token"))
+HOST_OPTIONS = ("proxyPublishAddress", "hostClusterName")
+HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"  # v4, on the member's kubesphere-system namespace
+NAME_ANNOTATION = "cluster.kubesphere.io/name"
+DEFAULT_HOST_CLUSTER_NAME = "host"
+
+
+def role_patch(role, jwt_secret=None, host_options=None, components=None):
+    """The merge patch of the ClusterConfiguration's spec for a role (fact sheet section 1):
+    clusterRole, the host's options (only for `host`, empty ones left out), the member's jwtSecret
+    (only when given) and components to enable (dotted names, see components.py)."""
+    if role not in ROLES:
+        raise ValueError("clusterRole must be one of %s, not %r" % (", ".join(ROLES), role))
+    multicluster = {"clusterRole": role}
+    if role == "host":
+        multicluster.update((k, v) for k, v in sorted((host_options or {}).items()) if k in HOST_OPTIONS and v)
+    spec = {"multicluster": multicluster}
+    if jwt_secret:
+        spec["authentication"] = {"jwtSecret": jwt_secret}
+    for name in components or ():
+        node = spec
+        for key in name.split("."):
+            node = node.setdefault(key, {})
+        node["enabled"] = True
+    return {"spec": spec}
+
+
+def desired_cc(patch):
+    """The ClusterConfiguration object that ensure_object() makes true (only the patched fields)."""
+    return dict({"apiVersion": CC_API_VERSION, "kind": CC_KIND,
+                 "metadata": {"name": CC_NAME, "namespace": KS_NAMESPACE}}, **patch)
+
+
+def host_cluster_name(config_or_cc):
+    """The name of the host's own Cluster object: multicluster.hostClusterName (rendered config or CC
+    spec), else KubeSphere's default `host`."""
+    return (get_path(config_or_cc or {}, "multicluster.hostClusterName")
+            or get_path(config_or_cc or {}, "spec.multicluster.hostClusterName") or DEFAULT_HOST_CLUSTER_NAME)
+
+
+# ---------------------------------------------------------------------------------------------------
+# applied? (what the wait loop polls)
+
+
+def applied_problems(role, config, cc, jwt_secret=None, host_options=None):
+    """What still differs between the wanted role and what the installer rendered; [] once applied.
+
+    The rendered kubesphere-config must show the role and (when one is wanted) the jwtSecret, compared
+    by fingerprint; the host also needs `status.multicluster.status: enabled` and its options rendered.
+    Each item is safe to print (secrets appear only as fingerprints)."""
+    problems = []
+    rendered = config_role(config) or "none"
+    if rendered != role:
+        problems.append("kubesphere-config shows clusterRole '%s' (wanted '%s')" % (rendered, role))
+    if jwt_secret and not same_secret(config_jwt_secret(config), jwt_secret):
+        problems.append("kubesphere-config jwtSecret is %s (wanted %s)"
+                        % (fingerprint(config_jwt_secret(config)) or "empty", fingerprint(jwt_secret)))
+    if role == "host":
+        status = get_path(cc or {}, "status.multicluster.status")
+        if status != "enabled":
+            problems.append("status.multicluster.status is %s (wanted enabled)" % (status or "unset"))
+        for key, value in sorted((host_options or {}).items()):
+            if value and get_path(config, ("multicluster", key)) != value:
+                problems.append("kubesphere-config multicluster.%s is %r (wanted %r)"
+                                % (key, get_path(config, ("multicluster", key)), value))
+    return problems
+
+
+def installer_activity(cc, config):
+    """One line on what the installer last did, for timeout and failure messages: the rendered role,
+    the jwtSecret fingerprint, failed components, and the status times it wrote."""
+    parts = ["rendered clusterRole %s" % (config_role(config) or "(no kubesphere-config yet)")]
+    if config_jwt_secret(config):
+        parts.append("rendered jwtSecret %s" % fingerprint(config_jwt_secret(config)))
+    failed = failed_components(cc)
+    parts.append("failed components: %s" % (", ".join(failed) if failed else "none"))
+    for key in ("core", "multicluster"):
+        status = get_path(cc or {}, ("status", key)) or {}
+        if status:
+            parts.append("status.%s %s%s" % (key, status.get("status", "?"),
+                                              " since %s" % status["enabledTime"] if status.get("enabledTime") else ""))
+    return "; ".join(parts)
+
+
+def new_failures(before_cc, cc):
+    """Components that failed since `before_cc` was read (the installer ran and a task failed)."""
+    return sorted(set(failed_components(cc)) - set(failed_components(before_cc)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# before install
+
+
+def before_install_cc(patch, version="v3.4.1"):
+    """The cluster-configuration.yaml a user installs KubeSphere with (INST deploy/cluster-configuration.yaml,
+    multi-cluster keys), with the role patch applied: the installer then comes up in that role."""
+    base = {
+        "apiVersion": CC_API_VERSION, "kind": CC_KIND,
+        "metadata": {"name": CC_NAME, "namespace": KS_NAMESPACE, "labels": {"version": version}},
+        "spec": {
+            "persistence": {"storageClass": ""},
+            "authentication": {"jwtSecret": ""},
+            "local_registry": "",
+            "etcd": {"monitoring": False, "endpointIps": "localhost", "port": 2379, "tlsEnable": True},
+            "common": {"core": {"console": {"enableMultiLogin": True, "port": 30880, "type": "NodePort"}}},
+            "alerting": {"enabled": False}, "auditing": {"enabled": False}, "devops": {"enabled": False},
+            "events": {"enabled": False}, "logging": {"enabled": False},
+            "metrics_server": {"enabled": False}, "monitoring": {"storageClass": ""},
+            "multicluster": {"clusterRole": "none"},
+            "network": {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"},
+                        "topology": {"type": "none"}},
+            "openpitrix": {"store": {"enabled": False}},
+            "servicemesh": {"enabled": False},
+        },
+    }
+    return merge(base, patch)
+
+
+# ---------------------------------------------------------------------------------------------------
+# guards: facts in, problems out. Each problem is {'code', 'msg'}; a module refuses (and writes
+# nothing) when any is found, unless the user forces it. Facts are plain values the module read:
+#   current_role   the cluster's role now (CC spec)
+#   members        names of Cluster objects on this cluster other than its own host cluster
+#   imported_by    where this cluster is imported (host names / "kubesphere-config clusterName X")
+#   peer_hosts     other clusters of the fleet whose role is host
+#   managed_by     hosts, other than the one we join, that manage this cluster
+
+
+def problem(code, msg):
+    return {"code": code, "msg": msg}
+
+
+def guard_problems(name, role, current_role, members=(), imported_by=(), peer_hosts=(), managed_by=()):
+    """Every guard for setting cluster `name` to `role`; [] when it is safe."""
+    out = []
+    if role == "host" and peer_hosts:
+        out.append(problem("second_host", "cluster '%s' cannot become a host: %s already %s the host of the "
+                           "fleet; a fleet has one host (force: true to do it anyway)"
+                           % (name, ", ".join("'%s'" % p for p in sorted(peer_hosts)),
+                              "is" if len(peer_hosts) == 1 else "are")))
+    if current_role == "host" and role != "host" and members:
+        out.append(problem("host_has_members", "cluster '%s' is a host with members (%s); turning it into '%s' "
+                           "would orphan them: unbind them first (force: true to do it anyway)"
+                           % (name, ", ".join(sorted(members)), role)))
+    if role == "host" and current_role != "host" and imported_by:
+        out.append(problem("member_imported", "cluster '%s' is imported as a member (%s); unbind it before it "
+                           "becomes a host (force: true to do it anyway)" % (name, "; ".join(sorted(imported_by)))))
+    if role == "member" and managed_by:
+        out.append(problem("managed_by_other_host", "cluster '%s' is managed by another host (%s); unbind it "
+                           "there first (force: true to do it anyway)" % (name, "; ".join(sorted(managed_by)))))
+    return out
+
+
+def members_of(clusters, own_uid, own_name):
+    """Names of the Cluster objects on a host other than the host's own (by kube-system UID or name)."""
+    out = []
+    for c in clusters or ():
+        cname = get_path(c, "metadata.name")
+        uid = get_path(c, "status.uid")
+        if cname == own_name or (own_uid and uid == own_uid):
+            continue
+        out.append(cname)
+    return sorted(out)
+
+
+def imports_of(uid, clusters, host_label):
+    """How a host (`host_label`) knows the cluster with kube-system `uid`: the names of its Cluster
+    objects with that status.uid."""
+    return sorted(get_path(c, "metadata.name") for c in clusters or () if uid and get_path(c, "status.uid") == uid)
+
+
+def managed_by(name, uid, namespace, host_label, host_name, host_clusters, peer_host_clusters=None):
+    """Hosts other than `host_label` that manage this member, and imports by `host_label` under another
+    name. `namespace` is the member's kubesphere-system Namespace (v4 annotation), `host_clusters` the
+    Cluster objects of the host we join, `peer_host_clusters` {label: Cluster objects} of other hosts."""
+    out = []
+    annotated = get_path(namespace or {}, ("metadata", "annotations", HOST_ANNOTATION))
+    if annotated and annotated != host_name:
+        out.append("kubesphere-system is annotated %s=%s" % (HOST_ANNOTATION, annotated))
+    for cname in imports_of(uid, host_clusters, host_label):
+        if cname != name:
+            out.append("host '%s' already imports it as '%s'" % (host_label, cname))
+    for label, clusters in sorted((peer_host_clusters or {}).items()):
+        if label != host_label:
+            out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters, label))
+    return out
+
+
+def imported_evidence(config, namespace, peer_host_clusters, uid):
+    """Signs that a cluster is a member of some host: the clusterName the host's controller writes into
+    its kubesphere-config, the v4 host annotation, or a host's Cluster object with its kube-system UID."""
+    out = []
+    if get_path(config or {}, "multicluster.clusterName"):
+        out.append("its kubesphere-config has clusterName '%s'" % get_path(config, "multicluster.clusterName"))
+    annotated = get_path(namespace or {}, ("metadata", "annotations", HOST_ANNOTATION))
+    if annotated:
+        out.append("kubesphere-system is annotated %s=%s" % (HOST_ANNOTATION, annotated))
+    for label, clusters in sorted((peer_host_clusters or {}).items()):
+        out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters, label))
+    return out

@@ -1,0 +1,400 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# Apache License 2.0 (see LICENSE)
+"""PRIVATE to kubesphere.multicluster. The fleet model: which clusters exist, which one is the host, how
+each is reached, and everything that is wrong with that description -- checked before anything runs.
+
+A *cluster* is a plain dict with the keys of `CLUSTER_KEYS` (the inventory variables without their
+`kubesphere_` prefix) plus `name` (the inventory host) and `role` (host|member). It comes from a compact
+file (`parse_compact`), from an Ansible inventory (`from_inventory`), or from the host's Cluster objects
+(`discovered_clusters`). `validate(clusters, views)` returns problems: dicts {code, cluster, msg} with a
+stable code for tests and roles and a message for people. Reading kubeconfig files (`kubeconfig_view`) is
+the only I/O here and is kept apart, so validation itself is pure.
+
+The inventory layout it produces (`inventory_groups`, `inventory_hostvars`) is the collection's
+documented layout: groups kubesphere_host / kubesphere_members (children of kubesphere_clusters),
+wave_<name>, region_<name>, and per-cluster node host groups for time sync."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+try:
+    import yaml
+except ImportError:  # reported by the caller that needs to read kubeconfig files
+    yaml = None
+
+HOST_GROUP = "kubesphere_host"
+MEMBERS_GROUP = "kubesphere_members"
+CLUSTERS_GROUP = "kubesphere_clusters"
+WAVE_PREFIX = "wave_"
+REGION_PREFIX = "region_"
+VAR_PREFIX = "kubesphere_"
+CONNECTION_TYPES = ("direct", "proxy")
+GROUP_LABEL = "cluster.kubesphere.io/group"
+HOST_LABEL = "cluster-role.kubesphere.io/host"
+
+# Per-cluster settings, each the inventory variable kubesphere_<key>.
+CLUSTER_KEYS = ("cluster_name", "kubeconfig", "context", "connection_type", "provider", "cluster_group",
+                "node_group")
+# Keys a compact-file entry may carry besides CLUSTER_KEYS: its inventory name, rollout wave, region,
+# and the node hosts (real SSH hosts) that make up its node group.
+ENTRY_KEYS = ("name", "wave", "region", "nodes")
+# Group variables every cluster host gets: modules run on the controller with the playbook's Python.
+CLUSTER_GROUP_VARS = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+
+# KubeSphere's rule for a cluster name (console and ks-installer docs; Kubernetes object-name limit).
+NAME_RULE = ("only lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, "
+             "at most 253 characters")
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+class FleetError(Exception):
+    """The fleet description has problems; `problems` lists them all, the message shows them one a line."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super(FleetError, self).__init__(format_problems(problems))
+
+
+def problem(code, cluster, msg):
+    return {"code": code, "cluster": cluster, "msg": msg}
+
+
+def format_problems(problems):
+    lines = ["the fleet description has %d problem%s:" % (len(problems), "" if len(problems) == 1 else "s")]
+    lines += ["- [%s] %s" % (p["code"], p["msg"]) for p in problems]
+    return "\n".join(lines)
+
+
+def valid_name(name):
+    return isinstance(name, str) and len(name) <= 253 and bool(_NAME_RE.match(name))
+
+
+def group_name(prefix, value):
+    """An Ansible-safe group name: wave 'canary-1' -> 'wave_canary_1'."""
+    return prefix + _GROUP_CHARS.sub("_", str(value))
+
+
+# ---------------------------------------------------------------------------------------------------
+# building the model
+
+
+def cluster(name, role, **settings):
+    """A cluster dict with every key present (None when unset) and the documented defaults applied."""
+    out = {"name": name, "role": role}
+    for key in CLUSTER_KEYS + ENTRY_KEYS[1:]:
+        out[key] = settings.get(key)
+    out["cluster_name"] = out["cluster_name"] or name
+    out["connection_type"] = out["connection_type"] or "direct"
+    out["nodes"] = list(out["nodes"] or [])
+    if out["nodes"] and not out["node_group"]:
+        out["node_group"] = group_name("", "%s_nodes" % name)
+    return out
+
+
+def parse_compact(doc, base_dir=None):
+    """Clusters and problems from a compact file's data:
+
+        host: {name: host, kubeconfig: ..., context: ...}
+        members: [{name: member1, wave: canary, region: eu, connection_type: proxy, ...}]
+        defaults: {provider: kubesphere, ...}        # optional, applied where an entry sets nothing
+
+    Relative kubeconfig paths are taken relative to `base_dir` (the file's folder). Returns
+    (clusters, problems); problems here are about the file's shape (unknown keys, missing names)."""
+    problems = []
+    defaults = doc.get("defaults") or {}
+    entries = []
+    host = doc.get("host")
+    hosts = host if isinstance(host, list) else [host] if host else []
+    entries += [("host", e) for e in hosts]
+    entries += [("member", e) for e in doc.get("members") or []]
+    clusters = []
+    for i, (role, entry) in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            problems.append(problem("missing_name", None, "%s entry #%d has no `name`: every cluster needs one"
+                                    % ("the host" if role == "host" else "member", i + 1)))
+            continue
+        name = str(entry["name"])
+        unknown = sorted(set(entry) - set(CLUSTER_KEYS + ENTRY_KEYS))
+        if unknown:
+            problems.append(problem("unknown_key", name, "cluster '%s': unknown setting%s %s (known: %s)" % (
+                name, "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(CLUSTER_KEYS + ENTRY_KEYS)))))
+        settings = dict(defaults, **{k: v for k, v in entry.items() if v is not None})
+        settings["kubeconfig"] = resolve_path(settings.get("kubeconfig"), base_dir)
+        clusters.append(cluster(name, role, **{k: settings.get(k) for k in CLUSTER_KEYS + ENTRY_KEYS[1:]}))
+    unknown = sorted(set(defaults) - set(CLUSTER_KEYS))
+    if unknown:
+        problems.append(problem("unknown_key", None, "defaults: unknown setting%s %s (known: %s)" % (
+            "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(CLUSTER_KEYS))))
+    return clusters, problems
+
+
+def from_inventory(hostvars, groups):
+    """Clusters from an Ansible inventory: `groups` as in the `groups` magic variable, `hostvars` maps each
+    host to its (rendered) variables. A host in both host and member groups appears twice, once per role,
+    so that `validate` reports it."""
+    out = []
+    for role, group in (("host", HOST_GROUP), ("member", MEMBERS_GROUP)):
+        for name in groups.get(group) or []:
+            hv = hostvars.get(name) or {}
+            settings = {k: hv.get(VAR_PREFIX + k) for k in CLUSTER_KEYS}
+            settings["wave"] = _prefixed_group(name, groups, WAVE_PREFIX)
+            settings["region"] = _prefixed_group(name, groups, REGION_PREFIX)
+            out.append(cluster(name, role, **settings))
+    return out
+
+
+def _prefixed_group(host, groups, prefix):
+    for group, members in sorted(groups.items()):
+        if group.startswith(prefix) and host in (members or []):
+            return group[len(prefix):]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# kubeconfig files (the only I/O of this module)
+
+
+def is_inline(value):
+    """Kubeconfig *content* (a dict, or YAML text as AWX injects it) rather than a path."""
+    return isinstance(value, dict) or (isinstance(value, str) and "\n" in value)
+
+
+def resolve_path(value, base_dir):
+    if not value or is_inline(value) or not isinstance(value, str):
+        return value
+    value = os.path.expanduser(value)
+    if base_dir and not os.path.isabs(value):
+        value = os.path.normpath(os.path.join(base_dir, value))
+    return value
+
+
+def kubeconfig_view(value):
+    """What validation needs to know about a kubeconfig (path or content), never its secrets:
+    {source, exists, error, contexts: {context: server URL}, current}. None when `value` is unset."""
+    if not value:
+        return None
+    view = {"source": "inline content" if is_inline(value) else str(value), "exists": True, "error": None,
+            "contexts": {}, "current": None}
+    data = value
+    if isinstance(value, str):
+        if not is_inline(value):
+            if not os.path.isfile(value):
+                view["exists"] = False
+                return view
+            try:
+                with open(value) as f:
+                    value = f.read()
+            except (IOError, OSError) as e:
+                view["error"] = "cannot be read (%s)" % e
+                return view
+        try:
+            data = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            view["error"] = "is not valid YAML (%s)" % getattr(e, "problem", e)
+            return view
+    if not isinstance(data, dict):
+        view["error"] = "is not a kubeconfig (not a mapping)"
+        return view
+    servers = {c.get("name"): (c.get("cluster") or {}).get("server") for c in data.get("clusters") or []
+               if isinstance(c, dict)}
+    for ctx in data.get("contexts") or []:
+        if isinstance(ctx, dict) and ctx.get("name"):
+            view["contexts"][ctx["name"]] = servers.get((ctx.get("context") or {}).get("cluster"))
+    view["current"] = data.get("current-context")
+    return view
+
+
+def normalize_server(url):
+    """A server URL in one spelling: lowercase scheme and host, explicit default port, no trailing '/'.
+    'https://API.example.com/' and 'https://api.example.com:443' are the same server."""
+    if not url:
+        return None
+    m = re.match(r"^(?:([A-Za-z][A-Za-z0-9+.-]*)://)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?(/.*)?$", url.strip())
+    if not m:
+        return url.strip()
+    scheme = (m.group(1) or "https").lower()
+    port = m.group(3) or {"https": "443", "http": "80"}.get(scheme, "")
+    path = (m.group(4) or "").rstrip("/")
+    return "%s://%s%s%s" % (scheme, m.group(2).lower(), ":" + port if port else "", path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# validation (pure)
+
+
+def validate(clusters, views=None):
+    """Every problem of a fleet, in a stable order. `views` maps a cluster's inventory name to its
+    `kubeconfig_view` (omit it to skip the kubeconfig checks, e.g. when files live elsewhere)."""
+    problems = []
+    hosts = [c for c in clusters if c["role"] == "host"]
+    members = {c["name"] for c in clusters if c["role"] == "member"}
+    if not hosts:
+        problems.append(problem("no_host", None, "the fleet has no host cluster: put exactly one cluster in group "
+                                "%s (in a compact file: `host:`)" % HOST_GROUP))
+    elif len({c["name"] for c in hosts}) > 1:
+        names = ", ".join(sorted({c["name"] for c in hosts}))
+        problems.append(problem("two_hosts", None, "the fleet has %d host clusters (%s): KubeSphere has exactly one "
+                                "host; keep one in %s and make the others members" % (len(hosts), names, HOST_GROUP)))
+    for c in hosts:
+        if c["name"] in members:
+            problems.append(problem("member_as_host", c["name"], "cluster '%s' is listed both as the host and as a "
+                                    "member: a cluster is either the host or a member" % c["name"]))
+    seen = {}
+    for c in clusters:
+        seen.setdefault(c["cluster_name"], set()).add(c["name"])
+    for name, hosts_of_name in sorted(seen.items()):
+        if len(hosts_of_name) > 1:
+            problems.append(problem("duplicate_name", name, "cluster '%s': the name is used by %d inventory hosts "
+                                    "(%s): KubeSphere cluster names must be unique" % (
+                                        name, len(hosts_of_name), ", ".join(sorted(hosts_of_name)))))
+    checked = set()
+    for c in clusters:
+        if c["name"] in checked:
+            continue
+        checked.add(c["name"])
+        problems += _cluster_problems(c, (views or {}).get(c["name"]) if views is not None else False)
+    problems += _same_servers(clusters, views or {})
+    return problems
+
+
+def _cluster_problems(c, view):
+    out = []
+    name = c["cluster_name"]
+    if not valid_name(name):
+        out.append(problem("invalid_name", name, "cluster '%s': KubeSphere rejects this name: use %s" % (name, NAME_RULE)))
+    if c["connection_type"] not in CONNECTION_TYPES:
+        out.append(problem("unknown_connection_type", name, "cluster '%s': connection type '%s' is unknown: use %s"
+                           % (name, c["connection_type"], " or ".join("'%s'" % t for t in CONNECTION_TYPES))))
+    if not view:  # False: checks skipped; None: no kubeconfig set (kubernetes.core's default applies)
+        return out
+    if not view["exists"]:
+        out.append(problem("kubeconfig_missing", name, "cluster '%s': kubeconfig file %s does not exist"
+                           % (name, view["source"])))
+    elif view["error"]:
+        out.append(problem("kubeconfig_invalid", name, "cluster '%s': kubeconfig %s %s" % (name, view["source"], view["error"])))
+    else:
+        context = c["context"] or view["current"]
+        if context not in view["contexts"]:
+            out.append(problem("no_such_context", name, "cluster '%s': kubeconfig %s has no context '%s' (it has: %s)" % (
+                name, view["source"], context, ", ".join(sorted(view["contexts"])) or "none")))
+    return out
+
+
+def server_of(c, view):
+    """The normalized API server URL a cluster is reached at, when its kubeconfig tells."""
+    if not view or not view["exists"] or view["error"]:
+        return None
+    return normalize_server(view["contexts"].get(c["context"] or view["current"]))
+
+
+def _same_servers(clusters, views):
+    out = []
+    by_server = {}
+    for c in clusters:
+        server = server_of(c, views.get(c["name"]))
+        if server and c["name"] not in by_server.get(server, []):
+            by_server.setdefault(server, []).append(c["name"])
+    for server, names in sorted(by_server.items()):
+        if len(names) > 1:
+            out.append(problem("same_server", names[1], "clusters %s are the same API server (%s): list each "
+                               "cluster once" % (" and ".join("'%s'" % n for n in names), server)))
+    return out
+
+
+def check(clusters, views=None):
+    """Raise FleetError when `validate` finds anything; return the clusters otherwise."""
+    problems = validate(clusters, views)
+    if problems:
+        raise FleetError(problems)
+    return clusters
+
+
+# ---------------------------------------------------------------------------------------------------
+# the inventory layout
+
+
+def inventory_groups(c):
+    """The groups a cluster host belongs to (its role group first)."""
+    groups = [HOST_GROUP if c["role"] == "host" else MEMBERS_GROUP]
+    if c.get("wave"):
+        groups.append(group_name(WAVE_PREFIX, c["wave"]))
+    if c.get("region"):
+        groups.append(group_name(REGION_PREFIX, c["region"]))
+    return groups
+
+
+def inventory_hostvars(c):
+    """kubesphere_<key> for every setting that is set, plus whatever discovery learned (`facts`)."""
+    out = {VAR_PREFIX + k: c[k] for k in CLUSTER_KEYS if c.get(k) is not None}
+    out.update({VAR_PREFIX + k: v for k, v in sorted((c.get("facts") or {}).items())})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# discovery from the host's Cluster objects
+
+
+def condition(obj, kind):
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def discovered_clusters(items):
+    """What the host's Cluster objects say about each cluster (no kubeconfig, no token):
+    {name, role, connection_type, labels, ready, ready_reason, kubernetes_version, kubesphere_version}."""
+    out = []
+    for obj in items:
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        ready = condition(obj, "Ready")
+        status = obj.get("status") or {}
+        out.append({
+            "name": meta.get("name"),
+            "role": "host" if HOST_LABEL in labels else "member",
+            "connection_type": ((obj.get("spec") or {}).get("connection") or {}).get("type") or "direct",
+            "provider": (obj.get("spec") or {}).get("provider"),
+            "labels": labels,
+            "cluster_group": labels.get(GROUP_LABEL),
+            "ready": bool(ready) and ready.get("status") == "True",
+            "ready_reason": (ready or {}).get("message") or (ready or {}).get("reason")
+            or "the host has not set the Ready condition yet",
+            "kubernetes_version": status.get("kubernetesVersion"),
+            "kubesphere_version": status.get("kubeSphereVersion"),
+        })
+    return sorted(out, key=lambda d: d["name"] or "")
+
+
+def merge_discovered(clusters, discovered):
+    """The listed clusters with what the host knows about them under `facts` (joined, ready, versions,
+    labels), plus members the host knows but the file does not list (facts.discovered = True; they carry
+    no kubeconfig, so modules reach them only through the host)."""
+    known = {c["cluster_name"]: c for c in clusters}
+    out = []
+    for c in clusters:
+        d = dict(c)
+        seen = next((x for x in discovered if x["name"] == c["cluster_name"]), None)
+        d["facts"] = dict(c.get("facts") or {}, joined=seen is not None, discovered=False)
+        if seen:
+            d["facts"].update(_facts_of(seen))
+        out.append(d)
+    for x in discovered:
+        if x["name"] in known or x["role"] == "host" or not x["name"]:
+            continue
+        d = cluster(x["name"], "member", connection_type=x["connection_type"], provider=x["provider"],
+                    cluster_group=x["cluster_group"])
+        d["facts"] = dict(_facts_of(x), joined=True, discovered=True)
+        out.append(d)
+    return out
+
+
+def _facts_of(x):
+    return {"ready": x["ready"], "ready_reason": x["ready_reason"], "labels": x["labels"],
+            "kubernetes_version": x["kubernetes_version"], "kubesphere_version": x["kubesphere_version"]}
