@@ -4,7 +4,7 @@
   made by `make link`), so unit tests import the collection's code by its real name.
 - `lab` starts the lab once per test session (or reuses one that runs), and stops it at the end if it
   started it. Tests get admin clients per cluster from `kube`. Tests isolate themselves by names
-  (namespaces, Cluster objects) and remove what they create.
+  (namespaces, Cluster objects) and remove what they create (`cleanup` does it for them).
 - `make_lab` starts a separate, private lab (own state folder and ports) for tests that need clusters
   in a known first state (for example every cluster with role `none`)."""
 
@@ -126,3 +126,18 @@ def make_lab(tmp_path_factory):
     for env in started:
         _kslab(env, "down", check=False)
         shutil.rmtree(env["KSLAB_STATE"], ignore_errors=True)
+
+
+@pytest.fixture
+def cleanup(lab):
+    """cleanup(cluster, api_path): delete that object after the test (errors ignored), newest first.
+    For objects a test creates on the shared lab."""
+    paths = []
+    yield lambda cluster, path: paths.append((cluster, path))
+    from kslabkit.rest import ApiError  # noqa: PLC0415
+
+    for cluster, path in reversed(paths):
+        try:
+            lab.client(cluster).request("DELETE", path)
+        except (ApiError, OSError):
+            pass
