@@ -22,13 +22,13 @@ from cryptography import x509
 
 from kslabkit.lab import embedded_kubeconfig
 
-from .conditions import (b64, condition_true, delete, find_condition, record_event, set_condition, upsert)
+from .conditions import (CLUSTERS, b64, condition_true, delete, patch_cluster_spec, record_event, set_condition,
+                         upsert, write_cluster_status)
 from .installer import CC_PATH, CONFIG_PATH, FED_NS, KS_NS, cluster_role, read_ks_config
 from .runtime import ApiError, rest_from_kubeconfig_bytes
 
 log = logging.getLogger("standins.clusters")
 
-CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
 HOST_LABEL = "cluster-role.kubesphere.io/host"
 MANAGED_LABEL = "kubesphere.io/managed"
 FINALIZER = "finalizer.cluster.kubesphere.io"
@@ -88,7 +88,6 @@ class ClusterController:
     def __init__(self, lab):
         self.lab = lab
         self._members = {}        # kubeconfig sha -> Rest (clients keep temp cert files: build each once)
-        self._status_sub = {}     # host -> Cluster CRD has a status subresource
         self._accepted_dir = os.path.join(lab.state_dir, "standins", "accepted-kubeconfigs")
 
     # --- entry ---------------------------------------------------------------------------------------
@@ -132,9 +131,7 @@ class ClusterController:
         c = hosts[0]
         if (c["metadata"].get("labels") or {}).get(MANAGED_LABEL) == "true" and \
                 ((c.get("spec") or {}).get("connection") or {}).get("kubeconfig") != kubeconfig:
-            rest.merge_patch("%s/%s" % (CLUSTERS, c["metadata"]["name"]), {
-                "metadata": {"resourceVersion": c["metadata"]["resourceVersion"]},
-                "spec": {"connection": {"kubeconfig": kubeconfig}}})
+            patch_cluster_spec(rest, c, {"kubeconfig": kubeconfig})
 
     # --- one Cluster ---------------------------------------------------------------------------------
 
@@ -181,7 +178,7 @@ class ClusterController:
         if owner and status.get("uid") != uid:
             msg = MSG_SAME_CLUSTER % (name, owner)
             conds, changed = set_condition(conds, "KslabValidation", "False", "AlreadyExists", msg)
-            return self.write_status(host, rest, c, dict(status, conditions=conds), event=("Warning", "Validation", msg) if changed else None)
+            return self.write_status(rest, c, dict(status, conditions=conds), event=("Warning", "Validation", msg) if changed else None)
         try:
             self.join(rest, member, c, cluster_cfg, server)
         except (ApiError, OSError, JoinError) as e:
@@ -213,10 +210,8 @@ class ClusterController:
             conds, _ = set_condition(conds, "KubeConfigCertExpiresInSevenDays", soon,
                                      "KubeConfigCertExpiresInSevenDays", not_after.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"))
         if not conn.get("kubernetesAPIEndpoint"):
-            c = rest.merge_patch("%s/%s" % (CLUSTERS, name), {
-                "metadata": {"resourceVersion": c["metadata"]["resourceVersion"]},
-                "spec": {"connection": {"kubernetesAPIEndpoint": server}}})
-        self.write_status(host, rest, c, dict(status, conditions=conds), event=event)
+            c = patch_cluster_spec(rest, c, {"kubernetesAPIEndpoint": server})
+        self.write_status(rest, c, dict(status, conditions=conds), event=event)
         self._accept(host, name, kubeconfig)
         self.set_cluster_name(member, name)
         return None
@@ -234,24 +229,13 @@ class ClusterController:
         conds, _ = set_condition(conds, "Ready", "False", "Cluster join federation control plane failed",
                                  "Cluster is Not Ready now")
         status = dict(c.get("status") or {}, conditions=conds)
-        self.write_status(None, rest, c, status, event=("Warning", "JoinFederation", error) if changed else None)
+        self.write_status(rest, c, status, event=("Warning", "JoinFederation", error) if changed else None)
 
-    def write_status(self, host, rest, c, status, event=None):
-        if status != (c.get("status") or {}):
-            path = "%s/%s" % (CLUSTERS, c["metadata"]["name"])
-            if self.has_status_subresource(rest):
-                path += "/status"
-            rest.merge_patch(path, {"metadata": {"resourceVersion": c["metadata"]["resourceVersion"]}, "status": status})
+    @staticmethod
+    def write_status(rest, c, status, event=None):
+        write_cluster_status(rest, c, status)
         if event:
             record_event(rest, c, event[0], event[1], event[2], COMPONENT)
-
-    def has_status_subresource(self, rest):
-        key = rest.server
-        if key not in self._status_sub:
-            crd = rest.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.cluster.kubesphere.io")
-            version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
-            self._status_sub[key] = "status" in (version.get("subresources") or {})
-        return self._status_sub[key]
 
     def join(self, host_rest, member, c, cluster_cfg, server):
         """kubefedctl join as KubeSphere calls it (host cluster name `kubesphere`, cluster scope)."""
@@ -367,9 +351,7 @@ class ClusterController:
             return True
         msg = WEBHOOK_DENIED % denial
         log.warning("%s: cluster %s: %s (kubeconfig put back)", host, name, msg)
-        c = rest.merge_patch("%s/%s" % (CLUSTERS, name), {
-            "metadata": {"resourceVersion": c["metadata"]["resourceVersion"]},
-            "spec": {"connection": {"kubeconfig": accepted}}})
+        c = patch_cluster_spec(rest, c, {"kubeconfig": accepted})
         record_event(rest, c, "Warning", "AdmissionDenied", msg, COMPONENT)
         return False
 
@@ -395,5 +377,3 @@ class ClusterController:
         except OSError:
             pass
 
-
-__all__ = ["ClusterController", "find_condition"]

@@ -133,3 +133,28 @@ def available_deployment(rest, namespace, name, labels, container, service_accou
              "message": 'ReplicaSet "%s" has successfully progressed.' % name,
              "lastUpdateTime": ts, "lastTransitionTime": ts},
         ]}})
+
+
+CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+_status_subresource = {}
+
+
+def write_cluster_status(rest, cluster, status):
+    """Write a Cluster's status if it changed, guarded by resourceVersion. KubeSphere 3.4's Cluster CRD has no
+    status subresource (status goes through the main endpoint); a CRD set that has one gets /status."""
+    if status == (cluster.get("status") or {}):
+        return cluster
+    if rest.server not in _status_subresource:
+        crd = rest.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.cluster.kubesphere.io")
+        version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+        _status_subresource[rest.server] = "status" in (version.get("subresources") or {})
+    path = "%s/%s%s" % (CLUSTERS, cluster["metadata"]["name"], "/status" if _status_subresource[rest.server] else "")
+    return rest.merge_patch(path, {"metadata": {"resourceVersion": cluster["metadata"]["resourceVersion"]},
+                                   "status": status})
+
+
+def patch_cluster_spec(rest, cluster, connection):
+    """Merge `connection` into spec.connection, guarded by resourceVersion. Returns the new object."""
+    return rest.merge_patch("%s/%s" % (CLUSTERS, cluster["metadata"]["name"]), {
+        "metadata": {"resourceVersion": cluster["metadata"]["resourceVersion"]},
+        "spec": {"connection": connection}})

@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# Apache License 2.0 (see LICENSE)
+"""PRIVATE to kubesphere.multicluster. What the cluster_role module does, in the architecture's order:
+GATHER read-only facts from the cluster, its host and its peers; DECIDE with installer.py and
+components.py (guards, desired patch, applied?); ACT through _k8s.ensure_object; WAIT for ks-installer.
+
+Nothing is written before every guard has passed. The jwtSecret is hidden with module.hide() as soon as
+it is known and masked at installer.SECRET_PATHS in every result and diff."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+import time
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import components, installer, objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    Connection, auth_params, ensure_object)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+try:
+    import yaml
+except ImportError:  # reported by KubeSphereModule
+    yaml = None
+
+CLUSTER_API = ("cluster.kubesphere.io/v1alpha1", "Cluster")
+
+
+# ---------------------------------------------------------------------------------------------------
+# gather
+
+
+class ClusterFacts:
+    """What one cluster holds that the role change cares about (read-only)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.label = conn.label
+        self.cc = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE)
+        cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE) if self.cc else None
+        try:
+            self.config = installer.parse_config(cm)
+        except ValueError as e:
+            raise conn.fail(str(e), code="bad_config")
+        self._clusters = None
+        self._uid = None
+        self._namespace = None
+
+    @property
+    def role(self):
+        return installer.spec_role(self.cc) if self.cc else "none"
+
+    @property
+    def uid(self):
+        if self._uid is None:
+            ns = self.conn.get("v1", "Namespace", "kube-system") or {}
+            self._uid = objects.get_path(ns, "metadata.uid") or ""
+        return self._uid
+
+    @property
+    def namespace(self):
+        if self._namespace is None:
+            self._namespace = self.conn.get("v1", "Namespace", installer.KS_NAMESPACE) or {}
+        return self._namespace
+
+    @property
+    def clusters(self):
+        """The Cluster objects this cluster holds ([] when the CRD is not served)."""
+        if self._clusters is None:
+            try:
+                self._clusters = self.conn.list(*CLUSTER_API)
+            except KubeSphereError as e:
+                if e.code != "kind_not_served":
+                    raise
+                self._clusters = []
+        return self._clusters
+
+    def refresh(self):
+        self.__init__(self.conn)
+
+
+def peer_connections(module, own_name):
+    """Connections to the other clusters of the fleet, from inventory host variables (`peers`)."""
+    out = []
+    for hv in module.params["peers"]:
+        label = hv.get("kubesphere_cluster_name") or hv.get("inventory_hostname")
+        if not label or label == own_name:
+            continue
+        params = {"kubeconfig": hv.get("kubesphere_kubeconfig"), "context": hv.get("kubesphere_context")}
+        out.append(Connection(module, label, params=params))
+    return out
+
+
+def has_auth(params, prefix):
+    return bool(auth_params(params, prefix))
+
+
+# ---------------------------------------------------------------------------------------------------
+# decide
+
+
+def guard(p, target, host, peers):
+    """installer.guard_problems over the facts of the target, its host and its peers."""
+    peer_hosts = {f.label: f for f in peers if f.role == "host"}
+    peer_host_clusters = {label: f.clusters for label, f in peer_hosts.items()}
+    members = imported = managed = ()
+    if target.role == "host" and p["role"] != "host":
+        members = installer.members_of(target.clusters, target.uid, installer.host_cluster_name(target.config))
+    if p["role"] == "host" and target.role != "host":
+        imported = installer.imported_evidence(target.config, target.namespace, peer_host_clusters, target.uid)
+    if p["role"] == "member" and host is not None:
+        managed = installer.managed_by(p["cluster_name"], target.uid, target.namespace, host.label,
+                                       p["host_cluster_name"] or installer.host_cluster_name(host.config), host.clusters,
+                                       peer_host_clusters)
+    return installer.guard_problems(p["cluster_name"], p["role"], target.role, members=members, imported_by=imported,
+                                    peer_hosts=sorted(peer_hosts), managed_by=managed)
+
+
+def member_inputs(module, p, host):
+    """(jwtSecret, components to enable) for a member; the secret is hidden at once."""
+    secret = p["jwt_secret"]
+    if not secret:
+        if host is None:
+            raise KubeSphereError("role member needs the host's jwtSecret: give jwt_secret or the host's "
+                                  "connection (host_kubeconfig, host_context, ...)", cluster=p["cluster_name"],
+                                  code="no_jwt_secret")
+        if installer.config_role(host.config) != "host":
+            why = "is not a host yet (kubesphere-config clusterRole %s)" % (installer.config_role(host.config) or "absent")
+            if not module.check_mode:
+                raise KubeSphereError(why + ": set the host role first", cluster=host.label, code="host_not_ready")
+            module.warn("cluster '%s' %s; check mode predicts with its current jwtSecret" % (host.label, why))
+        secret = installer.config_jwt_secret(host.config)
+        if not secret:
+            raise KubeSphereError("its kubesphere-config has no jwtSecret yet", cluster=host.label,
+                                  code="host_not_ready")
+    module.hide(secret)
+    return secret
+
+
+def components_for(p, host, target_cc):
+    if not p["sync_components"]:
+        return []
+    if host is None or not host.cc:
+        raise KubeSphereError("sync_components needs the host's connection (host_kubeconfig, ...)",
+                              cluster=p["cluster_name"], code="no_host")
+    return components.missing_on_member(objects.get_path(host.cc, "spec"), objects.get_path(target_cc or {}, "spec"),
+                                        p["components_include"] or None, p["components_exclude"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# act
+
+
+def write_dest(module, cc, result):
+    """Write the cluster-configuration.yaml (mode 0600: it carries the jwtSecret); idempotent."""
+    path = module.params["dest"]
+    text = yaml.safe_dump(cc, sort_keys=False, default_flow_style=False)
+    old = None
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    changed = old != text
+    before = objects.mask(yaml.safe_load(old) if old else {}, installer.JWT_PATHS)
+    result.update(changed=changed, dest=path, applied=False)
+    if module._diff:
+        result["diff"] = {"before": before or {}, "after": objects.mask(cc, installer.JWT_PATHS),
+                          "before_header": path, "after_header": path}
+    if changed and not module.check_mode:
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cluster-configuration-")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        module.atomic_move(tmp, path)
+    if os.path.exists(path):
+        result["changed"] = module.set_mode_if_different(path, "0600", result["changed"]) or result["changed"]
+    return result
+
+
+def create_cc(module, conn, cc, result):
+    """Before install: kubesphere-system and the ClusterConfiguration, for ks-installer's first run."""
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": installer.KS_NAMESPACE}}
+    ns_result = ensure_object(conn, ns, module.check_mode)
+    if ns_result["changed"] and module.check_mode:  # a dry-run create cannot land in a namespace not made
+        masked = objects.mask(cc, installer.SECRET_PATHS)
+        out = {"changed": True, "after": masked, "diff": {"before": {}, "after": masked}}
+    else:
+        out = ensure_object(conn, cc, module.check_mode, installer.SECRET_PATHS)
+    result.update(changed=out["changed"] or ns_result["changed"], result=out["after"], applied=False,
+                  installer="no ClusterConfiguration before: ks-installer applies the role on its first run")
+    if module._diff:
+        result["diff"] = out["diff"]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# wait
+
+
+def wait_applied(module, p, target, secret):
+    """Poll until installer.applied_problems is empty; fail early on a newly failed installer task."""
+    before_cc = target.cc
+    host_options = host_opts(p)
+    deadline = time.monotonic() + p["wait_timeout"]
+    while True:
+        target.refresh()
+        left = installer.applied_problems(p["role"], target.config, target.cc, secret, host_options)
+        if not left:
+            return
+        failed = installer.new_failures(before_cc, target.cc)
+        if failed:
+            raise KubeSphereError("ks-installer failed (%s) while applying role '%s': %s"
+                                  % (", ".join(failed), p["role"], installer.installer_activity(target.cc, target.config)),
+                                  cluster=p["cluster_name"], code="installer_failed")
+        if time.monotonic() >= deadline:
+            raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s"
+                                  % (p["role"], p["wait_timeout"], "; ".join(left),
+                                     installer.installer_activity(target.cc, target.config)),
+                                  cluster=p["cluster_name"], code="timeout")
+        time.sleep(max(p["wait_sleep"], 0.2))
+
+
+def host_label(p):
+    """How messages name the host before its config is read: host_cluster_name, else 'host'."""
+    return (p["role"] == "member" and p["host_cluster_name"]) or installer.DEFAULT_HOST_CLUSTER_NAME
+
+
+def host_opts(p):
+    if p["role"] != "host":
+        return {}
+    return {"proxyPublishAddress": p["proxy_publish_address"], "hostClusterName": p["host_cluster_name"]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the module's work
+
+
+def run(module):
+    p = module.params
+    result = {"changed": False, "role": p["role"], "applied": False, "components_enabled": []}
+    try:
+        module.exit_json(**change(module, p, result))
+    except KubeSphereError as e:
+        module.fail_from(e, **result)
+
+
+def change(module, p, result):
+    host = ClusterFacts(Connection(module, host_label(p), prefix="host_")) if has_auth(p, "host_") else None
+    if p["dest"]:
+        return before_install(module, p, None, host, result)
+    target = ClusterFacts(Connection(module, p["cluster_name"]))
+    if target.cc is None:
+        if not p["create"]:
+            raise KubeSphereError("has no ClusterConfiguration %s/%s: KubeSphere (ks-installer) is not installed; "
+                                  "use create: true to create it before the installer runs, or dest: to write "
+                                  "the cluster-configuration.yaml to install with"
+                                  % (installer.KS_NAMESPACE, installer.CC_NAME), cluster=p["cluster_name"],
+                                  code="not_installed")
+        return before_install(module, p, target, host, result)
+    peers = [ClusterFacts(c) for c in peer_connections(module, p["cluster_name"])]
+    problems = guard(p, target, host, peers)
+    if problems:
+        result["problems"] = problems
+        if not p["force"]:
+            raise KubeSphereError("refused: " + " | ".join(x["msg"] for x in problems), code=problems[0]["code"])
+        for x in problems:
+            module.warn("forced: " + x["msg"])
+    secret = member_inputs(module, p, host) if p["role"] == "member" else None
+    wanted = components_for(p, host, target.cc) if p["role"] == "member" else []
+    patch = installer.role_patch(p["role"], secret, host_opts(p), wanted)
+    out = ensure_object(target.conn, installer.desired_cc(patch), module.check_mode, installer.SECRET_PATHS)
+    result.update(changed=out["changed"], result=out["after"], role_before=target.role, components_enabled=wanted)
+    if secret:
+        result["jwt_secret_hash"] = fingerprint(secret)
+    if module._diff:
+        result["diff"] = out["diff"]
+    if p["wait"] and not module.check_mode:
+        wait_applied(module, p, target, secret)
+    else:
+        target.refresh()
+    result["applied"] = not installer.applied_problems(p["role"], target.config, target.cc, secret, host_opts(p))
+    result["installer"] = installer.installer_activity(target.cc, target.config)
+    return result
+
+
+def before_install(module, p, target, host, result):
+    """No KubeSphere yet: the full default ClusterConfiguration with the role, as a file or an object."""
+    secret = member_inputs(module, p, host) if p["role"] == "member" else None
+    wanted = components_for(p, host, None) if p["role"] == "member" and p["sync_components"] else []
+    cc = installer.before_install_cc(installer.role_patch(p["role"], secret, host_opts(p), wanted))
+    result["components_enabled"] = wanted
+    if secret:
+        result["jwt_secret_hash"] = fingerprint(secret)
+    if target is None:
+        return write_dest(module, cc, result)
+    return create_cc(module, target.conn, cc, result)

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# Apache License 2.0 (see LICENSE)
+"""PRIVATE to kubesphere.multicluster. The clock-skew gate that runs before any join (pure functions).
+
+Two measurements, neither needs SSH to a cluster:
+- clusters: each API server's offset against the controller, from its `Date` header (clock.py, through
+  cluster_info); compared pairwise by clock.skew_report.
+- nodes (where the inventory has node hosts): `chronyc -c tracking`, the node's offset from NTP time.
+  Two nodes each within threshold/2 of NTP time are within the threshold of each other, so each node is
+  judged alone and no fleet-wide join of node results is needed.
+
+The threshold must stay below KubeSphere's maximumClockSkew (default 10s, fact sheet section 8):
+tokens are rejected above it, so the gate has to trip first."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock
+
+# `chronyc -c tracking` columns (chrony's CSV report): 0 reference ID, 1 reference name, 2 stratum,
+# 3 reference time, 4 system time offset (s), 5 last offset (s), 6 RMS offset (s), ..., 13 leap status.
+SYSTEM_TIME, LAST_OFFSET, LEAP = 4, 5, 13
+
+
+def parse_tracking(text):
+    """{reference, stratum, offset, last_offset, leap} from `chronyc -c tracking` output.
+    Raises ValueError when the text is not that report."""
+    line = (text or "").strip().splitlines()[-1] if (text or "").strip() else ""
+    cols = line.split(",")
+    if len(cols) < 14:
+        raise ValueError("not the output of `chronyc -c tracking`: %r" % line[:80])
+    try:
+        return {"reference": cols[1], "stratum": int(cols[2]), "offset": float(cols[SYSTEM_TIME]),
+                "last_offset": float(cols[LAST_OFFSET]), "leap": cols[LEAP]}
+    except ValueError:
+        raise ValueError("unreadable numbers in `chronyc -c tracking` output: %r" % line[:80])
+
+
+def threshold_problem(threshold, maximum_clock_skews):
+    """A problem when the gate would not trip before KubeSphere rejects tokens (None when fine)."""
+    limits = [s for s in maximum_clock_skews if s]
+    limit = min(limits) if limits else clock.DEFAULT_MAX_SKEW
+    if threshold <= 0 or threshold >= limit:
+        return {"code": "bad_threshold",
+                "msg": "the clock-skew threshold (%.1f s) must be above 0 and lower than KubeSphere's "
+                       "maximumClockSkew (%.1f s)" % (threshold, limit)}
+    return None
+
+
+def node_problems(node, tracking, threshold):
+    """Problems of one node's `chronyc -c tracking` report against the threshold."""
+    out = []
+    if tracking["leap"].lower().startswith("not synchron"):
+        out.append({"code": "node_not_synchronised", "cluster": node,
+                    "msg": "node '%s': chrony is not synchronised (reference %s)" % (node, tracking["reference"] or "none")})
+    if abs(tracking["offset"]) > threshold / 2.0:
+        out.append({"code": "node_clock_offset", "cluster": node,
+                    "msg": "node '%s': clock is %.3f s off NTP time, more than half the threshold (%.1f s)"
+                           % (node, tracking["offset"], threshold)})
+    return out
+
+
+def cluster_offsets(cluster_facts):
+    """{name: clock interval} of cluster_info results (`cluster` dicts); None for clusters not measured."""
+    return {f["name"]: f.get("clock") if f.get("reachable", True) else None for f in cluster_facts}
+
+
+def gate(cluster_facts=(), node=None, tracking=None, threshold=5.0):
+    """The verdict: {problems (fail), warnings (only possible), report}. Pure."""
+    skews = [f.get("maximum_clock_skew_seconds") for f in cluster_facts]
+    bad = threshold_problem(threshold, skews)
+    if bad:
+        return {"problems": [bad], "warnings": [], "report": None}
+    report = clock.skew_report(cluster_offsets(cluster_facts), threshold) if cluster_facts else None
+    problems = [p for p in (report or {}).get("problems", []) if p["code"] == "clock_skew"]
+    warnings = [p["msg"] for p in (report or {}).get("problems", []) if p["code"] != "clock_skew"]
+    warnings += ["cluster '%s': clock not measured" % n for n in (report or {}).get("unmeasured", [])]
+    if tracking is not None:
+        problems += node_problems(node, parse_tracking(tracking), threshold)
+    return {"problems": problems, "warnings": warnings, "report": report}

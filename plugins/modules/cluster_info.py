@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cluster_info
+short_description: What one cluster looks like to KubeSphere multi-cluster management
+version_added: 0.1.0
+description:
+  - Reads, without changing anything, what matters for KubeSphere multi-cluster management on one cluster
+    (KubeSphere 3.4 with ks-installer; KubeSphere v4 annotations where present).
+  - Kubernetes version, whether KubeSphere is installed and its version, the installer's status, the
+    cluster role (as set in the ClusterConfiguration and as rendered into C(kubesphere-config)), a
+    fingerprint of the jwtSecret (never the secret), C(maximumClockSkew), the enabled pluggable components,
+    the kube-system namespace UID (KubeSphere's cluster identity), the host annotations KubeSphere v4 puts on
+    a member's C(kubesphere-system) namespace, the API server's clock offset against the controller, and the
+    C(Cluster) objects the cluster holds (on a host, the members it manages, with their conditions).
+  - A cluster that cannot be reached is reported with the reason (unreachable, no such context, untrusted
+    certificate, unknown kubeconfig file, rejected credentials) and a stable code; the task does not fail
+    unless O(fail_on_unreachable=true).
+  - Never returns kubeconfigs, tokens or the jwtSecret.
+author:
+  - kubesphere.multicluster contributors (@kubesphere)
+options:
+  cluster_name:
+    description:
+      - The cluster's KubeSphere name, used in every message and returned as RV(cluster.name).
+      - The inventory plugin and the documented inventory layout set it as C(kubesphere_cluster_name).
+    type: str
+    required: true
+  fail_on_unreachable:
+    description:
+      - Fail the task when the cluster cannot be read. By default the reason is returned and the task succeeds,
+        so that a fleet report still covers the other clusters.
+    type: bool
+    default: false
+  clock_samples:
+    description:
+      - How many requests to time for the clock offset. The C(Date) header has a resolution of one second;
+        several samples spread over one second narrow the interval; N samples take about one second more.
+    type: int
+    default: 1
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.attributes.info
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - The clock offset is an interval, not a point, see RV(cluster.clock).
+"""
+
+EXAMPLES = r"""
+- name: Read each cluster of the fleet (inventory layout of inventories/example)
+  kubesphere.multicluster.cluster_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context | default(omit) }}"
+  register: ks_info
+
+- name: Stop when a member's jwtSecret differs from the host's
+  ansible.builtin.assert:
+    that: ks_info.cluster.jwt_secret_hash == hostvars[groups['kubesphere_host'][0]].ks_info.cluster.jwt_secret_hash
+    fail_msg: "{{ ks_info.cluster.name }}: jwtSecret differs from the host's"
+  when: inventory_hostname in groups['kubesphere_members']
+
+- name: Fail at once when the cluster cannot be reached
+  kubesphere.multicluster.cluster_info:
+    cluster_name: member1
+    kubeconfig: /etc/kubesphere/member1.kubeconfig
+    fail_on_unreachable: true
+"""
+
+RETURN = r"""
+msg:
+  description: One line about the cluster.
+  returned: always
+  type: str
+  sample: "cluster 'member1': Kubernetes v1.34.3, KubeSphere v3.4.1, role member"
+cluster:
+  description: The cluster's facts. Keys other than name, reachable, reason_code and reason are null when it is not reachable.
+  returned: always
+  type: dict
+  contains:
+    name: {description: The cluster name (O(cluster_name)), type: str, returned: always}
+    reachable: {description: Whether the API server answered, type: bool, returned: always}
+    reason_code:
+      description: Why it could not be read.
+      type: str
+      returned: always
+      sample: unreachable
+      choices: [unreachable, no_such_context, bad_certificate, kubeconfig_missing, unauthorized, error]
+    reason: {description: The reason in words and the underlying error, type: str, returned: always}
+    kubernetes_version: {description: C(gitVersion) of C(/version), type: str, returned: always, sample: v1.34.3}
+    kubesphere_installed: {description: A ClusterConfiguration or kubesphere-config exists, type: bool, returned: always}
+    kubesphere_version: {description: The installer's version (C(status.core.version) or its C(version) label), type: str, returned: always}
+    installer:
+      description: The ks-installer ClusterConfiguration's status.
+      type: dict
+      returned: when reachable
+      sample: {present: true, core_status: enabled, enabled_components: [core, multicluster], failed_components: []}
+    components: {description: Pluggable components enabled in the ClusterConfiguration spec, type: list, elements: str, returned: when reachable}
+    cluster_role:
+      description: C(multicluster.clusterRole) in the ClusterConfiguration (spec) and in kubesphere-config (rendered).
+      type: dict
+      returned: always
+      sample: {spec: member, rendered: member}
+    role: {description: "The effective role: rendered, else spec, else none", type: str, returned: always}
+    jwt_secret_hash: {description: Fingerprint (C(sha256:<12 hex>)) of the rendered jwtSecret, type: str, returned: always}
+    maximum_clock_skew: {description: C(authentication.maximumClockSkew) as rendered, type: str, returned: always}
+    maximum_clock_skew_seconds: {description: The same in seconds (10 when unset), type: float, returned: when reachable}
+    kube_system_uid: {description: UID of namespace kube-system (KubeSphere's cluster identity), type: str, returned: always}
+    host_annotations:
+      description: C(cluster.kubesphere.io/name) and C(cluster.kubesphere.io/host-cluster) on namespace kubesphere-system (KubeSphere v4).
+      type: dict
+      returned: always
+    clock:
+      description:
+        - Offset of the API server's clock against the controller's, in seconds (positive = ahead), from the
+          C(Date) header. C(low)/C(high) bound the true offset; C(uncertainty) is half the width (at least 0.5 s).
+      type: dict
+      returned: always
+      sample: {offset: 0.42, uncertainty: 0.51, low: -0.09, high: 0.93}
+    clusters:
+      description: The Cluster objects on this cluster (a host's members), without kubeconfigs or tokens.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: member1, role: member, connection_type: direct, ready: true, kubernetes_version: v1.34.3, conditions: []}]
+    warnings: {description: Things read but not understood (e.g. kubesphere-config that is not YAML), type: list, elements: str, returned: always}
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_facts
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    Connection, KubeSphereModule, auth_argspec)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+
+
+def main():
+    argspec = auth_argspec()
+    argspec.update(cluster_name={"type": "str", "required": True},
+                   fail_on_unreachable={"type": "bool", "default": False},
+                   clock_samples={"type": "int", "default": 1})
+    module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
+    name = module.params["cluster_name"]
+    try:
+        conn = Connection(module, name)
+        facts = cluster_facts.facts(name, cluster_facts.gather(conn, module.params["clock_samples"]))
+    except KubeSphereError as e:
+        facts = cluster_facts.unreachable(name, e, module.params.get("context"))
+        if module.params["fail_on_unreachable"]:
+            module.fail_json(msg=cluster_facts.summary(facts), code=facts["reason_code"], cluster=facts)
+    for warning in facts["warnings"]:
+        module.warn("cluster '%s': %s" % (name, warning))
+    module.exit_json(changed=False, msg=cluster_facts.summary(facts), cluster=facts)
+
+
+if __name__ == "__main__":
+    main()

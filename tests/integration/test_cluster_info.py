@@ -1,0 +1,170 @@
+"""kubesphere.multicluster.cluster_info against the lab's real API servers: every fact compared with what
+the API server holds, check mode, changed=false, secrets never shown, and each kind of unreachable
+cluster with its own reason."""
+
+import base64
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+INFO = """
+- hosts: kubesphere_clusters
+  gather_facts: false
+  tasks:
+    - name: info
+      kubesphere.multicluster.cluster_info:
+        cluster_name: "{{ kubesphere_cluster_name }}"
+        kubeconfig: "{{ kubesphere_kubeconfig }}"
+        context: "{{ kubesphere_context | default(omit) }}"
+        fail_on_unreachable: "{{ strict | default(false) }}"
+        clock_samples: 2
+"""
+
+
+def broken_kubeconfigs(lab, tmp_path):
+    """Kubeconfigs that fail in three different ways, built from a real member's."""
+    with open(lab.kubeconfig(lab.members[0])) as f:
+        good = yaml.safe_load(f)
+    out = {}
+    bad_ca = yaml.safe_load(yaml.safe_dump(good))
+    bad_ca["clusters"][0]["cluster"]["certificate-authority"] = os.path.join(os.path.dirname(lab.kubeconfig(lab.host)), "ca.crt")
+    closed = yaml.safe_load(yaml.safe_dump(good))
+    closed["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    for name, cfg in (("badcert", bad_ca), ("closed", closed)):
+        (tmp_path / name).write_text(yaml.safe_dump(cfg))
+        out[name] = str(tmp_path / name)
+    return out
+
+
+def inventory(tmp_path, clusters, host=None):
+    """A one-file inventory in the collection's layout: clusters maps name -> (kubeconfig, context)."""
+    host = host or next(iter(clusters))
+    hosts = lambda names: {n: {"kubesphere_cluster_name": n, "kubesphere_kubeconfig": clusters[n][0],  # noqa: E731
+                               "kubesphere_context": clusters[n][1]} for n in names}
+    inv = {"kubesphere_clusters": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "children": {"kubesphere_host": {"hosts": hosts([host])},
+                     "kubesphere_members": {"hosts": hosts([n for n in clusters if n != host])}}}}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inv))
+    return str(path)
+
+
+@pytest.fixture
+def lab_inventory(lab, tmp_path):
+    return inventory(tmp_path, {n: (lab.kubeconfig(n), n) for n in lab.names})
+
+
+def config_of(kube, name):
+    cm = kube(name).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
+    return yaml.safe_load(cm["data"]["kubesphere.yaml"]) if cm else {}
+
+
+def test_every_fact_matches_the_api_server(lab, kube, lab_inventory, ansible_run):
+    run = ansible_run(INFO, lab_inventory)
+    assert run.rc == 0, run
+    results = run.results("info")
+    assert sorted(results) == sorted(lab.names)
+    for name in lab.names:
+        r = results[name]
+        f = r["cluster"]
+        api = kube(name)
+        assert r["changed"] is False
+        assert f["name"] == name and f["reachable"] is True and f["reason_code"] is None
+        assert f["kubernetes_version"] == api.get("/version")["gitVersion"]
+        assert f["kube_system_uid"] == api.get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
+        cc = api.try_get("/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer")
+        assert f["kubesphere_installed"] is (cc is not None)
+        assert f["cluster_role"]["spec"] == cc["spec"]["multicluster"]["clusterRole"]
+        config = config_of(kube, name)
+        assert f["cluster_role"]["rendered"] == (config.get("multicluster") or {}).get("clusterRole")
+        jwt = (config.get("authentication") or {}).get("jwtSecret")
+        assert f["jwt_secret_hash"] == fingerprint(jwt)
+        if jwt:
+            assert jwt not in run.stdout
+        # the lab runs on this machine's clock: the true offset is 0, which the interval must contain
+        assert f["clock"]["low"] <= 0.0 <= f["clock"]["high"], f["clock"]
+        assert 0.0 < f["clock"]["uncertainty"] <= 1.0
+        assert r["msg"].startswith("cluster '%s': Kubernetes %s" % (name, f["kubernetes_version"]))
+
+
+def test_check_mode_reads_the_same_and_changes_nothing(lab, lab_inventory, ansible_run):
+    run = ansible_run(INFO, lab_inventory, check=True)
+    assert run.rc == 0, run
+    for name, r in run.results("info").items():
+        assert r["changed"] is False and r["cluster"]["reachable"] is True
+        assert r["cluster"]["kubernetes_version"].startswith("v1.")
+
+
+def test_v4_host_annotations_and_the_hosts_cluster_objects(lab, kube, lab_inventory, ansible_run, unique):
+    member, host = lab.members[0], lab.host
+    ns_path = "/api/v1/namespaces/kubesphere-system"
+    annotations = {"cluster.kubesphere.io/name": member, "cluster.kubesphere.io/host-cluster": host}
+    name = "probe-" + unique
+    secret_kubeconfig = base64.b64encode(b"kubeconfig-that-must-not-leak-" + unique.encode()).decode()
+    cluster = {"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+               "metadata": {"name": name, "labels": {"cluster.kubesphere.io/group": "probe"}},
+               "spec": {"joinFederation": False, "provider": "kslab",
+                        "connection": {"type": "proxy", "kubeconfig": secret_kubeconfig, "token": "tok-" + unique}},
+               # KubeSphere 3.4's Cluster CRD has no status subresource: status is written with the object
+               "status": {"kubernetesVersion": "v1.34.3", "kubeSphereVersion": "v3.4.1",
+                          "conditions": [{"type": "Ready", "status": "False", "reason": "Probe",
+                                          "message": "probe not ready", "lastUpdateTime": "2026-01-01T00:00:00Z",
+                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+    kube(member).merge_patch(ns_path, {"metadata": {"annotations": annotations}})
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/" + name
+    kube(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", cluster)
+    try:
+        run = ansible_run(INFO, lab_inventory)
+        assert run.rc == 0, run
+        results = run.results("info")
+        assert results[member]["cluster"]["host_annotations"] == annotations
+        listed = {c["name"]: c for c in results[host]["cluster"]["clusters"]}
+        probe = listed[name]
+        assert (probe["connection_type"], probe["ready"], probe["cluster_group"]) == ("proxy", False, "probe")
+        assert probe["ready_reason"] == "probe not ready"
+        assert probe["conditions"][0]["reason"] == "Probe"
+        assert secret_kubeconfig not in run.stdout and "tok-" + unique not in run.stdout
+    finally:
+        kube(member).merge_patch(ns_path, {"metadata": {"annotations": {k: None for k in annotations}}})
+        kube(host).merge_patch(path, {"metadata": {"finalizers": None}})
+        kube(host).request("DELETE", path)
+
+
+def test_each_unreachable_cluster_has_its_own_reason(lab, tmp_path, ansible_run):
+    bad = broken_kubeconfigs(lab, tmp_path)
+    member = lab.members[0]
+    inv = inventory(tmp_path, {lab.host: (lab.kubeconfig(lab.host), lab.host),
+                               "wrongctx": (lab.kubeconfig(member), "no-such-context"),
+                               "badcert": (bad["badcert"], member),
+                               "closed": (bad["closed"], member)})
+    run = ansible_run(INFO, inv)
+    assert run.rc == 0, run
+    results = run.results("info")
+    assert results[lab.host]["cluster"]["reachable"] is True
+    expected = {
+        "wrongctx": ("no_such_context", "cluster 'wrongctx': not reachable: the kubeconfig has no context 'no-such-context'"),
+        "badcert": ("bad_certificate", "cluster 'badcert': not reachable: the API server's TLS certificate is not "
+                                       "trusted by the kubeconfig's CA (certificate verify failed: unable "
+                                       "to get local issuer certificate)"),
+        "closed": ("unreachable", "cluster 'closed': not reachable: the API server is unreachable (connection refused)"),
+    }
+    for name, (code, msg) in expected.items():
+        r = results[name]
+        assert r.get("failed") is not True and r["changed"] is False
+        assert (r["cluster"]["reachable"], r["cluster"]["reason_code"], r["msg"]) == (False, code, msg)
+
+
+def test_fail_on_unreachable(lab, tmp_path, ansible_run):
+    bad = broken_kubeconfigs(lab, tmp_path)
+    inv = inventory(tmp_path, {lab.host: (lab.kubeconfig(lab.host), lab.host), "closed": (bad["closed"], lab.members[0])})
+    run = ansible_run(INFO, inv, extra_vars={"strict": True})
+    assert run.rc != 0
+    results = run.results("info")
+    assert results[lab.host].get("failed") is not True
+    r = results["closed"]
+    assert r["failed"] is True and r["code"] == "unreachable"
+    assert r["msg"] == "cluster 'closed': not reachable: the API server is unreachable (connection refused)"

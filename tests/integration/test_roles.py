@@ -1,0 +1,252 @@
+"""Roles host/member/time_sync and the cluster_role module against a PRIVATE lab with the stand-ins.
+
+Each test starts its own lab (every cluster role `none`, ks-installer stand-in with a short delay) and
+runs real ansible-playbook. "Writes nothing" is checked by comparing the resourceVersions of every
+object the change could touch (ClusterConfiguration, kubesphere-config, kubesphere-secret) before and after."""
+
+import os
+import random
+import socket
+import stat
+import time
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SITE = os.path.join(REPO, "playbooks", "site.yml")
+FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 60, "member_wait_timeout": 60}
+CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
+CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
+SECRET = "/api/v1/namespaces/kubesphere-system/secrets/kubesphere-secret"
+NS = "/api/v1/namespaces/kubesphere-system"
+MASK = "********"
+
+pytestmark = pytest.mark.timeout(600)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+def free_port_base(span=8):
+    """A port range no other lab uses now (several test sessions may run labs at the same time)."""
+    for _ in range(200):
+        base = random.randrange(30000, 40000, 10)
+        try:
+            for port in range(base, base + span):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return str(base)
+        except OSError:
+            continue
+    raise RuntimeError("no free port range for a lab")
+
+
+def private_lab(make_lab, members=2, not_installed=()):
+    """A private lab, every cluster role none, ks-installer stand-in with a short delay."""
+    lab = make_lab(members=members, not_installed=not_installed,
+                   extra_env={"KSLAB_INSTALLER_DELAY": "0.5", "KSLAB_PORT_BASE": free_port_base()})
+    installed = [n for n in lab.names if n not in not_installed]
+    deadline = time.time() + 60
+    while not all(jwt(lab, n) for n in installed):  # the installer stand-in's first run
+        assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
+        time.sleep(0.5)
+    return lab
+
+
+def rendered(lab, name):
+    cm = lab.client(name).try_get(CONFIG)
+    return yaml.safe_load((cm or {}).get("data", {}).get("kubesphere.yaml") or "") or {}
+
+
+def jwt(lab, name):
+    return (rendered(lab, name).get("authentication") or {}).get("jwtSecret")
+
+
+def role(lab, name):
+    return (rendered(lab, name).get("multicluster") or {}).get("clusterRole")
+
+
+def versions(lab):
+    """resourceVersion of every object a role change writes, per cluster (None when absent)."""
+    out = {}
+    for name in lab.names:
+        rest = lab.client(name)
+        for path in (CC, CONFIG, SECRET):
+            obj = rest.try_get(path)
+            out[(name, path)] = obj["metadata"]["resourceVersion"] if obj else None
+    return out
+
+
+def changed_hosts(run):
+    return {h: s.get("changed", 0) for h, s in run.stats.items() if s.get("changed")}
+
+
+def one_task(lab, hosts, args, name="role change"):
+    """A playbook text running cluster_role once on `hosts` with the inventory's connection."""
+    task = {"name": name, "kubesphere.multicluster.cluster_role": dict({
+        "cluster_name": "{{ kubesphere_cluster_name }}",
+        "kubeconfig": "{{ kubesphere_kubeconfig }}",
+        "context": "{{ kubesphere_context }}",
+        "wait_sleep": 1, "wait_timeout": 60,
+    }, **args)}
+    return yaml.safe_dump([{"hosts": hosts, "gather_facts": False, "tasks": [task]}], sort_keys=False)
+
+
+HOST_CONN = {"host_kubeconfig": "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}",
+             "host_context": "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"}
+PEERS = {"peers": "{{ groups['kubesphere_clusters'] | map('extract', hostvars) | list }}"}
+
+
+def result_of(run, host, name="role change"):
+    return run.results(name)[host]
+
+
+# --- site.yml from a fleet of role none ------------------------------------------------------------------
+
+def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_run):
+    lab = private_lab(make_lab)
+    assert {role(lab, n) for n in lab.names} <= {"none", None}
+    host_secret = jwt(lab, lab.host)
+    assert host_secret
+
+    # --check --diff: nothing written, a diff with the secret masked
+    before = versions(lab)
+    check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST, callback="default")
+    assert check.rc == 0, check
+    assert versions(lab) == before
+    assert "clusterRole: member" in check.stdout and MASK in check.stdout
+    assert host_secret not in check.stdout + check.stderr
+
+    # the real run, at -vvv and with --diff: applied, secret nowhere in the output
+    run = ansible_run(SITE, lab.inventory, diff=True, verbosity=3, extra_vars=FAST)
+    assert run.rc == 0, run
+    assert host_secret not in run.stdout + run.stderr
+    assert changed_hosts(run).keys() == set(lab.names)
+    assert role(lab, lab.host) == "host"
+    assert lab.client(lab.host).get(CC)["status"]["multicluster"]["status"] == "enabled"
+    for member in lab.members:
+        assert role(lab, member) == "member"
+        assert jwt(lab, member) == host_secret
+    member_result = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")
+    for res in member_result.values():
+        assert res["applied"] is True and res["jwt_secret_hash"].startswith("sha256:")
+        assert res["result"]["spec"]["authentication"]["jwtSecret"] == MASK
+
+    # a second run changes nothing; neither does a check run now
+    again = ansible_run(SITE, lab.inventory, extra_vars=FAST)
+    assert again.rc == 0, again
+    assert changed_hosts(again) == {}
+    before = versions(lab)
+    check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST)
+    assert check.rc == 0 and changed_hosts(check) == {}, check
+    assert versions(lab) == before
+
+
+# --- guards ---------------------------------------------------------------------------------------------------
+
+def refused(run, host, code):
+    res = result_of(run, host)
+    assert run.rc != 0 and res.get("failed"), run
+    assert res["code"] == code, res
+    assert [p["code"] for p in res["problems"]] == [code]
+    return res["msg"]
+
+
+def test_guards_refuse_and_write_nothing(make_lab, ansible_run):
+    lab = private_lab(make_lab)
+    host, m1, m2 = lab.host, lab.members[0], lab.members[1]
+    made = ansible_run(one_task(lab, host, {"role": "host"}), lab.inventory)
+    assert made.rc == 0, made
+
+    # a second host
+    before = versions(lab)
+    run = ansible_run(one_task(lab, m1, dict(PEERS, role="host")), lab.inventory)
+    msg = refused(run, m1, "second_host")
+    assert "cannot become a host: '%s' already is the host" % host in msg and "force: true" in msg
+    assert versions(lab) == before
+
+    # the host has members (a Cluster object other than its own)
+    lab.client(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", {
+        "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+        "metadata": {"name": "joined-elsewhere"}, "spec": {"connection": {"type": "direct"}}})
+    run = ansible_run(one_task(lab, host, {"role": "none"}), lab.inventory)
+    assert "joined-elsewhere" in refused(run, host, "host_has_members")
+    assert versions(lab) == before
+
+    # a member that is imported somewhere cannot become a host (v4 annotation, no peers given)
+    lab.client(m1).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
+    run = ansible_run(one_task(lab, m1, {"role": "host"}), lab.inventory)
+    assert "host-cluster=other" in refused(run, m1, "member_imported")
+    assert versions(lab) == before
+
+    # a member another host manages
+    lab.client(m2).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
+    run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member")), lab.inventory)
+    assert "managed by another host" in refused(run, m2, "managed_by_other_host")
+    assert versions(lab) == before
+
+    # force: done, with the problem as a warning
+    run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member", force=True)), lab.inventory)
+    res = result_of(run, m2)
+    assert run.rc == 0 and res["changed"] and res["applied"], run
+    assert any("forced:" in w for w in res.get("warnings", []))
+    assert jwt(lab, m2) == jwt(lab, host)
+
+
+# --- installer failures --------------------------------------------------------------------------------------
+
+def test_installer_failure_and_timeout_say_what_happened(make_lab, ansible_run):
+    lab = private_lab(make_lab)
+    host, m1, m2 = lab.host, lab.members[0], lab.members[1]
+    assert ansible_run(one_task(lab, host, {"role": "host"}), lab.inventory).rc == 0
+
+    lab.client(m1).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": "ks-core"}}})
+    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member")), lab.inventory)
+    res = result_of(run, m1)
+    assert run.rc != 0 and res["code"] == "installer_failed", run
+    assert "ks-installer failed (core) while applying role 'member'" in res["msg"]
+    assert "failed components: core" in res["msg"]
+
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/hang": "true"}}})
+    run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member", wait_timeout=3)), lab.inventory)
+    res = result_of(run, m2)
+    assert run.rc != 0 and res["code"] == "timeout", run
+    assert "had not applied role 'member' after 3s" in res["msg"]
+    assert "kubesphere-config shows clusterRole 'none' (wanted 'member')" in res["msg"]
+    assert jwt(lab, host) not in run.stdout + run.stderr
+
+
+# --- before install ---------------------------------------------------------------------------------------------
+
+def test_before_install_file_and_configuration(make_lab, ansible_run, tmp_path):
+    lab = private_lab(make_lab, members=1, not_installed=("member1",))
+    host, m1 = lab.host, lab.members[0]
+    assert lab.client(m1).try_get(CC) is None
+    assert ansible_run(one_task(lab, host, {"role": "host"}), lab.inventory).rc == 0
+    secret = jwt(lab, host)
+
+    # without an option: a clear refusal
+    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member")), lab.inventory)
+    assert result_of(run, m1)["code"] == "not_installed" and "create: true" in result_of(run, m1)["msg"]
+
+    # dest: the file to install with (0600, the host's secret), idempotent, masked diff
+    dest = str(tmp_path / "cluster-configuration.yaml")
+    task = one_task(lab, m1, dict(HOST_CONN, role="member", dest=dest))
+    run = ansible_run(task, lab.inventory, diff=True)
+    assert run.rc == 0 and result_of(run, m1)["changed"], run
+    assert secret not in run.stdout + run.stderr
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    with open(dest) as f:
+        doc = yaml.safe_load(f)
+    assert doc["spec"]["multicluster"]["clusterRole"] == "member"
+    assert doc["spec"]["authentication"]["jwtSecret"] == secret
+    assert not ansible_run(task, lab.inventory).results("role change")[m1]["changed"]
+
+    # create: the ClusterConfiguration before the installer; the installer then applies the role
+    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member", create=True)), lab.inventory)
+    assert run.rc == 0 and result_of(run, m1)["changed"], run
+    assert lab.client(m1).get(CC)["spec"]["multicluster"]["clusterRole"] == "member"
+    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member")), lab.inventory)
+    res = result_of(run, m1)
+    assert run.rc == 0 and not res["changed"] and res["applied"], run
+    assert jwt(lab, m1) == secret

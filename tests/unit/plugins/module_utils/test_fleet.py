@@ -1,0 +1,278 @@
+"""The fleet model: parsing the compact file and an inventory, and every validation problem (code + message)."""
+
+import pytest
+import yaml
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+
+
+def kubeconfig(contexts, current=None):
+    """A kubeconfig dict: contexts maps context name -> server URL."""
+    return {
+        "apiVersion": "v1", "kind": "Config", "current-context": current,
+        "clusters": [{"name": "c-" + n, "cluster": {"server": s}} for n, s in contexts.items()],
+        "contexts": [{"name": n, "context": {"cluster": "c-" + n, "user": "u"}} for n in contexts],
+        "users": [{"name": "u", "user": {"token": "secret-token"}}],
+    }
+
+
+def fleet_of(*members, host="host", **host_settings):
+    out = [fleet.cluster(host, "host", **host_settings)] if host else []
+    return out + [fleet.cluster(m, "member") if isinstance(m, str) else fleet.cluster(m[0], "member", **m[1]) for m in members]
+
+
+def codes(problems):
+    return [p["code"] for p in problems]
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+def test_cluster_defaults():
+    c = fleet.cluster("member1", "member")
+    assert c["cluster_name"] == "member1" and c["connection_type"] == "direct"
+    assert c["node_group"] is None and c["nodes"] == []
+    assert fleet.cluster("m-1", "member", nodes=["n1"])["node_group"] == "m_1_nodes"
+
+
+def test_parse_compact_applies_defaults_and_resolves_paths(tmp_path):
+    doc = yaml.safe_load("""
+defaults: {provider: kubesphere, cluster_group: prod}
+host: {name: host, kubeconfig: kc/host.yaml, context: h}
+members:
+  - {name: member1, kubeconfig: /abs/m1.yaml, wave: canary, region: eu-west, cluster_group: lab}
+  - {name: edge, connection_type: proxy, kubeconfig: "~/edge.yaml"}
+""")
+    clusters, problems = fleet.parse_compact(doc, base_dir=str(tmp_path))
+    assert problems == []
+    host, m1, edge = clusters
+    assert host["role"] == "host" and host["kubeconfig"] == str(tmp_path / "kc" / "host.yaml")
+    assert host["provider"] == "kubesphere" and host["cluster_group"] == "prod"
+    assert m1["kubeconfig"] == "/abs/m1.yaml" and m1["cluster_group"] == "lab" and m1["wave"] == "canary"
+    assert edge["connection_type"] == "proxy" and not edge["kubeconfig"].startswith("~")
+
+
+def test_parse_compact_keeps_inline_kubeconfig_content():
+    content = yaml.safe_dump(kubeconfig({"h": "https://h:6443"}, "h"))
+    clusters, _ = fleet.parse_compact({"host": {"name": "host", "kubeconfig": content}}, base_dir="/x")
+    assert clusters[0]["kubeconfig"] == content
+
+
+def test_parse_compact_shape_problems():
+    doc = {"host": {"name": "host", "kubconfig": "typo"}, "members": [{"context": "x"}],
+           "defaults": {"wave": "w"}}
+    _, problems = fleet.parse_compact(doc)
+    assert codes(problems) == ["unknown_key", "missing_name", "unknown_key"]
+    assert "cluster 'host': unknown setting kubconfig" in problems[0]["msg"]
+    assert problems[1]["msg"] == "member entry #2 has no `name`: every cluster needs one"
+    assert problems[2]["msg"].startswith("defaults: unknown setting wave")
+
+
+def test_from_inventory_reads_groups_and_variables():
+    groups = {"kubesphere_host": ["h"], "kubesphere_members": ["m1", "m2"], "wave_canary": ["m1"],
+              "region_eu": ["h", "m1"], "all": ["h", "m1", "m2"]}
+    hostvars = {"h": {"kubesphere_kubeconfig": "/k/h", "kubesphere_context": "h"},
+                "m1": {"kubesphere_cluster_name": "member-one", "kubesphere_connection_type": "proxy"}}
+    h, m1, m2 = fleet.from_inventory(hostvars, groups)
+    assert (h["role"], h["kubeconfig"], h["region"], h["wave"]) == ("host", "/k/h", "eu", None)
+    assert (m1["cluster_name"], m1["connection_type"], m1["wave"]) == ("member-one", "proxy", "canary")
+    assert m2["cluster_name"] == "m2" and m2["connection_type"] == "direct"
+
+
+# --- validation: one test per problem -------------------------------------------------------------
+
+
+def test_a_good_fleet_has_no_problem():
+    assert fleet.validate(fleet_of("member1", "member2")) == []
+
+
+def test_no_host():
+    problems = fleet.validate(fleet_of("member1", host=None))
+    assert codes(problems) == ["no_host"]
+    assert problems[0]["msg"] == ("the fleet has no host cluster: put exactly one cluster in group kubesphere_host "
+                                  "(in a compact file: `host:`)")
+
+
+def test_two_hosts():
+    clusters = fleet_of("member1") + [fleet.cluster("host2", "host")]
+    problems = fleet.validate(clusters)
+    assert codes(problems) == ["two_hosts"]
+    assert problems[0]["msg"] == ("the fleet has 2 host clusters (host, host2): KubeSphere has exactly one host; "
+                                  "keep one in kubesphere_host and make the others members")
+
+
+def test_two_hosts_from_a_compact_file_list():
+    clusters, _ = fleet.parse_compact({"host": [{"name": "a"}, {"name": "b"}]})
+    assert codes(fleet.validate(clusters)) == ["two_hosts"]
+
+
+def test_duplicate_cluster_name():
+    problems = fleet.validate(fleet_of(("m1", {"cluster_name": "prod"}), ("m2", {"cluster_name": "prod"})))
+    assert codes(problems) == ["duplicate_name"]
+    assert problems[0]["cluster"] == "prod"
+    assert problems[0]["msg"] == ("cluster 'prod': the name is used by 2 inventory hosts (m1, m2): "
+                                  "KubeSphere cluster names must be unique")
+
+
+@pytest.mark.parametrize("name", ["Member1", "member_1", "-member", "member-", "mem ber", ".m", "a" * 254])
+def test_invalid_name(name):
+    problems = fleet.validate(fleet_of(("m", {"cluster_name": name})))
+    assert codes(problems) == ["invalid_name"]
+    assert problems[0]["msg"] == (
+        "cluster '%s': KubeSphere rejects this name: use only lowercase letters, digits, '-' and '.', "
+        "starting and ending with a letter or digit, at most 253 characters" % name)
+
+
+@pytest.mark.parametrize("name", ["m", "member-1", "eu.prod-2", "1a", "a" * 253])
+def test_valid_names(name):
+    assert fleet.validate(fleet_of(("m", {"cluster_name": name}))) == []
+
+
+def test_unknown_connection_type():
+    problems = fleet.validate(fleet_of(("edge", {"connection_type": "vpn"})))
+    assert codes(problems) == ["unknown_connection_type"]
+    assert problems[0]["msg"] == "cluster 'edge': connection type 'vpn' is unknown: use 'direct' or 'proxy'"
+
+
+def test_member_listed_as_host():
+    problems = fleet.validate(fleet_of("member1", "host"))
+    assert codes(problems) == ["member_as_host"]
+    assert problems[0]["msg"] == ("cluster 'host' is listed both as the host and as a member: "
+                                  "a cluster is either the host or a member")
+
+
+def test_member_listed_as_host_in_an_inventory():
+    clusters = fleet.from_inventory({}, {"kubesphere_host": ["h"], "kubesphere_members": ["h", "m"]})
+    assert codes(fleet.validate(clusters)) == ["member_as_host"]
+
+
+def test_kubeconfig_file_missing(tmp_path):
+    clusters = fleet_of(("m1", {"kubeconfig": str(tmp_path / "nope.yaml")}))
+    views = {c["name"]: fleet.kubeconfig_view(c["kubeconfig"]) for c in clusters}
+    problems = fleet.validate(clusters, views)
+    assert codes(problems) == ["kubeconfig_missing"]
+    assert problems[0]["msg"] == "cluster 'm1': kubeconfig file %s does not exist" % (tmp_path / "nope.yaml")
+
+
+def test_kubeconfig_has_no_such_context(tmp_path):
+    path = tmp_path / "m1.yaml"
+    path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443", "b": "https://b:6443"}, "a")))
+    clusters = fleet_of(("m1", {"kubeconfig": str(path), "context": "m1"}))
+    problems = fleet.validate(clusters, {"m1": fleet.kubeconfig_view(str(path))})
+    assert codes(problems) == ["no_such_context"]
+    assert problems[0]["msg"] == "cluster 'm1': kubeconfig %s has no context 'm1' (it has: a, b)" % path
+
+
+def test_kubeconfig_without_context_uses_current_context(tmp_path):
+    path = tmp_path / "m1.yaml"
+    path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, current=None)))
+    problems = fleet.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    assert codes(problems) == ["no_such_context"]
+    assert "has no context 'None' (it has: a)" in problems[0]["msg"]
+
+
+def test_kubeconfig_not_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("clusters: [\n")
+    problems = fleet.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    assert codes(problems) == ["kubeconfig_invalid"]
+    assert problems[0]["msg"].startswith("cluster 'm1': kubeconfig %s is not valid YAML" % path)
+
+
+def test_inline_kubeconfig_is_checked_too():
+    content = yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, "a"))
+    clusters = fleet_of(("m1", {"kubeconfig": content, "context": "zzz"}))
+    problems = fleet.validate(clusters, {"m1": fleet.kubeconfig_view(content)})
+    assert codes(problems) == ["no_such_context"]
+    assert "kubeconfig inline content has no context 'zzz'" in problems[0]["msg"]
+    assert "secret-token" not in problems[0]["msg"]
+
+
+def test_same_api_server():
+    views = {"host": fleet.kubeconfig_view(kubeconfig({"h": "https://API.example.com:443/"}, "h")),
+             "m1": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com"}, "m")),
+             "m2": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com:6443"}, "m"))}
+    problems = fleet.validate(fleet_of("m1", "m2", kubeconfig="x"), views)
+    assert codes(problems) == ["same_server"]
+    assert problems[0]["cluster"] == "m1"
+    assert problems[0]["msg"] == ("clusters 'host' and 'm1' are the same API server (https://api.example.com:443): "
+                                  "list each cluster once")
+
+
+def test_kubeconfig_checks_are_skipped_without_views():
+    assert fleet.validate(fleet_of(("m1", {"kubeconfig": "/does/not/exist"}))) == []
+
+
+def test_every_problem_at_once_in_a_stable_order():
+    clusters = fleet_of(("Bad_Name", {"connection_type": "vpn"}), "host", host="host") + [fleet.cluster("h2", "host")]
+    assert codes(fleet.validate(clusters)) == ["two_hosts", "member_as_host", "invalid_name", "unknown_connection_type"]
+    with pytest.raises(fleet.FleetError) as e:
+        fleet.check(clusters)
+    assert str(e.value).startswith("the fleet description has 4 problems:\n- [two_hosts] the fleet has 2 host")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://API.Example.com/", "https://api.example.com:443"),
+    ("https://10.0.0.1:6443", "https://10.0.0.1:6443"),
+    ("http://a", "http://a:80"),
+    ("api.example.com:6443", "https://api.example.com:6443"),
+    ("https://rancher.example.com/k8s/clusters/c-1/", "https://rancher.example.com:443/k8s/clusters/c-1"),
+    ("https://[::1]:6443", "https://[::1]:6443"),
+    (None, None),
+])
+def test_normalize_server(url, expected):
+    assert fleet.normalize_server(url) == expected
+
+
+def test_kubeconfig_view_never_holds_secrets():
+    view = fleet.kubeconfig_view(kubeconfig({"a": "https://a:6443"}, "a"))
+    assert view == {"source": "inline content", "exists": True, "error": None,
+                    "contexts": {"a": "https://a:6443"}, "current": "a"}
+    assert fleet.kubeconfig_view(None) is None
+
+
+def test_inventory_groups_and_hostvars():
+    c = fleet.cluster("m-1", "member", wave="canary-1", region="eu.west", cluster_group="g", kubeconfig="/k")
+    assert fleet.inventory_groups(c) == ["kubesphere_members", "wave_canary_1", "region_eu_west"]
+    assert fleet.inventory_hostvars(c) == {"kubesphere_cluster_name": "m-1", "kubesphere_kubeconfig": "/k",
+                                           "kubesphere_connection_type": "direct", "kubesphere_cluster_group": "g"}
+
+
+def cluster_object(name, ready=None, host=False, ctype="direct", group=None):
+    labels = {}
+    if host:
+        labels[fleet.HOST_LABEL] = ""
+    if group:
+        labels[fleet.GROUP_LABEL] = group
+    conds = [] if ready is None else [{"type": "Ready", "status": "True" if ready else "False",
+                                       "message": "Cluster is available now" if ready else "Cluster is Not Ready now"}]
+    return {"metadata": {"name": name, "labels": labels},
+            "spec": {"connection": {"type": ctype, "kubeconfig": "c2VjcmV0", "token": "tok"}, "provider": "p"},
+            "status": {"conditions": conds, "kubernetesVersion": "v1.34.3", "kubeSphereVersion": "v3.4.1"}}
+
+
+def test_discovered_clusters_read_the_cluster_objects_without_secrets():
+    found = fleet.discovered_clusters([cluster_object("m2", ready=False, ctype="proxy", group="edge"),
+                                       cluster_object("host", ready=True, host=True), cluster_object("m3")])
+    assert [d["name"] for d in found] == ["host", "m2", "m3"]
+    host, m2, m3 = found
+    assert host["role"] == "host" and host["ready"] is True
+    assert (m2["role"], m2["connection_type"], m2["ready"], m2["cluster_group"]) == ("member", "proxy", False, "edge")
+    assert m2["ready_reason"] == "Cluster is Not Ready now"
+    assert m3["ready"] is False and m3["ready_reason"] == "the host has not set the Ready condition yet"
+    assert "c2VjcmV0" not in repr(found) and "tok" not in repr(found)
+
+
+def test_merge_discovered_marks_joined_and_adds_unlisted_members():
+    clusters = fleet_of("m1", "m9")
+    found = fleet.discovered_clusters([cluster_object("host", True, host=True), cluster_object("m1", True),
+                                       cluster_object("m2", False, ctype="proxy")])
+    merged = {c["name"]: c for c in fleet.merge_discovered(clusters, found)}
+    assert merged["m1"]["facts"]["joined"] is True and merged["m1"]["facts"]["ready"] is True
+    assert merged["m9"]["facts"] == {"joined": False, "discovered": False}
+    assert merged["m2"]["role"] == "member" and merged["m2"]["kubeconfig"] is None
+    assert merged["m2"]["facts"]["discovered"] is True and merged["m2"]["connection_type"] == "proxy"
+    assert fleet.inventory_hostvars(merged["m2"])["kubesphere_ready"] is False

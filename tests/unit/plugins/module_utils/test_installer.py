@@ -1,0 +1,191 @@
+"""installer.py: role patch, applied predicate, installer activity, before-install content, guards."""
+
+import pytest
+import yaml
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import installer as inst
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+SECRET = "s3cr3t-jwt-0123456789abcdefghijkl"
+
+
+def cm(doc):
+    return {"data": {"kubesphere.yaml": yaml.safe_dump(doc)}}
+
+
+def config(role, jwt=None, **mc):
+    doc = {"multicluster": dict({"clusterRole": role}, **mc)}
+    if jwt:
+        doc["authentication"] = {"jwtSecret": jwt}
+    return doc
+
+
+# --- role_patch / desired_cc -----------------------------------------------------------------------
+
+def test_role_patch_host_keeps_only_set_host_options():
+    patch = inst.role_patch("host", host_options={"proxyPublishAddress": "http://1.2.3.4:30721",
+                                                  "hostClusterName": None, "bogus": "x"})
+    assert patch == {"spec": {"multicluster": {"clusterRole": "host", "proxyPublishAddress": "http://1.2.3.4:30721"}}}
+
+
+def test_role_patch_member_carries_secret_and_components():
+    patch = inst.role_patch("member", jwt_secret=SECRET, host_options={"hostClusterName": "h"},
+                            components=["devops", "network.networkpolicy"])
+    assert patch["spec"]["multicluster"] == {"clusterRole": "member"}  # host options never on a member
+    assert patch["spec"]["authentication"] == {"jwtSecret": SECRET}
+    assert patch["spec"]["devops"] == {"enabled": True}
+    assert patch["spec"]["network"] == {"networkpolicy": {"enabled": True}}
+
+
+def test_role_patch_rejects_unknown_role():
+    with pytest.raises(ValueError, match="clusterRole must be one of"):
+        inst.role_patch("boss")
+
+
+def test_desired_cc_names_the_installer_object():
+    cc = inst.desired_cc(inst.role_patch("none"))
+    assert (cc["kind"], cc["metadata"]) == ("ClusterConfiguration", {"name": "ks-installer",
+                                                                    "namespace": "kubesphere-system"})
+
+
+def test_host_cluster_name_default_and_set():
+    assert inst.host_cluster_name({}) == "host"
+    assert inst.host_cluster_name(config("host", hostClusterName="hq")) == "hq"
+    assert inst.host_cluster_name({"spec": {"multicluster": {"hostClusterName": "hq2"}}}) == "hq2"
+
+
+# --- applied ----------------------------------------------------------------------------------------
+
+def test_member_applied_when_role_and_secret_rendered():
+    assert inst.applied_problems("member", config("member", SECRET), {}, SECRET) == []
+
+
+def test_member_not_applied_says_what_differs_without_the_secret():
+    problems = inst.applied_problems("member", config("none", "other"), {}, SECRET)
+    assert "clusterRole 'none' (wanted 'member')" in problems[0]
+    assert fingerprint(SECRET) in problems[1] and fingerprint("other") in problems[1]
+    assert not any(SECRET in p or "other'" in p for p in problems)
+
+
+def test_host_needs_multicluster_status_and_options():
+    cc = {"status": {"multicluster": {"status": "enabled"}}}
+    opts = {"proxyPublishAddress": "http://x:1", "hostClusterName": None}
+    assert inst.applied_problems("host", config("host", proxyPublishAddress="http://x:1"), cc, None, opts) == []
+    left = inst.applied_problems("host", config("host"), {}, None, opts)
+    assert any("status.multicluster.status is unset" in p for p in left)
+    assert any("proxyPublishAddress" in p for p in left)
+
+
+def test_none_applied_when_config_absent():
+    assert inst.applied_problems("none", {}, None) == []
+
+
+# --- installer activity / failures --------------------------------------------------------------------
+
+def test_installer_activity_names_failures_and_times():
+    cc = {"status": {"core": {"status": "enabled", "enabledTime": "2026-01-01T00:00:00UTC"},
+                     "multicluster": {"status": "failed"}}}
+    line = inst.installer_activity(cc, config("none", SECRET))
+    assert "rendered clusterRole none" in line
+    assert fingerprint(SECRET) in line and SECRET not in line
+    assert "failed components: multicluster" in line
+    assert "status.core enabled since 2026-01-01T00:00:00UTC" in line
+
+
+def test_installer_activity_without_config():
+    assert "(no kubesphere-config yet)" in inst.installer_activity(None, {})
+
+
+def test_new_failures_only_counts_failures_since_before():
+    before = {"status": {"devops": {"status": "failed"}}}
+    after = {"status": {"devops": {"status": "failed"}, "multicluster": {"status": "failed"}}}
+    assert inst.new_failures(before, after) == ["multicluster"]
+    assert inst.new_failures(after, after) == []
+
+
+# --- before install -------------------------------------------------------------------------------------
+
+def test_before_install_cc_is_a_full_installable_configuration():
+    cc = inst.before_install_cc(inst.role_patch("member", jwt_secret=SECRET))
+    assert cc["metadata"] == {"name": "ks-installer", "namespace": "kubesphere-system", "labels": {"version": "v3.4.1"}}
+    assert cc["spec"]["multicluster"] == {"clusterRole": "member"}
+    assert cc["spec"]["authentication"]["jwtSecret"] == SECRET
+    assert cc["spec"]["openpitrix"] == {"store": {"enabled": False}}  # defaults kept
+    assert inst.before_install_cc(inst.role_patch("none"))["spec"]["authentication"]["jwtSecret"] == ""
+
+
+# --- guards -----------------------------------------------------------------------------------------------
+
+def codes(problems):
+    return [p["code"] for p in problems]
+
+
+def test_no_guard_for_a_plain_change():
+    assert inst.guard_problems("m1", "member", "none") == []
+    assert inst.guard_problems("h", "host", "none") == []
+    assert inst.guard_problems("h", "host", "host", peer_hosts=[]) == []
+
+
+def test_second_host():
+    problems = inst.guard_problems("m1", "host", "none", peer_hosts=["host"])
+    assert codes(problems) == ["second_host"]
+    assert "'host' already is the host" in problems[0]["msg"] and "force: true" in problems[0]["msg"]
+
+
+def test_host_with_members_cannot_become_member_or_none():
+    for role in ("member", "none"):
+        problems = inst.guard_problems("h", role, "host", members=["m1", "m2"])
+        assert codes(problems) == ["host_has_members"]
+        assert "(m1, m2)" in problems[0]["msg"]
+    assert inst.guard_problems("h", "member", "host", members=[]) == []
+
+
+def test_imported_member_cannot_become_host():
+    problems = inst.guard_problems("m1", "host", "member", imported_by=["host 'h' imports it as 'm1'"])
+    assert codes(problems) == ["member_imported"]
+
+
+def test_member_managed_by_another_host():
+    problems = inst.guard_problems("m1", "member", "none", managed_by=["host 'other' imports it as 'x'"])
+    assert codes(problems) == ["managed_by_other_host"]
+    assert "unbind it there first" in problems[0]["msg"]
+
+
+def cluster(name, uid):
+    return {"metadata": {"name": name}, "status": {"uid": uid}}
+
+
+def test_members_of_skips_the_hosts_own_cluster():
+    clusters = [cluster("host", "U0"), cluster("m1", "U1"), cluster("renamed-host", "U0"), cluster("m2", None)]
+    assert inst.members_of(clusters, "U0", "host") == ["m1", "m2"]
+    assert inst.members_of([], "U0", "host") == []
+
+
+def test_managed_by_annotation_other_name_and_other_host():
+    ns = {"metadata": {"annotations": {inst.HOST_ANNOTATION: "elsewhere"}}}
+    found = inst.managed_by("m1", "U1", ns, "h", "host", [cluster("old-name", "U1")],
+                            {"h": [cluster("old-name", "U1")], "h2": [cluster("m1", "U1")]})
+    assert found == ["kubesphere-system is annotated cluster.kubesphere.io/host-cluster=elsewhere",
+                     "host 'h' already imports it as 'old-name'", "host 'h2' imports it as 'm1'"]
+
+
+def test_managed_by_nothing_when_our_host_knows_it_by_its_name():
+    ns = {"metadata": {"annotations": {inst.HOST_ANNOTATION: "host"}}}
+    assert inst.managed_by("m1", "U1", ns, "h", "host", [cluster("m1", "U1")]) == []
+
+
+def test_imported_evidence():
+    cfg = {"multicluster": {"clusterRole": "member", "clusterName": "m1"}}
+    found = inst.imported_evidence(cfg, {}, {"h": [cluster("m1", "U1"), cluster("m2", "U2")]}, "U1")
+    assert found == ["its kubesphere-config has clusterName 'm1'", "host 'h' imports it as 'm1'"]
+    assert inst.imported_evidence({}, {}, {}, "U1") == []
+
+
+def test_imports_of_ignores_missing_uid():
+    assert inst.imports_of("", [cluster("x", "")], "h") == []
+
+
+# --- readers still parse what the lab renders -----------------------------------------------------------
+
+def test_parse_config_roundtrip():
+    assert inst.config_jwt_secret(inst.parse_config(cm(config("member", SECRET)))) == SECRET
