@@ -51,7 +51,7 @@ def load_crds(rest, crds_dir, timeout=120):
     while pending and time.time() < deadline:
         for name in sorted(pending):
             live = rest.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s" % name)
-            conds = {c["type"]: c["status"] for c in live.get("status", {}).get("conditions", [])}
+            conds = {c["type"]: c["status"] for c in (live.get("status") or {}).get("conditions") or []}
             if conds.get("Established") == "True":
                 pending.discard(name)
         if pending:

@@ -47,7 +47,8 @@ UNSCHEDULABLE_AFTER = 60  # kubefed podanalyzer: a pod pending unschedulable thi
 
 # kubefed pkg/controller/kubefedcluster/clusterclient.go (v0.8.1)
 READY = {"type": "Ready", "status": "True", "reason": "ClusterReady", "message": "/healthz responded with ok"}
-NOT_READY = {"type": "Ready", "status": "False", "reason": "ClusterNotReady", "message": "/healthz responded without ok"}
+NOT_READY = {"type": "Ready", "status": "False", "reason": "ClusterNotReady",
+             "message": "/healthz responded without ok"}
 REACHABLE = {"type": "Offline", "status": "False", "reason": "ClusterReachable", "message": "cluster is reachable"}
 OFFLINE = {"type": "Offline", "status": "True", "reason": "ClusterNotReachable", "message": "cluster is not reachable"}
 
@@ -172,7 +173,8 @@ class KubefedController:
     def client_for(self, host_rest, kfc):
         """A client for a member from its KubeFedCluster and Secret (kubefed util.BuildClusterConfig)."""
         spec = kfc.get("spec") or {}
-        secret = host_rest.try_get("/api/v1/namespaces/%s/secrets/%s" % (KUBEFED_NS, (spec.get("secretRef") or {}).get("name")))
+        secret_name = (spec.get("secretRef") or {}).get("name")
+        secret = host_rest.try_get("/api/v1/namespaces/%s/secrets/%s" % (KUBEFED_NS, secret_name))
         try:
             token = base64.b64decode(((secret or {}).get("data") or {}).get("token", "")).decode()
         except ValueError:
@@ -213,7 +215,8 @@ class KubefedController:
 
     def namespaced_resources(self, client):
         if id(client) not in self._discovery:
-            bases = ["/api/v1"] + ["/apis/" + g["preferredVersion"]["groupVersion"] for g in client.get("/apis")["groups"]]
+            groups = client.get("/apis")["groups"]
+            bases = ["/api/v1"] + ["/apis/" + g["preferredVersion"]["groupVersion"] for g in groups]
             self._discovery[id(client)] = [
                 (base, r["name"]) for base in bases for r in (client.try_get(base) or {}).get("resources", [])
                 if r.get("namespaced") and "/" not in r["name"] and "deletecollection" in r.get("verbs", [])]
@@ -232,8 +235,8 @@ class KubefedController:
             if status.get("observedGeneration") == meta.get("generation") and status.get("readyReplicas", 0) == want:
                 continue
             with contextlib.suppress(ApiError):  # deleted meanwhile
-                rest.merge_patch("/apis/apps/v1/namespaces/%s/deployments/%s/status" % (meta["namespace"], meta["name"]),
-                                 {"status": ready_deployment_status(meta, want)})
+                path = "/apis/apps/v1/namespaces/%s/deployments/%s/status" % (meta["namespace"], meta["name"])
+                rest.merge_patch(path, {"status": ready_deployment_status(meta, want)})
 
 
 def ready_deployment_status(meta, want):
@@ -306,7 +309,8 @@ class _HostPass:
     def fed_types(self):
         """FederatedTypeConfigs with propagation Enabled on the host, else the built-in list."""
         try:
-            ftcs = self.rest.get("/apis/core.kubefed.io/v1beta1/namespaces/%s/federatedtypeconfigs" % KUBEFED_NS)["items"]
+            ftcs = self.rest.get("/apis/core.kubefed.io/v1beta1/namespaces/%s/federatedtypeconfigs"
+                                 % KUBEFED_NS)["items"]
         except ApiError:
             ftcs = []
         if not ftcs:
@@ -317,7 +321,7 @@ class _HostPass:
         try:
             return self.rest.get("%s/%s" % (t.fed_base, t.fed_plural))["items"]
         except ApiError as e:
-            if e.status != 404:  # 404: the federated CRD is not installed
+            if e.status not in (404, 429):  # not installed, or just installed (storage initializing)
                 log.warning("%s: listing %s: %s", self.host, t.fed_plural, e)
             return []
 
@@ -341,9 +345,8 @@ class _HostPass:
         if meta.get("deletionTimestamp"):
             return target.ensure_deletion()
         if FINALIZER not in (meta.get("finalizers") or []):
-            obj = self.rest.merge_patch(t.fed_path(meta), {"metadata": {
-                "finalizers": (meta.get("finalizers") or []) + [FINALIZER], "resourceVersion": meta["resourceVersion"]}})
-            target.obj = obj
+            finalizers = (meta.get("finalizers") or []) + [FINALIZER]
+            target.obj = patch_finalizers(self.rest, t.fed_path(meta), meta, finalizers)
         target.sync()
 
     # ------------------------------------------------------------------ ReplicaSchedulingPreferences
@@ -359,7 +362,8 @@ class _HostPass:
                 try:
                     self.schedule(rsp, ready)
                 except (ApiError, OSError, OverrideError) as e:
-                    log.warning("%s: RSP %s/%s: %s", self.host, rsp["metadata"]["namespace"], rsp["metadata"]["name"], e)
+                    meta = rsp["metadata"]
+                    log.warning("%s: RSP %s/%s: %s", self.host, meta["namespace"], meta["name"], e)
 
     def schedule(self, rsp, ready):
         """kubefed ReplicaScheduler.Reconcile + Plugin.Reconcile (pkg/schedulingtypes)."""
@@ -626,7 +630,8 @@ class _Target:
         return OK
 
     def failed(self, cluster, status, err):
-        log.debug("%s: %s %s/%s in %s: %s: %s", self.p.host, self.t.fed_kind, self.namespace, self.name, cluster, status, err)
+        log.debug("%s: %s %s/%s in %s: %s: %s", self.p.host, self.t.fed_kind, self.namespace, self.name, cluster,
+                  status, err)
         return status
 
     def version_key(self, cluster):
@@ -682,8 +687,7 @@ class _Target:
             self.delete(c, live)
         if (unready and not orphan) or remaining:
             return  # kubefed keeps the finalizer until every cluster is ready and clean
-        self.p.rest.merge_patch(self.t.fed_path(meta), {"metadata": {
-            "finalizers": [f for f in meta["finalizers"] if f != FINALIZER], "resourceVersion": meta["resourceVersion"]}})
+        patch_finalizers(self.p.rest, self.t.fed_path(meta), meta, [f for f in meta["finalizers"] if f != FINALIZER])
 
     # --- status (pkg/controller/sync/status)
 
@@ -716,6 +720,11 @@ class _Target:
         clusters = [dict({"name": c}, **({"status": s} if s else {})) for c, s in sorted(statuses.items())]
         self.p.rest.merge_patch(self.t.fed_path(meta, "/status"), {"status": {
             "observedGeneration": meta.get("generation"), "conditions": conditions, "clusters": clusters or None}})
+
+
+def patch_finalizers(rest, path, meta, finalizers):
+    """Set metadata.finalizers, failing with 409 if the object changed since `meta` was read."""
+    return rest.merge_patch(path, {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}})
 
 
 def _deleting(obj):

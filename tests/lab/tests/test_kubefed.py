@@ -19,7 +19,7 @@ import pytest
 
 from kslabkit.furnish import extra_documents
 from kslabkit.rest import ApiError
-from standins.kubefed import KubefedController
+from standins.kubefed import KubefedController, _builtin_types
 from standins.planner import plan
 from standins.runtime import Lab
 
@@ -560,3 +560,11 @@ def test_rsp_with_wrong_target_kind_is_rejected(kf):
         assert event["type"] == "Warning" and event["reason"] == "InvalidTargetKind"
         assert event["message"] == "RSP target kind: FederatedStatefulSet is incorrect"
         assert kf.fed("federateddeployments", ns, "web")["spec"] == before
+
+
+def test_builtin_types_are_the_ftcs_of_the_lab_crds():
+    """Without FederatedTypeConfigs on the host the stand-in syncs the five kinds of crds/federated-types.yaml."""
+    got = {(t.fed_kind, t.target_kind, t.target_api_version, t.namespaced) for t in _builtin_types()}
+    assert got == {("FederatedNamespace", "Namespace", "v1", False), ("FederatedConfigMap", "ConfigMap", "v1", True),
+                   ("FederatedSecret", "Secret", "v1", True), ("FederatedDeployment", "Deployment", "apps/v1", True),
+                   ("FederatedService", "Service", "v1", True)}
