@@ -103,29 +103,66 @@ def unique():
     return uuid.uuid4().hex[:6]
 
 
-_port_bases = iter(range(27000, 29000, 40))
+def _free_port_base(span=20):
+    """A port base whose `span` ports on 127.0.0.1 are all free (so concurrent sessions do not collide)."""
+    import random  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    for _ in range(200):
+        base = random.randrange(27000, 32000, span)
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free range of %d ports found on 127.0.0.1" % span)
+
+
+class _PrivateLabs:
+    """Starts private labs (own state folder and free ports) and stops them all at close()."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp = tmp_path_factory
+        self.started = []
+
+    def __call__(self, members=2, not_installed=(), extra_env=None):
+        state = str(self.tmp.mktemp("kslab"))
+        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_free_port_base(members + 6)))
+        env.update(extra_env or {})
+        args = ["--members", str(members)]
+        if not_installed:
+            args += ["--not-installed", ",".join(not_installed)]
+        self.started.append(env)
+        _start(env, *args)
+        return LabHandle(env)
+
+    def close(self):
+        for env in self.started:
+            _kslab(env, "down", check=False)
+            shutil.rmtree(env["KSLAB_STATE"], ignore_errors=True)
 
 
 @pytest.fixture
 def make_lab(tmp_path_factory):
     """make_lab(members=2, not_installed=(), extra_env=None) -> LabHandle of a private lab, stopped after the test."""
-    started = []
+    labs = _PrivateLabs(tmp_path_factory)
+    yield labs
+    labs.close()
 
-    def factory(members=2, not_installed=(), extra_env=None):
-        state = str(tmp_path_factory.mktemp("kslab"))
-        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(next(_port_bases)))
-        env.update(extra_env or {})
-        args = ["--members", str(members)]
-        if not_installed:
-            args += ["--not-installed", ",".join(not_installed)]
-        started.append(env)
-        _start(env, *args)
-        return LabHandle(env)
 
-    yield factory
-    for env in started:
-        _kslab(env, "down", check=False)
-        shutil.rmtree(env["KSLAB_STATE"], ignore_errors=True)
+@pytest.fixture(scope="module")
+def make_module_lab(tmp_path_factory):
+    """Like make_lab, but the lab lives until the end of the test module."""
+    labs = _PrivateLabs(tmp_path_factory)
+    yield labs
+    labs.close()
 
 
 @pytest.fixture

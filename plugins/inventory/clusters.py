@@ -26,8 +26,9 @@ description:
   - With O(discover=true) it also reads the host cluster's C(Cluster) objects and adds what the host knows
     (C(kubesphere_joined), C(kubesphere_ready), C(kubesphere_ready_reason), C(kubesphere_labels),
     C(kubesphere_kubernetes_version), C(kubesphere_kubesphere_version)); members the host manages but the
-    file does not list are added with C(kubesphere_discovered=true) and no kubeconfig, so an AWX inventory
-    source always shows the real fleet. Kubeconfigs and tokens in C(Cluster) objects are never read into
+    file does not list are added to group C(kubesphere_discovered) (not a child of C(kubesphere_clusters),
+    so no play acts on them - they have no kubeconfig here) with C(kubesphere_discovered=true), so an AWX
+    inventory source always shows the real fleet. Kubeconfigs and tokens in C(Cluster) objects are never read into
     the inventory.
 author:
   - kubesphere.multicluster contributors (@kubesphere)

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import threading
 import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, fleet, installer
@@ -62,6 +63,29 @@ def gather(conn, samples=1, now=time.time, sleep=time.sleep):
     raw["ks_namespace"] = _optional(conn.get, "v1", "Namespace", installer.KS_NAMESPACE)
     raw["clusters"] = _optional(conn.list, CLUSTER_API, "Cluster")
     return raw
+
+
+def within(seconds, label, fn, *args):
+    """fn(*args), or KubeSphereError(code='unreachable') when it has not returned after `seconds`.
+    The call runs in a daemon thread that is abandoned on timeout (the module process ends soon after):
+    the kubernetes client's requests carry no timeout, and discovery runs before we could pass one."""
+    outcome = {}
+
+    def call():
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001  handed to the caller as is
+            outcome["error"] = e
+
+    worker = threading.Thread(target=call, name="kubesphere-read-%s" % label)
+    worker.daemon = True
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise KubeSphereError("the API server did not answer within %g s" % seconds, cluster=label, code="unreachable")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _optional(fn, *args):
@@ -162,7 +186,8 @@ def classify(error):
 # Wording of _k8s/kubernetes.core that would repeat what `classify` already says.
 _NOISE = ((r"cannot build a client: ", ""), (r"Could not create API client: ", ""),
           (r"connection refused: the API server is unreachable", "connection refused"),
-          (r"the API server's certificate is not trusted \((.*)\)$", r"\1"))
+          (r"the API server's certificate is not trusted \((.*)\)$", r"\1"),
+          (r"^Unauthorized \(HTTP 401\)$", ""))
 
 
 def unreachable(name, error, context=None):
@@ -196,7 +221,8 @@ COLUMNS = ("CLUSTER", "ROLE", "KUBERNETES", "KUBESPHERE", "READY", "JWT=HOST", "
 def fleet_rows(all_facts, host=None):
     """One row per cluster (dicts keyed by COLUMNS) plus notes, from each cluster's cluster_info facts.
 
-    READY is what the host's Cluster objects say (yes / no / not joined); JWT=HOST compares the jwtSecret
+    READY is what the host's Cluster objects say (yes / no / not joined); clusters the host manages that
+    are not among `all_facts` get a row as the host sees them, and a note. JWT=HOST compares the jwtSecret
     fingerprint with the host's; SKEW is the clock offset against the host (the controller when the host
     could not be measured), '~' marking a value within the 1 s resolution of the Date header."""
     by_name = {f["name"]: f for f in all_facts}
@@ -214,6 +240,12 @@ def fleet_rows(all_facts, host=None):
         rows.append(dict(zip(COLUMNS, (f["name"], f["role"], f["kubernetes_version"] or "-", ks, ready,
                                        _jwt(f, host_f), _skew(f["clock"], ref)))))
         notes += ["%s: %s" % (f["name"], w) for w in f.get("warnings") or []]
+    for name, seen in sorted(host_view.items()):
+        if name not in by_name and seen["role"] != "host":
+            rows.append(dict(zip(COLUMNS, (name, "member", seen["kubernetes_version"] or "-",
+                                           seen["kubesphere_version"] or "-", _ready(seen), "-", "-"))))
+            notes.append("%s: joined to the host but not in the inventory (no kubeconfig): shown as the host sees it"
+                         % name)
     offsets = {f["name"]: f.get("clock") for f in all_facts if f["reachable"]}
     threshold = (host_f or {}).get("maximum_clock_skew_seconds") or clock.DEFAULT_MAX_SKEW
     notes += [p["msg"] for p in clock.skew_report(offsets, threshold)["problems"]]
@@ -238,7 +270,7 @@ def _skew(off, ref):
     if not off:
         return "-"
     base = ref["offset"] if ref else 0.0
-    value = off["offset"] - base
+    value = round(off["offset"] - base, 1) or 0.0  # no "-0.0"
     unc = off["uncertainty"] + (ref["uncertainty"] if ref else 0.0)
     return "%s%+.1fs" % ("~" if abs(value) <= unc else "", value)
 

@@ -112,16 +112,17 @@ def guard(p, target, host, peers):
         members = installer.members_of(target.clusters, target.uid, installer.host_cluster_name(target.config))
     if p["role"] == "host" and target.role != "host":
         imported = installer.imported_evidence(target.config, target.namespace, peer_host_clusters, target.uid)
-    if p["role"] == "member" and host is not None:
-        managed = installer.managed_by(p["cluster_name"], target.uid, target.namespace, host.label,
-                                       p["host_cluster_name"] or installer.host_cluster_name(host.config), host.clusters,
-                                       peer_host_clusters)
+    if p["role"] == "member":  # without the host's connection, only the annotation and the peers are checked
+        host_name = p["host_cluster_name"] or installer.host_cluster_name(host.config if host else {})
+        managed = installer.managed_by(p["cluster_name"], target.uid, target.namespace,
+                                       host.label if host else host_name, host_name,
+                                       host.clusters if host else [], peer_host_clusters)
     return installer.guard_problems(p["cluster_name"], p["role"], target.role, members=members, imported_by=imported,
                                     peer_hosts=sorted(peer_hosts), managed_by=managed)
 
 
 def member_inputs(module, p, host):
-    """(jwtSecret, components to enable) for a member; the secret is hidden at once."""
+    """The member's jwtSecret: `jwt_secret`, else the host's rendered one. Hidden at once (module.hide)."""
     secret = p["jwt_secret"]
     if not secret:
         if host is None:
@@ -216,11 +217,27 @@ def wait_applied(module, p, target, secret):
                                   % (", ".join(failed), p["role"], installer.installer_activity(target.cc, target.config)),
                                   cluster=p["cluster_name"], code="installer_failed")
         if time.monotonic() >= deadline:
-            raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s"
+            log = installer_log(target.conn)
+            raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s"
                                   % (p["role"], p["wait_timeout"], "; ".join(left),
-                                     installer.installer_activity(target.cc, target.config)),
+                                     installer.installer_activity(target.cc, target.config),
+                                     ". Installer log: %s" % log if log else ""),
                                   cluster=p["cluster_name"], code="timeout")
         time.sleep(max(p["wait_sleep"], 0.2))
+
+
+def installer_log(conn):
+    """The progress lines of the ks-installer pod's log ('' when there is no such pod or log)."""
+    try:
+        pods = conn.list("v1", "Pod", installer.KS_NAMESPACE, label_selector=installer.INSTALLER_POD_SELECTOR)
+        if not pods:
+            return ""
+        name = objects.get_path(pods[-1], "metadata.name")
+        status, _headers, body = conn.raw("GET", "/api/v1/namespaces/%s/pods/%s/log?tailLines=300"
+                                          % (installer.KS_NAMESPACE, name))
+    except KubeSphereError:
+        return ""
+    return installer.installer_log_summary(body if isinstance(body, str) and status < 400 else "")
 
 
 def host_label(p):

@@ -30,6 +30,9 @@ except ImportError:  # reported by the caller that needs to read kubeconfig file
 HOST_GROUP = "kubesphere_host"
 MEMBERS_GROUP = "kubesphere_members"
 CLUSTERS_GROUP = "kubesphere_clusters"
+# Members the host manages that the fleet description does not list: shown, never acted on (they have
+# no kubeconfig here), so the group is NOT a child of kubesphere_clusters.
+DISCOVERED_GROUP = "kubesphere_discovered"
 WAVE_PREFIX = "wave_"
 REGION_PREFIX = "region_"
 VAR_PREFIX = "kubesphere_"
@@ -43,6 +46,7 @@ CLUSTER_KEYS = ("cluster_name", "kubeconfig", "context", "connection_type", "pro
 # Keys a compact-file entry may carry besides CLUSTER_KEYS: its inventory name, rollout wave, region,
 # and the node hosts (real SSH hosts) that make up its node group.
 ENTRY_KEYS = ("name", "wave", "region", "nodes")
+SETTINGS = CLUSTER_KEYS + ENTRY_KEYS[1:]  # what a cluster dict carries besides name and role
 # Group variables every cluster host gets: modules run on the controller with the playbook's Python.
 CLUSTER_GROUP_VARS = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
 
@@ -87,7 +91,7 @@ def group_name(prefix, value):
 def cluster(name, role, **settings):
     """A cluster dict with every key present (None when unset) and the documented defaults applied."""
     out = {"name": name, "role": role}
-    for key in CLUSTER_KEYS + ENTRY_KEYS[1:]:
+    for key in SETTINGS:
         out[key] = settings.get(key)
     out["cluster_name"] = out["cluster_name"] or name
     out["connection_type"] = out["connection_type"] or "direct"
@@ -108,16 +112,14 @@ def parse_compact(doc, base_dir=None):
     (clusters, problems); problems here are about the file's shape (unknown keys, missing names)."""
     problems = []
     defaults = doc.get("defaults") or {}
-    entries = []
     host = doc.get("host")
     hosts = host if isinstance(host, list) else [host] if host else []
-    entries += [("host", e) for e in hosts]
-    entries += [("member", e) for e in doc.get("members") or []]
+    entries = [("host", i, e) for i, e in enumerate(hosts)] + [("member", i, e) for i, e in enumerate(doc.get("members") or [])]
     clusters = []
-    for i, (role, entry) in enumerate(entries):
+    for role, i, entry in entries:
         if not isinstance(entry, dict) or not entry.get("name"):
             problems.append(problem("missing_name", None, "%s entry #%d has no `name`: every cluster needs one"
-                                    % ("the host" if role == "host" else "member", i + 1)))
+                                    % ("host" if role == "host" else "member", i + 1)))
             continue
         name = str(entry["name"])
         unknown = sorted(set(entry) - set(CLUSTER_KEYS + ENTRY_KEYS))
@@ -126,7 +128,7 @@ def parse_compact(doc, base_dir=None):
                 name, "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(CLUSTER_KEYS + ENTRY_KEYS)))))
         settings = dict(defaults, **{k: v for k, v in entry.items() if v is not None})
         settings["kubeconfig"] = resolve_path(settings.get("kubeconfig"), base_dir)
-        clusters.append(cluster(name, role, **{k: settings.get(k) for k in CLUSTER_KEYS + ENTRY_KEYS[1:]}))
+        clusters.append(cluster(name, role, **{k: settings.get(k) for k in SETTINGS}))
     unknown = sorted(set(defaults) - set(CLUSTER_KEYS))
     if unknown:
         problems.append(problem("unknown_key", None, "defaults: unknown setting%s %s (known: %s)" % (
@@ -258,9 +260,25 @@ def validate(clusters, views=None):
         if c["name"] in checked:
             continue
         checked.add(c["name"])
-        problems += _cluster_problems(c, (views or {}).get(c["name"]) if views is not None else False)
+        problems += _cluster_problems(c, views.get(c["name"]) if views is not None else False)
     problems += _same_servers(clusters, views or {})
     return problems
+
+
+def inventory_problems(clusters, groups):
+    """Problems only a static inventory can have: a kubesphere_node_group that names no inventory group
+    (time sync would find no node to check), and a cluster in two rollout waves (it would be rolled twice)."""
+    out = []
+    for c in clusters:
+        if c.get("node_group") and c["node_group"] not in groups:
+            out.append(problem("node_group_missing", c["cluster_name"], "cluster '%s': node group '%s' "
+                               "(kubesphere_node_group) is not an inventory group: add the group of its node hosts "
+                               "or remove the variable" % (c["cluster_name"], c["node_group"])))
+        waves = sorted(g for g, hosts in groups.items() if g.startswith(WAVE_PREFIX) and c["name"] in (hosts or []))
+        if len(waves) > 1:
+            out.append(problem("two_waves", c["cluster_name"], "cluster '%s' is in %d rollout waves (%s): put each "
+                               "cluster in one wave_* group" % (c["cluster_name"], len(waves), ", ".join(waves))))
+    return out
 
 
 def _cluster_problems(c, view):
@@ -321,6 +339,8 @@ def check(clusters, views=None):
 
 def inventory_groups(c):
     """The groups a cluster host belongs to (its role group first)."""
+    if (c.get("facts") or {}).get("discovered"):
+        return [DISCOVERED_GROUP]
     groups = [HOST_GROUP if c["role"] == "host" else MEMBERS_GROUP]
     if c.get("wave"):
         groups.append(group_name(WAVE_PREFIX, c["wave"]))
@@ -374,8 +394,9 @@ def discovered_clusters(items):
 
 def merge_discovered(clusters, discovered):
     """The listed clusters with what the host knows about them under `facts` (joined, ready, versions,
-    labels), plus members the host knows but the file does not list (facts.discovered = True; they carry
-    no kubeconfig, so modules reach them only through the host)."""
+    labels), plus members the host knows but the file does not list (facts.discovered = True). Those carry
+    no kubeconfig, so they go to DISCOVERED_GROUP: a module run on them would otherwise fall back to
+    ~/.kube/config and talk to whatever cluster that names."""
     known = {c["cluster_name"]: c for c in clusters}
     out = []
     for c in clusters:
@@ -398,3 +419,11 @@ def merge_discovered(clusters, discovered):
 def _facts_of(x):
     return {"ready": x["ready"], "ready_reason": x["ready_reason"], "labels": x["labels"],
             "kubernetes_version": x["kubernetes_version"], "kubesphere_version": x["kubesphere_version"]}
+
+
+def public_view(c):
+    """A cluster as it may be returned or printed: kubeconfig content is replaced by a note."""
+    out = {k: v for k, v in c.items() if k != "facts"}
+    if is_inline(out.get("kubeconfig")):
+        out["kubeconfig"] = "(inline content)"
+    return out

@@ -169,8 +169,8 @@ def installer_activity(cc, config):
     for key in ("core", "multicluster"):
         status = get_path(cc or {}, ("status", key)) or {}
         if status:
-            parts.append("status.%s %s%s" % (key, status.get("status", "?"),
-                                              " since %s" % status["enabledTime"] if status.get("enabledTime") else ""))
+            since = " since %s" % status["enabledTime"] if status.get("enabledTime") else ""
+            parts.append("status.%s %s%s" % (key, status.get("status", "?"), since))
     return "; ".join(parts)
 
 
@@ -290,3 +290,18 @@ def imported_evidence(config, namespace, peer_host_clusters, uid):
     for label, clusters in sorted((peer_host_clusters or {}).items()):
         out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters, label))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the installer pod's log (the real ks-installer writes few failures into the CC status)
+
+INSTALLER_POD_SELECTOR = "app in (ks-install, ks-installer)"
+_LOG_MARKERS = ("Start installing", "status is", "failed:", "Welcome to KubeSphere", "Collecting installation results")
+
+
+def installer_log_summary(text, lines=3):
+    """The last few progress lines of a ks-installer pod log ("Start installing multicluster",
+    "task multicluster status is successful  (3/6)", "Task 'openpitrix' failed:", the welcome banner),
+    joined with ' | '; '' when there is none. Source: INST controller/installRunner.py."""
+    found = [" ".join(line.split()) for line in (text or "").splitlines() if any(m in line for m in _LOG_MARKERS)]
+    return " | ".join(found[-lines:])

@@ -16,15 +16,15 @@ description:
     (default 10s) with C(token used before issued). This module is the gate that trips first, at a
     lower O(threshold).
   - O(clusters) are the C(cluster) results of M(kubesphere.multicluster.cluster_info) (each API
-    server's offset against the controller, from its C(Date) header): they are compared pairwise and
+    server's offset against the controller, from its C(Date) header). They are compared pairwise and
     the module fails when two clusters certainly differ by more than O(threshold); a skew that only
     might exceed it (the C(Date) header has a 1 s resolution) is a warning.
-  - O(tracking) is the output of C(chronyc -c tracking) on one node: the module fails when chrony is not
+  - O(tracking) is the output of C(chronyc -c tracking) on one node. The module fails when chrony is not
     synchronised or the node is more than O(threshold)/2 off NTP time (so any two nodes are within
     O(threshold) of each other).
   - The module only decides; it contacts nothing.
 author:
-  - kubesphere.multicluster contributors
+  - kubesphere.multicluster contributors (@kubesphere)
 extends_documentation_fragment:
   - kubesphere.multicluster.attributes.info
 options:

@@ -39,6 +39,13 @@ options:
         so that a fleet report still covers the other clusters.
     type: bool
     default: false
+  timeout:
+    description:
+      - Seconds to read the cluster in all. A cluster that has not answered by then is reported as
+        unreachable ("did not answer within N s"). Without a deadline, an address that silently drops
+        packets would hold the whole fleet report for minutes (the kubernetes client sets no timeout).
+    type: float
+    default: 30
   clock_samples:
     description:
       - How many requests to time for the clock offset. The C(Date) header has a resolution of one second;
@@ -144,12 +151,14 @@ def main():
     argspec = auth_argspec()
     argspec.update(cluster_name={"type": "str", "required": True},
                    fail_on_unreachable={"type": "bool", "default": False},
+                   timeout={"type": "float", "default": 30},
                    clock_samples={"type": "int", "default": 1})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
     name = module.params["cluster_name"]
     try:
         conn = Connection(module, name)
-        facts = cluster_facts.facts(name, cluster_facts.gather(conn, module.params["clock_samples"]))
+        raw = cluster_facts.within(module.params["timeout"], name, cluster_facts.gather, conn, module.params["clock_samples"])
+        facts = cluster_facts.facts(name, raw)
     except KubeSphereError as e:
         facts = cluster_facts.unreachable(name, e, module.params.get("context"))
         if module.params["fail_on_unreachable"]:

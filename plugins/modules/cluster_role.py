@@ -26,7 +26,7 @@ description:
   - Before KubeSphere is installed, O(dest) writes the C(cluster-configuration.yaml) to install with, and
     O(create=true) creates the ClusterConfiguration so that ks-installer starts in the wanted role.
 author:
-  - kubesphere.multicluster contributors
+  - kubesphere.multicluster contributors (@kubesphere)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - kubesphere.multicluster.host_auth_options

@@ -3,7 +3,10 @@ the API server holds, check mode, changed=false, secrets never shown, and each k
 cluster with its own reason."""
 
 import base64
+import contextlib
 import os
+import socket
+import time
 
 import pytest
 import yaml
@@ -25,7 +28,7 @@ INFO = """
 
 
 def broken_kubeconfigs(lab, tmp_path):
-    """Kubeconfigs that fail in three different ways, built from a real member's."""
+    """Kubeconfigs that fail in different ways, built from a real member's."""
     with open(lab.kubeconfig(lab.members[0])) as f:
         good = yaml.safe_load(f)
     out = {}
@@ -33,7 +36,9 @@ def broken_kubeconfigs(lab, tmp_path):
     bad_ca["clusters"][0]["cluster"]["certificate-authority"] = os.path.join(os.path.dirname(lab.kubeconfig(lab.host)), "ca.crt")
     closed = yaml.safe_load(yaml.safe_dump(good))
     closed["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
-    for name, cfg in (("badcert", bad_ca), ("closed", closed)):
+    token = yaml.safe_load(yaml.safe_dump(good))
+    token["users"][0]["user"] = {"token": "not-a-valid-token-4711"}
+    for name, cfg in (("badcert", bad_ca), ("closed", closed), ("badtoken", token)):
         (tmp_path / name).write_text(yaml.safe_dump(cfg))
         out[name] = str(tmp_path / name)
     return out
@@ -42,8 +47,11 @@ def broken_kubeconfigs(lab, tmp_path):
 def inventory(tmp_path, clusters, host=None):
     """A one-file inventory in the collection's layout: clusters maps name -> (kubeconfig, context)."""
     host = host or next(iter(clusters))
-    hosts = lambda names: {n: {"kubesphere_cluster_name": n, "kubesphere_kubeconfig": clusters[n][0],  # noqa: E731
-                               "kubesphere_context": clusters[n][1]} for n in names}
+
+    def hosts(names):
+        return {n: {"kubesphere_cluster_name": n, "kubesphere_kubeconfig": clusters[n][0],
+                    "kubesphere_context": clusters[n][1]} for n in names}
+
     inv = {"kubesphere_clusters": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
         "children": {"kubesphere_host": {"hosts": hosts([host])},
@@ -99,39 +107,49 @@ def test_check_mode_reads_the_same_and_changes_nothing(lab, lab_inventory, ansib
         assert r["cluster"]["kubernetes_version"].startswith("v1.")
 
 
+@contextlib.contextmanager
+def probe_cluster(kube, host, unique, ready="False"):
+    """A Cluster object on the host for the length of a test, carrying a kubeconfig and a token that must
+    never show up anywhere. Yields (name, secret strings)."""
+    name = "probe-" + unique
+    secrets = [base64.b64encode(b"kubeconfig-that-must-not-leak-" + unique.encode()).decode(), "tok-" + unique]
+    cluster = {"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+               "metadata": {"name": name, "labels": {"cluster.kubesphere.io/group": "probe"}},
+               "spec": {"joinFederation": False, "provider": "kslab",
+                        "connection": {"type": "proxy", "kubeconfig": secrets[0], "token": secrets[1]}},
+               # KubeSphere 3.4's Cluster CRD has no status subresource: status is written with the object
+               "status": {"kubernetesVersion": "v1.34.3", "kubeSphereVersion": "v3.4.1",
+                          "conditions": [{"type": "Ready", "status": ready, "reason": "Probe",
+                                          "message": "probe ready=%s" % ready, "lastUpdateTime": "2026-01-01T00:00:00Z",
+                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/" + name
+    kube(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", cluster)
+    try:
+        yield name, secrets
+    finally:
+        kube(host).merge_patch(path, {"metadata": {"finalizers": None}})
+        kube(host).request("DELETE", path)
+
+
 def test_v4_host_annotations_and_the_hosts_cluster_objects(lab, kube, lab_inventory, ansible_run, unique):
     member, host = lab.members[0], lab.host
     ns_path = "/api/v1/namespaces/kubesphere-system"
     annotations = {"cluster.kubesphere.io/name": member, "cluster.kubesphere.io/host-cluster": host}
-    name = "probe-" + unique
-    secret_kubeconfig = base64.b64encode(b"kubeconfig-that-must-not-leak-" + unique.encode()).decode()
-    cluster = {"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
-               "metadata": {"name": name, "labels": {"cluster.kubesphere.io/group": "probe"}},
-               "spec": {"joinFederation": False, "provider": "kslab",
-                        "connection": {"type": "proxy", "kubeconfig": secret_kubeconfig, "token": "tok-" + unique}},
-               # KubeSphere 3.4's Cluster CRD has no status subresource: status is written with the object
-               "status": {"kubernetesVersion": "v1.34.3", "kubeSphereVersion": "v3.4.1",
-                          "conditions": [{"type": "Ready", "status": "False", "reason": "Probe",
-                                          "message": "probe not ready", "lastUpdateTime": "2026-01-01T00:00:00Z",
-                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
     kube(member).merge_patch(ns_path, {"metadata": {"annotations": annotations}})
-    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/" + name
-    kube(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", cluster)
     try:
-        run = ansible_run(INFO, lab_inventory)
+        with probe_cluster(kube, host, unique) as (name, secrets):
+            run = ansible_run(INFO, lab_inventory)
         assert run.rc == 0, run
         results = run.results("info")
         assert results[member]["cluster"]["host_annotations"] == annotations
         listed = {c["name"]: c for c in results[host]["cluster"]["clusters"]}
         probe = listed[name]
         assert (probe["connection_type"], probe["ready"], probe["cluster_group"]) == ("proxy", False, "probe")
-        assert probe["ready_reason"] == "probe not ready"
+        assert probe["ready_reason"] == "probe ready=False"
         assert probe["conditions"][0]["reason"] == "Probe"
-        assert secret_kubeconfig not in run.stdout and "tok-" + unique not in run.stdout
+        assert all(s not in run.stdout for s in secrets)
     finally:
         kube(member).merge_patch(ns_path, {"metadata": {"annotations": {k: None for k in annotations}}})
-        kube(host).merge_patch(path, {"metadata": {"finalizers": None}})
-        kube(host).request("DELETE", path)
 
 
 def test_each_unreachable_cluster_has_its_own_reason(lab, tmp_path, ansible_run):
@@ -140,17 +158,21 @@ def test_each_unreachable_cluster_has_its_own_reason(lab, tmp_path, ansible_run)
     inv = inventory(tmp_path, {lab.host: (lab.kubeconfig(lab.host), lab.host),
                                "wrongctx": (lab.kubeconfig(member), "no-such-context"),
                                "badcert": (bad["badcert"], member),
-                               "closed": (bad["closed"], member)})
+                               "closed": (bad["closed"], member),
+                               "badtoken": (bad["badtoken"], member)})
     run = ansible_run(INFO, inv)
     assert run.rc == 0, run
     results = run.results("info")
     assert results[lab.host]["cluster"]["reachable"] is True
+    assert "not-a-valid-token-4711" not in run.stdout
     expected = {
         "wrongctx": ("no_such_context", "cluster 'wrongctx': not reachable: the kubeconfig has no context 'no-such-context'"),
         "badcert": ("bad_certificate", "cluster 'badcert': not reachable: the API server's TLS certificate is not "
                                        "trusted by the kubeconfig's CA (certificate verify failed: unable "
                                        "to get local issuer certificate)"),
         "closed": ("unreachable", "cluster 'closed': not reachable: the API server is unreachable (connection refused)"),
+        "badtoken": ("unauthorized", "cluster 'badtoken': not reachable: the API server rejected the credentials "
+                                     "(401 Unauthorized)"),
     }
     for name, (code, msg) in expected.items():
         r = results[name]
@@ -168,3 +190,60 @@ def test_fail_on_unreachable(lab, tmp_path, ansible_run):
     r = results["closed"]
     assert r["failed"] is True and r["code"] == "unreachable"
     assert r["msg"] == "cluster 'closed': not reachable: the API server is unreachable (connection refused)"
+
+
+def test_a_server_that_never_answers_is_reported_within_the_timeout(lab, tmp_path, ansible_run):
+    """An address that accepts connections and then says nothing (like a dropped route or a stuck proxy)."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accept: the TLS handshake never completes
+    try:
+        with open(lab.kubeconfig(lab.members[0])) as f:
+            cfg = yaml.safe_load(f)
+        cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % silent.getsockname()[1]
+        (tmp_path / "silent").write_text(yaml.safe_dump(cfg))
+        inv = inventory(tmp_path, {lab.host: (lab.kubeconfig(lab.host), lab.host),
+                                   "silent": (str(tmp_path / "silent"), lab.members[0])})
+        started = time.monotonic()
+        run = ansible_run(INFO.replace("clock_samples: 2", "timeout: 3"), inv)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert run.rc == 0, run
+    r = run.results("info")["silent"]
+    assert (r["cluster"]["reason_code"], r["msg"]) == (
+        "unreachable", "cluster 'silent': not reachable: the API server is unreachable (the API server did not answer "
+                       "within 3 s)")
+    assert run.results("info")[lab.host]["cluster"]["reachable"] is True
+    assert elapsed < 30, elapsed
+
+
+def test_a_cluster_without_kubesphere(make_lab, tmp_path, ansible_run):
+    lab = make_lab(members=1, not_installed=("member1",))
+    inv = inventory(tmp_path, {n: (lab.kubeconfig(n), n) for n in lab.names})
+    run = ansible_run(INFO, inv)
+    assert run.rc == 0, run
+    results = run.results("info")
+    bare = results["member1"]["cluster"]
+    assert (bare["reachable"], bare["kubesphere_installed"], bare["kubesphere_version"], bare["role"]) == (
+        True, False, None, "none")
+    assert bare["installer"]["present"] is False and bare["jwt_secret_hash"] is None
+    assert results["member1"]["msg"] == "cluster 'member1': Kubernetes %s, KubeSphere not installed, role none" % (
+        bare["kubernetes_version"])
+    assert results["host"]["cluster"]["kubesphere_installed"] is True
+
+
+def test_inline_kubeconfig_content_works_and_never_shows(lab, tmp_path, ansible_run):
+    """As AWX injects it: the kubeconfig's YAML text (certificates and key inlined) in a variable."""
+    from kslabkit.lab import embedded_kubeconfig
+
+    member = lab.members[0]
+    content = embedded_kubeconfig(lab.kubeconfig(member))
+    key_data = yaml.safe_load(content)["users"][0]["user"]["client-key-data"]
+    inv = inventory(tmp_path, {lab.host: (lab.kubeconfig(lab.host), lab.host), member: (content, member)})
+    run = ansible_run(INFO, inv, verbosity=3)
+    assert run.rc == 0, run
+    f = run.results("info")[member]["cluster"]
+    assert f["reachable"] is True and f["kubernetes_version"].startswith("v1.")
+    assert key_data not in run.stdout and key_data not in run.stderr
+    assert key_data[:40] not in run.stdout

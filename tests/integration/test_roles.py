@@ -1,8 +1,8 @@
 """Roles host/member/time_sync and the cluster_role module against a PRIVATE lab with the stand-ins.
 
 Each test starts its own lab (every cluster role `none`, ks-installer stand-in with a short delay) and
-runs real ansible-playbook. "Writes nothing" is checked by comparing the resourceVersions of every
-object the change could touch (ClusterConfiguration, kubesphere-config, kubesphere-secret) before and after."""
+runs real ansible-playbook. "Writes nothing" is checked by comparing, before and after, the
+resourceVersions of what cluster_role writes and the role and jwtSecret the installer renders."""
 
 import os
 import random
@@ -18,7 +18,6 @@ SITE = os.path.join(REPO, "playbooks", "site.yml")
 FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 60, "member_wait_timeout": 60}
 CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
 CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
-SECRET = "/api/v1/namespaces/kubesphere-system/secrets/kubesphere-secret"
 NS = "/api/v1/namespaces/kubesphere-system"
 MASK = "********"
 
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.timeout(600)
 
 def free_port_base(span=8):
     """A port range no other lab uses now (several test sessions may run labs at the same time)."""
-    for _ in range(200):
+    for _attempt in range(200):
         base = random.randrange(30000, 40000, 10)
         try:
             for port in range(base, base + span):
@@ -67,13 +66,17 @@ def role(lab, name):
 
 
 def versions(lab):
-    """resourceVersion of every object a role change writes, per cluster (None when absent)."""
+    """Per cluster: the resourceVersion of what cluster_role writes (the ClusterConfiguration, and the
+    kubesphere-system namespace on a create), and what the installer renders from it (role, jwtSecret).
+    Resource versions of the rendered objects are not compared: the stand-ins of KubeSphere's
+    controllers may rewrite them on their own (the host writes clusterName into configs)."""
     out = {}
     for name in lab.names:
         rest = lab.client(name)
-        for path in (CC, CONFIG, SECRET):
+        for path in (CC, NS):
             obj = rest.try_get(path)
             out[(name, path)] = obj["metadata"]["resourceVersion"] if obj else None
+        out[(name, "rendered")] = (role(lab, name), jwt(lab, name))
     return out
 
 
@@ -109,8 +112,13 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     host_secret = jwt(lab, lab.host)
     assert host_secret
 
-    # --check --diff: nothing written, a diff with the secret masked
+    # the clock gate runs first: a threshold KubeSphere would not honour stops the run before any write
     before = versions(lab)
+    gate = ansible_run(SITE, lab.inventory, extra_vars=dict(FAST, time_sync_threshold=20))
+    assert gate.rc != 0 and "lower than KubeSphere's maximumClockSkew" in gate.stdout, gate
+    assert versions(lab) == before
+
+    # --check --diff: nothing written, a diff with the secret masked
     check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST, callback="default")
     assert check.rc == 0, check
     assert versions(lab) == before
@@ -141,6 +149,18 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     assert check.rc == 0 and changed_hosts(check) == {}, check
     assert versions(lab) == before
 
+    # component sync (off by default): what the host enables, except the App Store, is enabled on members
+    lab.client(lab.host).merge_patch(CC, {"spec": {"devops": {"enabled": True},
+                                                   "openpitrix": {"store": {"enabled": True}}}})
+    members = os.path.join(REPO, "playbooks", "members.yml")
+    sync = ansible_run(members, lab.inventory, extra_vars=dict(FAST, member_sync_components=True))
+    assert sync.rc == 0 and changed_hosts(sync).keys() == set(lab.members), sync
+    for member in lab.members:
+        spec = lab.client(member).get(CC)["spec"]
+        assert spec["devops"] == {"enabled": True} and spec["openpitrix"]["store"]["enabled"] is False
+    again = ansible_run(members, lab.inventory, extra_vars=dict(FAST, member_sync_components=True))
+    assert again.rc == 0 and changed_hosts(again) == {}, again
+
 
 # --- guards ---------------------------------------------------------------------------------------------------
 
@@ -169,18 +189,21 @@ def test_guards_refuse_and_write_nothing(make_lab, ansible_run):
     lab.client(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", {
         "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
         "metadata": {"name": "joined-elsewhere"}, "spec": {"connection": {"type": "direct"}}})
+    before = versions(lab)
     run = ansible_run(one_task(lab, host, {"role": "none"}), lab.inventory)
     assert "joined-elsewhere" in refused(run, host, "host_has_members")
     assert versions(lab) == before
 
     # a member that is imported somewhere cannot become a host (v4 annotation, no peers given)
     lab.client(m1).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
+    before = versions(lab)
     run = ansible_run(one_task(lab, m1, {"role": "host"}), lab.inventory)
     assert "host-cluster=other" in refused(run, m1, "member_imported")
     assert versions(lab) == before
 
     # a member another host manages
     lab.client(m2).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
+    before = versions(lab)
     run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member")), lab.inventory)
     assert "managed by another host" in refused(run, m2, "managed_by_other_host")
     assert versions(lab) == before
@@ -250,3 +273,33 @@ def test_before_install_file_and_configuration(make_lab, ansible_run, tmp_path):
     res = result_of(run, m1)
     assert run.rc == 0 and not res["changed"] and res["applied"], run
     assert jwt(lab, m1) == secret
+
+
+# --- time sync on node hosts, through playbooks/time_sync.yml ----------------------------------------------------
+
+def test_time_sync_playbook_configures_node_hosts(make_lab, ansible_run, tmp_path):
+    lab = private_lab(make_lab, members=1)
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    with open(lab.inventory) as f:
+        (inventory / "clusters.yml").write_text(f.read())
+    root = tmp_path / "root"
+    (inventory / "nodes.yml").write_text(yaml.safe_dump({
+        "kubesphere_host": {"hosts": {lab.host: {"kubesphere_node_group": "host_nodes"}}},
+        "host_nodes": {"hosts": {"host-node1": None}, "vars": {
+            "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "time_sync_root": str(root), "time_sync_install": False, "time_sync_manage_service": False,
+            "time_sync_servers": ["ntp.lab.example"],
+            "time_sync_tracking_command": "printf '%s' 'C0A80001,ntp.lab.example,3,0.0,0.0004,0.0,0.0,0.0,0.0,0.0,0.0,"
+                                          "0.0,64.0,Normal'"}},
+    }))
+    playbook = os.path.join(REPO, "playbooks", "time_sync.yml")
+    run = ansible_run(playbook, str(inventory))
+    assert run.rc == 0, run
+    assert run.stats["host-node1"]["changed"] >= 1
+    confs = list(root.rglob("chrony*.conf"))
+    assert len(confs) == 1 and "server ntp.lab.example iburst" in confs[0].read_text()
+    assert run.results("The node is synchronised and close to NTP time")["host-node1"]["node_offset"] == 0.0004
+    assert "max_skew" in run.results("Fail when two clusters' clocks differ more than the threshold")[lab.host]
+    again = ansible_run(playbook, str(inventory))
+    assert again.rc == 0 and again.stats["host-node1"].get("changed", 0) == 0, again

@@ -6,6 +6,7 @@ discovery caches either, so it speaks plain HTTPS with the admin client certific
 import base64
 import json
 import os
+import shutil
 import ssl
 import tempfile
 import urllib.error
@@ -46,14 +47,18 @@ class Rest:
             self._ssl.load_verify_locations(cafile=cluster["certificate-authority"])
         cert, key = user.get("client-certificate"), user.get("client-key")
         if user.get("client-certificate-data"):
-            # ssl needs files: write them to a private temp dir once per client.
+            # ssl reads certificates from files only: write them to a private temp dir, load, remove.
             d = tempfile.mkdtemp(prefix="kslab-rest-")
-            cert, key = os.path.join(d, "c.crt"), os.path.join(d, "c.key")
-            for path, data in ((cert, user["client-certificate-data"]), (key, user["client-key-data"])):
-                with open(path, "wb") as f:
-                    f.write(base64.b64decode(data))
-                os.chmod(path, 0o600)
-        if cert:
+            try:
+                cert, key = os.path.join(d, "c.crt"), os.path.join(d, "c.key")
+                for path, data in ((cert, user["client-certificate-data"]), (key, user["client-key-data"])):
+                    with open(path, "wb") as f:
+                        f.write(base64.b64decode(data))
+                    os.chmod(path, 0o600)
+                self._ssl.load_cert_chain(cert, key)
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        elif cert:
             self._ssl.load_cert_chain(cert, key)
         self._plurals = {}
 

@@ -22,8 +22,8 @@ from cryptography import x509
 
 from kslabkit.lab import embedded_kubeconfig
 
-from .conditions import (CLUSTERS, b64, condition_true, delete, patch_cluster_spec, record_event, set_condition,
-                         upsert, write_cluster_status)
+from .conditions import (CLUSTERS, Teller, b64, condition_true, delete, patch_cluster_spec, set_condition, upsert,
+                         write_cluster_status)
 from .installer import CC_PATH, CONFIG_PATH, FED_NS, KS_NS, cluster_role, read_ks_config
 from .runtime import ApiError, rest_from_kubeconfig_bytes
 
@@ -42,7 +42,8 @@ MSG_FEDERATED = "Cluster has joined federation control plane successfully"
 MSG_NOT_FEDERATED = "Cluster can not join federation control plane"
 MSG_READY = "Cluster is available now"
 MSG_SAME_CLUSTER = "cluster %s already exists (%s), MUST not import the same cluster twice"
-MSG_NOT_MEMBER = "failed to validate member cluster configuration, err: the clusterRole of the member cluster must be 'member'"
+MSG_NOT_MEMBER = ("failed to validate member cluster configuration, err: the clusterRole of the member cluster "
+                  "must be 'member'")
 MSG_JWT_VALIDATION = ("failed to validate member cluster configuration, err: hostcluster Jwt is not equal to member "
                       "cluster jwt, please edit the member cluster cluster config")
 MSG_JWT_RUNTIME = "jwt: failed to parse token: signature is invalid"
@@ -82,6 +83,24 @@ def go_error(err, server):
     return str(err)
 
 
+def same_cluster(clusters, name, uid):
+    """Name of another (not deleting) Cluster that already has this kube-system UID."""
+    return next((o["metadata"]["name"] for o in clusters if o["metadata"]["name"] != name
+                 and (o.get("status") or {}).get("uid") == uid and not o["metadata"].get("deletionTimestamp")), None)
+
+
+def expiry_condition(conds, kubeconfig):
+    """KubeConfigCertExpiresInSevenDays from the client certificate (ValueError "empty CertData" without one)."""
+    _, user = parse_kubeconfig(kubeconfig)
+    if not user.get("client-certificate-data"):
+        raise ValueError("empty CertData")
+    not_after = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"])).not_valid_after_utc
+    soon = "True" if not_after < datetime.now(timezone.utc) + timedelta(days=7) else "False"
+    conds, _ = set_condition(conds, "KubeConfigCertExpiresInSevenDays", soon, "KubeConfigCertExpiresInSevenDays",
+                             not_after.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"))  # Go's time.String()
+    return conds
+
+
 class ClusterController:
     name = "cluster-controller"
 
@@ -89,6 +108,7 @@ class ClusterController:
         self.lab = lab
         self._members = {}        # kubeconfig sha -> Rest (clients keep temp cert files: build each once)
         self._accepted_dir = os.path.join(lab.state_dir, "standins", "accepted-kubeconfigs")
+        self.tell = Teller(COMPONENT)
 
     # --- entry ---------------------------------------------------------------------------------------
 
@@ -143,6 +163,7 @@ class ClusterController:
             if FINALIZER in finalizers:
                 self.unjoin(rest, name)
                 self._forget(host, name)
+                self.tell.forget(name)
                 rest.merge_patch(path, {"metadata": {"resourceVersion": c["metadata"]["resourceVersion"],
                                                      "finalizers": [f for f in finalizers if f != FINALIZER]}})
             return
@@ -150,71 +171,70 @@ class ClusterController:
             c = rest.merge_patch(path, {"metadata": {"resourceVersion": c["metadata"]["resourceVersion"],
                                                      "finalizers": finalizers + [FINALIZER]}})
         spec = c.get("spec") or {}
-        conn = spec.get("connection") or {}
-        kubeconfig = conn.get("kubeconfig")
-        if not spec.get("joinFederation") or not kubeconfig:
-            return
-        if not self.admit(host, rest, c, kubeconfig):
-            return
+        kubeconfig = (spec.get("connection") or {}).get("kubeconfig")
+        if spec.get("joinFederation") and kubeconfig and self.admit(host, rest, c, kubeconfig):
+            self.sync_joined(host, rest, cfg, c, clusters, kubeconfig)
+
+    def sync_joined(self, host, rest, cfg, c, clusters, kubeconfig):
+        """What syncCluster does once there is a kubeconfig: connect, join, status, conditions."""
+        name = c["metadata"]["name"]
+        conn = c["spec"]["connection"]
         status = dict(c.get("status") or {})
         conds = list(status.get("conditions") or [])
-        is_host = HOST_LABEL in (c["metadata"].get("labels") or {})
         try:
             cluster_cfg, _ = parse_kubeconfig(kubeconfig)
             server = cluster_cfg["server"].rstrip("/")
         except Exception as e:  # noqa: BLE001  anything a broken kubeconfig can raise
             return self.join_failed(rest, c, conds, "failed to create cluster config for %s: %s" % (name, e))
         if conn.get("type") == "proxy" and not condition_true(c, "AgentAvailable"):
-            endpoint = conn.get("kubernetesAPIEndpoint") or server
-            return self.join_failed(rest, c, conds, go_error(urllib.error.URLError(ConnectionRefusedError()), endpoint))
+            refused = urllib.error.URLError(ConnectionRefusedError())  # the tunnel is down
+            return self.join_failed(rest, c, conds, go_error(refused, conn.get("kubernetesAPIEndpoint") or server))
         try:
             member = self.member(kubeconfig)
             version = member.get("/version")["gitVersion"]
             uid = member.get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
         except Exception as e:  # noqa: BLE001
             return self.join_failed(rest, c, conds, go_error(e, server))
-        owner = next((o["metadata"]["name"] for o in clusters if o["metadata"]["name"] != name
-                      and (o.get("status") or {}).get("uid") == uid and not o["metadata"].get("deletionTimestamp")), None)
+        owner = same_cluster(clusters, name, uid)
         if owner and status.get("uid") != uid:
             msg = MSG_SAME_CLUSTER % (name, owner)
             conds, changed = set_condition(conds, "KslabValidation", "False", "AlreadyExists", msg)
-            return self.write_status(rest, c, dict(status, conditions=conds), event=("Warning", "Validation", msg) if changed else None)
+            return self.write_status(rest, c, dict(status, conditions=conds), ("Warning", "Validation", msg), changed)
         try:
             self.join(rest, member, c, cluster_cfg, server)
         except (ApiError, OSError, JoinError) as e:
             return self.join_failed(rest, c, conds, go_error(e, server))
         conds, _ = set_condition(conds, "Federated", "True", "", MSG_FEDERATED)
-        nodes = member.get("/api/v1/nodes")["items"]
-        status.update(kubernetesVersion=version, nodeCount=len(nodes), uid=uid)
+        status.update(kubernetesVersion=version, nodeCount=len(member.get("/api/v1/nodes")["items"]), uid=uid)
         status.update(self.kubesphere_facts(member))
-        problem = None if is_host else self.member_problem(member, cfg)
-        event = None
-        if problem:
-            code, validation_msg, ready_reason, ready_msg = problem
-            conds, changed = set_condition(conds, "KslabValidation", "False", code, validation_msg)
-            conds, _ = set_condition(conds, "Ready", "False", ready_reason, ready_msg)
-            event = ("Warning", "Validation", ready_msg) if changed else None
-        else:
-            conds, _ = set_condition(conds, "KslabValidation", "True", "Passed", "")
-            conds, _ = set_condition(conds, "Ready", "True", "Ready", MSG_READY)
+        is_host = HOST_LABEL in (c["metadata"].get("labels") or {})
+        conds, event = self.readiness(conds, None if is_host else self.member_problem(member, cfg))
         if not is_host and conn.get("type") != "proxy":
             try:
-                not_after = self.cert_not_after(kubeconfig)
-            except ValueError as e:
-                msg = "sync KubeConfig expiration date for cluster %s failed: parseKubeConfigExpirationDate for " \
-                      "cluster %s failed: %s" % (name, name, e)
-                log.error("%s", msg)  # KubeSphere 3.4 returns here: the status is NOT written
-                record_event(rest, c, "Warning", "KubeConfigExpiration", msg, COMPONENT)
-                return None
-            soon = "True" if not_after < datetime.now(timezone.utc) + timedelta(days=7) else "False"
-            conds, _ = set_condition(conds, "KubeConfigCertExpiresInSevenDays", soon,
-                                     "KubeConfigCertExpiresInSevenDays", not_after.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"))
+                conds = expiry_condition(conds, kubeconfig)
+            except ValueError as e:  # KubeSphere 3.4 returns here: the status is NOT written
+                msg = ("sync KubeConfig expiration date for cluster %s failed: parseKubeConfigExpirationDate for "
+                       "cluster %s failed: %s" % (name, name, e))
+                log.error("%s", msg)
+                return self.tell(rest, c, "Warning", "KubeConfigExpiration", msg)
         if not conn.get("kubernetesAPIEndpoint"):
             c = patch_cluster_spec(rest, c, {"kubernetesAPIEndpoint": server})
-        self.write_status(rest, c, dict(status, conditions=conds), event=event)
+        self.write_status(rest, c, dict(status, conditions=conds), *event)
         self._accept(host, name, kubeconfig)
         self.set_cluster_name(member, name)
         return None
+
+    @staticmethod
+    def readiness(conds, problem):
+        """Ready (and the lab's KslabValidation) from the member checks; returns (conditions, (event, new))."""
+        if not problem:
+            conds, _ = set_condition(conds, "KslabValidation", "True", "Passed", "")
+            conds, _ = set_condition(conds, "Ready", "True", "Ready", MSG_READY)
+            return conds, (None, False)
+        code, validation_msg, ready_reason, ready_msg = problem
+        conds, changed = set_condition(conds, "KslabValidation", "False", code, validation_msg)
+        conds, _ = set_condition(conds, "Ready", "False", ready_reason, ready_msg)
+        return conds, (("Warning", "Validation", ready_msg), changed)
 
     # --- pieces --------------------------------------------------------------------------------------
 
@@ -229,13 +249,13 @@ class ClusterController:
         conds, _ = set_condition(conds, "Ready", "False", "Cluster join federation control plane failed",
                                  "Cluster is Not Ready now")
         status = dict(c.get("status") or {}, conditions=conds)
-        self.write_status(rest, c, status, event=("Warning", "JoinFederation", error) if changed else None)
+        self.write_status(rest, c, status, ("Warning", "JoinFederation", error), changed)
 
-    @staticmethod
-    def write_status(rest, c, status, event=None):
+    def write_status(self, rest, c, status, event=None, new=True):
+        """Status write; `event` (type, reason, message) is recorded when new or not told yet."""
         write_cluster_status(rest, c, status)
         if event:
-            record_event(rest, c, event[0], event[1], event[2], COMPONENT)
+            self.tell(rest, c, *event, again=new)
 
     def join(self, host_rest, member, c, cluster_cfg, server):
         """kubefedctl join as KubeSphere calls it (host cluster name `kubesphere`, cluster scope)."""
@@ -295,7 +315,8 @@ class ClusterController:
         cc = member.try_get(CC_PATH) or {}
         st, spec = cc.get("status") or {}, cc.get("spec") or {}
         configz = {k: bool(v.get("enabled")) for k, v in spec.items() if isinstance(v, dict) and "enabled" in v}
-        configz.update({k: v.get("status") == "enabled" for k, v in st.items() if isinstance(v, dict) and "status" in v})
+        configz.update({k: v.get("status") == "enabled" for k, v in st.items()
+                        if isinstance(v, dict) and "status" in v})
         configz["multicluster"] = cluster_role(read_ks_config(member)) == "host"
         return {"kubeSphereVersion": (st.get("core") or {}).get("version") or "unknown", "configz": configz}
 
@@ -310,14 +331,6 @@ class ClusterController:
         if (mcfg.get("authentication") or {}).get("jwtSecret") != host_jwt:
             return ("JWTMismatch", MSG_JWT_VALIDATION, "Unauthorized", MSG_JWT_RUNTIME)
         return None
-
-    @staticmethod
-    def cert_not_after(kubeconfig):
-        _, user = parse_kubeconfig(kubeconfig)
-        if not user.get("client-certificate-data"):
-            raise ValueError("empty CertData")
-        cert = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"]))
-        return cert.not_valid_after_utc
 
     @staticmethod
     def set_cluster_name(member, name):
@@ -352,7 +365,7 @@ class ClusterController:
         msg = WEBHOOK_DENIED % denial
         log.warning("%s: cluster %s: %s (kubeconfig put back)", host, name, msg)
         c = patch_cluster_spec(rest, c, {"kubeconfig": accepted})
-        record_event(rest, c, "Warning", "AdmissionDenied", msg, COMPONENT)
+        self.tell(rest, c, "Warning", "AdmissionDenied", msg, again=True)
         return False
 
     def _accepted_path(self, host, name):

@@ -82,6 +82,24 @@ def record_event(rest, obj, etype, reason, message, component):
     log.info("event %s %s on %s: %s", etype, reason, meta["name"], message)
 
 
+class Teller:
+    """Records each distinct Event about an object once (per process), not once per polling pass.
+    `forget(name)` lets the same events be told again (e.g. after the object's state changed)."""
+
+    def __init__(self, component):
+        self.component = component
+        self.told = set()
+
+    def __call__(self, rest, obj, etype, reason, message, again=False):
+        key = (obj["metadata"]["name"], etype, reason, message)
+        if again or key not in self.told:
+            self.told.add(key)
+            record_event(rest, obj, etype, reason, message, self.component)
+
+    def forget(self, name):
+        self.told = {k for k in self.told if k[0] != name}
+
+
 def events_for(rest, name, namespace="default"):
     """Events about the object `name` (tests and debugging)."""
     items = rest.get("/api/v1/namespaces/%s/events?fieldSelector=involvedObject.name=%s" % (namespace, name))

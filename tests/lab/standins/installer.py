@@ -174,7 +174,8 @@ class InstallerController:
         rest.ensure({"apiVersion": "v1", "kind": "ServiceAccount",
                      "metadata": {"name": "kubesphere", "namespace": KS_NS}})
         for app in ("ks-apiserver", "ks-controller-manager", "ks-console"):
-            available_deployment(rest, KS_NS, app, {"app": app, "tier": "backend" if app != "ks-console" else "frontend"},
+            tier = "frontend" if app == "ks-console" else "backend"
+            available_deployment(rest, KS_NS, app, {"app": app, "tier": tier},
                                  {"name": app, "image": "kubesphere/%s:%s" % (app, KS_VERSION)}, manager=MANAGER)
         if (status.get("core") or {}).get("status") != "enabled":
             patch["status"]["core"] = {"status": "enabled", "enabledTime": enabled_time()}

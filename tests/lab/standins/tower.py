@@ -17,7 +17,7 @@ import yaml
 
 from kslabkit.lab import embedded_kubeconfig
 
-from .conditions import (CLUSTERS, b64, condition_true, delete, find_condition, patch_cluster_spec, record_event,
+from .conditions import (CLUSTERS, Teller, b64, condition_true, delete, find_condition, patch_cluster_spec,
                          set_condition, upsert, write_cluster_status)
 from .installer import KS_NS, cluster_role, read_ks_config
 from .runtime import ApiError
@@ -56,7 +56,7 @@ class TowerController:
     def __init__(self, lab):
         self.lab = lab
         self.lb_ip = os.environ.get("KSLAB_TOWER_LB_IP", "127.0.0.1")
-        self._reported = set()   # (cluster, what) already told through an Event
+        self.tell = Teller(COMPONENT)
 
     def step(self):
         agents = None
@@ -166,16 +166,16 @@ class TowerController:
         where, flags = (agents or {}).get(name, (None, {}))
         connected = False
         if where and flags.get("token") != conn.get("token"):
-            self.tell(rest, c, "token", "Unauthorized agent")
+            self.tell(rest, c, "Warning", "AgentRejected", "Unauthorized agent")
         elif where and flags.get("proxy-server") != published:
-            self.tell(rest, c, "proxy", "kslab: the agent's --proxy-server=%s is not the address the host publishes "
-                      "(%s); the agent cannot reach tower" % (flags.get("proxy-server"), published))
+            self.tell(rest, c, "Warning", "AgentUnreachable", "kslab: the agent's --proxy-server=%s is not the address "
+                      "the host publishes (%s); the agent cannot reach tower" % (flags.get("proxy-server"), published))
         elif where:
             connected = True
         if connected and not (condition_true(c, "AgentAvailable") and conn.get("kubeconfig")):
             c = patch_cluster_spec(rest, c, {"kubeconfig": self.issue_kubeconfig(where)})
             self.set_agent(rest, c, "True", MSG_CONNECTED)
-            self._reported = {r for r in self._reported if r[0] != name}
+            self.tell.forget(name)
             log.info("agent of cluster %s connected (from lab cluster %s)", name, where)
         elif not connected and find_condition(c, "AgentAvailable"):
             self.set_agent(rest, c, "False", MSG_DISCONNECTED)
@@ -184,14 +184,6 @@ class TowerController:
         conds, changed = set_condition((c.get("status") or {}).get("conditions"), "AgentAvailable", status, "", message)
         if changed:
             write_cluster_status(rest, c, dict(c.get("status") or {}, conditions=conds))
-
-    def tell(self, rest, c, what, message):
-        key = (c["metadata"]["name"], what, message)
-        if key not in self._reported:
-            self._reported.add(key)
-            log.warning("cluster %s: %s", c["metadata"]["name"], message)
-            record_event(rest, c, "Warning", "AgentRejected" if what == "token" else "AgentUnreachable", message,
-                         COMPONENT)
 
     def issue_kubeconfig(self, where):
         """Tower signs a kubeconfig for the proxy endpoint with its CA; the lab hands out a cluster-admin
@@ -202,7 +194,8 @@ class TowerController:
                        "metadata": {"name": PROXY_SA, "namespace": "kube-system"}})
         member.ensure({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                        "metadata": {"name": PROXY_SA},
-                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                   "name": "cluster-admin"},
                        "subjects": [{"kind": "ServiceAccount", "name": PROXY_SA, "namespace": "kube-system"}]})
         token = member.request("POST", sa + "/token", {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                                                        "spec": {"expirationSeconds": TOKEN_SECONDS}})["status"]["token"]

@@ -6,7 +6,7 @@ import socket
 import yaml
 
 from kslabkit.lab import embedded_kubeconfig
-from standins.conditions import events_for, find_condition
+from standins.conditions import events_for, find_condition, set_condition
 from standins.installer import read_ks_config
 from standins.runtime import rest_from_kubeconfig_bytes
 
@@ -201,3 +201,16 @@ def test_refusals_and_failures_are_visible(make_lab, unique):
     fed = wait_cond(host, bad, "Federated", "False")
     assert fed["reason"].startswith("failed to create cluster config for %s: " % bad)
     assert cond(host, bad, "Ready")["status"] == "False"
+
+
+def test_condition_times_move_only_on_change():
+    conds, changed = set_condition([], "Ready", "False", "A", "a")
+    assert changed and conds[0]["lastTransitionTime"] == conds[0]["lastUpdateTime"]
+    first = dict(conds[0], lastTransitionTime="2020-01-01T00:00:00Z", lastUpdateTime="2020-01-01T00:00:00Z")
+    same, changed = set_condition([first], "Ready", "False", "A", "a")
+    assert not changed and same == [first]
+    other, changed = set_condition([first], "Ready", "False", "B", "b")  # new reason, same status
+    assert changed and other[0]["lastTransitionTime"] == "2020-01-01T00:00:00Z"
+    assert other[0]["lastUpdateTime"] != "2020-01-01T00:00:00Z"
+    flipped, _ = set_condition([first, {"type": "X", "status": "True"}], "Ready", "True", "Ready", "ok")
+    assert flipped[0]["lastTransitionTime"] != "2020-01-01T00:00:00Z" and flipped[1]["type"] == "X"

@@ -163,7 +163,8 @@ def test_failure_injection_hang_and_a_cluster_installed_later(make_lab):
     assert any(e["reason"] == "TaskFailed" and e["message"] == result for e in events)
 
     # hang: the next change is not applied while the annotation is there
-    host.merge_patch(CC_PATH, {"metadata": {"annotations": {"kslab.standins/fail": None, "kslab.standins/hang": "true"}},
+    hang = {"kslab.standins/fail": None, "kslab.standins/hang": "true"}
+    host.merge_patch(CC_PATH, {"metadata": {"annotations": hang},
                                "spec": {"multicluster": {"proxyPublishAddress": "http://10.1.1.1:8080"}}})
     time.sleep(2.5)  # five times the installer delay: a run would have happened by now
     assert read_ks_config(host)["multicluster"]["clusterRole"] == "none"

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import os
 import socket
-import subprocess
 import time
 import uuid
 
@@ -24,7 +23,6 @@ from standins.planner import plan
 from standins.runtime import Lab
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-KSLAB = os.path.join(REPO, "tests", "lab", "kslab")
 FED_NS = "kube-federation-system"
 KFC = "/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedclusters" % FED_NS
 TYPES = "/apis/types.kubefed.io/v1beta1"
@@ -92,26 +90,18 @@ def _free_port():
 
 
 @pytest.fixture(scope="module")
-def kf(tmp_path_factory):
-    state = str(tmp_path_factory.mktemp("kslab-kubefed"))
-    env = dict(os.environ, KSLAB_STATE=state, KSLAB_NO_STANDINS="1",
-               KSLAB_PORT_BASE=str(29100 + 10 * (os.getpid() % 80)))
-    r = subprocess.run([KSLAB, "up", "--members", "2"], env=env, capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        pytest.fail("kslab up failed:\n%s\n%s" % (r.stdout, r.stderr))
-    try:
-        k = Kubefed(state)
-        k.host.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FED_NS}})
-        for doc in extra_documents(k.lab.crds_dir):
-            if doc["kind"] == "FederatedTypeConfig":
-                doc["metadata"]["namespace"] = FED_NS
-                k.host.apply(doc)
-        for m in MEMBERS:
-            join(k, m, LABELS[m])
-        k.wait(lambda: all(ready(k, m) for m in MEMBERS), what="members Ready")
-        yield k
-    finally:
-        subprocess.run([KSLAB, "down"], env=env, capture_output=True, text=True, timeout=120)
+def kf(make_module_lab):
+    private = make_module_lab(members=2, extra_env={"KSLAB_NO_STANDINS": "1"})
+    k = Kubefed(private.state_dir)
+    k.host.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FED_NS}})
+    for doc in extra_documents(k.lab.crds_dir):
+        if doc["kind"] == "FederatedTypeConfig":
+            doc["metadata"]["namespace"] = FED_NS
+            k.host.apply(doc)
+    for m in MEMBERS:
+        join(k, m, LABELS[m])
+    k.wait(lambda: all(ready(k, m) for m in MEMBERS), what="members Ready")
+    return k
 
 
 def join(k, member, labels, endpoint=None, name=None):

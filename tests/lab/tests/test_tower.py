@@ -3,9 +3,10 @@
 import re
 
 from standins.conditions import events_for, find_condition
+from standins.installer import CC_PATH, read_ks_config
 
 from .test_cluster_controller import CLUSTERS, FED, cond, hosted_lab, wait_cond
-from .test_installer import wait_for
+from .test_installer import make_host, make_member, wait_for, wait_installed
 
 AGENT = "/apis/apps/v1/namespaces/kubesphere-system/deployments"
 
@@ -85,3 +86,31 @@ def test_proxy_member_initialized_agent_connects_and_disconnects(make_lab):
     wait_for(lambda: host.try_get(CLUSTERS + "/member1") is None, what="Cluster gone")
     wait_for(lambda: host.try_get("/api/v1/namespaces/kubesphere-system/services/mc-member1") is None,
              what="mc-member1 gone")
+
+
+def test_without_a_load_balancer_only_proxy_publish_address_works(make_lab):
+    lab = make_lab(extra_env={"KSLAB_INSTALLER_DELAY": "0.5", "KSLAB_TOWER_LB_IP": "none"})
+    host, m1 = lab.client("host"), lab.client("member1")
+    wait_installed(host, m1)
+    jwt = make_host(host)["authentication"]["jwtSecret"]
+    make_member(m1, jwt)
+    host.request("POST", CLUSTERS, {
+        "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "member1"},
+        "spec": {"joinFederation": True, "connection": {"type": "proxy"}}})
+    wait_cond(host, "member1", "Initialized", "True")
+    token = host.get(CLUSTERS + "/member1")["spec"]["connection"]["token"]
+    svc = host.get("/api/v1/namespaces/kubesphere-system/services/tower")
+    assert not (svc.get("status") or {}).get("loadBalancer", {}).get("ingress")  # no public address
+
+    # an agent dialling a made-up address does not reach tower
+    m1.request("POST", AGENT, agent_deployment("member1", token, "http://127.0.0.1:8080"))
+    wait_for(lambda: any(e["reason"] == "AgentUnreachable" for e in events_for(host, "member1")), what="event")
+    assert cond(host, "member1", "AgentAvailable") == {}
+
+    # the documented fix: proxyPublishAddress in the host's ClusterConfiguration, and an agent using it
+    address = "http://192.0.2.10:30721"
+    host.merge_patch(CC_PATH, {"spec": {"multicluster": {"proxyPublishAddress": address}}})
+    wait_for(lambda: read_ks_config(host)["multicluster"].get("proxyPublishAddress") == address, what="config")
+    m1.request("PUT", AGENT + "/cluster-agent", agent_deployment("member1", token, address))
+    wait_cond(host, "member1", "AgentAvailable", "True")
+    wait_cond(host, "member1", "Ready", "True")

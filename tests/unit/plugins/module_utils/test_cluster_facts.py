@@ -1,6 +1,8 @@
 """cluster_info's logic: what is read, the facts built from it, why a cluster is unreachable, the fleet table."""
 
 import email.utils
+import threading
+import time
 
 import pytest
 import yaml
@@ -148,8 +150,7 @@ def test_gather_raises_on_401():
     ("kubeconfig file /x does not exist", "kubeconfig_missing", "its kubeconfig file does not exist"),
     ("cannot build a client: the API server did not answer in time", "unreachable",
      "the API server is unreachable (the API server did not answer in time)"),
-    ("Unauthorized (HTTP 401)", "unauthorized", "the API server rejected the credentials (401 Unauthorized) "
-                                                "(Unauthorized (HTTP 401))"),
+    ("Unauthorized (HTTP 401)", "unauthorized", "the API server rejected the credentials (401 Unauthorized)"),
     ("something else entirely", "error", "something else entirely"),
 ])
 def test_classify(reason, code, text):
@@ -193,14 +194,24 @@ def test_fleet_rows():
     assert notes == ["member3: UNREACHABLE [unreachable] the API server is unreachable (connection refused)"]
 
 
+def test_fleet_rows_show_members_the_host_manages_but_the_play_did_not_read():
+    facts = fleet()
+    facts[0]["clusters"].append(dict(cf.facts("h", raw(clusters=[cluster_obj("edge-7", False)]))["clusters"][0],
+                                     kubesphere_version="v3.4.1"))
+    rows, notes = cf.fleet_rows(facts, host="host")
+    assert rows[-1] == {"CLUSTER": "edge-7", "ROLE": "member", "KUBERNETES": "v1.34.3", "KUBESPHERE": "v3.4.1",
+                        "READY": "no", "JWT=HOST": "-", "SKEW": "-"}
+    assert "edge-7: joined to the host but not in the inventory (no kubeconfig): shown as the host sees it" in notes
+
+
 def test_fleet_rows_report_clock_skew_beyond_the_host_threshold():
-    _, notes = cf.fleet_rows(fleet(m1_offset=25.0), host="host")
+    notes = cf.fleet_rows(fleet(m1_offset=25.0), host="host")[1]
     assert any(n.startswith("clusters 'host' and 'member1': clocks differ by") for n in notes)
 
 
 def test_fleet_rows_without_a_reachable_host():
     facts = fleet()[1:]
-    rows, _ = cf.fleet_rows(facts, host=None)
+    rows = cf.fleet_rows(facts, host=None)[0]
     assert {r["JWT=HOST"] for r in rows} == {"?", "-"}
 
 
@@ -209,7 +220,7 @@ def test_fleet_table_is_aligned_text():
     lines = text.splitlines()
     assert lines[0].split() == list(cf.COLUMNS)
     starts = [lines[0].index(c) for c in cf.COLUMNS]
-    rows, _ = cf.fleet_rows(fleet(), host="host")
+    rows = cf.fleet_rows(fleet(), host="host")[0]
     for line, row in zip(lines[1:5], rows):  # every value starts under its column's header
         assert [line[s:].split("  ")[0].strip() for s in starts] == [str(row[c]) for c in cf.COLUMNS]
     assert lines[5] == "" and lines[6].startswith("member3: UNREACHABLE [unreachable]")
@@ -218,3 +229,39 @@ def test_fleet_table_is_aligned_text():
 def test_no_result_row():
     f = cf.no_result("member9", "boom")
     assert (f["reachable"], f["reason_code"], f["reason"]) == (False, "no_result", "boom")
+
+
+def test_the_filter_reads_each_hosts_registered_result():
+    from ansible_collections.kubesphere.multicluster.plugins.filter.fleet_table import FilterModule
+
+    facts = fleet()
+    hostvars = {"h": {"kubesphere_status": {"cluster": facts[0]}}, "m1": {"kubesphere_status": {"cluster": facts[1]}},
+                "gone": {}}
+    text = FilterModule().filters()["fleet_table"](["h", "m1", "gone"], hostvars, "h")
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["host", "member1", "gone"]
+    assert lines[2].split()[5] == "yes"  # member1's jwtSecret compared with the host's (found by inventory name)
+    assert lines[-1] == "gone: UNREACHABLE [no_result] cluster_info returned no result (the task failed or was skipped)"
+
+
+def test_within_returns_raises_or_gives_up():
+    def boom():
+        raise KubeSphereError("boom", cluster="m1", code="api_error")
+
+    assert cf.within(5, "m1", lambda a, b: a + b, 1, 2) == 3
+    with pytest.raises(KubeSphereError, match="boom") as raised:
+        cf.within(5, "m1", boom)
+    assert raised.value.code == "api_error"
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(KubeSphereError) as e:
+        cf.within(0.2, "m1", release.wait, 30)
+    release.set()
+    assert time.monotonic() - started < 5
+    assert (e.value.code, e.value.msg) == ("unreachable", "cluster 'm1': the API server did not answer within 0.2 s")
+    assert cf.classify(e.value) == ("unreachable", "the API server is unreachable (the API server did not answer within 0.2 s)")
+
+
+def test_skew_column_never_shows_negative_zero():
+    facts = fleet(m1_offset=-0.01)
+    assert cf.fleet_rows(facts, host="host")[0][1]["SKEW"] == "~+0.0s"

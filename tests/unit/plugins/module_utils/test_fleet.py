@@ -54,17 +54,17 @@ members:
 
 def test_parse_compact_keeps_inline_kubeconfig_content():
     content = yaml.safe_dump(kubeconfig({"h": "https://h:6443"}, "h"))
-    clusters, _ = fleet.parse_compact({"host": {"name": "host", "kubeconfig": content}}, base_dir="/x")
+    clusters = fleet.parse_compact({"host": {"name": "host", "kubeconfig": content}}, base_dir="/x")[0]
     assert clusters[0]["kubeconfig"] == content
 
 
 def test_parse_compact_shape_problems():
     doc = {"host": {"name": "host", "kubconfig": "typo"}, "members": [{"context": "x"}],
            "defaults": {"wave": "w"}}
-    _, problems = fleet.parse_compact(doc)
+    problems = fleet.parse_compact(doc)[1]
     assert codes(problems) == ["unknown_key", "missing_name", "unknown_key"]
     assert "cluster 'host': unknown setting kubconfig" in problems[0]["msg"]
-    assert problems[1]["msg"] == "member entry #2 has no `name`: every cluster needs one"
+    assert problems[1]["msg"] == "member entry #1 has no `name`: every cluster needs one"
     assert problems[2]["msg"].startswith("defaults: unknown setting wave")
 
 
@@ -102,7 +102,7 @@ def test_two_hosts():
 
 
 def test_two_hosts_from_a_compact_file_list():
-    clusters, _ = fleet.parse_compact({"host": [{"name": "a"}, {"name": "b"}]})
+    clusters = fleet.parse_compact({"host": [{"name": "a"}, {"name": "b"}]})[0]
     assert codes(fleet.validate(clusters)) == ["two_hosts"]
 
 
@@ -276,3 +276,30 @@ def test_merge_discovered_marks_joined_and_adds_unlisted_members():
     assert merged["m2"]["role"] == "member" and merged["m2"]["kubeconfig"] is None
     assert merged["m2"]["facts"]["discovered"] is True and merged["m2"]["connection_type"] == "proxy"
     assert fleet.inventory_hostvars(merged["m2"])["kubesphere_ready"] is False
+    assert fleet.inventory_groups(merged["m2"]) == ["kubesphere_discovered"]
+    assert fleet.inventory_groups(merged["m1"]) == ["kubesphere_members"]
+
+
+def test_public_view_never_shows_inline_kubeconfig_content():
+    content = yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, "a"))
+    c = dict(fleet.cluster("m1", "member", kubeconfig=content), facts={"ready": True})
+    view = fleet.public_view(c)
+    assert view["kubeconfig"] == "(inline content)" and "facts" not in view
+    assert fleet.public_view(fleet.cluster("m1", "member", kubeconfig="/k"))["kubeconfig"] == "/k"
+
+
+def test_node_group_must_be_an_inventory_group():
+    clusters = fleet_of(("m1", {"node_group": "m1_nodes"}), ("m2", {"node_group": "m2_nodes"}))
+    problems = fleet.inventory_problems(clusters, {"m1_nodes": ["n1"], "all": []})
+    assert codes(problems) == ["node_group_missing"]
+    assert problems[0]["msg"] == ("cluster 'm2': node group 'm2_nodes' (kubesphere_node_group) is not an inventory "
+                                  "group: add the group of its node hosts or remove the variable")
+
+
+def test_a_cluster_in_two_waves():
+    groups = {"kubesphere_host": ["h"], "kubesphere_members": ["m1", "m2"], "wave_canary": ["m1"],
+              "wave_rest": ["m1", "m2"]}
+    problems = fleet.inventory_problems(fleet.from_inventory({}, groups), groups)
+    assert codes(problems) == ["two_waves"]
+    assert problems[0]["msg"] == ("cluster 'm1' is in 2 rollout waves (wave_canary, wave_rest): put each cluster in "
+                                  "one wave_* group")

@@ -44,8 +44,8 @@ def test_role_patch_rejects_unknown_role():
 
 def test_desired_cc_names_the_installer_object():
     cc = inst.desired_cc(inst.role_patch("none"))
-    assert (cc["kind"], cc["metadata"]) == ("ClusterConfiguration", {"name": "ks-installer",
-                                                                    "namespace": "kubesphere-system"})
+    assert cc["kind"] == "ClusterConfiguration"
+    assert cc["metadata"] == {"name": "ks-installer", "namespace": "kubesphere-system"}
 
 
 def test_host_cluster_name_default_and_set():
@@ -189,3 +189,18 @@ def test_imports_of_ignores_missing_uid():
 
 def test_parse_config_roundtrip():
     assert inst.config_jwt_secret(inst.parse_config(cm(config("member", SECRET)))) == SECRET
+
+
+def test_installer_log_summary_keeps_the_last_progress_lines():
+    log = "\n".join([
+        "2026-11-25 noise",
+        "Start installing multicluster",
+        "**************************************************",
+        "task multicluster status is successful  (3/6)",
+        "Task 'openpitrix' failed:",
+        '{"event": "runner_on_failed", ...}',
+        "Collecting installation results ...",
+    ])
+    assert inst.installer_log_summary(log) == ("task multicluster status is successful (3/6) | "
+                                               "Task 'openpitrix' failed: | Collecting installation results ...")
+    assert inst.installer_log_summary("") == ""

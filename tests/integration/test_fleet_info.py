@@ -1,0 +1,72 @@
+"""kubesphere.multicluster.fleet_info on static inventories: the documented layouts pass, and a broken
+description fails before anything runs, with one message per problem."""
+
+import os
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHECK = """
+- hosts: kubesphere_clusters
+  gather_facts: false
+  tasks:
+    - name: fleet
+      kubesphere.multicluster.fleet_info:
+        fail_on_problems: "{{ strict | default(true) }}"
+      run_once: true
+"""
+
+
+def test_the_lab_inventory_passes(lab, ansible_run):
+    if os.path.realpath(lab.state_dir) != os.path.join(REPO, ".kslab"):
+        pytest.skip("inventories/lab points at <repo>/.kslab; this lab lives in %s" % lab.state_dir)
+    run = ansible_run(CHECK, os.path.join(REPO, "inventories", "lab", "hosts.yml"))
+    assert run.rc == 0, run
+    (r,) = run.results("fleet").values()
+    assert r["problems"] == [] and r["changed"] is False and r["host"] == "host"
+    lab_dir = os.path.join(REPO, "inventories", "lab")
+    expected = [os.path.join(lab_dir, "..", "..", ".kslab", n, "kubeconfig") for n in ("host", "member1", "member2")]
+    assert [c["kubeconfig"] for c in r["clusters"]] == expected
+
+
+def test_the_example_inventory_passes(ansible_run):
+    run = ansible_run(CHECK, os.path.join(REPO, "inventories", "example", "hosts.yml"))
+    assert run.rc == 0, run
+    (r,) = run.results("fleet").values()
+    assert r["msg"] == "the fleet has a host (host) and 3 members; no problem found"
+    assert {c["name"]: c["wave"] for c in r["clusters"]} == {"host": None, "member1": "canary", "member2": "rest",
+                                                             "edge-1": "rest"}
+
+
+def test_a_broken_fleet_fails_with_every_problem(lab, tmp_path, ansible_run):
+    kc = lab.kubeconfig(lab.members[0])
+    members = {
+        "m1": {"kubesphere_kubeconfig": kc, "kubesphere_context": lab.members[0]},
+        "m1-again": {"kubesphere_kubeconfig": kc, "kubesphere_context": lab.members[0],
+                     "kubesphere_cluster_name": "Bad_Name", "kubesphere_connection_type": "vpn"},
+        "m2": {"kubesphere_kubeconfig": kc, "kubesphere_context": "nope", "kubesphere_node_group": "m2_nodes"},
+    }
+    hosts = {"h1": {"kubesphere_kubeconfig": lab.kubeconfig(lab.host)},
+             "h2": {"kubesphere_kubeconfig": str(tmp_path / "missing")}}
+    inv = {
+        "kubesphere_clusters": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "children": {"kubesphere_host": {"hosts": hosts}, "kubesphere_members": {"hosts": members}}},
+        "wave_canary": {"hosts": {"m1": None}},
+        "wave_rest": {"hosts": {"m1": None, "m2": None}},
+    }
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inv))
+    run = ansible_run(CHECK, str(tmp_path / "inventory.yml"))
+    assert run.rc != 0
+    (r,) = run.results("fleet").values()
+    assert r["failed"] is True
+    assert sorted(p["code"] for p in r["problems"]) == sorted([
+        "two_hosts", "invalid_name", "unknown_connection_type", "kubeconfig_missing", "no_such_context", "same_server",
+        "node_group_missing", "two_waves"])
+    assert "- [no_such_context] cluster 'm2': kubeconfig %s has no context 'nope' (it has: %s)" % (kc, lab.members[0]) in r["msg"]
+    assert "- [same_server] clusters 'm1' and 'm1-again' are the same API server (%s)" % lab.server(lab.members[0]) in r["msg"]
+    # report only
+    run = ansible_run(CHECK, str(tmp_path / "inventory.yml"), extra_vars={"strict": False})
+    assert run.rc == 0, run
+    assert len(next(iter(run.results("fleet").values()))["problems"]) == 8
