@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin behind kubesphere.multicluster.fleet_info: it runs on the controller because it reads
 the inventory itself (groups and every cluster host's variables) and the kubeconfig files named there."""
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster: the host cluster's connection, for modules that talk to a member
 and its host. These are kubernetes.core's auth options (k8s_auth_options) with a `host_` prefix, built by
 `_k8s.auth_argspec("host_")`; tests/unit/plugins/doc_fragments/test_host_auth_options.py keeps the two in

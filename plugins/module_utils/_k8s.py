@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster: the ONLY module that imports kubernetes.core (and the kubernetes
 client). Everything else in the collection talks to clusters through `Connection` and writes through
 `ensure_object` / `delete_object`, so auth options, check mode, diff and secret masking are decided

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. What the cluster_role module does, in the architecture's order:
 GATHER read-only facts from the cluster, its host and its peers; DECIDE with installer.py and
 components.py (guards, desired patch, applied?); ACT through _k8s.ensure_object; WAIT for ks-installer.

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. Pluggable components in a ClusterConfiguration spec (3.x).
 
 KubeSphere expects every pluggable component enabled on the host to be enabled on its members too,

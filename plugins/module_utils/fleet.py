@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. The fleet model: which clusters exist, which one is the host, how
 each is reached, and everything that is wrong with that description -- checked before anything runs.
 
