@@ -103,12 +103,27 @@ def unique():
     return uuid.uuid4().hex[:6]
 
 
+@pytest.fixture
+def free_port():
+    """free_port() -> a TCP port on 127.0.0.1 that nothing listens on now (for 'unreachable' endpoints)."""
+    import socket  # noqa: PLC0415
+
+    def pick():
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    return pick
+
+
 def _free_port_base(span=20):
     """A port base whose `span` ports on 127.0.0.1 are all free (so concurrent sessions do not collide)."""
     import random  # noqa: PLC0415
     import socket  # noqa: PLC0415
 
-    for _ in range(200):
+    for _attempt in range(200):
         base = random.randrange(27000, 32000, span)
         socks = []
         try:

@@ -6,6 +6,9 @@
 # with KubeSphere 3.4's real CRDs (../shared/kubesphere-crds/v3.4, when present) -> ansible-test sanity ->
 # ansible-lint -> molecule -> collection build and install. Each stage prints its time; the last line
 # sums every pytest stage as "N passed, N failed, N skipped".
+#
+#   tests/run-all.sh                 every stage
+#   tests/run-all.sh sanity lint     only those stages (unit lab integration sanity lint molecule build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -44,6 +47,10 @@ sanity() {
   # What ships, plus its unit tests: the lab (test equipment) and benchmarks are not collection content.
   git ls-files -z -co --exclude-standard | grep -zv -e '^tests/lab/' -e '^tests/bench/' -e '^\.ci/' \
     | tar --null -T - -cf - | tar -xf - -C "$dest"
+  # kubernetes.core beside it, so doc fragments and imports resolve (ansible-test sees only this tree).
+  local kc
+  kc=$("$BIN/python" -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])')
+  mkdir -p "$REPO/build/ansible-test/ansible_collections/kubernetes" && cp -r "$kc" "$REPO/build/ansible-test/ansible_collections/kubernetes/core"
   (cd "$dest" && git init -q && git add -A)
   local ver
   ver=$(sed -nE "s/.*pip='([0-9.]+)'.*/\1/p" "$("$BIN/python" -c 'import ansible_test,os;print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr . _)
@@ -52,34 +59,48 @@ sanity() {
   (cd "$dest" && "$BIN/ansible-test" sanity --python 3.11 --local --color no --exclude tests/sanity/get_pip_shim.py)
 }
 
-lint() { "$BIN/ansible-lint" --offline -q; }
+# molecule installs the collection into ~/.ansible/collections; a copy left there from an earlier run
+# would shadow this checkout for ansible-lint, so it is removed before lint and after molecule.
+STALE_COPY="$HOME/.ansible/collections/ansible_collections/kubesphere/multicluster"
+lint() { rm -rf "$STALE_COPY"; "$BIN/ansible-lint" --offline -q; }
 
 molecule_all() {
   [ -d extensions/molecule ] || { echo "(no molecule scenarios)"; return 0; }
-  (cd extensions && "$BIN/molecule" test --all)
+  "$BIN/molecule" test --all
+  local rc=$?
+  rm -rf "$STALE_COPY"
+  return $rc
 }
 
 build_install() {
   local out="$REPO/build/dist"
   rm -rf "$out" && mkdir -p "$out"
   "$BIN/ansible-galaxy" collection build --force --output-path "$out" . \
-    && "$BIN/ansible-galaxy" collection install --offline "$out"/kubesphere-multicluster-*.tar.gz -p "$out/installed" \
+    && "$BIN/ansible-galaxy" collection install --offline --force "$out"/kubesphere-multicluster-*.tar.gz -p "$out/installed" \
     && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
 }
 
-stage "unit tests" pytest_stage unit "$REPO/build/lab-unit" 26600 "" tests/unit
-stage "lab and stand-ins (project CRDs)" pytest_stage lab-own-crds "$REPO/build/lab-own" 26620 "" tests/lab/tests
-if [ -d "$SHARED_CRDS" ]; then
-  stage "lab, stand-ins and collection integration (KubeSphere 3.4 CRDs)" \
-    pytest_stage integration-v34-crds "$REPO/build/lab-v34" 26640 "$SHARED_CRDS" tests/lab/tests tests/integration
-else
-  echo "(no $SHARED_CRDS: integration runs with the project's CRDs)"
-  stage "collection integration (project CRDs)" pytest_stage integration "$REPO/build/lab-int" 26640 "" tests/integration
+want() {  # no arguments: every stage; else only the named ones (unit lab integration sanity lint molecule build)
+  [ ${#STAGES[@]} -eq 0 ] && return 0
+  local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
+}
+STAGES=("$@")
+
+want unit && stage "unit tests" pytest_stage unit "$REPO/build/lab-unit" 26600 "" tests/unit
+want lab && stage "lab and stand-ins (project CRDs)" pytest_stage lab-own-crds "$REPO/build/lab-own" 26620 "" tests/lab/tests
+if want integration; then
+  if [ -d "$SHARED_CRDS" ]; then
+    stage "lab, stand-ins and collection integration (KubeSphere 3.4 CRDs)" \
+      pytest_stage integration-v34-crds "$REPO/build/lab-v34" 26640 "$SHARED_CRDS" tests/lab/tests tests/integration
+  else
+    echo "(no $SHARED_CRDS: integration runs with the project's CRDs)"
+    stage "collection integration (project CRDs)" pytest_stage integration "$REPO/build/lab-int" 26640 "" tests/integration
+  fi
 fi
-stage "ansible-test sanity" sanity
-stage "ansible-lint" lint
-stage "molecule" molecule_all
-stage "collection build and install" build_install
+want sanity && stage "ansible-test sanity" sanity
+want lint && stage "ansible-lint" lint
+want molecule && stage "molecule" molecule_all
+want build && stage "collection build and install" build_install
 
 echo
 "$BIN/python" - "$RESULTS" <<'PY'

@@ -24,7 +24,7 @@ from kslabkit.lab import embedded_kubeconfig
 
 from .conditions import (CLUSTERS, Teller, b64, condition_true, delete, patch_cluster_spec, set_condition, upsert,
                          write_cluster_status)
-from .installer import CC_PATH, CONFIG_PATH, FED_NS, KS_NS, cluster_role, read_ks_config
+from .installer import CC_PATH, CONFIG_PATH, FED_NS, KS_NS, cluster_role, host_clusters, read_ks_config
 from .runtime import ApiError, rest_from_kubeconfig_bytes
 
 log = logging.getLogger("standins.clusters")
@@ -113,12 +113,8 @@ class ClusterController:
     # --- entry ---------------------------------------------------------------------------------------
 
     def step(self):
-        for host in self.lab.names:
-            rest = self.lab.rest(host)
+        for host, rest, cfg in host_clusters(self.lab):
             try:
-                cfg = read_ks_config(rest)
-                if cluster_role(cfg) != "host":
-                    continue
                 self.reconcile_host_cluster(host, rest, cfg)
                 clusters = rest.get(CLUSTERS)["items"]
             except (ApiError, OSError) as e:

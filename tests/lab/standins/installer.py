@@ -245,3 +245,17 @@ def kubefed_config():
                              {"name": "SchedulerPreferences", "configuration": "Enabled"}],
         },
     }
+
+
+def host_clusters(lab):
+    """(name, client, rendered config) of every lab cluster whose rendered kubesphere-config says host.
+    Host-side controllers (cluster controller, tower) act only there, as ks-controller-manager does."""
+    for name in lab.names:
+        rest = lab.rest(name)
+        try:
+            cfg = read_ks_config(rest)
+        except (ApiError, OSError) as e:
+            log.warning("%s: %s", name, e)
+            continue
+        if cluster_role(cfg) == "host":
+            yield name, rest, cfg

@@ -19,7 +19,7 @@ from kslabkit.lab import embedded_kubeconfig
 
 from .conditions import (CLUSTERS, Teller, b64, condition_true, delete, find_condition, patch_cluster_spec,
                          set_condition, upsert, write_cluster_status)
-from .installer import KS_NS, cluster_role, read_ks_config
+from .installer import KS_NS, host_clusters
 from .runtime import ApiError
 
 log = logging.getLogger("standins.tower")
@@ -60,12 +60,8 @@ class TowerController:
 
     def step(self):
         agents = None
-        for host in self.lab.names:
-            rest = self.lab.rest(host)
+        for host, rest, cfg in host_clusters(self.lab):
             try:
-                cfg = read_ks_config(rest)
-                if cluster_role(cfg) != "host":
-                    continue
                 self.load_balancer(rest)
                 clusters = rest.get(CLUSTERS)["items"]
                 proxies = {c["metadata"]["name"]: c for c in clusters if is_proxy(c)}

@@ -1,7 +1,6 @@
 """The cluster-controller stand-in (tests/lab/standins/clusters.py): direct joins against real members."""
 
 import base64
-import socket
 
 import yaml
 
@@ -139,15 +138,7 @@ def admin_token(rest):
                         {"spec": {"expirationSeconds": 3600}})["status"]["token"]
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def test_refusals_and_failures_are_visible(make_lab, unique):
+def test_refusals_and_failures_are_visible(make_lab, unique, free_port):
     lab, host, m1, m2, _ = hosted_lab(make_lab, member_jwt="not-the-host-secret-0123456789ab")
     kc1 = kubeconfig_b64(lab, "member1")
     host.request("POST", CLUSTERS, direct_cluster("member1", kc1))
@@ -185,7 +176,7 @@ def test_refusals_and_failures_are_visible(make_lab, unique):
 
     # unreachable member and a kubeconfig that is not one
     cfg = yaml.safe_load(embedded_kubeconfig(lab.kubeconfig("member1")))
-    port = _free_port()
+    port = free_port()
     cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % port
     gone = "gone-" + unique
     host.request("POST", CLUSTERS, direct_cluster(gone, base64.b64encode(yaml.safe_dump(cfg).encode()).decode()))

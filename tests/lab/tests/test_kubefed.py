@@ -10,7 +10,6 @@ as /work/shared/kubesphere-crds/v3.4) and are applied into kube-federation-syste
 import base64
 import contextlib
 import os
-import socket
 import time
 import uuid
 
@@ -79,14 +78,6 @@ class Kubefed:
 
     def gone(self, rest, path):
         return rest.try_get(path) is None
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +211,8 @@ def test_reachable_member_is_ready(kf):
     assert cond["Ready"]["lastProbeTime"] and cond["Ready"]["lastTransitionTime"]
 
 
-def test_unreachable_cluster_is_offline_and_blocks_propagation_and_deletion(kf):
-    join(kf, "member2", {"env": "gone"}, endpoint="https://127.0.0.1:%d" % _free_port(), name="gone")
+def test_unreachable_cluster_is_offline_and_blocks_propagation_and_deletion(kf, free_port):
+    join(kf, "member2", {"env": "gone"}, endpoint="https://127.0.0.1:%d" % free_port(), name="gone")
     try:
         offline = kf.wait(lambda: conditions(kf, "gone").get("Offline"), what="gone Offline")
         assert {k: offline[k] for k in ("status", "reason", "message")} == {
