@@ -85,3 +85,20 @@ def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, 
 @pytest.fixture
 def ansible_run():
     return run_playbook
+
+
+@pytest.fixture
+def lab_inventory_dir(lab, tmp_path):
+    """The committed inventories/lab, reading the kubeconfigs of the session's lab wherever it lives.
+
+    inventories/lab finds kubeconfigs at <inventory>/../../.kslab (where `make demo` keeps its lab). A test
+    lab elsewhere gets a copy of the folder in a temporary tree whose .kslab links to the lab's state."""
+    import shutil  # noqa: PLC0415
+
+    source = os.path.join(REPO, "inventories", "lab")
+    if os.path.realpath(lab.state_dir) == os.path.realpath(os.path.join(REPO, ".kslab")):
+        return source
+    target = tmp_path / "inventories" / "lab"
+    shutil.copytree(source, target)
+    os.symlink(lab.state_dir, tmp_path / ".kslab")
+    return str(target)

@@ -4,7 +4,6 @@ the others are still reported."""
 
 import os
 
-import pytest
 
 from test_cluster_info import broken_kubeconfigs, config_of, inventory, probe_cluster
 
@@ -50,10 +49,8 @@ def expected_row(kube, name, host):
             "READY": ready, "JWT=HOST": "-" if not (jwt and host_jwt) else "yes" if jwt == host_jwt else "NO"}
 
 
-def test_status_prints_the_fleet(lab, kube, ansible_run):
-    if os.path.realpath(lab.state_dir) != os.path.join(REPO, ".kslab"):
-        pytest.skip("inventories/lab points at <repo>/.kslab; this lab lives in %s" % lab.state_dir)
-    run = ansible_run(STATUS, os.path.join(REPO, "inventories", "lab"))
+def test_status_prints_the_fleet(lab, kube, ansible_run, lab_inventory_dir):
+    run = ansible_run(STATUS, lab_inventory_dir)
     assert run.rc == 0, run
     rows, notes = table_of(run)
     assert list(rows) == lab.names
