@@ -166,3 +166,18 @@ def test_down_after_a_crash_still_cleans_up(tmp_path):
         assert not os.path.exists("/proc/%d" % pid) or b"kslab" not in open("/proc/%d/cmdline" % pid, "rb").read()
     assert not os.path.exists(env["KSLAB_STATE"])
     assert not os.path.exists(state["etcd"]["data_dir"])
+
+
+def test_build_without_go_says_what_to_install(tmp_path):
+    """A machine without Go gets one line that says what to install, and nothing is built."""
+    build = os.path.join(os.path.dirname(KSLAB), "build-binaries.sh")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KSLAB_CACHE": str(tmp_path / "cache")}
+    if any(os.access(os.path.join(d, "go"), os.X_OK) for d in env["PATH"].split(":")):
+        env["PATH"] = str(tmp_path)  # go lives in /usr/bin here: offer bash only
+        os.symlink("/bin/bash", tmp_path / "bash")
+    r = subprocess.run(["/bin/bash", build], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "kslab build: no Go toolchain on PATH: install Go 1.24 or newer (Debian: apt-get install golang-go; "
+        "or https://go.dev/dl) and run again"]
+    assert not os.path.exists(tmp_path / "cache")
