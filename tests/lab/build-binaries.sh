@@ -109,7 +109,7 @@ fi
 if reports_version "$BIN/kube-apiserver" "$K8S_VERSION"; then
   say "step 4/4: kube-apiserver $K8S_VERSION cached"
 else
-  say "step 4/4: building kube-apiserver $K8S_VERSION (cold: 10-20 minutes on 2 cores)"
+  say "step 4/4: building kube-apiserver $K8S_VERSION (cold: about 3-4 minutes on 2 cores)"
   t0=$(date +%s)
   (cd "$MOD" && go build -trimpath -ldflags "$ldflags" -o "$BIN/kube-apiserver.new" k8s.io/kubernetes/cmd/kube-apiserver) \
     || die "kube-apiserver build failed: see the compiler output above"
