@@ -5,8 +5,6 @@ runs real ansible-playbook. "Writes nothing" is checked by comparing, before and
 resourceVersions of what cluster_role writes and the role and jwtSecret the installer renders."""
 
 import os
-import random
-import socket
 import stat
 import time
 
@@ -26,24 +24,10 @@ pytestmark = pytest.mark.timeout(600)
 
 # --- helpers -------------------------------------------------------------------------------------------
 
-def free_port_base(span=8):
-    """A port range no other lab uses now (several test sessions may run labs at the same time)."""
-    for _attempt in range(200):
-        base = random.randrange(30000, 40000, 10)
-        try:
-            for port in range(base, base + span):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return str(base)
-        except OSError:
-            continue
-    raise RuntimeError("no free port range for a lab")
-
-
 def private_lab(make_lab, members=2, not_installed=()):
     """A private lab, every cluster role none, ks-installer stand-in with a short delay."""
     lab = make_lab(members=members, not_installed=not_installed,
-                   extra_env={"KSLAB_INSTALLER_DELAY": "0.5", "KSLAB_PORT_BASE": free_port_base()})
+                   extra_env={"KSLAB_INSTALLER_DELAY": "0.5"})
     installed = [n for n in lab.names if n not in not_installed]
     deadline = time.time() + 60
     while not all(jwt(lab, n) for n in installed):  # the installer stand-in's first run
@@ -303,3 +287,34 @@ def test_time_sync_playbook_configures_node_hosts(make_lab, ansible_run, tmp_pat
     assert "max_skew" in run.results("Fail when two clusters' clocks differ more than the threshold")[lab.host]
     again = ansible_run(playbook, str(inventory))
     assert again.rc == 0 and again.stats["host-node1"].get("changed", 0) == 0, again
+
+
+def test_members_roll_out_wave_by_wave_and_a_failed_wave_stops_the_next(make_lab, ansible_run):
+    """members.yml follows the inventory's wave groups: canary first; when a canary member fails, the next
+    wave is not touched; once fixed, a rerun finishes the rollout in order."""
+    lab = private_lab(make_lab, members=3)
+    host, m1, m2, m3 = lab.names
+    inventory = yaml.safe_load(open(lab.inventory))
+    inventory["wave_canary"] = {"hosts": {m2: None}}
+    inventory["wave_rest"] = {"hosts": {m1: None}}            # m3 is in no wave: it goes last
+    path = os.path.join(lab.state_dir, "waves.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(inventory, f)
+    assert ansible_run(os.path.join(REPO, "playbooks", "host.yml"), path, extra_vars=FAST).rc == 0
+
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": "ks-core"}}})
+    run = ansible_run(os.path.join(REPO, "playbooks", "members.yml"), path, extra_vars=FAST)
+    assert run.rc != 0
+    assert run.stats[m2]["failures"] == 1
+    assert m1 not in run.stats and m3 not in run.stats       # the next waves were never started
+    assert role(lab, m1) == "none" and role(lab, m3) == "none"
+
+    # What an operator does after fixing the cause: restart ks-installer so it runs the same spec again
+    # (it only reacts to spec changes); in the lab, forget the spec the stand-in handled.
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": None,
+                                                                 "kslab.standins/handled-spec-hash": None}}})
+    run = ansible_run(os.path.join(REPO, "playbooks", "members.yml"), path, extra_vars=FAST)
+    assert run.rc == 0, run
+    assert [role(lab, n) for n in (m1, m2, m3)] == ["member", "member", "member"]
+    batches = [sorted(p["tasks"][0]["hosts"]) for p in run.data["plays"]]
+    assert batches == [[m2], [m1], [m3]]                      # one batch per wave: canary, rest, then no wave
