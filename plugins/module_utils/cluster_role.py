@@ -218,12 +218,24 @@ def wait_applied(module, p, target, secret):
                                   cluster=p["cluster_name"], code="installer_failed")
         if time.monotonic() >= deadline:
             log = installer_log(target.conn)
-            raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s"
+            raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s%s"
                                   % (p["role"], p["wait_timeout"], "; ".join(left),
                                      installer.installer_activity(target.cc, target.config),
-                                     ". Installer log: %s" % log if log else ""),
+                                     ". Installer log: %s" % log if log else "",
+                                     rerun_hint(target.cc)),
                                   cluster=p["cluster_name"], code="timeout")
         time.sleep(max(p["wait_sleep"], 0.2))
+
+
+def rerun_hint(cc):
+    """ks-installer reruns only when the ClusterConfiguration's spec changes (fact sheet section 1): after a
+    failed run with the wanted spec already written, nothing happens until it is restarted."""
+    failed = installer.failed_components(cc)
+    if not failed:
+        return ""
+    return (". Its last run failed (%s) and it reruns only when the ClusterConfiguration's spec changes: fix the "
+            "cause, then restart it (kubectl -n %s rollout restart deployment ks-installer) and run this again"
+            % (", ".join(failed), installer.KS_NAMESPACE))
 
 
 def installer_log(conn):
