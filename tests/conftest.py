@@ -68,6 +68,22 @@ class LabHandle:
         return self._clients[name]
 
 
+def _wait_first_install(handle, timeout=90):
+    """Block until the ks-installer stand-in has rendered kubesphere-config on every installed cluster, so
+    tests start from a settled KubeSphere (a real installed cluster has it before anyone can use it)."""
+    import time  # noqa: PLC0415
+
+    if handle.env.get("KSLAB_NO_STANDINS") == "1":
+        return
+    path = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
+    installed = [n for n, c in handle.state["clusters"].items() if c.get("installed", True)]
+    deadline = time.time() + timeout
+    while not all(handle.client(n).try_get(path) for n in installed):
+        if time.time() > deadline:
+            pytest.fail("the ks-installer stand-in did not render kubesphere-config within %d s" % timeout)
+        time.sleep(0.5)
+
+
 def _kslab(env, *args, check=True):
     return subprocess.run([KSLAB, *args], env=env, check=check, capture_output=True, text=True, timeout=600)
 
@@ -86,6 +102,7 @@ def lab():
     was_running = os.path.exists(os.path.join(env["KSLAB_STATE"], "lab.json"))
     _start(env)
     handle = LabHandle(env)
+    _wait_first_install(handle)
     yield handle
     if not was_running and os.environ.get("KSLAB_KEEP") != "1":
         _kslab(env, "down", check=False)

@@ -228,13 +228,30 @@ class Connection:
 
     # --- reads ------------------------------------------------------------------------------------
 
-    def get(self, api_version, kind, name, namespace=None):
-        res = self.resource(api_version, kind)
+    def _resource_if(self, api_version, kind, if_served):
+        """The resource, or None when `if_served` and the server does not serve the kind (for example a
+        cluster without KubeSphere has no ClusterConfiguration CRD)."""
+        try:
+            return self.resource(api_version, kind)
+        except KubeSphereError as e:
+            if if_served and e.code == "kind_not_served":
+                return None
+            raise
+
+    def get(self, api_version, kind, name, namespace=None, if_served=False):
+        """The object as a dict, None when absent (or, with if_served, when the kind is not served)."""
+        res = self._resource_if(api_version, kind, if_served)
+        if res is None:
+            return None
         found = self._call(describe(kind, name, namespace), self.client.get, res, name=name, namespace=namespace)
         return found.to_dict() if found is not None else None
 
-    def list(self, api_version, kind, namespace=None, label_selector=None):
-        res = self.resource(api_version, kind)
+    def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
+        """The objects as dicts; None with if_served when the kind is not served (so callers can tell
+        "no such objects" from "no such kind")."""
+        res = self._resource_if(api_version, kind, if_served)
+        if res is None:
+            return None
         params = {"namespace": namespace}
         if label_selector:
             params["label_selector"] = label_selector

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, fleet, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, components, fleet, installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
@@ -57,11 +57,12 @@ def gather(conn, samples=1, now=time.time, sleep=time.sleep):
                                   code="unauthorized" if status == 401 else "api_error")
         raw["version"] = body if isinstance(body, dict) else {}
         raw["date_samples"].append((headers.get("Date") or headers.get("date"), sent, received))
-    raw["cc"] = _optional(conn.get, installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE)
-    raw["configmap"] = _optional(conn.get, "v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
-    raw["kube_system"] = _optional(conn.get, "v1", "Namespace", "kube-system")
-    raw["ks_namespace"] = _optional(conn.get, "v1", "Namespace", installer.KS_NAMESPACE)
-    raw["clusters"] = _optional(conn.list, CLUSTER_API, "Cluster")
+    raw["cc"] = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE,
+                         if_served=True)
+    raw["configmap"] = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
+    raw["kube_system"] = conn.get("v1", "Namespace", "kube-system")
+    raw["ks_namespace"] = conn.get("v1", "Namespace", installer.KS_NAMESPACE)
+    raw["clusters"] = conn.list(CLUSTER_API, "Cluster", if_served=True)
     return raw
 
 
@@ -86,15 +87,6 @@ def within(seconds, label, fn, *args):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
-
-def _optional(fn, *args):
-    try:
-        return fn(*args)
-    except KubeSphereError as e:
-        if e.code == "kind_not_served":
-            return None
-        raise
 
 
 def facts(name, raw):
@@ -124,7 +116,7 @@ def facts(name, raw):
             "enabled_components": installer.enabled_components(cc),
             "failed_components": installer.failed_components(cc),
         },
-        "components": _pluggable(cc),
+        "components": components.spec_components((cc or {}).get("spec")),
         "cluster_role": {"spec": spec, "rendered": rendered},
         "role": rendered or spec or "none",
         "config_rendered": bool(config),
@@ -148,17 +140,6 @@ def _clusters(items):
 def _conditions(obj):
     keep = ("type", "status", "reason", "message", "lastTransitionTime")
     return [{k: c.get(k) for k in keep if k in c} for c in (obj.get("status") or {}).get("conditions") or []]
-
-
-def _pluggable(cc):
-    """Pluggable components switched on in the ClusterConfiguration spec ({<name>: {enabled: true}})."""
-    out = []
-    for key, value in sorted(((cc or {}).get("spec") or {}).items()):
-        if isinstance(value, dict) and value.get("enabled") is True:
-            out.append(key)
-        elif isinstance(value, dict):
-            out += ["%s.%s" % (key, k) for k, v in sorted(value.items()) if isinstance(v, dict) and v.get("enabled") is True]
-    return out
 
 
 def classify(error):

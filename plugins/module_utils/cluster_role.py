@@ -40,7 +40,8 @@ class ClusterFacts:
     def __init__(self, conn):
         self.conn = conn
         self.label = conn.label
-        self.cc = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE)
+        self.cc = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE,
+                           if_served=True)
         cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE) if self.cc else None
         try:
             self.config = installer.parse_config(cm)
@@ -71,12 +72,7 @@ class ClusterFacts:
     def clusters(self):
         """The Cluster objects this cluster holds ([] when the CRD is not served)."""
         if self._clusters is None:
-            try:
-                self._clusters = self.conn.list(*CLUSTER_API)
-            except KubeSphereError as e:
-                if e.code != "kind_not_served":
-                    raise
-                self._clusters = []
+            self._clusters = self.conn.list(*CLUSTER_API, if_served=True) or []
         return self._clusters
 
     def refresh(self):

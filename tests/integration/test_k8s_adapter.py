@@ -95,3 +95,8 @@ def test_server_time_and_version(conn):
 
     assert conn.version()["gitVersion"].startswith("v1.")
     assert abs(conn.server_time() - time.time()) < 5
+
+
+def test_if_served_reads_an_unserved_kind_as_absent(conn):
+    assert conn.get("example.invalid/v1", "Nothing", "x", if_served=True) is None
+    assert conn.list("example.invalid/v1", "Nothing", if_served=True) is None

@@ -210,7 +210,7 @@ class FakeConnection:
     def __init__(self, module, label, prefix="", params=None):
         self.label, self.params = label, params
 
-    def list(self, api_version, kind, namespace=None, label_selector=None):
+    def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
         FakeConnection.calls.append((self.label, self.params["context"], kind))
 
         def obj(name, ready, labels=None):

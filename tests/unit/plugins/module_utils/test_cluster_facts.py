@@ -104,11 +104,13 @@ class FakeConn:
         self.calls.append((method, path))
         return self.status, {"Date": email.utils.formatdate(T, usegmt=True)}, {"gitVersion": "v1.34.3"}
 
-    def get(self, api_version, kind, name, namespace=None):
+    def get(self, api_version, kind, name, namespace=None, if_served=False):
         return self.objects.get((kind, name))
 
-    def list(self, api_version, kind):
-        if kind in self.missing_kinds:
+    def list(self, api_version, kind, if_served=False):
+        if kind in self.missing_kinds:  # Connection's contract: None with if_served, else kind_not_served
+            if if_served:
+                return None
             raise KubeSphereError("not served", cluster=self.label, code="kind_not_served")
         return self.objects.get((kind, None), [])
 

@@ -16,14 +16,14 @@ class FakeConn:
     def __init__(self, label, objects, clusters=(), after=None):
         self.label, self.objects, self.clusters, self.after, self.cc_reads = label, objects, list(clusters), after, 0
 
-    def get(self, api_version, kind, name, namespace=None):
+    def get(self, api_version, kind, name, namespace=None, if_served=False):
         if kind == "ClusterConfiguration":
             self.cc_reads += 1
             if self.after and self.cc_reads > 1:
                 self.objects = self.after
         return self.objects.get((kind, name))
 
-    def list(self, api_version, kind, namespace=None, label_selector=None):
+    def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
         return self.clusters
 
     def fail(self, reason, obj=None, code=None, **result):
