@@ -258,9 +258,11 @@ def parse_kubeconfig(text, context=None):
     """What a kubeconfig says, as client-go's clientcmd would pick it: the context (`context` or the
     current one), its cluster's server and TLS settings, its user's kind of credential.
 
-    Returns {context, cluster, user, server, insecure, has_ca, auth, client_certificate_data, token}
-    where auth is one of certificate, token, exec, auth-provider, basic, none and
-    client_certificate_data is the PEM bytes (None when the certificate is a file or absent).
+    Returns {context, cluster, user, server, insecure, has_ca, auth, client_certificate_data, token, files}
+    where auth is one of certificate, token, exec, auth-provider, basic, none;
+    client_certificate_data is the PEM bytes (None when the certificate is a file or absent); files lists
+    the fields that name files instead of embedding data (certificate-authority, client-certificate,
+    client-key, tokenFile), which a kubeconfig stored in a Cluster cannot use.
     Raises ValueError with a sentence when the text is not a usable kubeconfig."""
     try:
         doc = yaml.safe_load(text) if isinstance(text, (str, bytes)) else text
@@ -306,6 +308,8 @@ def parse_kubeconfig(text, context=None):
         "auth": auth,
         "client_certificate_data": cert_data,
         "token": bool(user.get("token") or user.get("tokenFile")),
+        "files": (["certificate-authority"] if cluster.get("certificate-authority") else [])
+        + [k for k in ("client-certificate", "client-key", "tokenFile") if user.get(k)],
     }
 
 
