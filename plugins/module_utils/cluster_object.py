@@ -38,7 +38,10 @@ try:
 except ImportError:  # pragma: no cover  Python 2 is not supported by ansible-core 2.16+
     from urlparse import urlsplit
 
-import yaml
+try:
+    import yaml
+except ImportError:  # reported by the caller that reads kubeconfigs
+    yaml = None
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
@@ -264,6 +267,8 @@ def parse_kubeconfig(text, context=None):
     the fields that name files instead of embedding data (certificate-authority, client-certificate,
     client-key, tokenFile), which a kubeconfig stored in a Cluster cannot use.
     Raises ValueError with a sentence when the text is not a usable kubeconfig."""
+    if yaml is None and isinstance(text, (str, bytes)):
+        raise ValueError("reading a kubeconfig needs the PyYAML Python package on the controller")
     try:
         doc = yaml.safe_load(text) if isinstance(text, (str, bytes)) else text
     except yaml.YAMLError as e:

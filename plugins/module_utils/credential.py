@@ -34,7 +34,10 @@ __metaclass__ = type
 import base64
 import binascii
 
-import yaml
+try:
+    import yaml
+except ImportError:  # reported by the caller that reads kubeconfigs
+    yaml = None
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
@@ -122,6 +125,8 @@ def kubeconfig(cluster_name, server, token, ca_data=None, insecure=False):
         "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
         "current-context": cluster_name,
     }
+    if yaml is None:
+        raise ValueError("writing a kubeconfig needs the PyYAML Python package on the controller")
     return yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
 
 
@@ -131,7 +136,7 @@ def ca_of(kubeconfig_text, context=None, secret=None):
     try:
         doc = yaml.safe_load(kubeconfig_text) or {}
         view = co.parse_kubeconfig(doc, context)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, AttributeError, yaml.YAMLError if yaml else ValueError):
         view, doc = None, {}
     if view:
         for entry in doc.get("clusters") or []:
