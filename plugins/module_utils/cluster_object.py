@@ -147,15 +147,22 @@ def valid_name(name, connection_type=None):
 # read
 
 
+# The readers take a Cluster object as the API returns it, or the read model's summary of one
+# ({name, uid, role, connection_type, conditions, ...}; deleting/finalizers when it carries them).
+
+
 def name_of(cluster):
-    return objects.get_path(cluster or {}, "metadata.name")
+    return objects.get_path(cluster or {}, "metadata.name") or (cluster or {}).get("name")
 
 
 def conditions(cluster):
     """{type: condition dict} of a Cluster (or KubeFedCluster); the last one wins when a type repeats
     (KubeSphere removes and appends conditions on every sync, so order carries no meaning)."""
     out = {}
-    for cond in objects.get_path(cluster or {}, "status.conditions") or []:
+    found = objects.get_path(cluster or {}, "status.conditions")
+    if found is None and isinstance((cluster or {}).get("conditions"), list):
+        found = cluster["conditions"]
+    for cond in found or []:
         if isinstance(cond, dict) and cond.get("type"):
             out[cond["type"]] = cond
     return out
@@ -202,7 +209,7 @@ def cert_expiry(cluster):
 
 def connection_type(cluster):
     """'direct' or 'proxy'. An empty type counts as direct, as KubeSphere's controller treats it."""
-    value = objects.get_path(cluster or {}, "spec.connection.type")
+    value = objects.get_path(cluster or {}, "spec.connection.type") or (cluster or {}).get("connection_type")
     return value or "direct"
 
 
@@ -227,7 +234,7 @@ def kubeconfig_fingerprint(cluster):
 
 def uid(cluster):
     """status.uid: the member's kube-system namespace UID, KubeSphere's identity of a cluster."""
-    return objects.get_path(cluster or {}, "status.uid") or None
+    return objects.get_path(cluster or {}, "status.uid") or (cluster or {}).get("uid") or None
 
 
 def kubesphere_version(cluster):
@@ -242,15 +249,16 @@ def kubernetes_version(cluster):
 
 
 def is_host(cluster):
-    return HOST_LABEL in (objects.get_path(cluster or {}, "metadata.labels") or {})
+    labels = objects.get_path(cluster or {}, "metadata.labels") or (cluster or {}).get("labels") or {}
+    return HOST_LABEL in labels or (cluster or {}).get("role") == "host"
 
 
 def deleting(cluster):
-    return bool(objects.get_path(cluster or {}, "metadata.deletionTimestamp"))
+    return bool(objects.get_path(cluster or {}, "metadata.deletionTimestamp") or (cluster or {}).get("deleting"))
 
 
 def finalizers(cluster):
-    return list(objects.get_path(cluster or {}, "metadata.finalizers") or [])
+    return list(objects.get_path(cluster or {}, "metadata.finalizers") or (cluster or {}).get("finalizers") or [])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -325,6 +333,13 @@ def _named(doc, section, name, key):
     return None
 
 
+def error_text(error):
+    """An error as the read model gives it (text, or {code, message}) as one phrase."""
+    if isinstance(error, dict):
+        return error.get("message") or error.get("code") or "no answer"
+    return str(error) if error else "no answer"
+
+
 def server_host(server):
     """The host part of an API server URL ('https://10.0.0.1:6443' -> '10.0.0.1'), lower-cased."""
     try:
@@ -361,18 +376,16 @@ def certificate_not_after(pem):
     except (binascii.Error, ValueError):
         raise ValueError("the PEM certificate is not base64")
     try:
-        cert, _ = _der(der, 0)
-        tbs, _ = _der(cert["value"], 0)
-        pos = 0
-        item, pos = _der(tbs["value"], pos)
+        cert = _der(der, 0)[0]
+        tbs = _der(cert["value"], 0)[0]
+        item, pos = _der(tbs["value"], 0)
         if item["tag"] == 0xA0:  # [0] version
             item, pos = _der(tbs["value"], pos)
-        for _skip in range(3):  # after serialNumber: signature, issuer, validity
+        for dummy in range(3):  # after serialNumber: signature, issuer, validity
             item, pos = _der(tbs["value"], pos)
         validity = item
-        _not_before, vpos = _der(validity["value"], 0)
-        not_after, _ = _der(validity["value"], vpos)
-        return _asn1_time(not_after)
+        vpos = _der(validity["value"], 0)[1]  # skip notBefore
+        return _asn1_time(_der(validity["value"], vpos)[0])
     except (IndexError, KeyError, ValueError) as e:
         raise ValueError("the certificate cannot be read: %s" % e)
 
@@ -417,6 +430,11 @@ def kubefed_state(kubefed_cluster):
     'pending' (no condition yet) or 'absent'."""
     if not kubefed_cluster:
         return "absent"
+    if "status" not in kubefed_cluster and ("ready" in kubefed_cluster or "offline" in kubefed_cluster):
+        # the read model's summary {name, ready, offline}
+        if kubefed_cluster.get("offline"):
+            return "offline"
+        return "ready" if kubefed_cluster.get("ready") else "not_ready"
     if is_true(kubefed_cluster, "Offline"):
         return "offline"
     state = status_of(kubefed_cluster, "Ready")
@@ -455,7 +473,8 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
                        % (", ".join(finalizers(cluster)) or "none"))
     if kf == "offline":
         kf_cond = condition(kubefed_cluster, "Offline")
-        text = "KubeFedCluster %s/%s reports Offline %s" % (KUBEFED_NAMESPACE, name, _why(kf_cond).strip())
+        text = "KubeFedCluster %s/%s reports Offline%s" % (KUBEFED_NAMESPACE, name,
+                                                          " " + _why(kf_cond).strip() if kf_cond else "")
         if ready(cluster):
             text += ("; its Cluster still says Ready True because KubeSphere's webhook denies every update of "
                      "a Cluster whose member it cannot reach: the member is down or unreachable from the host")

@@ -17,7 +17,7 @@ kubeconfig       (direct) the kubeconfig TEXT the host will store in the Cluster
 member           what the member's API server answered (read with the credentials the host will use
                  for a direct member, with the member connection for a proxy member):
     reachable          bool; False when nothing could be read
-    error              why not (text), when not reachable
+    error              why not (text, or the read model's {code, message}), when not reachable
     config             the parsed `kubesphere.yaml` of kubesphere-system/kubesphere-config, or None when
                        there is none: {multicluster: {clusterRole, clusterName}, authentication:
                        {jwtSecret, maximumClockSkew}}
@@ -35,8 +35,9 @@ member           what the member's API server answered (read with the credential
 host             the host cluster:
     name               the host's own Cluster name (multicluster.hostClusterName, default `host`)
     config             its parsed kubesphere.yaml (role, jwtSecret, agentImage, proxyPublish*)
-    clusters           its Cluster objects (dicts as the API returns them; read: metadata.name,
-                       metadata.deletionTimestamp, spec.connection.type, status.uid), its own included
+    clusters           its Cluster objects, its own included: dicts as the API returns them (read:
+                       metadata.name, metadata.deletionTimestamp, spec.connection.type, status.uid), or the
+                       read model's summaries {name, uid, connection_type, role[, deleting, finalizers]}
     kube_system_uid    its kube-system UID
     clock              as for the member
     proxy              (proxy members) agent.proxy_address(...) for this host
@@ -253,7 +254,7 @@ def existing_problems(name, connection_type, clusters, member_uid):
 def unreachable_problem(name, error, connection_type="direct"):
     via = "the kubeconfig the host would store" if connection_type == "direct" else "its connection"
     return problem("member_unreachable", name, "cluster '%s': its API server cannot be read with %s (%s): fix the "
-                   "server address, credentials or network first" % (name, via, error or "no answer"))
+                   "server address, credentials or network first" % (name, via, co.error_text(error)))
 
 
 def config_problems(name, member_config, host_config):
@@ -286,7 +287,7 @@ def kubesphere_api_problems(name, probe):
     return [problem("kubesphere_unreachable", name, "cluster '%s': its ks-apiserver does not answer through its API "
                     "server's service proxy (kubesphere-system/ks-apiserver /kapis/version: %s): make sure "
                     "ks-apiserver runs there; the host reads its version and configuration that way"
-                    % (name, probe.get("error") or "no answer"))]
+                    % (name, co.error_text(probe.get("error"))))]
 
 
 def _interval(offset):

@@ -87,7 +87,7 @@ def unbind_problems(name, confirm, cluster, member, kubefed_cluster=None, force=
                            "webhook would deny the removal of the Cluster's finalizer and the deletion would hang "
                            "(kubesphere#2306, #6154); set force: true to remove the webhook configuration %s for the "
                            "time it takes and restore it exactly afterwards"
-                           % (name, (member or {}).get("error") or "no answer",
+                           % (name, co.error_text((member or {}).get("error")),
                               "; KubeFedCluster Offline" if kf == "offline" else "", WEBHOOK_NAME)))
     return out
 
@@ -185,8 +185,8 @@ def report(name, cluster, member=None, federated=None, remove_agent=True, cleanu
         if remove_agent and reachable:
             removed_member.append(dict(agent_item, why="the proxy agent (removed after the Cluster is gone)"))
         else:
-            stays.append(dict(agent_item, why="the proxy agent%s" % ("" if reachable else
-                                                                      " (the member is unreachable)")))
+            suffix = "" if reachable else " (the member is unreachable)"
+            stays.append(dict(agent_item, why="the proxy agent" + suffix))
     fed = member.get("federation") or {}
     leftovers = [
         ("ServiceAccount", fed.get("service_accounts"), [sa_name(name)], KUBEFED_NAMESPACE, "kubefed's identity on it"),

@@ -320,3 +320,23 @@ def test_diff_masks_the_kubeconfig_and_token_but_shows_a_change():
     assert "status" not in d["before"] and "resourceVersion" not in d["before"]["metadata"]
     assert co.diff(None, after)["before"] == {} and co.diff(before, None)["after"] == {}
     assert before["spec"]["connection"]["token"] == "secret-token"  # input untouched
+
+
+def test_readers_take_the_read_models_summaries_too():
+    summary = {"name": "member1", "uid": "u-9", "role": "member", "connection_type": "proxy",
+               "conditions": [cond("Ready", "True")]}
+    assert co.name_of(summary) == "member1" and co.uid(summary) == "u-9"
+    assert co.connection_type(summary) == "proxy" and co.ready(summary) and not co.is_host(summary)
+    assert co.is_host({"name": "host", "role": "host"})
+    assert co.deleting({"name": "x", "deleting": True}) and co.finalizers({"finalizers": ["f"]}) == ["f"]
+    assert co.kubefed_state({"name": "member1", "ready": False, "offline": True}) == "offline"
+    assert co.kubefed_state({"name": "member1", "ready": True, "offline": False}) == "ready"
+    assert co.kubefed_state({"name": "member1", "ready": False, "offline": False}) == "not_ready"
+    v = co.health(cluster(conds=READY), {"name": "member1", "ready": False, "offline": True})
+    assert v["verdict"] == "offline" and "reports Offline;" in v["reason"]
+
+
+def test_error_text_takes_text_or_the_read_models_dict():
+    assert co.error_text({"code": "unreachable", "message": "connection refused"}) == "connection refused"
+    assert co.error_text({"code": "unauthorized"}) == "unauthorized"
+    assert co.error_text("boom") == "boom" and co.error_text(None) == "no answer"

@@ -297,3 +297,14 @@ def test_what_the_console_refuses_the_checks_refuse_too():
             assert "kubeconfig_invalid" in codes(check(kc="[]"))
             continue
         assert code in codes(check(**cases[code])), message
+
+
+def test_the_read_models_shapes_are_accepted():
+    summaries = host(clusters=[{"name": "host", "uid": "uid-host", "role": "host", "connection_type": "direct"},
+                               {"name": "old", "uid": "uid-member1", "role": "member", "connection_type": "direct"}])
+    probs = check(h=summaries)
+    assert codes(probs) == ["already_imported"] and "'old'" in probs[0]["message"]
+    down = check(m=member(reachable=False, error={"code": "unreachable", "message": "dial tcp: i/o timeout"}))
+    assert codes(down) == ["member_unreachable"] and "i/o timeout" in down[0]["message"]
+    typed = host(clusters=[{"name": "member1", "uid": "uid-member1", "connection_type": "proxy"}])
+    assert codes(check(h=typed)) == ["connection_type_change"]
