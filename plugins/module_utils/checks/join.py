@@ -91,7 +91,12 @@ CONSOLE_MESSAGES = (
 def console_code(message):
     """The check code that refuses what the console's validation API refused with `message`.
     'console_direct_only' is the API declining proxy members (the collection validates them itself);
-    anything else it answers (connection refused, 401, x509, timeouts) is member_unreachable."""
+    anything else it answers (connection refused, 401, x509, timeouts) is member_unreachable.
+
+    One deliberate difference for the oracle test: the API compares the UID with EVERY Cluster, so it
+    also refuses a member already imported under the very name being validated ("cluster m already
+    exists (m)"). The collection treats that as a rerun (state present, nothing to create) -- not a
+    refusal. Every other refusal of the API is a refusal here too."""
     text = (message or "").strip()
     for pattern, code in CONSOLE_MESSAGES:
         if re.search(pattern, text):

@@ -254,7 +254,7 @@ def restored(backup, live):
 
 
 def plan(name, cluster, member=None, kubefed_cluster=None, webhook=None, federated=None, force=False,
-         remove_from_placements=False, cleanup_member=False, remove_agent=True, timeout=300):
+         remove_from_placements=False, cleanup_member=False, remove_agent=True, timeout=300, webhook_backup=None):
     """The ordered steps of an unbind, and the problems that forbid it (the confirmation is checked by
     `unbind_problems`; a plan with problems has no steps).
 
@@ -264,6 +264,9 @@ def plan(name, cluster, member=None, kubefed_cluster=None, webhook=None, federat
     Cluster -> delete the webhook configuration -> remove the Cluster's finalizer -> remove the host-side
     kubefed objects the controller would have removed -> wait until the Cluster is gone -> restore the
     webhook configuration (always, even after a failure) -> verify.
+    `webhook` is the live configuration (None when absent); `webhook_backup` the one a previous run saved.
+    When the live one is absent and a backup exists (a run stopped between deleting and restoring it),
+    the plan restores the backup -- on any path.
     Returns {path: 'normal'|'dead'|'nothing', steps, problems, report}."""
     member = member or {}
     problems = []
@@ -286,7 +289,7 @@ def plan(name, cluster, member=None, kubefed_cluster=None, webhook=None, federat
                 steps.append(step("patch", "host", p["kind"], p["name"], p["namespace"], p["api_version"],
                                   "take %s out of its placement first" % name, patch=p["patch"]))
     if cluster is not None and is_dead:
-        steps += _dead_steps(name, cluster, kubefed_cluster, webhook, timeout)
+        steps += _dead_steps(name, cluster, kubefed_cluster, webhook, timeout, webhook_backup)
     elif cluster is not None:
         if not co.deleting(cluster):
             steps.append(step("delete", "host", co.KIND, name, api_version=co.API_VERSION,
@@ -299,13 +302,21 @@ def plan(name, cluster, member=None, kubefed_cluster=None, webhook=None, federat
                               "the proxy agent, removed only after its Cluster is gone"))
         if cleanup_member:
             steps += _cleanup_steps(name, member)
+    if webhook is None and webhook_backup and not (cluster is not None and is_dead):
+        steps.append(_restore_step(webhook_backup))
     path = "nothing" if not steps else "dead" if is_dead else "normal"
     if steps:
         steps.append(step("verify", "both", co.KIND, name, why="report what is left"))
     return {"path": path, "steps": steps, "problems": [], "report": rep}
 
 
-def _dead_steps(name, cluster, kubefed_cluster, webhook, timeout):
+def _restore_step(body):
+    return step("create", "host", WEBHOOK_API[1], WEBHOOK_NAME, api_version=WEBHOOK_API[0], always=True,
+                why="restore the webhook configuration exactly as it was", body=restorable(body),
+                replace_existing=True)
+
+
+def _dead_steps(name, cluster, kubefed_cluster, webhook, timeout, webhook_backup=None):
     steps = []
     if webhook:
         steps.append(step("backup", "host", WEBHOOK_API[1], WEBHOOK_NAME, api_version=WEBHOOK_API[0],
@@ -327,9 +338,8 @@ def _dead_steps(name, cluster, kubefed_cluster, webhook, timeout):
                       "the member's token kubefed used", missing_ok=True))
     steps.append(step("wait_deleted", "host", co.KIND, name, api_version=co.API_VERSION, timeout=timeout,
                       why="the Cluster is gone once its finalizers are"))
-    if webhook:
-        steps.append(step("create", "host", WEBHOOK_API[1], WEBHOOK_NAME, api_version=WEBHOOK_API[0], always=True,
-                          why="restore the webhook configuration exactly as it was", body=restorable(webhook)))
+    if webhook or webhook_backup:
+        steps.append(_restore_step(webhook or webhook_backup))
     return steps
 
 
@@ -358,6 +368,31 @@ def _cleanup_steps(name, member):
         steps.append(step("delete", name, "Secret", secret, KUBEFED_NAMESPACE, "v1",
                           "the legacy token of that ServiceAccount", missing_ok=True))
     return steps
+
+
+def remaining(name, host, member=None):
+    """What is still there after an unbind, read again (the verification step): the host side must be
+    gone; on the member, whatever the report said stays. `host` = {cluster, kubefed_cluster, secret,
+    service, webhook} (objects or None / booleans), `member` as for `report`.
+    Returns {host: [objects], member: [objects]} -- host entries are failures, member entries are facts."""
+    host = host or {}
+    left_host = []
+    if host.get("cluster") is not None:
+        state = "being deleted" if co.deleting(host["cluster"]) else "present"
+        left_host.append("Cluster %s (%s; finalizers: %s)" % (name, state, ", ".join(co.finalizers(host["cluster"]))
+                                                               or "none"))
+    if host.get("kubefed_cluster") is not None:
+        left_host.append(describe(co.KUBEFED_KIND, name, KUBEFED_NAMESPACE))
+    if host.get("secret"):
+        left_host.append(describe("Secret", "%s-secret" % name, KUBEFED_NAMESPACE))
+    if host.get("service"):
+        left_host.append(describe("Service", "mc-%s" % name, KS_NAMESPACE))
+    if "webhook" in host and host["webhook"] is None:
+        left_host.append("ValidatingWebhookConfiguration %s is MISSING: restore it from the backup" % WEBHOOK_NAME)
+    left_member = []
+    if (member or {}).get("reachable"):  # read again: the agent, federation leftovers, labels, clusterName
+        left_member = [i["object"] for i in report(name, None, member, remove_agent=False)["stays_on_member"]]
+    return {"host": left_host, "member": left_member}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -306,3 +306,43 @@ def test_cleanup_of_unread_leftovers_uses_kubefedctls_names():
         ("delete", "ServiceAccount kube-federation-system/member1-kubesphere", "member1"),
         ("verify", "Cluster member1", "both")]
     assert all(s.get("missing_ok") for s in p["steps"][:3])
+
+
+def test_a_rerun_restores_a_webhook_configuration_a_stopped_run_left_deleted():
+    backup = unbind.restorable(WEBHOOK)
+    # the Cluster is gone already, the live configuration is missing: the plan restores the backup
+    p = unbind.plan("member1", None, DOWN, None, webhook=None, webhook_backup=backup)
+    assert actions(p) == [("create", "ValidatingWebhookConfiguration cluster.kubesphere.io", "host"),
+                          ("verify", "Cluster member1", "both")]
+    assert p["steps"][0]["body"] == backup and p["steps"][0]["replace_existing"]
+    # still stuck and dead: no second backup, no delete of a configuration that is not there, one restore
+    p = unbind.plan("member1", cluster(deleting=True), DOWN, OFFLINE, webhook=None, webhook_backup=backup, force=True)
+    assert [a for a in actions(p) if "Webhook" in a[1]] == [
+        ("create", "ValidatingWebhookConfiguration cluster.kubesphere.io", "host")]
+    # a live configuration and a stale backup: the live one is what gets restored
+    live = copy.deepcopy(WEBHOOK)
+    live["webhooks"][0]["timeoutSeconds"] = 10
+    p = unbind.plan("member1", cluster(), DOWN, OFFLINE, webhook=live, webhook_backup=backup, force=True)
+    restores = [s for s in p["steps"] if s["action"] == "create"]
+    assert len(restores) == 1 and restores[0]["body"]["webhooks"][0]["timeoutSeconds"] == 10
+
+
+def test_remaining_after_an_unbind():
+    assert unbind.remaining("member1", {"cluster": None, "kubefed_cluster": None, "webhook": WEBHOOK},
+                            {"reachable": True, "federation": {"service_accounts": [], "secrets": [],
+                                                               "cluster_roles": [], "cluster_role_bindings": []}}) \
+        == {"host": [], "member": []}
+    stuck = unbind.remaining("member1", {"cluster": cluster(deleting=True), "kubefed_cluster": {}, "secret": True,
+                                         "service": True, "webhook": None},
+                             {"reachable": True, "agent": {"kind": "Deployment"},
+                              "federation": {"service_accounts": ["member1-kubesphere"]},
+                              "config": {"multicluster": {"clusterName": "member1"}}})
+    assert stuck["host"] == [
+        "Cluster member1 (being deleted; finalizers: finalizer.cluster.kubesphere.io)",
+        "KubeFedCluster kube-federation-system/member1", "Secret kube-federation-system/member1-secret",
+        "Service kubesphere-system/mc-member1",
+        "ValidatingWebhookConfiguration cluster.kubesphere.io is MISSING: restore it from the backup"]
+    assert stuck["member"][0] == "Deployment kubesphere-system/cluster-agent"
+    assert "ServiceAccount kube-federation-system/member1-kubesphere" in stuck["member"]
+    assert stuck["member"][-1] == "ConfigMap kubesphere-system/kubesphere-config"
+    assert unbind.remaining("member1", {}, DOWN)["member"] == []
