@@ -473,8 +473,8 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
                        % (", ".join(finalizers(cluster)) or "none"))
     if kf == "offline":
         kf_cond = condition(kubefed_cluster, "Offline")
-        text = "KubeFedCluster %s/%s reports Offline%s" % (KUBEFED_NAMESPACE, name,
-                                                          " " + _why(kf_cond).strip() if kf_cond else "")
+        detail = " " + _why(kf_cond).strip() if kf_cond else ""
+        text = "KubeFedCluster %s/%s reports Offline%s" % (KUBEFED_NAMESPACE, name, detail)
         if ready(cluster):
             text += ("; its Cluster still says Ready True because KubeSphere's webhook denies every update of "
                      "a Cluster whose member it cannot reach: the member is down or unreachable from the host")

@@ -379,8 +379,8 @@ def remaining(name, host, member=None):
     left_host = []
     if host.get("cluster") is not None:
         state = "being deleted" if co.deleting(host["cluster"]) else "present"
-        left_host.append("Cluster %s (%s; finalizers: %s)" % (name, state, ", ".join(co.finalizers(host["cluster"]))
-                                                               or "none"))
+        held_by = ", ".join(co.finalizers(host["cluster"])) or "none"
+        left_host.append("Cluster %s (%s; finalizers: %s)" % (name, state, held_by))
     if host.get("kubefed_cluster") is not None:
         left_host.append(describe(co.KUBEFED_KIND, name, KUBEFED_NAMESPACE))
     if host.get("secret"):
