@@ -243,8 +243,9 @@ def existing_problems(name, connection_type, clusters, member_uid):
     live_uid = co.uid(live)
     if live_uid and member_uid and live_uid != member_uid:
         out.append(problem("name_taken", name, "cluster '%s': the host already has a Cluster named '%s' for another "
-                           "cluster (kube-system UID %s, this member's is %s): choose another name, or unbind that "
-                           "one first" % (name, name, live_uid, member_uid)))
+                           "cluster (kube-system UID %s, this member's is %s; KubeSphere's webhook would refuse this "
+                           "kubeconfig for it with 403): choose another name, or unbind that one first"
+                           % (name, name, live_uid, member_uid)))
     if connection_type in co.CONNECTION_TYPES and co.connection_type(live) != connection_type:
         out.append(problem("connection_type_change", name, "cluster '%s' is already imported with connection type "
                            "%s, not %s: unbind it and import it again to change the connection type"
@@ -397,3 +398,55 @@ def proxy_problems(name, member, host):
                            "the cluster-agent runs as (its pod could not be created): install KubeSphere there first"
                            % (name, KS_NAMESPACE, KUBESPHERE_SA)))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the import plan
+
+
+def _step(action, side, kind, name, namespace=None, why=None, **extra):
+    out = {"action": action, "cluster": side, "kind": kind, "name": name, "namespace": namespace,
+           "object": "%s %s" % (kind, "%s/%s" % (namespace, name) if namespace else name), "why": why}
+    out.update(extra)
+    return out
+
+
+def plan(name, connection_type, desired, live, agent_live=None, wait=True):
+    """The ordered steps of an import once the checks found nothing: what to write and what to wait for.
+
+    desired     cluster_object.build(...) (for a dedicated credential: built with its kubeconfig)
+    live        the host's Cluster named `name` (None when absent)
+    agent_live  (proxy) the member's cluster-agent Deployment (None when absent)
+    Steps: create the Cluster, or patch the fields the collection owns (cluster_object.compare); for
+    proxy members wait for tower's Initialized (the token), then apply the agent -- its body is built by
+    the executor from the Cluster as it is then (`agent.build(cluster, address, image)`), because the
+    token only exists after Initialized -- and wait for AgentAvailable; then wait until
+    cluster_object.health says ready, and verify (cluster_object.usable_problems). Waits are left out
+    when `wait` is false. Returns {steps, changes, refused}."""
+    result = co.compare(live, desired) if live else {"patch": None, "changes": ["(create)"], "refused": []}
+    steps = []
+    if result["refused"]:
+        return {"steps": [], "changes": result["changes"], "refused": result["refused"]}
+    if live is None:
+        steps.append(_step("create", "host", co.KIND, name, why="register the member as the console does",
+                           body=desired))
+    elif result["patch"]:
+        steps.append(_step("patch", "host", co.KIND, name, why="update %s" % ", ".join(result["changes"]),
+                           patch=result["patch"]))
+    if connection_type == "proxy":
+        if wait and not co.initialized(live):
+            steps.append(_step("wait_condition", "host", co.KIND, name, condition="Initialized",
+                               why="tower allocates the ports and the agent's token"))
+        steps.append(_step("apply_agent", name, "Deployment", "cluster-agent", "kubesphere-system",
+                           why="built from the Cluster's token once Initialized; applied when it differs "
+                               "(agent.needs_update)", live=agent_live is not None))
+        if wait:
+            steps.append(_step("wait_condition", "host", co.KIND, name, condition="AgentAvailable",
+                               why="the agent dialled tower and tower issued the kubeconfig"))
+    if wait:
+        steps.append(_step("wait_health", "host", co.KIND, name, verdict="ready",
+                           why="Ready True and the KubeFedCluster Ready True (Ready alone proves little)"))
+        steps.append(_step("verify", "both", co.KIND, name,
+                           why="clusterName in the member's config, KubeFedCluster Ready, version known"))
+    return {"steps": steps, "changes": result["changes"] if (live is None or result["patch"]) else [],
+            "refused": []}
