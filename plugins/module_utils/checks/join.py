@@ -135,7 +135,7 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
     out += skew_problems(name, member.get("clock"), host.get("clock"), opts["max_clock_skew"], host.get("name"))
     out += identity_problems(name, member, host)
     if connection_type == "proxy":
-        out += proxy_problems(name, member, host)
+        out += proxy_problems(name, member, host, opts["allow_loopback"])
     return out
 
 
@@ -386,12 +386,17 @@ def identity_problems(name, member, host):
     return out
 
 
-def proxy_problems(name, member, host):
+def proxy_problems(name, member, host, allow_loopback=False):
     out = []
     proxy = host.get("proxy") or {}
     if not proxy.get("address"):
         out.append(problem("no_proxy_address", name, "cluster '%s': the host publishes no address for the member's "
                            "cluster-agent to reach tower: %s" % (name, proxy.get("error") or "it was not derived")))
+    elif co.is_loopback(proxy["address"]) and not allow_loopback:
+        out.append(problem("loopback_proxy_address", name, "cluster '%s': the address the cluster-agent would dial, "
+                           "%s (from %s), is a loopback address: inside the agent's pod on the member it is the pod "
+                           "itself; set the host's proxyPublishAddress to an address the member reaches "
+                           "(allow_loopback: true only in a one-machine lab)" % (name, proxy["address"], proxy.get("source"))))
     accounts = member.get("service_accounts") or {}
     if KS_NAMESPACE in accounts and KUBESPHERE_SA not in (accounts.get(KS_NAMESPACE) or []):
         out.append(problem("no_kubesphere_service_account", name, "cluster '%s': it has no ServiceAccount %s/%s, which "

@@ -357,3 +357,11 @@ def test_a_connection_type_change_has_no_plan():
     live = co.build("member2", "proxy")
     p = join.plan("member2", "direct", co.build("member2", "direct", kubeconfig="k"), live)
     assert p["steps"] == [] and p["refused"]
+
+
+def test_a_loopback_proxy_address_is_refused_unless_allowed():
+    lab = host(proxy={"address": "http://127.0.0.1:29610", "source": "proxyPublishAddress", "api_agrees": True,
+                      "error": None})
+    probs = check(ctype="proxy", h=lab)
+    assert codes(probs) == ["loopback_proxy_address"] and "127.0.0.1:29610" in probs[0]["message"]
+    assert check(ctype="proxy", h=lab, allow_loopback=True) == []
