@@ -454,8 +454,8 @@ def with_placement(obj, clusters):
     """A copy of a federated object (or WorkspaceTemplate) with spec.placement.clusters set to `clusters`,
     the rest kept (adding or removing a cluster of a project)."""
     out = copy.deepcopy(obj)
-    out.setdefault("spec", {})["placement"] = dict((out["spec"].get("placement") or {}),
-                                                     **placement(clusters))
+    spec = out.setdefault("spec", {})
+    spec["placement"] = dict(spec.get("placement") or {}, **placement(clusters))
     return out
 
 

@@ -135,11 +135,11 @@ def overrides(subject, fed_obj, target):
             where = _override_subject(cluster, subject, index, path)
             if op not in federation.OPS:
                 out.append(problem("override_op_invalid", cluster, where + "op %r is not one of add, remove, "
-                                                                        "replace" % op))
+                                   "replace" % op))
                 structural = True
             if not federation.is_pointer(path):
                 out.append(problem("override_path_invalid", cluster, where + "the path must be a JSON pointer "
-                                                                          "starting with '/'"))
+                                   "starting with '/'"))
                 structural = True
                 continue
             if path in federation.FORBIDDEN_PATHS:
@@ -149,7 +149,7 @@ def overrides(subject, fed_obj, target):
                 structural = True
             if path in paths:
                 out.append(problem("override_path_duplicate", cluster, where + "the path is overridden twice "
-                                                                            "for this cluster"))
+                                   "for this cluster"))
                 structural = True
             else:
                 for other in paths:
@@ -181,7 +181,7 @@ def settings(subject, kind, template, clusters, settings_map):
         where = WHERE % (cluster, subject)
         if cluster not in (clusters or []):
             out.append(problem("setting_cluster_not_placed", cluster, where + "has settings but is not one of "
-                                                                             "the resource's clusters"))
+                               "the resource's clusters"))
         for key in sorted(set(values) - set(federation.SETTING_KEYS)):
             out.append(problem("setting_unknown", cluster, where + "unknown setting %r (known: %s)"
                                % (key, ", ".join(federation.SETTING_KEYS))))
@@ -199,7 +199,7 @@ def settings(subject, kind, template, clusters, settings_map):
                 continue
             if federation.pod_spec_tokens(kind) is None:
                 out.append(problem("setting_not_applicable", cluster, where + "a %s has no containers for the %s "
-                                                                             "setting" % (kind, field)))
+                                   "setting" % (kind, field)))
                 continue
             if not isinstance(per_container, dict):
                 out.append(problem("setting_invalid", cluster, where + "%s must be a mapping of container names"
@@ -231,10 +231,10 @@ def clusters(subject, names, members):
                                % (", ".join(sorted(by_name)) or "none")))
         elif member.get("offline"):
             out.append(problem("cluster_offline", cluster, where + "its KubeFedCluster is Offline: kubefed cannot "
-                                                                  "reach it; bring it back or leave it out"))
+                               "reach it; bring it back or leave it out"))
         elif not member.get("kubefed_ready"):
             out.append(problem("cluster_kubefed_not_ready", cluster, where + "its KubeFedCluster is not Ready, so "
-                                                                            "kubefed would not propagate to it"))
+                               "kubefed would not propagate to it"))
         elif not member.get("ready"):
             out.append(problem("cluster_not_ready", cluster, where + "the Cluster is not Ready"))
     return out
@@ -253,10 +253,9 @@ def federated_type(subject, api_version, kind, ftcs):
     ftc = federation.find_ftc(ftcs, api_version, kind)
     if ftc is None:
         group = federation.group_of(api_version)
-        return [problem("federated_type_missing", None, "%s: the host has no FederatedTypeConfig for %s%s, so "
-                                                        "kubefed cannot federate it" % (subject, kind,
-                                                                                         " (group %s)" % group
-                                                                                         if group else ""))]
+        shown = "%s (group %s)" % (kind, group) if group else kind
+        return [problem("federated_type_missing", None, "%s: the host has no FederatedTypeConfig for %s, so kubefed "
+                        "cannot federate it" % (subject, shown))]
     if not federation.federated_types(ftc)["enabled"]:
         return [problem("federated_type_disabled", None, "%s: the FederatedTypeConfig %s has propagation "
                                                          "Disabled" % (subject, ftc["metadata"]["name"]))]

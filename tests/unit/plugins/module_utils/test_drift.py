@@ -8,7 +8,6 @@ import pytest
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import drift, federation as fed
 
 
-
 def ftc(name, kind, group="", version="v1"):
     return {"metadata": {"name": name},
             "spec": {"federatedType": {"group": "types.kubefed.io", "kind": "Federated" + kind, "scope": "Namespaced",
@@ -31,6 +30,7 @@ def deployment():
                                   "spec": {"containers": [
                                       {"name": "app", "image": "nginx:1.24", "env": [{"name": "A", "value": "1"}]},
                                       {"name": "sidecar", "image": "busybox"}]}}}}
+
 
 DEPLOY_TARGET = fed.federated_types(FTC_DEPLOYMENT)["target"]
 
@@ -73,8 +73,8 @@ def test_namespaces_get_no_namespace_and_a_template_api_version_wins():
     fns = fed.federated_namespace("demo", "ws1", ["member1"])
     target = {"kind": "Namespace", "apiVersion": "v1"}
     expected = drift.object_for_cluster(fns, target, "member1")
-    assert expected["metadata"] == {"name": "demo", "labels": {"kubesphere.io/workspace": "ws1",
-                                                                "kubefed.io/managed": "true"}}
+    labels = {"kubesphere.io/workspace": "ws1", "kubefed.io/managed": "true"}
+    assert expected["metadata"] == {"name": "demo", "labels": labels}
     obj = fed_deployment()
     obj["spec"]["template"]["apiVersion"] = "apps/v1beta2"
     assert drift.object_for_cluster(obj, DEPLOY_TARGET, "member1")["apiVersion"] == "apps/v1beta2"

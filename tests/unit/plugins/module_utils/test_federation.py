@@ -239,9 +239,9 @@ def test_service_ports_are_the_whole_list():
 def test_host_namespace_as_the_console_creates_it():
     assert fed.host_namespace("demo", "ws1") == {
         "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "demo", "labels": {"kubesphere.io/workspace": "ws1",
-                                                 "kubesphere.io/kubefed-host-namespace": "true",
-                                                 "kubefed.io/managed": "false"}}}
+        "metadata": {"name": "demo", "labels": {
+            "kubesphere.io/workspace": "ws1", "kubesphere.io/kubefed-host-namespace": "true",
+            "kubefed.io/managed": "false"}}}
     # the collection's labels never win over the three it must set
     ns = fed.host_namespace("demo", "ws1", labels={"kubefed.io/managed": "true", "team": "a"})
     assert ns["metadata"]["labels"]["kubefed.io/managed"] == "false" and ns["metadata"]["labels"]["team"] == "a"
@@ -341,14 +341,17 @@ def test_rsp_shape_that_works_with_console_style_placement():
 
 # ---------------------------------------------------------------- normalisation
 
-LIVE = {"spec": {
-    "placement": {"clusters": [{"name": "member2"}, {"name": "member1"}]},
-    "overrides": [
-        {"clusterName": "member2", "clusterOverrides": [{"path": "/spec/replicas", "value": 8},
-                                                        {"op": "replace", "path": "/data/a", "value": "x"}]},
-        {"clusterName": "host", "clusterOverrides": []},
-        {"clusterName": "member1", "clusterOverrides": [{"op": "replace", "path": "/spec/replicas", "value": 2}]}]},
-    "status": {"clusters": [{"name": "member2"}, {"name": "member1", "status": "UpdateFailed"}]}}
+LIVE = {
+    "spec": {
+        "placement": {"clusters": [{"name": "member2"}, {"name": "member1"}]},
+        "overrides": [
+            {"clusterName": "member2", "clusterOverrides": [{"path": "/spec/replicas", "value": 8},
+                                                            {"op": "replace", "path": "/data/a", "value": "x"}]},
+            {"clusterName": "host", "clusterOverrides": []},
+            {"clusterName": "member1", "clusterOverrides": [
+                {"op": "replace", "path": "/spec/replicas", "value": 2}]}]},
+    "status": {"clusters": [{"name": "member2"}, {"name": "member1", "status": "UpdateFailed"}]},
+}
 
 
 def test_normalize_federated_sorts_what_kubefed_writes_in_map_order():

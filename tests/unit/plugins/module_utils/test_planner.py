@@ -70,9 +70,9 @@ def test_hand_written_vectors(prefs, total, clusters, expected):
 
 def test_existing_replicas_are_kept_without_rebalance_greedily_in_hash_order():
     # kubefed issue #31816: B comes first and keeps all 50
-    plan, _ = planner.plan(STAR, 50, ["A", "B"], existing={"A": 10, "B": 70})
+    plan = planner.plan(STAR, 50, ["A", "B"], existing={"A": 10, "B": 70})[0]
     assert plan == {"A": 0, "B": 50}
-    plan, _ = planner.plan(STAR, 50, ["A", "B"], existing={"A": 10, "B": 70}, rebalance=True)
+    plan = planner.plan(STAR, 50, ["A", "B"], existing={"A": 10, "B": 70}, rebalance=True)[0]
     assert plan == {"A": 25, "B": 25}
 
 
