@@ -252,55 +252,6 @@ def cluster_reason(code):
     return CLUSTER_STATUS_REASONS.get(code, code)
 
 
-# ---------------------------------------------------------------- placement (kubefed util/placement.go)
-
-def _requirement_matches(expr, labels):
-    key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-    if operator == "In":
-        return key in labels and labels[key] in values
-    if operator == "NotIn":
-        return key not in labels or labels[key] not in values
-    if operator == "Exists":
-        return key in labels
-    if operator == "DoesNotExist":
-        return key not in labels
-    return False
-
-
-def selector_matches(selector, labels):
-    """A metav1.LabelSelector against labels: None selects nothing, {} selects everything."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    return all(_requirement_matches(e, labels) for e in selector.get("matchExpressions") or [])
-
-
-def selected_clusters(obj, kubefed_clusters, selector_only=False):
-    """The names an object's placement selects among `kubefed_clusters` ([{name, labels}]): the explicit
-    clusters list when present (and not selector_only), else the clusterSelector."""
-    known = set(c["name"] for c in kubefed_clusters)
-    names = federation.placement_names(obj)
-    if names is not None and not selector_only:
-        return known & set(names)
-    selector = ((obj.get("spec") or {}).get("placement") or {}).get("clusterSelector")
-    return set(c["name"] for c in kubefed_clusters if selector_matches(selector, c.get("labels")))
-
-
-def effective_clusters(fed_obj, kubefed_clusters, fed_namespace=None, namespaced=True):
-    """Where kubefed propagates a federated object: its placement among the KubeFedClusters, intersected,
-    for a namespaced kind, with its FederatedNamespace's placement (none at all without one:
-    NamespaceNotFederated). Sorted names."""
-    selected = selected_clusters(fed_obj, kubefed_clusters)
-    if namespaced and fed_obj.get("kind") != "FederatedNamespace":
-        if fed_namespace is None:
-            return []
-        selected &= selected_clusters(fed_namespace, kubefed_clusters)
-    return sorted(selected)
-
-
 # ---------------------------------------------------------------- the report
 
 def member_drift(fed_obj, target, cluster, live):
@@ -326,12 +277,13 @@ def member_drift(fed_obj, target, cluster, live):
     return out
 
 
-def report(fed_obj, ftc, members, clusters=None, cluster_health=None):
+def report(fed_obj, ftc, members, clusters=None, cluster_health=None, host=None):
     """Per member, the drift and kubefed's view of one federated object.
 
     members: {cluster: live member object or None}; clusters: the clusters to report (default: the
     placement's names plus every member given), normally federation's effective placement;
-    cluster_health: optional {cluster: {"ready": bool, "offline": bool}} from the KubeFedClusters.
+    cluster_health: optional {cluster: {"ready": bool, "offline": bool}} from the KubeFedClusters;
+    host: the host cluster's name (its namespace of a FederatedNamespace is not_managed by design).
     Returns a list sorted by cluster of {cluster, state, fields, error, propagation (kubefed's status
     code or None), reason (words)}."""
     target = federation.federated_types(ftc)["target"]
@@ -350,6 +302,9 @@ def report(fed_obj, ftc, members, clusters=None, cluster_health=None):
             reasons.append("the KubeFedCluster is Offline: kubefed cannot reach it to correct it")
         elif health and not health.get("ready"):
             reasons.append("the KubeFedCluster is not Ready")
+        if cluster == host and fed_obj.get("kind") == "FederatedNamespace" and entry["state"] == "not_managed":
+            reasons.append("expected: the host namespace of a multi-cluster project is labelled "
+                           "kubefed.io/managed: false, as the console creates it")
         if prop["reason"] == "NamespaceNotFederated":
             reasons.append(AGGREGATE_REASONS["NamespaceNotFederated"])
         entry["reason"] = "; ".join(reasons)

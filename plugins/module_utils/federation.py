@@ -67,6 +67,7 @@ HOST_NAMESPACE_LABEL = "kubesphere.io/kubefed-host-namespace"
 TYPES_API_VERSION = "types.kubefed.io/v1beta1"
 RSP_API_VERSION = "scheduling.kubefed.io/v1alpha1"
 REPLICAS_PATH = "/spec/replicas"
+MASK = "********"
 # kubefed util/overrides.go: name and namespace tie a federated object to its member copies; kind comes from
 # the FederatedTypeConfig. apiVersion is deliberately allowed (Ingress moved between groups).
 FORBIDDEN_PATHS = ("/metadata/namespace", "/metadata/name", "/metadata/generateName", "/kind")
@@ -406,6 +407,55 @@ def placed_clusters(clusters, settings=None):
                   if (settings.get(c) or {}).get("replicas") is None or int(settings[c]["replicas"]) != 0)
 
 
+# ---------------------------------------------------------------- placement (kubefed util/placement.go)
+
+def _requirement_matches(expr, labels):
+    key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    if operator == "In":
+        return key in labels and labels[key] in values
+    if operator == "NotIn":
+        return key not in labels or labels[key] not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return False
+
+
+def selector_matches(selector, labels):
+    """A metav1.LabelSelector against labels: None selects nothing, {} selects everything."""
+    if selector is None:
+        return False
+    labels = labels or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    return all(_requirement_matches(e, labels) for e in selector.get("matchExpressions") or [])
+
+
+def selected_clusters(obj, kubefed_clusters, selector_only=False):
+    """The names an object's placement selects among `kubefed_clusters` ([{name, labels}]): the explicit
+    clusters list when present (and not selector_only), else the clusterSelector."""
+    known = set(c["name"] for c in kubefed_clusters)
+    names = placement_names(obj)
+    if names is not None and not selector_only:
+        return known & set(names)
+    selector = ((obj.get("spec") or {}).get("placement") or {}).get("clusterSelector")
+    return set(c["name"] for c in kubefed_clusters if selector_matches(selector, c.get("labels")))
+
+
+def effective_clusters(fed_obj, kubefed_clusters, fed_namespace=None, namespaced=True):
+    """Where kubefed propagates a federated object: its placement among the KubeFedClusters, intersected,
+    for a namespaced kind, with its FederatedNamespace's placement (none at all without one:
+    NamespaceNotFederated). Sorted names."""
+    selected = selected_clusters(fed_obj, kubefed_clusters)
+    if namespaced and fed_obj.get("kind") != "FederatedNamespace":
+        if fed_namespace is None:
+            return []
+        selected &= selected_clusters(fed_namespace, kubefed_clusters)
+    return sorted(selected)
+
+
 # ---------------------------------------------------------------- builders
 
 def host_namespace(name, workspace, labels=None):
@@ -618,3 +668,82 @@ def keep_rsp_owned(desired, live):
     if not spec["overrides"]:
         spec.pop("overrides")
     return out
+
+
+KUBEFED_FINALIZER = "kubefed.io/sync-controller"
+ORPHAN_ANNOTATION = "kubefed.io/orphan"
+
+
+def comparable(obj, weight_mode=False):
+    """What decides `changed` for a federated object the collection owns whole: apiVersion, kind, name,
+    namespace, labels, annotations and the normalized spec; not status, server-owned metadata or kubefed's
+    finalizer. In weight mode, without what the RSP owns."""
+    if not obj:
+        return {}
+    norm = without_rsp_owned(obj) if weight_mode else normalize_federated(obj)
+    meta = norm.get("metadata") or {}
+    kept = dict((k, meta[k]) for k in ("name", "namespace") if meta.get(k))
+    for key in ("labels", "annotations"):
+        values = dict(meta.get(key) or {})
+        if key == "annotations":
+            values.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        if values:
+            kept[key] = values
+    return {"apiVersion": norm.get("apiVersion"), "kind": norm.get("kind"), "metadata": kept,
+            "spec": norm.get("spec") or {}}
+
+
+def _mask_data_values(node):
+    if isinstance(node, dict):
+        return dict((k, MASK) for k in node)
+    return MASK
+
+
+def mask_secret(obj):
+    """A copy of a FederatedSecret (or Secret) fit for results and diffs: every value of data/stringData in
+    the template or the object, and every override value under /data or /stringData, masked. Key names stay
+    (they say what differs)."""
+    if not obj:
+        return obj
+    out = copy.deepcopy(obj)
+    spec = out.get("spec") if isinstance(out.get("spec"), dict) else {}
+    for holder in (out, spec.get("template") if isinstance(spec.get("template"), dict) else {}):
+        for key in ("data", "stringData"):
+            if isinstance(holder.get(key), dict):
+                holder[key] = _mask_data_values(holder[key])
+    for entry in spec.get("overrides") or []:
+        for item in entry.get("clusterOverrides") or []:
+            path = item.get("path") or ""
+            if path.split("/")[1:2] in (["data"], ["stringData"]) and "value" in item:
+                item["value"] = _mask_data_values(item["value"]) if path in ("/data", "/stringData") else MASK
+    return out
+
+
+def project_deletion(namespace, fed_namespace, fed_objects, kubefed_clusters):
+    """What deleting a multi-cluster project removes on each member, as the console deletes it (the host
+    Namespace; the FederatedNamespace and every federated object in it go with it, and kubefed removes
+    their member copies, except from objects annotated kubefed.io/orphan: "true").
+
+    fed_objects: the federated objects in the namespace (any Federated<Kind>); kubefed_clusters:
+    [{name, labels}]. Returns {cluster: {"removed": [descriptions], "kept": [descriptions]}}, sorted."""
+    out = {}
+
+    def note(cluster, key, text):
+        out.setdefault(cluster, {"removed": [], "kept": []})[key].append(text)
+
+    for cluster in effective_clusters(fed_namespace, kubefed_clusters):
+        note(cluster, "kept" if _orphaned(fed_namespace) else "removed", "Namespace %s" % namespace)
+    for obj in fed_objects or []:
+        kind = (obj.get("kind") or "")[len("Federated"):] if (obj.get("kind") or "").startswith("Federated") \
+            else obj.get("kind")
+        text = "%s %s/%s" % (kind, namespace, (obj.get("metadata") or {}).get("name"))
+        for cluster in effective_clusters(obj, kubefed_clusters, fed_namespace):
+            note(cluster, "kept" if _orphaned(obj) else "removed", text)
+    for value in out.values():
+        value["removed"].sort()
+        value["kept"].sort()
+    return dict(sorted(out.items()))
+
+
+def _orphaned(obj):
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(ORPHAN_ANNOTATION) == "true"

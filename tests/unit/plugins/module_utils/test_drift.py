@@ -277,32 +277,45 @@ KFC = [{"name": "host", "labels": {"cluster-role.kubesphere.io/host": ""}},
 
 
 def test_selector_semantics():
-    assert not drift.selector_matches(None, {"a": "b"})
-    assert drift.selector_matches({}, {})
-    assert drift.selector_matches({"matchLabels": {"env": "prod"}}, {"env": "prod"})
-    assert drift.selector_matches({"matchExpressions": [{"key": "env", "operator": "In", "values": ["a", "prod"]}]},
-                                  {"env": "prod"})
-    assert drift.selector_matches({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, {})
-    assert not drift.selector_matches({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {})
-    assert drift.selector_matches({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, {})
+    assert not fed.selector_matches(None, {"a": "b"})
+    assert fed.selector_matches({}, {})
+    assert fed.selector_matches({"matchLabels": {"env": "prod"}}, {"env": "prod"})
+    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "In", "values": ["a", "prod"]}]},
+                                {"env": "prod"})
+    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, {})
+    assert not fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {})
+    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, {})
 
 
 def test_effective_clusters_intersect_with_the_federated_namespace():
     fns = fed.federated_namespace("demo", "ws1", ["member1", "member2"])
     obj = fed_deployment(clusters=("member1", "host", "gone"))
-    assert drift.effective_clusters(obj, KFC, fns) == ["member1"]
-    assert drift.effective_clusters(obj, KFC, None) == []                  # NamespaceNotFederated
-    assert drift.effective_clusters(fns, KFC) == ["member1", "member2"]
+    assert fed.effective_clusters(obj, KFC, fns) == ["member1"]
+    assert fed.effective_clusters(obj, KFC, None) == []                  # NamespaceNotFederated
+    assert fed.effective_clusters(fns, KFC) == ["member1", "member2"]
     by_selector = fed_deployment()
     by_selector["spec"]["placement"] = {"clusterSelector": {"matchLabels": {"env": "prod"}}}
-    assert drift.effective_clusters(by_selector, KFC, fns) == ["member1"]
+    assert fed.effective_clusters(by_selector, KFC, fns) == ["member1"]
     by_selector["spec"]["placement"] = {}
-    assert drift.effective_clusters(by_selector, KFC, fns) == []           # no selector selects nothing
+    assert fed.effective_clusters(by_selector, KFC, fns) == []           # no selector selects nothing
 
 
 def test_rsp_with_intersect_and_console_placement_selects_nothing():
     # fidelity-audit section B: GetResourceClusters uses selectorOnly placement of target and namespace
     fns = fed.federated_namespace("demo", "ws1", ["member1", "member2"])
     obj = fed_deployment()
-    assert drift.selected_clusters(obj, KFC, selector_only=True) == set()
-    assert drift.selected_clusters(fns, KFC, selector_only=True) == set()
+    assert fed.selected_clusters(obj, KFC, selector_only=True) == set()
+    assert fed.selected_clusters(fns, KFC, selector_only=True) == set()
+
+
+def test_the_host_namespace_of_a_project_is_not_managed_by_design():
+    fns = fed.federated_namespace("demo", "ws1", ["host", "member1"])
+    ns_ftc = ftc("namespaces", "Namespace")
+    host_ns = fed.host_namespace("demo", "ws1")
+    member_ns = drift.object_for_cluster(fns, fed.federated_types(ns_ftc)["target"], "member1")
+    fns["status"] = {"conditions": [{"type": "Propagation", "status": "False", "reason": "CheckClusters"}],
+                     "clusters": [{"name": "host", "status": "ManagedLabelFalse"}, {"name": "member1"}]}
+    rows = drift.report(fns, ns_ftc, {"host": host_ns, "member1": member_ns}, host="host")
+    assert [(r["cluster"], r["state"], r["propagation"]) for r in rows] == [
+        ("host", "not_managed", "ManagedLabelFalse"), ("member1", "in_sync", "")]
+    assert "console" not in rows[1]["reason"] and "as the console creates it" in rows[0]["reason"]

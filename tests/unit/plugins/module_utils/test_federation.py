@@ -404,3 +404,50 @@ def test_weight_mode_ignores_and_keeps_what_the_rsp_owns():
     assert kept["spec"]["overrides"][1] == {"clusterName": "member1", "clusterOverrides": [
         {"op": "replace", "path": "/spec/replicas", "value": 2}]}
     assert all(i["path"] == "/spec/replicas" for e in kept["spec"]["overrides"] for i in e["clusterOverrides"])
+
+
+# ---------------------------------------------------------------- comparable, masking, deletion
+
+def test_comparable_ignores_status_kubefed_finalizer_and_server_fields():
+    built = fed.federated_object(deployment(), FTC_DEPLOYMENT, ["member1", "member2"], {"member1": {"replicas": 2}})
+    live = copy.deepcopy(built)
+    live["metadata"].update(uid="u", resourceVersion="9", generation=4, finalizers=["kubefed.io/sync-controller"],
+                            creationTimestamp="t")
+    live["spec"]["placement"]["clusters"].reverse()
+    live["status"] = {"conditions": [{"type": "Propagation", "status": "True"}]}
+    assert fed.comparable(live) == fed.comparable(built)
+    live["metadata"]["labels"]["hand"] = "x"
+    assert fed.comparable(live) != fed.comparable(built)
+    assert fed.comparable(None) == {}
+
+
+def test_mask_secret_hides_every_value_but_keeps_keys():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "demo"},
+              "stringData": {"password": "hunter2"}}
+    ftc_secret = copy.deepcopy(FTC_SECRET)
+    obj = fed.federated_object(secret, ftc_secret, ["member1", "member2"], {
+        "member1": {"data": {"password": "m1-pass"}},
+        "member2": {"overrides": [{"path": "/data", "value": {"password": "cGxhaW4="}},
+                                  {"path": "/metadata/labels", "value": {"tier": "db"}}]}})
+    masked = fed.mask_secret(obj)
+    text = repr(masked)
+    for secret_text in ("hunter2", "aHVudGVyMg==", "m1-pass", base64.b64encode(b"m1-pass").decode(), "cGxhaW4="):
+        assert secret_text not in text
+    assert masked["spec"]["template"]["data"] == {"password": "********"}
+    assert masked["spec"]["overrides"][1]["clusterOverrides"] == [
+        {"op": "replace", "path": "/data", "value": {"password": "********"}},
+        {"op": "replace", "path": "/metadata/labels", "value": {"tier": "db"}}]
+    assert "hunter2" not in repr(fed.mask_secret(dict(secret)))
+    assert base64.b64decode(obj["spec"]["template"]["data"]["password"]) == b"hunter2"   # input untouched
+
+
+def test_project_deletion_reports_what_goes_on_each_member():
+    kfc = [{"name": "host"}, {"name": "member1"}, {"name": "member2"}]
+    fns = fed.federated_namespace("demo", "ws1", ["member1", "member2"])
+    cm = fed.federated_object({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "demo"},
+                               "data": {"a": "1"}}, FTC_CONFIGMAP, ["member1", "member2"])
+    web = fed.federated_object(deployment(), FTC_DEPLOYMENT, ["member2"])
+    web["metadata"]["annotations"] = {"kubefed.io/orphan": "true"}
+    assert fed.project_deletion("demo", fns, [cm, web], kfc) == {
+        "member1": {"removed": ["ConfigMap demo/cfg", "Namespace demo"], "kept": []},
+        "member2": {"removed": ["ConfigMap demo/cfg", "Namespace demo"], "kept": ["Deployment demo/web"]}}
