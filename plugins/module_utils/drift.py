@@ -18,8 +18,11 @@ dispatch/managed.go Create/Update, dispatch/retain.go RetainClusterFields):
 
 The comparison with the live object ignores what the API server owns (status, resourceVersion, uid, ...),
 what it defaults (fields absent from the expected object are not compared, except labels and the data
-maps of ConfigMaps and Secrets, compared whole) and what KubeSphere adds on members (fidelity-audit F14:
-the label kubesphere.io/namespace and the finalizer finalizers.kubesphere.io/namespaces on namespaces).
+maps of ConfigMaps and Secrets, compared whole; an expected zero, false or empty value matches an absent
+one, as the server omits them) and what KubeSphere adds on members (fidelity-audit F14: the label
+kubesphere.io/namespace and the finalizer finalizers.kubesphere.io/namespaces on namespaces). Known limit:
+quantities are compared as written ("1000m" in the template and "1" on the member differ), so write them in
+the canonical form the API server returns.
 
 Per member, a state:
 - in_sync: the live object matches;
@@ -162,7 +165,8 @@ def object_for_cluster(fed_obj, target, cluster, live=None):
 # ---------------------------------------------------------------- comparison
 
 def _empty(value):
-    return value is None or value == {} or value == [] or value == ""
+    """Values the API server omits when they are zero (Go omitempty): absent in the live object is the same."""
+    return value is None or value is False or value == 0 or value == {} or value == [] or value == ""
 
 
 def _subset_diff(expected, live, path, out):
@@ -230,7 +234,9 @@ def differing_fields(expected, live, kind=None):
 
 def propagation(fed_obj):
     """kubefed's propagation status of a federated object: {"status": "True"/"False"/None, "reason",
-    "message" (in words), "clusters": {name: status code ("" = OK)}}."""
+    "message" (in words), "clusters": {name: status code ("" = OK)}, "stale": True when
+    status.observedGeneration is behind metadata.generation (kubefed has not processed the last change:
+    controller down or busy)}."""
     status = fed_obj.get("status") or {}
     condition = {}
     for cond in status.get("conditions") or []:
@@ -240,9 +246,12 @@ def propagation(fed_obj):
     clusters = {}
     for entry in status.get("clusters") or []:
         clusters[entry.get("name")] = entry.get("status") or ""
+    generation = (fed_obj.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
     return {"status": condition.get("status"), "reason": reason,
             "message": AGGREGATE_REASONS.get(reason, reason) if condition else "kubefed has not reported yet",
-            "clusters": clusters}
+            "clusters": clusters,
+            "stale": bool(generation and condition and (observed or 0) < generation)}
 
 
 def cluster_reason(code):
@@ -305,6 +314,9 @@ def report(fed_obj, ftc, members, clusters=None, cluster_health=None, host=None)
         if cluster == host and fed_obj.get("kind") == "FederatedNamespace" and entry["state"] == "not_managed":
             reasons.append("expected: the host namespace of a multi-cluster project is labelled "
                            "kubefed.io/managed: false, as the console creates it")
+        if prop["stale"]:
+            reasons.append("kubefed has not processed the last change of the federated object yet "
+                           "(controller down or busy)")
         if prop["reason"] == "NamespaceNotFederated":
             reasons.append(AGGREGATE_REASONS["NamespaceNotFederated"])
         entry["reason"] = "; ".join(reasons)

@@ -319,3 +319,26 @@ def test_the_host_namespace_of_a_project_is_not_managed_by_design():
     assert [(r["cluster"], r["state"], r["propagation"]) for r in rows] == [
         ("host", "not_managed", "ManagedLabelFalse"), ("member1", "in_sync", "")]
     assert "console" not in rows[1]["reason"] and "as the console creates it" in rows[0]["reason"]
+
+
+def test_zero_and_false_match_what_the_server_omits():
+    obj = fed_deployment()
+    obj["spec"]["template"]["spec"]["minReadySeconds"] = 0
+    obj["spec"]["template"]["spec"]["template"]["spec"]["hostNetwork"] = False
+    live = member_copy(fed_deployment(), "member1")
+    assert drift.member_drift(obj, DEPLOY_TARGET, "member1", live)["state"] == "in_sync"
+    obj["spec"]["template"]["spec"]["minReadySeconds"] = 5
+    assert drift.member_drift(obj, DEPLOY_TARGET, "member1", live)["fields"] == ["/spec/minReadySeconds"]
+
+
+def test_a_status_behind_the_generation_is_stale():
+    obj = fed_deployment()
+    obj["metadata"]["generation"] = 3
+    obj["status"] = {"observedGeneration": 2, "conditions": [{"type": "Propagation", "status": "True"}],
+                     "clusters": [{"name": "member1"}]}
+    assert drift.propagation(obj)["stale"] is True
+    rows = drift.report(obj, FTC_DEPLOYMENT, {"member1": member_copy(obj, "member1")}, clusters=["member1"])
+    assert rows[0]["state"] == "in_sync" and "not processed the last change" in rows[0]["reason"]
+    obj["status"]["observedGeneration"] = 3
+    assert drift.propagation(obj)["stale"] is False
+    assert drift.propagation(fed_deployment())["stale"] is False
