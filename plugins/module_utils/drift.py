@@ -102,16 +102,16 @@ def retain_cluster_fields(target_kind, desired, live, fed_obj):
             meta.pop(field, None)
     live_spec = live.get("spec") or {}
     if target_kind == "Service":
-        spec = desired.setdefault("spec", {})
         hc_port = _int_or_none(live_spec.get("healthCheckNodePort"))
         if hc_port and hc_port > 0:
-            spec["healthCheckNodePort"] = hc_port
+            desired.setdefault("spec", {})["healthCheckNodePort"] = hc_port
         if isinstance(live_spec.get("clusterIP"), str) and live_spec["clusterIP"]:
-            spec["clusterIP"] = live_spec["clusterIP"]
+            desired.setdefault("spec", {})["clusterIP"] = live_spec["clusterIP"]
         if live_spec.get("clusterIPs"):
-            spec["clusterIPs"] = list(live_spec["clusterIPs"])
+            desired.setdefault("spec", {})["clusterIPs"] = list(live_spec["clusterIPs"])
         live_ports = live_spec.get("ports")
         if isinstance(live_ports, list):
+            spec = desired.setdefault("spec", {})
             ports = spec.get("ports") or []
             for port in ports:
                 for live_port in live_ports:
@@ -130,12 +130,9 @@ def retain_cluster_fields(target_kind, desired, live, fed_obj):
 
 
 def cluster_overrides_of(fed_obj, cluster):
-    """This cluster's clusterOverrides in the federated object (the first entry, as kubefed refuses
-    duplicates anyway)."""
-    for entry in (fed_obj.get("spec") or {}).get("overrides") or []:
-        if entry.get("clusterName") == cluster:
-            return entry.get("clusterOverrides") or []
-    return []
+    """This cluster's clusterOverrides, read as kubefed reads them (federation.overrides_map: raises
+    PatchError when any entry of the object is invalid)."""
+    return federation.overrides_map(fed_obj).get(cluster) or []
 
 
 def object_for_cluster(fed_obj, target, cluster, live=None):

@@ -58,6 +58,7 @@ __metaclass__ = type
 
 import base64
 import copy
+import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import planner
 
@@ -133,16 +134,16 @@ class PatchError(Exception):
 
 
 _MISSING = object()
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")
 
 
 def _array_index(container, token, allow_end, allow_negative):
     """The integer index of `token` in list `container`, or None when evanphx v4 refuses it."""
     if token == "-" and allow_end:
         return len(container)
-    try:
-        idx = int(token)
-    except ValueError:
+    if not _GO_ATOI.fullmatch(token):   # Go's strconv.Atoi: optional sign, ASCII digits, nothing else
         return None
+    idx = int(token)
     size = len(container) + (1 if allow_end else 0)
     if idx >= size:
         return None
@@ -214,6 +215,28 @@ def apply_patch(doc, operations):
             if idx is None:
                 raise PatchError(index, path, "replace does not apply: invalid array index %r" % key)
             parent[idx] = value
+    return out
+
+
+def overrides_map(fed_obj):
+    """{cluster: clusterOverrides} as kubefed reads spec.overrides (util.GetOverrides): a cluster listed twice,
+    or a forbidden or repeated path for any cluster, makes the WHOLE object's overrides unreadable, so every
+    cluster gets ApplyOverridesFailed. Raises PatchError (index of the override within its cluster)."""
+    out = {}
+    for entry in (fed_obj.get("spec") or {}).get("overrides") or []:
+        cluster = entry.get("clusterName")
+        if cluster in out:
+            raise PatchError(0, "", "cluster %r appears more than once in spec.overrides" % cluster)
+        seen = set()
+        items = entry.get("clusterOverrides") or []
+        for index, item in enumerate(items):
+            path = item.get("path")
+            if path in FORBIDDEN_PATHS:
+                raise PatchError(index, path, "cluster %r: %s may not be overridden" % (cluster, path))
+            if path in seen:
+                raise PatchError(index, path, "cluster %r: the path appears more than once" % cluster)
+            seen.add(path)
+        out[cluster] = items
     return out
 
 

@@ -120,55 +120,58 @@ def overrides(subject, fed_obj, target):
     /metadata/annotations/<key> has no parent). `target` is federation.federated_types(ftc)["target"]."""
     out = []
     seen_clusters = set()
-    for entry in (fed_obj.get("spec") or {}).get("overrides") or []:
+    entries = (fed_obj.get("spec") or {}).get("overrides") or []
+    for entry in entries:
         cluster = entry.get("clusterName")
         if cluster in seen_clusters:
             out.append(problem("override_cluster_duplicate", cluster, WHERE % (cluster, subject)
                                + "the cluster appears twice in spec.overrides; kubefed refuses the whole object"))
             continue
         seen_clusters.add(cluster)
-        paths = []
-        structural = False
-        for index, item in enumerate(entry.get("clusterOverrides") or []):
-            path = item.get("path")
-            op = item.get("op") or "replace"
-            where = _override_subject(cluster, subject, index, path)
-            if op not in federation.OPS:
-                out.append(problem("override_op_invalid", cluster, where + "op %r is not one of add, remove, "
-                                   "replace" % op))
-                structural = True
-            if not federation.is_pointer(path):
-                out.append(problem("override_path_invalid", cluster, where + "the path must be a JSON pointer "
-                                   "starting with '/'"))
-                structural = True
-                continue
-            if path in federation.FORBIDDEN_PATHS:
-                out.append(problem("override_path_forbidden", cluster, where + "kubefed refuses overrides of %s "
-                                   "(name, namespace, generateName and kind tie the member object to its "
-                                   "federated object)" % path))
-                structural = True
-            if path in paths:
-                out.append(problem("override_path_duplicate", cluster, where + "the path is overridden twice "
-                                   "for this cluster"))
-                structural = True
-            else:
-                for other in paths:
-                    if path.startswith(other + "/") or other.startswith(path + "/"):
-                        out.append(problem("override_path_nested", cluster, where + "overlaps the override of "
-                                           "%s for this cluster; merge them into one" % other))
-                        structural = True
-                paths.append(path)
-        if structural:
-            continue
+        out.extend(_structure(subject, cluster, entry.get("clusterOverrides") or []))
+    if out:
+        # kubefed cannot even read the overrides (util.GetOverrides): no cluster gets any
+        return out
+    for entry in entries:
+        cluster = entry.get("clusterName")
         try:
             drift.object_for_cluster(fed_obj, target, cluster)
         except federation.PatchError as exc:
-            items = entry.get("clusterOverrides") or []
-            path = items[exc.index].get("path") if exc.index < len(items) else exc.path
-            out.append(problem("override_does_not_apply", cluster, _override_subject(cluster, subject, exc.index,
-                                                                                     path)
+            out.append(problem("override_does_not_apply", cluster,
+                               _override_subject(cluster, subject, exc.index, exc.path)
                                + "%s; kubefed would report ApplyOverridesFailed and write nothing to this "
                                  "cluster (use op add for a key whose parent is missing)" % exc.reason))
+    return out
+
+
+def _structure(subject, cluster, items):
+    """The rules on one cluster's overrides that do not depend on the object."""
+    out = []
+    paths = []
+    for index, item in enumerate(items):
+        path = item.get("path")
+        op = item.get("op") or "replace"
+        where = _override_subject(cluster, subject, index, path)
+        if op not in federation.OPS:
+            out.append(problem("override_op_invalid", cluster, where + "op %r is not one of add, remove, "
+                               "replace" % op))
+        if not federation.is_pointer(path):
+            out.append(problem("override_path_invalid", cluster, where + "the path must be a JSON pointer "
+                               "starting with '/'"))
+            continue
+        if path in federation.FORBIDDEN_PATHS:
+            out.append(problem("override_path_forbidden", cluster, where + "kubefed refuses overrides of %s "
+                               "(name, namespace, generateName and kind tie the member object to its "
+                               "federated object)" % path))
+        if path in paths:
+            out.append(problem("override_path_duplicate", cluster, where + "the path is overridden twice "
+                               "for this cluster"))
+            continue
+        for other in paths:
+            if path.startswith(other + "/") or other.startswith(path + "/"):
+                out.append(problem("override_path_nested", cluster, where + "overlaps the override of "
+                                   "%s for this cluster; merge them into one" % other))
+        paths.append(path)
     return out
 
 

@@ -342,3 +342,20 @@ def test_a_status_behind_the_generation_is_stale():
     obj["status"]["observedGeneration"] = 3
     assert drift.propagation(obj)["stale"] is False
     assert drift.propagation(fed_deployment())["stale"] is False
+
+
+@pytest.mark.parametrize("bad", [
+    [{"clusterName": "member2", "clusterOverrides": [{"path": "/spec/replicas", "value": 1},
+                                                     {"op": "remove", "path": "/spec/replicas"}]}],
+    [{"clusterName": "member2", "clusterOverrides": [{"path": "/kind", "value": "Pod"}]}],
+    [{"clusterName": "member2", "clusterOverrides": []}, {"clusterName": "member2", "clusterOverrides": []}],
+])
+def test_unreadable_overrides_fail_every_cluster_as_in_kubefed(bad):
+    # util.GetOverrides refuses the whole list: member1, without overrides of its own, fails too
+    obj = fed_deployment()
+    obj["spec"]["overrides"] = bad
+    live = member_copy(fed_deployment(), "member1")
+    entry = drift.member_drift(obj, DEPLOY_TARGET, "member1", live)
+    assert entry["state"] == "unknown"
+    with pytest.raises(fed.PatchError):
+        fed.overrides_map(obj)

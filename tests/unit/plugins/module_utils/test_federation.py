@@ -105,6 +105,54 @@ def test_apply_patch_refuses_like_evanphx_v4(ops, reason):
     assert info.value.index == 0
 
 
+# Outcomes of the real evanphx/json-patch v4.11.0 (kubefed v0.8.1's go.mod), recorded by applying each
+# override to GO_DOC as kubefed does (util.ApplyJSONPatch: op "" -> replace, value omitted when null).
+# None = the library refuses it (or panics: replace at a negative index).
+GO_DOC = {"metadata": {"name": "x", "labels": {"a": "1"}},
+          "spec": {"list": [1, 2, 3], "obj": {"k": "v"}, "n": None, "s": "str"}}
+GO_VECTORS = [
+    ({"op": "replace", "path": "/metadata/annotations/x", "value": "y"}, None),
+    ({"op": "replace", "path": "/metadata/labels/b", "value": "2"}, ("metadata", "labels", {"a": "1", "b": "2"})),
+    ({"path": "/spec/obj/new", "value": 1}, ("spec", "obj", {"k": "v", "new": 1})),
+    ({"op": "add", "path": "/spec/list/3", "value": 4}, ("spec", "list", [1, 2, 3, 4])),
+    ({"op": "add", "path": "/spec/list/4", "value": 4}, None),
+    ({"op": "add", "path": "/spec/list/-", "value": 4}, ("spec", "list", [1, 2, 3, 4])),
+    ({"op": "add", "path": "/spec/list/-4", "value": 0}, ("spec", "list", [0, 1, 2, 3])),
+    ({"op": "add", "path": "/spec/list/-5", "value": 0}, None),
+    ({"op": "replace", "path": "/spec/list/-1", "value": 0}, None),
+    ({"op": "replace", "path": "/spec/list/3", "value": 0}, None),
+    ({"op": "replace", "path": "/spec/list/2", "value": 0}, ("spec", "list", [1, 2, 0])),
+    ({"op": "remove", "path": "/spec/list/-1"}, ("spec", "list", [1, 2])),
+    ({"op": "remove", "path": "/spec/list/-3"}, ("spec", "list", [2, 3])),
+    ({"op": "remove", "path": "/spec/list/-4"}, None),
+    ({"op": "remove", "path": "/spec/list/3"}, None),
+    ({"op": "remove", "path": "/spec/obj/missing"}, None),
+    ({"op": "remove", "path": "/spec/obj"}, ("spec", {"list": [1, 2, 3], "n": None, "s": "str"})),
+    ({"op": "add", "path": "/spec/s/x", "value": 1}, None),
+    ({"op": "add", "path": "/spec/n/x", "value": 1}, None),
+    ({"op": "replace", "path": "/spec/list/1/x", "value": 1}, None),
+    ({"op": "replace", "path": "/spec/obj/k"}, ("spec", "obj", {"k": None})),
+    ({"op": "add", "path": "/", "value": 1}, ("", 1)),
+    ({"op": "replace", "path": "spec/obj", "value": 1}, ("obj", 1)),       # first piece ignored; checks refuse it
+    ({"op": "replace", "path": "/spec/list/01", "value": 9}, ("spec", "list", [1, 9, 3])),
+    ({"op": "replace", "path": "/spec/list/ 1", "value": 9}, None),
+    ({"op": "add", "path": "/spec/obj/a~1b~0c", "value": 1}, ("spec", "obj", {"a/b~c": 1, "k": "v"})),
+]
+
+
+@pytest.mark.parametrize("operation,expected", GO_VECTORS,
+                         ids=["%s %s" % (v[0].get("op", ""), v[0]["path"]) for v in GO_VECTORS])
+def test_apply_patch_matches_the_real_evanphx_v4(operation, expected):
+    if expected is None:
+        with pytest.raises(fed.PatchError):
+            fed.apply_patch(GO_DOC, [operation])
+        return
+    node = fed.apply_patch(GO_DOC, [operation])
+    for key in expected[:-1]:
+        node = node[key]
+    assert node == expected[-1]
+
+
 def test_apply_patch_is_all_or_nothing_and_names_the_failing_override():
     ops = [{"op": "replace", "path": "/metadata/labels/a", "value": "2"},
            {"op": "replace", "path": "/nope/x", "value": 1}]

@@ -122,13 +122,22 @@ def test_replace_of_a_missing_key_is_fine():
         {"op": "replace", "path": "/spec/template/spec/containers/0/resources", "value": {}}]}]), TARGET) == []
 
 
-def test_a_cluster_twice_and_the_failing_override_is_named():
+def test_a_cluster_twice_stops_everything_as_kubefed_cannot_read_the_overrides():
     problems = checks.overrides(SUBJECT, fed_with([
         {"clusterName": "member1", "clusterOverrides": [{"path": "/spec/replicas", "value": 1}]},
         {"clusterName": "member1", "clusterOverrides": []},
+        {"clusterName": "member2", "clusterOverrides": [{"path": "/status/x", "value": 1}]}]), TARGET)
+    assert codes(problems) == ["override_cluster_duplicate"]
+
+
+def test_the_failing_override_is_named_for_each_cluster():
+    problems = checks.overrides(SUBJECT, fed_with([
+        {"clusterName": "member1", "clusterOverrides": [{"path": "/metadata/labels/x", "value": "1"}]},
         {"clusterName": "member2", "clusterOverrides": [
             {"path": "/spec/replicas", "value": 1}, {"path": "/status/x", "value": 1}]}]), TARGET)
-    assert codes(problems) == ["override_cluster_duplicate", "override_does_not_apply"]
+    assert [(p["cluster"], p["code"]) for p in problems] == [
+        ("member1", "override_does_not_apply"), ("member2", "override_does_not_apply")]
+    assert "override[0] /metadata/labels/x" in problems[0]["message"]     # no labels in the template
     assert "override[1] /status/x" in problems[1]["message"]
 
 
