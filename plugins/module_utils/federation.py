@@ -363,10 +363,10 @@ def cluster_overrides(kind, template, settings):
     target kind. Raises FederationError on settings that do not fit the template (checks report them
     first, with the cluster's name)."""
     settings = settings or {}
-    found = {}
+    found = []
 
     def put(path, value, op="replace"):
-        found[path] = {"op": op, "path": path, "value": value}
+        found.append({"op": op, "path": path, "value": value})
 
     if settings.get("replicas") is not None:
         put(REPLICAS_PATH, int(settings["replicas"]))
@@ -402,8 +402,9 @@ def cluster_overrides(kind, template, settings):
         entry = {"path": raw.get("path"), "op": raw.get("op") or "replace"}
         if entry["op"] != "remove":
             entry["value"] = copy.deepcopy(raw.get("value"))
-        found[entry["path"]] = entry
-    return [found[path] for path in sorted(found)]
+        found.append(entry)
+    # a raw override of a path a setting also writes stays twice: checks.overrides reports it
+    return sorted(found, key=lambda e: str(e["path"]))
 
 
 def overrides(kind, template, clusters, settings=None, annotations=None):
@@ -416,7 +417,7 @@ def overrides(kind, template, clusters, settings=None, annotations=None):
         entries = cluster_overrides(kind, template, settings.get(cluster))
         if annotations:
             entries = sorted(entries + [{"op": "replace", "path": "/metadata/annotations",
-                                         "value": dict(annotations)}], key=lambda e: e["path"])
+                                         "value": dict(annotations)}], key=lambda e: str(e["path"]))
         if entries:
             out.append({"clusterName": cluster, "clusterOverrides": entries})
     return out

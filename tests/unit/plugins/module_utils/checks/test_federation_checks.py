@@ -203,3 +203,10 @@ def test_served_versions():
     assert checks.served(SUBJECT, "apps/v1", ["member1", "member3"], served) == []
     problems = shaped(checks.served(SUBJECT, "apps/v1", ["member1", "member2"], served))
     assert [(p["cluster"], p["code"]) for p in problems] == [("member2", "api_not_served")]
+
+
+def test_a_raw_override_of_a_path_a_setting_writes_is_refused():
+    obj = fed.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
+        "replicas": 2, "overrides": [{"path": "/spec/replicas", "value": 5}]}})
+    problems = checks.overrides(SUBJECT, obj, TARGET)
+    assert codes(problems) == ["override_path_duplicate"] and problems[0]["cluster"] == "member1"
