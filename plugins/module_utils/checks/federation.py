@@ -282,3 +282,20 @@ def template(subject, manifest):
         return [problem("template_finalizers", None, "%s: kubefed refuses finalizers in a template (members' "
                                                      "controllers own them); remove them" % subject)]
     return []
+
+
+def workspace_clusters(subject, names, workspace_names):
+    """A project's clusters should be clusters of its workspace (the console offers only those; kubefed does not
+    enforce it). `workspace_names`: the WorkspaceTemplate's placement clusters."""
+    return [problem("cluster_not_in_workspace", cluster, WHERE % (cluster, subject)
+                    + "the workspace is not placed on this cluster; add it to the workspace first "
+                      "(workspace_placement) or leave the cluster out")
+            for cluster in sorted(set(names or []) - set(workspace_names or []))]
+
+
+def deletion_confirmed(subject, name, confirm):
+    """Deleting a project removes it from every member: the name must be typed again."""
+    if confirm != name:
+        return [problem("confirmation_mismatch", None, "%s: deleting removes it and everything in it from every "
+                        "member; set confirm to %r to go on" % (subject, name))]
+    return []

@@ -210,3 +210,13 @@ def test_a_raw_override_of_a_path_a_setting_writes_is_refused():
         "replicas": 2, "overrides": [{"path": "/spec/replicas", "value": 5}]}})
     problems = checks.overrides(SUBJECT, obj, TARGET)
     assert codes(problems) == ["override_path_duplicate"] and problems[0]["cluster"] == "member1"
+
+
+def test_workspace_clusters_and_typed_confirmation():
+    assert checks.workspace_clusters("project demo", ["member1"], ["member1", "member2"]) == []
+    problems = shaped(checks.workspace_clusters("project demo", ["member1", "member3"], ["member1"]))
+    assert [(p["cluster"], p["code"]) for p in problems] == [("member3", "cluster_not_in_workspace")]
+    assert checks.deletion_confirmed("project demo", "demo", "demo") == []
+    for typed in (None, "", "Demo", "demo "):
+        problems = shaped(checks.deletion_confirmed("project demo", "demo", typed))
+        assert codes(problems) == ["confirmation_mismatch"] and "'demo'" in problems[0]["message"]
