@@ -175,8 +175,9 @@ def apply_patch(doc, operations):
     v4.11): an empty op means replace; `add` sets a key (or inserts at an index, '-' appends);
     `replace` of a missing KEY in an existing object succeeds (it adds it) but a missing PARENT fails;
     `remove` of a missing key fails; an array index out of range fails; negative indices count from the
-    end for add and remove only (evanphx panics on a negative index anywhere else: refused here). All or nothing: the first failure raises PatchError, `doc` is never
-    modified. A missing value is JSON null (kubefed drops a null value when it marshals the override)."""
+    end for add and remove only (evanphx panics on a negative index anywhere else: refused here). All or
+    nothing: the first failure raises PatchError, `doc` is never modified. A missing value is JSON null
+    (kubefed drops a null value when it marshals the override)."""
     out = copy.deepcopy(doc)
     for index, operation in enumerate(operations or []):
         op = operation.get("op") or "replace"
