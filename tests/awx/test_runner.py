@@ -2,13 +2,11 @@
 fleet credential injected as its injectors say), against a private lab; artifacts are read back: the job's
 status, its events, and no key material or jwtSecret in stdout or any event."""
 
-import copy
-import os
 
 import pytest
 import yaml
 
-from conftest import CONFIG, secrets_of
+from awxkit import CONFIG, secrets_of
 
 pytestmark = pytest.mark.timeout(900)
 FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 90, "member_wait_timeout": 90}
