@@ -303,9 +303,9 @@ def _svg(model):
     for m, x, y in positions:  # edges first, under the nodes
         dash = {"direct": "", "proxy": ' stroke-dasharray="10 6"'}.get(m["connection_type"], ' stroke-dasharray="2 6"')
         colour = COLOURS[m["state"]]
+        values = (_e(m["name"]), _e(m["connection_type"] or "none"), cx, cy, x, y, colour, dash)
         parts.append('<line class="edge" data-cluster="%s" data-connection="%s" x1="%.1f" y1="%.1f" x2="%.1f" '
-                     'y2="%.1f" stroke="%s" stroke-width="3"%s/>' % (_e(m["name"]), _e(m["connection_type"] or "none"),
-                                                                    cx, cy, x, y, colour, dash))
+                     'y2="%.1f" stroke="%s" stroke-width="3"%s/>' % values)
         label = m["connection_type"] or ("not joined" if not m["joined"] else "?")
         parts.append('<text class="mode" x="%.1f" y="%.1f" font-size="12" fill="#444" text-anchor="middle"%s>%s</text>'
                      % (cx + 0.6 * (x - cx), cy + 0.6 * (y - cy) - 6, HALO, _e(label)))
