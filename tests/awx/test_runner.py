@@ -129,3 +129,17 @@ def test_a_kubernetes_bearer_credential_also_attached_changes_no_cluster_connect
     assert job.status == "successful", job
     facts = {h: r["cluster"] for h, r in job.results(READ).items()}
     assert {h: f["kube_system_uid"] for h, f in facts.items()} == uids(awx_lab)
+
+
+def test_report_job_writes_html_and_json_without_secrets(awx_lab, fleet_credential, run_job, tmp_path):
+    out = tmp_path / "fleet-report"
+    job = run_job("playbooks/report.yml", survey={"kubesphere_report_dir": str(out)},
+                  fleet_kubeconfig_text=fleet_credential)
+    assert job.status == "successful", job
+    html = (out / "index.html").read_text()
+    data = (out / "fleet.json").read_text()
+    for name in awx_lab.names:
+        assert 'data-cluster="%s"' % name in html and '"name": "%s"' % name in data
+    for secret in secrets_of(awx_lab, fleet_credential):
+        assert secret not in html and secret not in data
+    assert_no_secret(job, awx_lab, fleet_credential)
