@@ -55,6 +55,14 @@ def fleet_kubeconfig(lab):
     return yaml.safe_dump(out, sort_keys=False)
 
 
+def cluster_kubeconfig(lab, name):
+    """One cluster's kubeconfig with everything embedded (what a per-cluster credential holds)."""
+    kc = yaml.safe_load(fleet_kubeconfig(lab))
+    keep = {"clusters": name, "users": name + "-admin", "contexts": name}
+    out = {k: [i for i in kc[k] if i["name"] == v] for k, v in keep.items()}
+    return yaml.safe_dump(dict(out, apiVersion="v1", kind="Config", **{"current-context": name}), sort_keys=False)
+
+
 def secrets_of(lab, kubeconfig_text):
     """Strings that must never show in a job's stdout or events: every private key (as embedded and as
     PEM body lines), and each cluster's rendered jwtSecret."""
@@ -100,17 +108,19 @@ class AwxJob:
 
 
 def awx_job(tmp_path, playbook, survey=None, fleet_kubeconfig_text=None, credentials_env=None, job_type="run",
-            extra_files=None, timeout=600):
+            extra_files=None, cluster_kubeconfigs=None, inventory="inventory", timeout=600):
     """Run `playbook` (project-relative, e.g. playbooks/status.yml) as an AWX job.
 
     survey: the survey answers (extra vars); fleet_kubeconfig_text: the fleet credential's input (injected as
     its injectors say); credentials_env: more environment variables credentials inject (e.g. the Kubernetes
     bearer-token credential's K8S_AUTH_*); extra_files: {name: text} credential files to write into env/,
-    whose paths replace '{file:name}' in credentials_env values."""
+    whose paths replace '{file:name}' in credentials_env values; cluster_kubeconfigs: {cluster: kubeconfig text}
+    for the per-cluster credentials (one credential type per cluster, from the template); inventory: the
+    folder of extensions/awx to use as the job's inventory."""
     pdd = tempfile.mkdtemp(prefix="awx_job_", dir=str(tmp_path))
     shutil.copytree(os.path.join(REPO, "playbooks"), os.path.join(pdd, "project", "playbooks"),
                     ignore=shutil.ignore_patterns(".test-*"))
-    shutil.copytree(os.path.join(AWX, "inventory"), os.path.join(pdd, "inventory"))
+    shutil.copytree(os.path.join(AWX, inventory), os.path.join(pdd, "inventory"))
     env_dir = os.path.join(pdd, "env")
     os.makedirs(env_dir)
 
@@ -132,6 +142,13 @@ def awx_job(tmp_path, playbook, survey=None, fleet_kubeconfig_text=None, credent
         # the injectors' only template is {{ tower.filename.kubeconfig }}: the file's path
         extravars.update({k: path for k in injectors["extra_vars"]})
         envvars.update({k: path for k in injectors["env"]})
+    if cluster_kubeconfigs:
+        with open(os.path.join(AWX, "credential_types", "kubesphere_cluster_kubeconfig.template.json")) as f:
+            template = f.read()
+        for cluster, text in cluster_kubeconfigs.items():
+            injectors = json.loads(template.replace("CLUSTER", cluster.replace("-", "_")))["injectors"]
+            path = credential_file(text)
+            extravars.update({k: path for k in injectors["extra_vars"]})
     files = {name: credential_file(text) for name, text in (extra_files or {}).items()}
     for key, value in (credentials_env or {}).items():
         for name, path in files.items():

@@ -186,3 +186,14 @@ def test_fleet_credential_feeds_the_inventory_convention():
         for name, hv in hosts[group_name]["hosts"].items():
             assert hv.get("kubesphere_context"), "%s has no kubesphere_context" % name
             assert "kubesphere_kubeconfig" not in hv, "%s: the kubeconfig is the group's (the fleet credential)" % name
+
+
+def test_per_cluster_inventory_matches_the_template_credential():
+    with open(os.path.join(AWX, "credential_types", "kubesphere_cluster_kubeconfig.template.json")) as f:
+        template = f.read()
+    with open(os.path.join(AWX, "inventory_per_cluster", "hosts.yml")) as f:
+        hosts = yaml.safe_load(f)
+    for group_name in ("kubesphere_host", "kubesphere_members"):
+        for name, hv in hosts[group_name]["hosts"].items():
+            (var,) = json.loads(template.replace("CLUSTER", name.replace("-", "_")))["injectors"]["extra_vars"]
+            assert hv["kubesphere_kubeconfig"] == "{{ %s }}" % var, name

@@ -6,7 +6,7 @@ status, its events, and no key material or jwtSecret in stdout or any event."""
 import pytest
 import yaml
 
-from awxkit import CONFIG, secrets_of
+from awxkit import CONFIG, cluster_kubeconfig, secrets_of
 
 pytestmark = pytest.mark.timeout(900)
 FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 90, "member_wait_timeout": 90}
@@ -143,3 +143,16 @@ def test_report_job_writes_html_and_json_without_secrets(awx_lab, fleet_credenti
     for secret in secrets_of(awx_lab, fleet_credential):
         assert secret not in html and secret not in data
     assert_no_secret(job, awx_lab, fleet_credential)
+
+
+def test_per_cluster_credentials_give_each_cluster_its_own_kubeconfig(awx_lab, run_job):
+    """The documented alternative: one credential per cluster (the template's type, one per cluster), the
+    inventory of extensions/awx/inventory_per_cluster mapping each host to its credential's variable."""
+    kubeconfigs = {n: cluster_kubeconfig(awx_lab, n) for n in awx_lab.names}
+    job = run_job("playbooks/status.yml", survey={"kubesphere_status_strict": "true"},
+                  cluster_kubeconfigs=kubeconfigs, inventory="inventory_per_cluster")
+    assert job.status == "successful", job
+    facts = {h: r["cluster"] for h, r in job.results(READ).items()}
+    assert {h: f["kube_system_uid"] for h, f in facts.items()} == uids(awx_lab)
+    for text in kubeconfigs.values():
+        assert_no_secret(job, awx_lab, text)
