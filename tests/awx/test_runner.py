@@ -3,10 +3,14 @@ fleet credential injected as its injectors say), against a private lab; artifact
 status, its events, and no key material or jwtSecret in stdout or any event."""
 
 
+import base64
+import os
+import time
+
 import pytest
 import yaml
 
-from awxkit import CONFIG, cluster_kubeconfig, secrets_of
+from awxkit import CONFIG, REPO, cluster_kubeconfig, secrets_of
 
 pytestmark = pytest.mark.timeout(900)
 FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 90, "member_wait_timeout": 90}
@@ -156,3 +160,37 @@ def test_per_cluster_credentials_give_each_cluster_its_own_kubeconfig(awx_lab, r
     assert {h: f["kube_system_uid"] for h, f in facts.items()} == uids(awx_lab)
     for text in kubeconfigs.values():
         assert_no_secret(job, awx_lab, text)
+
+
+UNBIND = os.path.join(REPO, "playbooks", "unbind.yml")
+CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters/"
+
+
+@pytest.mark.skipif(not os.path.exists(UNBIND), reason="playbooks/unbind.yml is pending (issue 12): this test runs "
+                                                      "the unbind job template's survey once it exists")
+def test_unbind_job_needs_the_typed_confirmation(awx_lab, fleet_credential, run_job):
+    from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
+
+    site = run_job("playbooks/site.yml", survey=FAST, fleet_kubeconfig_text=fleet_credential)
+    assert site.status == "successful", site
+    host = awx_lab.client(awx_lab.host)
+    kubeconfig = base64.b64encode(embedded_kubeconfig(awx_lab.kubeconfig("member1")).encode()).decode()
+    host.ensure({"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+                 "metadata": {"name": "member1", "annotations": {"kubesphere.io/way-to-add": "import"}},
+                 "spec": {"provider": "kslab", "joinFederation": True,
+                          "connection": {"type": "direct", "kubeconfig": kubeconfig}}})
+
+    wrong = run_job("playbooks/unbind.yml", fleet_kubeconfig_text=fleet_credential,
+                    survey={"kubesphere_unbind_cluster": "member1", "kubesphere_unbind_confirm": "member2"})
+    assert wrong.status == "failed", wrong
+    assert "member1" in wrong.stdout
+    assert host.try_get(CLUSTERS + "member1"), "a wrong confirmation unbound the member"
+
+    right = run_job("playbooks/unbind.yml", fleet_kubeconfig_text=fleet_credential,
+                    survey={"kubesphere_unbind_cluster": "member1", "kubesphere_unbind_confirm": "member1"})
+    assert right.status == "successful", right
+    deadline = time.time() + 90
+    while host.try_get(CLUSTERS + "member1"):
+        assert time.time() < deadline, "member1's Cluster object is still on the host"
+        time.sleep(1)
+    assert_no_secret(right, awx_lab, fleet_credential)
