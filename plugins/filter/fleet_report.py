@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: fleet_report
+short_description: The fleet report (standalone HTML page or JSON) from each cluster's cluster_info result
+version_added: 0.1.0
+description:
+  - Renders the fleet as a standalone HTML page - an inline SVG topology (the host in the middle, the members
+    around it, the edge's dash saying the connection mode, Ready as KubeSphere and as kubefed see it, clock
+    skew against the host, the projects placed on each member) and the fleet table - with no scripts or
+    external assets; or as machine-readable JSON (the same model), or as the model itself.
+  - Tolerant of missing facts (shown as unknown). The logic is C(module_utils.fleet_report), unit-tested on its own.
+  - Used by C(playbooks/report.yml).
+options:
+  _input:
+    description: Inventory host names of the clusters (e.g. C(ansible_play_hosts_all)).
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: C(hostvars); each host's registered cluster_info result is read from it, and its
+      C(kubesphere_cluster_name) and C(kubesphere_connection_type).
+    type: raw
+    required: true
+  host:
+    description: Inventory name of the host cluster (e.g. C(groups['kubesphere_host'][0])).
+    type: str
+  result_var:
+    description: Name of the variable each host registered the cluster_info result in.
+    type: str
+    default: kubesphere_report_info
+  format:
+    description: C(html), C(json), or C(data) (the model as a dict).
+    type: str
+    default: html
+    choices: [html, json, data]
+  generated:
+    description: A time stamp to print in the report (e.g. C(now(utc=true\).isoformat(\))).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Write the fleet report
+  run_once: true
+  delegate_to: localhost
+  ansible.builtin.copy:
+    dest: fleet-report/index.html
+    content: "{{ ansible_play_hosts_all | kubesphere.multicluster.fleet_report(hostvars, groups['kubesphere_host'][0], 'info') }}"
+    mode: "0644"
+"""
+
+RETURN = r"""
+_value:
+  description: The HTML page, the JSON text, or the model (C(format=data)).
+  type: raw
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet_report as renderer
+
+
+def _fleet_report(hosts, hostvars, host=None, result_var="kubesphere_report_info", format="html", generated=None):
+    if format not in ("html", "json", "data"):
+        raise AnsibleFilterError("fleet_report: format must be html, json or data, not %r" % (format,))
+    all_facts, connection_types = [], {}
+    host_name = None
+    for inventory_name in hosts or []:
+        hv = hostvars.get(inventory_name) or {}
+        name = hv.get("kubesphere_cluster_name") or inventory_name
+        result = hv.get(result_var) or {}
+        facts = result.get("cluster") if isinstance(result, dict) else None
+        if not isinstance(facts, dict):
+            facts = {"name": name, "reachable": False, "reason_code": "no_result",
+                     "reason": (result.get("msg") if isinstance(result, dict) else None)
+                     or "cluster_info returned no result (the task failed or was skipped)"}
+        all_facts.append(facts)
+        if hv.get("kubesphere_connection_type"):
+            connection_types[facts.get("name") or name] = hv.get("kubesphere_connection_type")
+        if inventory_name == host:
+            host_name = facts.get("name") or name
+    model = renderer.report(all_facts, host_name, connection_types, generated)
+    if format == "data":
+        return model
+    return renderer.to_json(model) if format == "json" else renderer.to_html(model)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"fleet_report": _fleet_report}
