@@ -177,6 +177,16 @@ reports_version() {  # $1 binary, $2 expected text, rest: arguments that print t
   said=$("$b" "$@" 2>&1) || return 1
   grep -qF -- "$want" <<<"$said"
 }
+ks_reports_version() {  # $1 binary: KubeSphere's commands read kubesphere.yaml from the working directory (or
+  # /etc/kubesphere) before any subcommand runs, so `version` runs in an empty directory with an empty one
+  local d rc=0
+  [ -x "$1" ] || return 1
+  d=$(mktemp -d)
+  : > "$d/kubesphere.yaml"
+  (cd "$d" && reports_version "$1" "\"gitVersion\":\"$KS_VERSION\"" version) || rc=1
+  rm -rf "$d"
+  return $rc
+}
 stamp_of() { echo "$(dirname "$1")/.$(basename "$1").stamp"; }
 stamp_ok() { [ -x "$1" ] && [ -f "$(stamp_of "$1")" ] && [ "$(cat "$(stamp_of "$1")")" = "$2" ]; }
 
@@ -312,8 +322,8 @@ build_k8s() {  # kube-apiserver | kube-controller-manager
   k8s_versions
   k8s_module
   case "$name" in
-    kube-apiserver) hint="cold: about 3-4 minutes on 2 cores" ;;
-    kube-controller-manager) hint="cold, after kube-apiserver: about 4 minutes on 2 cores" ;;
+    kube-apiserver) hint="with a cold Go build cache: about 3 minutes on 2 idle cores" ;;
+    kube-controller-manager) hint="with a cold Go build cache, after kube-apiserver: about 2 minutes on 2 idle cores" ;;
   esac
   go_build "$name" "$K8S_VERSION" "$K8S_DIR/kubebin" "$out" "$hint" -- -ldflags "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$name"
   reports_version "$out" "Kubernetes $K8S_VERSION" --version || die "the built $name does not report $K8S_VERSION"
@@ -359,7 +369,7 @@ build_kubefed() {
     say "    writing the kubefed wrapper module and downloading modules"
     timed_prep kubefed-modules "$KUBEFED_VERSION" -- write_kubefed_module
   fi
-  go_build kubefed-controller-manager "$KUBEFED_VERSION" "$KUBEFED_DIR/kubefedbin" "$out" "cold: about 4-5 minutes on 2 cores" -- \
+  go_build kubefed-controller-manager "$KUBEFED_VERSION" "$KUBEFED_DIR/kubefedbin" "$out" "with a cold Go build cache: about 5 minutes on 2 cores" -- \
     -ldflags "-s -w -X $v.version=$KUBEFED_VERSION -X $v.gitTreeState=clean -X $v.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     sigs.k8s.io/kubefed/cmd/controller-manager
   reports_version "$out" "$KUBEFED_VERSION" --version || die "the built kubefed-controller-manager does not report $KUBEFED_VERSION on --version"
@@ -374,7 +384,7 @@ source_identity() {  # $1 archive or directory, $2 expected sha256 of the defaul
   else
     sha=$(sha256sum "$src" | cut -d' ' -f1)
     if [ -n "$2" ] && [ "$sha" != "$2" ]; then
-      die "$src has sha256 $sha, not the $2 that $(dirname "$src")/README.md records: restore the archive or point the variable at another source"
+      die "$src has sha256 $sha, not $2 (the checksum in ../shared/kubesphere-src/README.md): restore the archive, or point KSLAB_KUBESPHERE_SRC/KSLAB_TOWER_SRC at another source"
     fi
     echo "sha256:$sha"
   fi
@@ -427,12 +437,12 @@ build_ks() {  # ks-controller-manager | ks-apiserver
   local name=$1 out stamp pkg hint v=kubesphere.io/kubesphere/pkg/version
   out=$(bin_path "$name")
   case "$name" in
-    ks-controller-manager) pkg=./cmd/controller-manager; hint="cold: about 4-5 minutes on 2 cores, 1.5-2 GB of memory" ;;
-    ks-apiserver) pkg=./cmd/ks-apiserver; hint="cold, after ks-controller-manager: about 2 minutes" ;;
+    ks-controller-manager) pkg=./cmd/controller-manager; hint="with a cold Go build cache: 4-11 minutes on 2 cores, 1.5-2 GB of memory" ;;
+    ks-apiserver) pkg=./cmd/ks-apiserver; hint="with a cold Go build cache, after ks-controller-manager: about 2 minutes" ;;
   esac
   ks_source
   stamp="$name $KS_VERSION $KS_ID"
-  if [ "$FORCE" = 0 ] && stamp_ok "$out" "$stamp" && reports_version "$out" "\"gitVersion\":\"$KS_VERSION\"" version; then
+  if [ "$FORCE" = 0 ] && stamp_ok "$out" "$stamp" && ks_reports_version "$out"; then
     step "$name $KS_VERSION: cached"; return 0
   fi
   step "$name $KS_VERSION"
@@ -442,7 +452,7 @@ build_ks() {  # ks-controller-manager | ks-apiserver
   GOFLAGS=-mod=vendor go_build "$name" "$KS_VERSION" "$KS_DIR/src" "$out" "$hint" -- \
     -ldflags "-s -w -X $v.gitVersion=$KS_VERSION -X $v.gitCommit=$KS_COMMIT -X $v.gitTreeState=clean -X $v.gitMajor=3 -X $v.gitMinor=4 -X $v.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$pkg"
-  reports_version "$out" "\"gitVersion\":\"$KS_VERSION\"" version || die "the built $name does not report $KS_VERSION ('$out version')"
+  ks_reports_version "$out" || die "the built $name does not report $KS_VERSION ('$out version' in a directory with an empty kubesphere.yaml)"
   echo "$stamp" > "$(stamp_of "$out")"
 }
 
@@ -491,7 +501,7 @@ build_tower() {  # tower-proxy | tower-agent
   need_go
   mkdir -p "$TOWER_DIR"
   [ "$(cat "$TOWER_DIR/src/.kslab-source" 2>/dev/null)" = "$TOWER_ID" ] || timed_prep tower-modules "$TOWER_VERSION" -- tower_unpacked
-  go_build "$name" "$TOWER_VERSION" "$TOWER_DIR/src" "$out" "cold: about 1 minute" -- -ldflags "-s -w" "$pkg"
+  go_build "$name" "$TOWER_VERSION" "$TOWER_DIR/src" "$out" "with a cold Go build cache: about 1 minute" -- -ldflags "-s -w" "$pkg"
   "$out" --help >/dev/null 2>&1 || die "the built $name does not start ('$out --help' failed)"
   echo "$stamp" > "$(stamp_of "$out")"
 }
