@@ -111,6 +111,8 @@ def report(noop_seconds):
     print("Sum of the recorded cold steps: %s" % mmss(cold_total), end="")
     print(" (not recorded: %s)" % ", ".join(cold_missing) if cold_missing else "")
     print("Warm rebuild: `build-binaries.sh --only NAME --force` with the Go build cache warm (compile cached, link redone).")
+    print("In parentheses: the 1-minute load average when the step started (the machine is shared); 'mtime' marks")
+    print("a figure read from file times, for binaries built before build-binaries.sh logged its steps.")
     if noop_seconds is not None:
         print("Second run with every binary cached (nothing to build): %.1f s" % noop_seconds)
 
