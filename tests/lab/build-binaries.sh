@@ -19,9 +19,10 @@
 #                             machine; rebuild; forced = --force; prep = module download or unpack; load = the
 #                             1-minute load average when the step started: other work on the machine slows it)
 #
-# A binary is not rebuilt when it reports the pinned version (--version, or `version` for KubeSphere's) or,
-# for binaries without a usable version output, when its stamp file (bin/.NAME.stamp: version, source
-# checksum, patch checksum) matches. Builds use GOTOOLCHAIN=local and CGO_ENABLED=0.
+# A binary is not rebuilt when it reports the pinned version (--version; `version` for KubeSphere's) and, where
+# the version alone does not say how it was built, its stamp file (bin/.NAME.stamp) matches: kubefed (wrapper
+# module checksum), KubeSphere (source checksum, patch checksum), tower (no version output at all: source checksum,
+# reflect2 version). Builds use GOTOOLCHAIN=local and CGO_ENABLED=0; one build at a time per cache root (flock).
 #
 # Sources:
 # - Kubernetes: the Go module proxy, through a generated wrapper module (<root>/<version>/kubebin). k8s.io/kubernetes
@@ -45,7 +46,8 @@
 #   `mgr, err := manager.New(...)`. Effect, and nothing else:
 #     KSLAB_KS_WEBHOOK_PORT=P      the webhook server listens on 127.0.0.1:P instead of :8443
 #     KSLAB_KS_METRICS_ADDR=H:P    the metrics server listens on H:P instead of :8080 ("0" switches it off)
-#   With both unset the manager options are untouched (the original :8443 and :8080). When KubeSphere's
+#   With both unset the manager options are untouched (the original :8443 and :8080); a port that is not a number
+#   stops the process with a fatal log line. When KubeSphere's
 #   server.go no longer has that line the build stops with one line saying so. The patch's checksum is part of
 #   ks-controller-manager's stamp, so changing the patch rebuilds the binary.
 set -euo pipefail
