@@ -30,7 +30,7 @@ link:  ## make the checkout importable as kubesphere.multicluster
 	@mkdir -p $(dir $(COLL_LINK))
 	@test -L $(COLL_LINK) || ln -sfn ../../../.. $(COLL_LINK)
 
-lab-binaries:  ## build kube-apiserver and etcd once (cached in ~/.cache/kslab)
+lab-binaries:  ## build the lab binaries once (Kubernetes, kubefed, KubeSphere, tower; cached in ~/.cache/kslab)
 	tests/lab/build-binaries.sh
 
 lab-up: venv lab-binaries
