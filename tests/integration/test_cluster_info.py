@@ -168,8 +168,8 @@ def test_each_unreachable_cluster_has_its_own_reason(lab, tmp_path, ansible_run)
     expected = {
         "wrongctx": ("no_such_context", "cluster 'wrongctx': not reachable: the kubeconfig has no context 'no-such-context'"),
         "badcert": ("tls_untrusted", "cluster 'badcert': not reachable: the API server's TLS certificate is not "
-                                       "trusted by the kubeconfig's CA (certificate verify failed: unable "
-                                       "to get local issuer certificate)"),
+                                     "trusted by the kubeconfig's CA (certificate verify failed: unable "
+                                     "to get local issuer certificate)"),
         "closed": ("unreachable", "cluster 'closed': not reachable: the API server is unreachable (connection refused)"),
         "badtoken": ("unauthorized", "cluster 'badtoken': not reachable: the API server rejected the credentials "
                                      "(401 Unauthorized)"),

@@ -98,12 +98,15 @@ def test_version_through_raw(conn):
 def test_wait_for_uses_the_predicate_and_is_immediate_in_check_mode(conn, lab, unique, cleanup):
     name = "adapter-w-" + unique
     cleanup(lab.members[0], "/api/v1/namespaces/default/configmaps/" + name)
-    has_k = lambda obj: bool(obj and obj.get("data", {}).get("k") == "1")  # noqa: E731
+
+    def has_k(obj):
+        return bool(obj and obj.get("data", {}).get("k") == "1")
+
     assert _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", check_mode=True) == (False, None, 0)
     satisfied, obj, elapsed = _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", timeout=1, sleep=1)
     assert satisfied is False and elapsed >= 1
     _k8s.ensure_object(conn, cm(name, "1"))
-    satisfied, obj, _ = _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", timeout=5, sleep=1)
+    satisfied, obj, elapsed = _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", timeout=5, sleep=1)
     assert satisfied is True and obj["data"]["k"] == "1"
 
 

@@ -60,8 +60,8 @@ def _skew_problem(code, a, b, skew, bound, threshold, verb):
     return problem(
         code, b,
         "clusters '%s' and '%s': clocks %s %.1f s (measured %.1f s from the API servers' Date headers), "
-               "more than maximumClockSkew %.0f s: KubeSphere tokens issued by one are rejected by the other; "
-               "synchronise the nodes' clocks (NTP)" % (a, b, verb, bound, skew, threshold))
+        "more than maximumClockSkew %.0f s: KubeSphere tokens issued by one are rejected by the other; "
+        "synchronise the nodes' clocks (NTP)" % (a, b, verb, bound, skew, threshold))
 
 
 # `chronyc -c tracking` columns (chrony's CSV report): 0 reference ID, 1 reference name, 2 stratum,

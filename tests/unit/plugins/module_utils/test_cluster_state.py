@@ -2,7 +2,7 @@
 state, why a cluster is unreachable, and the fleet table (report.py)."""
 
 import email.utils
-import pytest
+
 import yaml
 
 from fakes import FakeConnection
@@ -34,7 +34,7 @@ def cluster_obj(name, ready):
     return {"metadata": {"name": name, "labels": {}},
             "spec": {"connection": {"type": "direct", "kubeconfig": "c2VjcmV0LWt1YmVjb25maWc="}},
             "status": {"uid": "uid-" + name, "conditions": [{"type": "Ready", "status": "True" if ready else "False",
-                                                        "reason": "r", "message": "m", "lastUpdateTime": "x"}],
+                                                            "reason": "r", "message": "m", "lastUpdateTime": "x"}],
                        "kubernetesVersion": "v1.34.3"}}
 
 

@@ -91,7 +91,7 @@ def test_no_host():
     problems = fleet_checks.validate(fleet_of("member1", host=None))
     assert codes(problems) == ["no_host"]
     assert problems[0]["message"] == ("the fleet has no host cluster: put exactly one cluster in group kubesphere_host "
-                                  "(in a compact file: `host:`)")
+                                      "(in a compact file: `host:`)")
 
 
 def test_two_hosts():
@@ -99,7 +99,7 @@ def test_two_hosts():
     problems = fleet_checks.validate(clusters)
     assert codes(problems) == ["two_hosts"]
     assert problems[0]["message"] == ("the fleet has 2 host clusters (host, host2): KubeSphere has exactly one host; "
-                                  "keep one in kubesphere_host and make the others members")
+                                      "keep one in kubesphere_host and make the others members")
 
 
 def test_two_hosts_from_a_compact_file_list():
@@ -112,7 +112,7 @@ def test_duplicate_cluster_name():
     assert codes(problems) == ["duplicate_name"]
     assert problems[0]["cluster"] == "prod"
     assert problems[0]["message"] == ("cluster 'prod': the name is used by 2 inventory hosts (m1, m2): "
-                                  "KubeSphere cluster names must be unique")
+                                      "KubeSphere cluster names must be unique")
 
 
 @pytest.mark.parametrize("name", ["Member1", "member_1", "-member", "member-", "mem ber", ".m", "a" * 254])
@@ -139,7 +139,7 @@ def test_member_listed_as_host():
     problems = fleet_checks.validate(fleet_of("member1", "host"))
     assert codes(problems) == ["member_as_host"]
     assert problems[0]["message"] == ("cluster 'host' is listed both as the host and as a member: "
-                                  "a cluster is either the host or a member")
+                                      "a cluster is either the host or a member")
 
 
 def test_member_listed_as_host_in_an_inventory():
@@ -197,7 +197,7 @@ def test_same_api_server():
     assert codes(problems) == ["same_server"]
     assert problems[0]["cluster"] == "m1"
     assert problems[0]["message"] == ("clusters 'host' and 'm1' are the same API server (https://api.example.com:443): "
-                                  "list each cluster once")
+                                      "list each cluster once")
 
 
 def test_kubeconfig_checks_are_skipped_without_views():
@@ -293,7 +293,7 @@ def test_node_group_must_be_an_inventory_group():
     problems = fleet_checks.inventory_problems(clusters, {"m1_nodes": ["n1"], "all": []})
     assert codes(problems) == ["node_group_missing"]
     assert problems[0]["message"] == ("cluster 'm2': node group 'm2_nodes' (kubesphere_node_group) is not an inventory "
-                                  "group: add the group of its node hosts or remove the variable")
+                                      "group: add the group of its node hosts or remove the variable")
 
 
 def test_a_cluster_in_two_waves():
@@ -302,7 +302,7 @@ def test_a_cluster_in_two_waves():
     problems = fleet_checks.inventory_problems(fleet.from_inventory({}, groups), groups)
     assert codes(problems) == ["two_waves"]
     assert problems[0]["message"] == ("cluster 'm1' is in 2 rollout waves (wave_canary, wave_rest): put each cluster in "
-                                  "one wave_* group")
+                                      "one wave_* group")
 
 
 def test_a_multi_line_json_kubeconfig_is_content_for_the_checks_and_the_connection():

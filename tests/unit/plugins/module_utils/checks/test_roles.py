@@ -55,7 +55,7 @@ def test_members_of_skips_the_hosts_own_cluster():
 def test_managed_by_annotation_other_name_and_other_host():
     ns = {V4_HOST_ANNOTATION: "elsewhere"}
     found = roles.managed_by("m1", "U1", ns, "h", "host", [cluster("old-name", "U1")],
-                            {"h": [cluster("old-name", "U1")], "h2": [cluster("m1", "U1")]})
+                             {"h": [cluster("old-name", "U1")], "h2": [cluster("m1", "U1")]})
     assert found == ["kubesphere-system is annotated cluster.kubesphere.io/host-cluster=elsewhere",
                      "host 'h' already imports it as 'old-name'", "host 'h2' imports it as 'm1'"]
 
