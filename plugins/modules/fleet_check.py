@@ -39,6 +39,11 @@ options:
     default: true
 extends_documentation_fragment:
   - kubesphere.multicluster.attributes.info
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: The whole check runs on the controller (it reads the inventory); nothing runs on a target.
 """
 
 EXAMPLES = r"""
