@@ -25,7 +25,8 @@ options:
   host_kubeconfig:
     description:
       - Kubeconfig of the host cluster (kubernetes.core's O(kubeconfig)), as a path, a dictionary, or
-        kubeconfig YAML text (as AWX injects it). Never logged or returned.
+        kubeconfig YAML or JSON text (as AWX injects it). Never logged or returned.
+      - Unset host options are never taken from C(K8S_AUTH_*) environment variables.
     type: raw
   host_context:
     description:

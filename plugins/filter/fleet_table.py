@@ -14,7 +14,7 @@ description:
   - Renders one line per cluster - cluster, role, Kubernetes and KubeSphere versions, Ready as the host's
     C(Cluster) object says, whether the jwtSecret matches the host's, and the clock skew against the host -
     followed by notes - every unreachable cluster with its reason, warnings, and clock-skew problems.
-  - Used by C(playbooks/status.yml); the logic is C(cluster_facts.fleet_table), unit-tested on its own.
+  - Used by the C(status) role (C(playbooks/status.yml)).
 options:
   _input:
     description: Inventory host names (e.g. C(ansible_play_hosts_all)).
@@ -35,10 +35,16 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Read each cluster
+  kubesphere.multicluster.cluster_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+  register: ks_info
+
 - name: Print the fleet
   run_once: true
   ansible.builtin.debug:
-    msg: "{{ ansible_play_hosts_all | kubesphere.multicluster.fleet_table(hostvars, groups['kubesphere_host'][0]) }}"
+    msg: "{{ ansible_play_hosts_all | kubesphere.multicluster.fleet_table(hostvars, groups['kubesphere_host'][0], 'ks_info') }}"
 """
 
 RETURN = r"""
@@ -47,7 +53,7 @@ _value:
   type: str
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_facts import fleet_table, no_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import fleet_table, no_result
 
 
 def _fleet_table(hosts, hostvars, host=None, result_var="kubesphere_status"):

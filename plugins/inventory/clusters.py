@@ -108,6 +108,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import CLUSTER_API_VERSION, CLUSTER_KIND
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 
 try:  # ansible-core >= 2.19 templates only trusted inventory values
@@ -137,11 +139,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         doc = {k: self.get_option(k) for k in ("host", "members", "defaults")}
         clusters, problems = fleet.parse_compact(doc, base_dir=os.path.dirname(os.path.abspath(path)))
-        views = {c["name"]: fleet.kubeconfig_view(c["kubeconfig"]) for c in clusters} \
-            if self.get_option("check_kubeconfigs") else None
-        problems += fleet.validate(clusters, views)
+        problems += fleet_checks.check(clusters, read_kubeconfigs=self.get_option("check_kubeconfigs"))
         if problems:
-            raise AnsibleParserError("%s: %s" % (path, fleet.format_problems(problems)))
+            raise AnsibleParserError("%s: %s" % (path, fleet_checks.format_fleet_problems(problems)))
         if self.get_option("discover"):
             clusters = fleet.merge_discovered(clusters, self._discovered(path, clusters, cache))
         self._populate(clusters)
@@ -160,7 +160,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection  # noqa: PLC0415
 
-            items = Connection(None, host["cluster_name"], params=params).list("cluster.kubesphere.io/v1alpha1", "Cluster")
+            items = Connection(None, host["cluster_name"], params=params).list(CLUSTER_API_VERSION, CLUSTER_KIND)
         except KubeSphereError as e:
             raise AnsibleParserError("%s: cannot discover the fleet from the host: %s" % (path, e.msg))
         found = fleet.discovered_clusters(items)

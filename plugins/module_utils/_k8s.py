@@ -8,42 +8,52 @@ once, here.
 
 A module that talks to two clusters takes the second cluster's auth options with a prefix
 (`host_kubeconfig`, `host_context`, ...): see `auth_argspec(prefix)` and `Connection(module, prefix=)`.
+
+Policy: a connection reaches exactly the cluster its options name. kubernetes.core would complete unset
+options from K8S_AUTH_* environment variables (and a host plus token from there would win over the
+kubeconfig, sending every cluster's requests to one API server); here they are invisible while a client
+is built, and the module warns once that they were set and ignored.
+
+Failures are KubeSphereError with a precise `code` (ERROR_CODES) decided from the exception's type. The
+transport timeout is the connection's (`Connection(timeout=)`); `wait_for` waits on one object with
+kubernetes.core's Waiter; `ensure_object` is the one write path (merge-patch, or server-side apply for
+objects the collection owns whole).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import copy
-import email.utils
+import json
 import os
+import ssl
+import threading
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import kubeconfig, objects
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import Waiter, clock
 
 IMPORT_ERROR = None
 try:
-    import yaml
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    import urllib3
+    from kubernetes.config import ConfigException
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
 except ImportError:  # reported by KubeSphereModule, with what to install
     IMPORT_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {
-        "kubeconfig": {"type": "raw", "no_log": True}, "context": {}, "host": {}, "api_key": {"no_log": True},
-        "username": {}, "password": {"no_log": True}, "validate_certs": {"type": "bool", "aliases": ["verify_ssl"]},
-        "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"]}, "client_cert": {"type": "path", "aliases": ["cert_file"]},
-        "client_key": {"type": "path", "aliases": ["key_file"]}, "proxy": {"type": "str"}, "no_proxy": {"type": "str"},
-        "proxy_headers": {"type": "dict"}, "persist_config": {"type": "bool"}, "impersonate_user": {},
-        "impersonate_groups": {"type": "list", "elements": "str"},
-    }
+    urllib3 = None
 
-    class CoreException(Exception):
-        """Placeholder: kubernetes.core is missing (the module fails before using it)."""
+    class ConfigException(Exception):
+        """Placeholder: the kubernetes client is missing (the module fails before using it)."""
 
     class DynamicApiError(Exception):
         """Placeholder: the kubernetes client is missing."""
@@ -54,7 +64,19 @@ except ImportError:  # reported by KubeSphereModule, with what to install
     class ResourceNotFoundError(Exception):
         """Placeholder: the kubernetes client is missing."""
 
-KUBECONFIG_SECRET_FIELDS = ("token", "client-key-data", "client-certificate-data", "password")
+# Why a connection failed: the codes a KubeSphereError from this module carries.
+ERROR_CODES = ("unreachable", "timeout", "tls_untrusted", "unauthorized", "forbidden", "no_such_context",
+               "kubeconfig_missing", "kubeconfig_invalid", "kind_not_served", "not_found", "api_error")
+
+# kubernetes.core fills every auth option a caller leaves unset from these environment variables. A
+# connection of this collection names its cluster completely (kubeconfig, context, ...) and must never be
+# redirected by them, so they are switched off while its client is built (see `Connection.client`).
+AUTH_ENV_PREFIX = "K8S_AUTH_"
+IGNORED_ENV_WARNING = ("%s set in the environment and ignored: kubesphere.multicluster reaches every cluster "
+                       "only with the connection options the inventory gives it")
+_ENV_LOCK = threading.Lock()
+# The field manager of server-side apply for objects this collection owns whole.
+FIELD_MANAGER = "kubesphere.multicluster"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -79,34 +101,39 @@ def auth_params(params, prefix=""):
     return {name: params.get(prefix + name) for name in AUTH_ARG_SPEC if params.get(prefix + name) is not None}
 
 
+def auth_env(environ=None):
+    """The names of the K8S_AUTH_* variables set in `environ` (os.environ by default), sorted."""
+    environ = os.environ if environ is None else environ
+    return sorted(k for k, v in environ.items() if k.startswith(AUTH_ENV_PREFIX) and v != "")
+
+
+@contextlib.contextmanager
+def _without_auth_env():
+    """No K8S_AUTH_* variable is visible while the block runs (restored afterwards)."""
+    with _ENV_LOCK:
+        saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(AUTH_ENV_PREFIX)}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
 def resolve_kubeconfig(value, label):
-    """A kubeconfig option may be a path, a dict, or kubeconfig YAML text (as AWX injects it).
+    """A kubeconfig option may be a path, a dict, or kubeconfig YAML/JSON text (as AWX injects it).
     Returns (value for kubernetes.core, list of secret strings to hide)."""
     if value is None or isinstance(value, dict):
-        return value, _kubeconfig_secrets(value)
-    if isinstance(value, str) and "\n" in value and ("clusters:" in value or "apiVersion:" in value):
-        try:
-            data = yaml.safe_load(value)
-        except yaml.YAMLError as e:
-            raise KubeSphereError("the inline kubeconfig is not valid YAML: %s" % getattr(e, "problem", e), cluster=label)
-        if not isinstance(data, dict):
-            raise KubeSphereError("the inline kubeconfig is not a mapping", cluster=label)
-        return data, _kubeconfig_secrets(data) + [value]
+        return value, kubeconfig.secrets(value)
+    try:
+        data = kubeconfig.parse_text(value)
+    except ValueError as e:
+        raise KubeSphereError(str(e), cluster=label, code="kubeconfig_invalid")
+    if data is not None:
+        return data, kubeconfig.secrets(data) + [value]
     paths = value if isinstance(value, list) else str(value).split(os.pathsep)
     for path in paths:
         if not os.path.exists(os.path.expanduser(path)):
-            raise KubeSphereError("kubeconfig file %s does not exist" % path, cluster=label)
+            raise KubeSphereError("kubeconfig file %s does not exist" % path, cluster=label, code="kubeconfig_missing")
     return value, []
-
-
-def _kubeconfig_secrets(data):
-    found = []
-    for user in (data or {}).get("users") or []:
-        for field in KUBECONFIG_SECRET_FIELDS:
-            secret = (user.get("user") or {}).get(field)
-            if isinstance(secret, str) and secret:
-                found.append(secret)
-    return found
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -143,39 +170,78 @@ class KubeSphereModule(AnsibleModule):
 # connection
 
 
-def api_error_reason(error):
-    """One readable line for an error raised by the kubernetes client."""
-    status = getattr(error, "status", None)
-    summary = getattr(error, "summary", None)
-    if callable(summary):
-        try:
-            return "%s (HTTP %s)" % (summary(), status) if status else summary()
-        except Exception:  # noqa: BLE001
-            pass
+def _chain(error):
+    """The error and every exception it wraps: its cause and context, a urllib3 MaxRetryError's `reason`,
+    and exceptions passed as arguments (urllib3's SSLError wraps the ssl error that way)."""
+    seen, todo = [], [error]
+    while todo:
+        e = todo.pop(0)
+        if e is None or any(e is x for x in seen):
+            continue
+        seen.append(e)
+        todo += [getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else None,
+                 e.__cause__, e.__context__]
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return seen
+
+
+def error_code(error):
+    """(code, reason) for an exception raised while talking to a cluster, decided by its type: a client
+    that cannot be built (ConfigException), an HTTP status (DynamicApiError), a transport failure
+    (urllib3, ssl, socket). `reason` is one readable line."""
+    chain = _chain(error)
+    for e in chain:
+        if isinstance(e, ResourceNotFoundError):
+            return "kind_not_served", str(e).splitlines()[0] if str(e) else "the kind is not served"
+        if isinstance(e, DynamicApiError):
+            status = getattr(e, "status", None)
+            summary = e.summary() if callable(getattr(e, "summary", None)) else str(e)
+            text = "%s (HTTP %s)" % (summary, status) if status else summary
+            code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "api_error")
+            if code == "unauthorized":
+                text = "the API server rejected the credentials (401 Unauthorized)"
+            return code, text
+        if isinstance(e, ConfigException):
+            text = str(e)
+            if "Expected object with name" in text:
+                return "no_such_context", "the kubeconfig has no such context (%s)" % text
+            return "kubeconfig_invalid", "the kubeconfig cannot be used: %s" % text
+        if isinstance(e, ssl.SSLCertVerificationError) or (
+                isinstance(e, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(e)):
+            detail = "certificate verify failed: %s" % e.verify_message if getattr(e, "verify_message", None) else str(e)
+            return "tls_untrusted", "the API server's TLS certificate is not trusted by the kubeconfig's CA (%s)" % detail
+        if isinstance(e, ConnectionRefusedError):
+            return "unreachable", "the API server is unreachable (connection refused)"
+        if isinstance(e, TimeoutError):
+            return "timeout", "the API server did not answer in time"
+        if urllib3 is not None and isinstance(e, urllib3.exceptions.NewConnectionError):
+            refused = any(isinstance(x, ConnectionRefusedError) for x in chain) or "refused" in str(e).lower()
+            return "unreachable", "the API server is unreachable (%s)" % ("connection refused" if refused else str(e))
+    for e in chain:
+        if urllib3 is not None and isinstance(e, (urllib3.exceptions.ConnectTimeoutError,
+                                                  urllib3.exceptions.ReadTimeoutError)):
+            return "timeout", "the API server did not answer in time"
+    for e in chain:
+        if isinstance(e, CoreException):
+            return "kubeconfig_invalid", str(e)
+        if isinstance(e, OSError) or (urllib3 is not None and isinstance(e, urllib3.exceptions.HTTPError)):
+            return "unreachable", "the API server is unreachable (%s)" % (str(e).splitlines()[0] if str(e) else e.__class__.__name__)
     text = str(error)
-    for marker in ("Max retries exceeded", "NewConnectionError", "Connection refused", "CERTIFICATE_VERIFY_FAILED"):
-        if marker in text:
-            return _connection_reason(text)
-    return text.splitlines()[0] if text else error.__class__.__name__
-
-
-def _connection_reason(text):
-    if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text:
-        detail = text[text.find("certificate verify failed"):].split(" (_ssl")[0]
-        return "the API server's certificate is not trusted (%s)" % detail
-    if "Connection refused" in text:
-        return "connection refused: the API server is unreachable"
-    if "timed out" in text or "Timeout" in text:
-        return "the API server did not answer in time"
-    return "the API server is unreachable"
+    return "api_error", text.splitlines()[0] if text else error.__class__.__name__
 
 
 class Connection:
-    """One cluster, reached with kubernetes.core's client and auth options.
+    """One cluster, reached with kubernetes.core's client and exactly the auth options given.
 
-    `label` names the cluster in every message. Reads return plain dicts (None when absent)."""
+    `label` names the cluster in every message. Reads return plain dicts (None when absent). Every
+    failure is a KubeSphereError whose `code` is one of ERROR_CODES. `timeout` (seconds) bounds all the
+    calls of this connection together: the kubernetes client sets no timeout of its own (discovery
+    included), so a silently dropping address would otherwise hold a module for minutes.
 
-    def __init__(self, module, label, prefix="", params=None):
+    Options left unset are NOT filled from K8S_AUTH_* environment variables (kubernetes.core would);
+    `module.warn` says once that such variables are set and ignored."""
+
+    def __init__(self, module, label, prefix="", params=None, timeout=None):
         self.module = module
         self.label = label
         params = params if params is not None else module.params
@@ -184,47 +250,82 @@ class Connection:
             self.auth["kubeconfig"], secrets = resolve_kubeconfig(self.auth["kubeconfig"], label)
             if module is not None and hasattr(module, "hide"):
                 module.hide(*secrets)
+        self.timeout = timeout
+        self._deadline = None
         self._client = None
+        ignored = auth_env()
+        if ignored and module is not None and hasattr(module, "warn"):
+            module.warn(IGNORED_ENV_WARNING % ", ".join(ignored))
 
     # --- plumbing ---------------------------------------------------------------------------------
+
+    def error(self, reason, obj=None, code=None, **result):
+        """The KubeSphereError naming this cluster (to raise)."""
+        return KubeSphereError(reason, cluster=self.label, obj=obj, code=code, **result)
+
+    def _bounded(self, fn, *args, **kwargs):
+        """fn(...) within what is left of `timeout` (the call runs in a daemon thread that is abandoned
+        when time is up; the module process ends soon after)."""
+        if self.timeout is None:
+            return fn(*args, **kwargs)
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.timeout
+        left = self._deadline - time.monotonic()
+        outcome = {}
+
+        def call():
+            try:
+                outcome["value"] = fn(*args, **kwargs)
+            except BaseException as e:  # noqa: BLE001  handed to the caller as is
+                outcome["error"] = e
+
+        worker = threading.Thread(target=call, name="kubesphere-%s" % self.label)
+        worker.daemon = True
+        worker.start()
+        worker.join(max(left, 0))
+        if worker.is_alive():
+            raise self.error("the API server did not answer within %g s" % self.timeout, code="timeout")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
 
     @property
     def client(self):
         if self._client is None:
+            def build():
+                with _without_auth_env():
+                    return get_api_client(module=None, **self.auth)
             try:
-                self._client = get_api_client(module=None, **self.auth)
-            except CoreException as e:
-                raise KubeSphereError("cannot build a client: %s" % e, cluster=self.label, code="connection")
-            except Exception as e:  # noqa: BLE001  kubeconfig parsing errors of every kind
-                raise KubeSphereError("cannot build a client: %s" % api_error_reason(e), cluster=self.label,
-                                      code="connection")
+                self._client = self._bounded(build)
+            except KubeSphereError:
+                raise
+            except Exception as e:  # noqa: BLE001  kubeconfig and transport errors of every kind
+                code, reason = error_code(e)
+                raise self.error(reason, code=code)
         return self._client
-
-    def fail(self, reason, obj=None, code=None, **result):
-        return KubeSphereError(reason, cluster=self.label, obj=obj, code=code, **result)
 
     def resource(self, api_version, kind):
         try:
-            return self.client.resource(kind, api_version)
+            return self._bounded(self.client.resource, kind, api_version)
         except ResourceNotFoundError:
-            raise self.fail("the API server does not serve %s/%s (is KubeSphere's CRD installed?)" % (api_version, kind),
-                            code="kind_not_served")
+            raise self.error("the API server does not serve %s/%s (is KubeSphere's CRD installed?)" % (api_version, kind),
+                             code="kind_not_served")
         except KubeSphereError:
             raise
         except Exception as e:  # noqa: BLE001
-            raise self.fail(api_error_reason(e), code="unreachable")
+            code, reason = error_code(e)
+            raise self.error(reason, code=code)
 
     def _call(self, what, fn, *args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            return self._bounded(fn, *args, **kwargs)
         except NotFoundError:
             return None
-        except DynamicApiError as e:
-            raise self.fail(api_error_reason(e), obj=what, code="api_error", status=getattr(e, "status", None))
         except KubeSphereError:
             raise
-        except Exception as e:  # noqa: BLE001  transport errors (unreachable, TLS)
-            raise self.fail(api_error_reason(e), obj=what, code="unreachable")
+        except Exception as e:  # noqa: BLE001  HTTP and transport errors (unreachable, TLS, timeout)
+            code, reason = error_code(e)
+            raise self.error(reason, obj=what, code=code, status=getattr(e, "status", None))
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -271,22 +372,10 @@ class Connection:
         data = resp.data if hasattr(resp, "data") else resp.read()
         body = data.decode("utf-8", "replace") if data else ""
         try:
-            import json  # noqa: PLC0415
-
             body = json.loads(body)
         except ValueError:
             pass
         return resp.status, dict(resp.getheaders() if hasattr(resp, "getheaders") else resp.headers), body
-
-    def version(self):
-        """The API server's /version (gitVersion, major, minor, ...)."""
-        return self.raw("GET", "/version")[2]
-
-    def server_time(self):
-        """Seconds since the epoch, from the API server's Date header (None when it sends none)."""
-        headers = self.raw("GET", "/version")[1]
-        date = headers.get("Date") or headers.get("date")
-        return email.utils.parsedate_to_datetime(date).timestamp() if date else None
 
     # --- writes (check mode = server-side dry run) ---------------------------------------------------
 
@@ -309,6 +398,18 @@ class Connection:
         body = dict(patch, metadata=dict(patch.get("metadata") or {}, name=name))
         return self._call(describe(kind, name, namespace), self.client.patch, res, body, **params).to_dict()
 
+    def apply(self, obj, field_manager=FIELD_MANAGER, dry_run=False):
+        """Server-side apply of a whole object (force: this collection owns it): fields the object no longer
+        sets are removed when this field manager set them before."""
+        meta = obj["metadata"]
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        params = {"name": meta["name"], "namespace": meta.get("namespace"), "field_manager": field_manager,
+                  "force_conflicts": True}
+        if dry_run:
+            params["dry_run"] = "All"
+        return self._call(describe(obj["kind"], meta["name"], meta.get("namespace")),
+                          self.client.client.server_side_apply, res, body=obj, **params).to_dict()
+
     def delete(self, api_version, kind, name, namespace=None, dry_run=False):
         res = self.resource(api_version, kind)
         params = {"name": name, "namespace": namespace}
@@ -318,17 +419,63 @@ class Connection:
         return found.to_dict() if found is not None else None
 
 
-def ensure_object(conn, desired, check_mode=False, secret_paths=()):
-    """Make `desired` true on the cluster: create it, or merge-patch the fields that differ.
+# ---------------------------------------------------------------------------------------------------
+# waiting
 
-    Returns {'changed', 'method' (create|patch|none), 'before', 'after', 'diff'}; before/after/diff are
-    normalized and masked at `secret_paths`. In check mode the write is a server-side dry run, so the
+
+def poll(timeout, sleep):
+    """kubernetes.core's clock: yields the seconds elapsed, sleeping `sleep` between, until `timeout`."""
+    return clock(timeout, sleep)
+
+
+def wait_for(conn, api_version, kind, name, predicate, namespace=None, timeout=120, sleep=5, check_mode=False):
+    """Wait until predicate(object as a dict, or None when absent) is true, with kubernetes.core's Waiter.
+    Returns (satisfied, object, elapsed seconds). In check mode nothing is awaited: the object is read
+    once and judged as it is."""
+    if check_mode:
+        obj = conn.get(api_version, kind, name, namespace)
+        return bool(predicate(obj)), obj, 0
+    res = conn.resource(api_version, kind)
+
+    def judge(instance):
+        return bool(predicate(instance.to_dict() if instance is not None else None))
+
+    waiter = Waiter(conn.client, res, judge)
+    satisfied, obj, elapsed = conn._call(describe(kind, name, namespace), waiter.wait, timeout, sleep,
+                                         name=name, namespace=namespace)
+    return satisfied, obj or None, elapsed
+
+
+# ---------------------------------------------------------------------------------------------------
+# the one write path
+
+
+def ensure_object(conn, desired, check_mode=False, secret_paths=(), owned=False):
+    """Make `desired` true on the cluster: the one write path of the collection.
+
+    - absent: create it;
+    - present and already holding every field of `desired`: nothing;
+    - present and different: merge-patch the fields that differ (objects shared with others, such as
+      ks-installer's ClusterConfiguration: fields `desired` does not name are left alone);
+    - `owned=True` (objects the collection owns whole): server-side apply instead of the patch, so fields
+      an earlier run set and `desired` no longer names are removed; unchanged when a dry-run apply would
+      store what is there already.
+
+    Returns {'changed', 'method' (create|patch|apply|none), 'before', 'after', 'diff'}; before/after/diff
+    are normalized and masked at `secret_paths`. In check mode the write is a server-side dry run, so the
     diff shows what the server would store, and nothing is written."""
     meta = desired["metadata"]
     existing = conn.get(desired["apiVersion"], desired["kind"], meta["name"], meta.get("namespace"))
     if existing is None:
         after = conn.create(desired, dry_run=check_mode)
         method = "create"
+    elif owned:
+        after = conn.apply(desired, dry_run=True)
+        method = "apply"
+        if objects.normalize(after) == objects.normalize(existing):
+            after = existing
+        elif not check_mode:
+            after = conn.apply(desired)
     elif objects.contains(existing, _comparable(desired)):
         after, method = existing, "none"
     else:

@@ -5,7 +5,7 @@
 header, and the skew between clusters that matters for KubeSphere's JWTs (pure functions).
 
 Why it matters: a token the host issues carries iat/exp; a member whose clock differs by more than
-`maximumClockSkew` (default 10s) rejects it ("token used before issued", fact sheet section 8).
+`maximumClockSkew` (default 10s) rejects it ("token used before issued").
 
 How honest the measurement is: `Date` has a resolution of one second (it is truncated, not rounded),
 and the server stamped it at some unknown instant between the controller sending the request and
@@ -18,7 +18,7 @@ clock), never a point:
 
 `sample_offset` returns that interval with its midpoint and half-width; `combine` intersects several
 samples of the same server (the offset is constant over a few seconds, so the intersection is still
-correct and narrower); `skew_report` compares clusters pairwise and only calls a skew a problem when it
+correct and narrower); checks/clock.py compares clusters pairwise and only calls a skew a problem when it
 exceeds the threshold for every offset the intervals allow, and flags it as uncertain when it only might."""
 
 from __future__ import absolute_import, division, print_function
@@ -84,44 +84,23 @@ def parse_duration(value, default=DEFAULT_MAX_SKEW):
     return sum(float(n) * _UNIT[u] for n, u in parts)
 
 
-def skew_report(offsets, threshold=DEFAULT_MAX_SKEW):
-    """Pairwise clock skew of clusters.
+def run_clock_skew(module):
+    """The clock_skew module's work: the gate of checks/clock.py over its options; fails on a problem."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clock as gate  # noqa: PLC0415
 
-    `offsets` maps a cluster name to its offset interval (from `sample_offset`/`combine`), a plain number
-    of seconds (taken as exact), or None (not measured: left out and listed in `unmeasured`).
-    Returns {max_skew, max_skew_pair, max_skew_uncertainty, threshold, unmeasured, problems}:
-    - max_skew: the largest |offset_a - offset_b| by midpoints, rounded to ms (0.0 with fewer than two);
-    - problems: one per pair whose skew exceeds `threshold` -- code `clock_skew` when even the smallest
-      skew the intervals allow exceeds it, `clock_skew_possible` when only the largest does."""
-    measured = {}
-    for name, off in sorted(offsets.items()):
-        if off is None:
-            continue
-        measured[name] = interval(off, off) if isinstance(off, (int, float)) else off
-    names = sorted(measured)
-    report = {"max_skew": 0.0, "max_skew_pair": None, "max_skew_uncertainty": 0.0, "threshold": threshold,
-              "unmeasured": sorted(n for n, o in offsets.items() if o is None), "problems": []}
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            oa, ob = measured[a], measured[b]
-            skew = abs(oa["offset"] - ob["offset"])
-            least = max(oa["low"] - ob["high"], ob["low"] - oa["high"], 0.0)
-            most = max(oa["high"] - ob["low"], ob["high"] - oa["low"])
-            if skew > report["max_skew"] or report["max_skew_pair"] is None:
-                report.update(max_skew=round(skew, 3), max_skew_pair=[a, b],
-                              max_skew_uncertainty=round(oa["uncertainty"] + ob["uncertainty"], 3))
-            if least > threshold:
-                report["problems"].append(_skew_problem("clock_skew", a, b, skew, least, threshold, "differ by"))
-            elif most > threshold:
-                report["problems"].append(_skew_problem("clock_skew_possible", a, b, skew, most, threshold,
-                                                        "may differ by up to"))
-    return report
-
-
-def _skew_problem(code, a, b, skew, bound, threshold, verb):
-    return {
-        "code": code, "cluster": b, "clusters": [a, b], "skew": round(skew, 3),
-        "msg": "clusters '%s' and '%s': clocks %s %.1f s (measured %.1f s from the API servers' Date headers), "
-               "more than maximumClockSkew %.0f s: KubeSphere tokens issued by one are rejected by the other; "
-               "synchronise the nodes' clocks (NTP)" % (a, b, verb, bound, skew, threshold),
-    }
+    p = module.params
+    try:
+        tracking = gate.parse_tracking(p["tracking"]) if p["tracking"] is not None else None
+    except ValueError as e:
+        module.fail_json(msg="node '%s': %s" % (p["node"], e))
+    verdict = gate.gate(p["clusters"], p["node"], tracking, p["threshold"])
+    result = {"changed": False, "problems": verdict["problems"]}
+    for w in verdict["warnings"]:
+        module.warn(w)
+    if verdict["report"]:
+        result.update(max_skew=verdict["report"]["max_skew"], max_skew_pair=verdict["report"]["max_skew_pair"])
+    if tracking is not None:
+        result["node_offset"] = tracking["offset"]
+    if verdict["problems"]:
+        module.fail_json(msg="; ".join(x["message"] for x in verdict["problems"]), **result)
+    module.exit_json(**result)

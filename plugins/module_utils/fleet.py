@@ -7,9 +7,8 @@ each is reached, and everything that is wrong with that description -- checked b
 A *cluster* is a plain dict with the keys of `CLUSTER_KEYS` (the inventory variables without their
 `kubesphere_` prefix) plus `name` (the inventory host) and `role` (host|member). It comes from a compact
 file (`parse_compact`), from an Ansible inventory (`from_inventory`), or from the host's Cluster objects
-(`discovered_clusters`). `validate(clusters, views)` returns problems: dicts {code, cluster, msg} with a
-stable code for tests and roles and a message for people. Reading kubeconfig files (`kubeconfig_view`) is
-the only I/O here and is kept apart, so validation itself is pure.
+(`discovered_clusters`). The checks of a fleet description live in checks/fleet.py. Reading kubeconfig
+files (`kubeconfig_view`) is the only I/O here.
 
 The inventory layout it produces (`inventory_groups`, `inventory_hostvars`) is the collection's
 documented layout: groups kubesphere_host / kubesphere_members (children of kubesphere_clusters),
@@ -21,6 +20,9 @@ __metaclass__ = type
 
 import os
 import re
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, kubeconfig
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 try:
     import yaml
@@ -37,8 +39,8 @@ WAVE_PREFIX = "wave_"
 REGION_PREFIX = "region_"
 VAR_PREFIX = "kubesphere_"
 CONNECTION_TYPES = ("direct", "proxy")
-GROUP_LABEL = "cluster.kubesphere.io/group"
-HOST_LABEL = "cluster-role.kubesphere.io/host"
+GROUP_LABEL = cluster_state.GROUP_LABEL
+HOST_LABEL = cluster_state.HOST_LABEL
 
 # Per-cluster settings, each the inventory variable kubesphere_<key>.
 CLUSTER_KEYS = ("cluster_name", "kubeconfig", "context", "connection_type", "provider", "cluster_group",
@@ -55,24 +57,6 @@ NAME_RULE = ("only lowercase letters, digits, '-' and '.', starting and ending w
              "at most 253 characters")
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
-
-
-class FleetError(Exception):
-    """The fleet description has problems; `problems` lists them all, the message shows them one a line."""
-
-    def __init__(self, problems):
-        self.problems = problems
-        super(FleetError, self).__init__(format_problems(problems))
-
-
-def problem(code, cluster, msg):
-    return {"code": code, "cluster": cluster, "msg": msg}
-
-
-def format_problems(problems):
-    lines = ["the fleet description has %d problem%s:" % (len(problems), "" if len(problems) == 1 else "s")]
-    lines += ["- [%s] %s" % (p["code"], p["msg"]) for p in problems]
-    return "\n".join(lines)
 
 
 def valid_name(name):
@@ -163,8 +147,8 @@ def _prefixed_group(host, groups, prefix):
 
 
 def is_inline(value):
-    """Kubeconfig *content* (a dict, or YAML text as AWX injects it) rather than a path."""
-    return isinstance(value, dict) or (isinstance(value, str) and "\n" in value)
+    """Kubeconfig *content* (a dict, or YAML/JSON text as AWX injects it) rather than a path."""
+    return kubeconfig.is_inline(value)
 
 
 def resolve_path(value, base_dir):
@@ -196,8 +180,8 @@ def kubeconfig_view(value):
                 view["error"] = "cannot be read (%s)" % e
                 return view
         try:
-            data = yaml.safe_load(value)
-        except yaml.YAMLError as e:
+            data = kubeconfig.parse_text(value) if kubeconfig.is_inline(value) else yaml.safe_load(value)
+        except (ValueError, yaml.YAMLError) as e:
             view["error"] = "is not valid YAML (%s)" % getattr(e, "problem", e)
             return view
     if not isinstance(data, dict):
@@ -212,6 +196,13 @@ def kubeconfig_view(value):
     return view
 
 
+def server_of(c, view):
+    """The normalized API server URL a cluster is reached at, when its kubeconfig tells."""
+    if not view or not view["exists"] or view["error"]:
+        return None
+    return normalize_server(view["contexts"].get(c["context"] or view["current"]))
+
+
 def normalize_server(url):
     """A server URL in one spelling: lowercase scheme and host, explicit default port, no trailing '/'.
     'https://API.example.com/' and 'https://api.example.com:443' are the same server."""
@@ -224,113 +215,6 @@ def normalize_server(url):
     port = m.group(3) or {"https": "443", "http": "80"}.get(scheme, "")
     path = (m.group(4) or "").rstrip("/")
     return "%s://%s%s%s" % (scheme, m.group(2).lower(), ":" + port if port else "", path)
-
-
-# ---------------------------------------------------------------------------------------------------
-# validation (pure)
-
-
-def validate(clusters, views=None):
-    """Every problem of a fleet, in a stable order. `views` maps a cluster's inventory name to its
-    `kubeconfig_view` (omit it to skip the kubeconfig checks, e.g. when files live elsewhere)."""
-    problems = []
-    hosts = [c for c in clusters if c["role"] == "host"]
-    members = {c["name"] for c in clusters if c["role"] == "member"}
-    if not hosts:
-        problems.append(problem("no_host", None, "the fleet has no host cluster: put exactly one cluster in group "
-                                "%s (in a compact file: `host:`)" % HOST_GROUP))
-    elif len({c["name"] for c in hosts}) > 1:
-        names = ", ".join(sorted({c["name"] for c in hosts}))
-        problems.append(problem("two_hosts", None, "the fleet has %d host clusters (%s): KubeSphere has exactly one "
-                                "host; keep one in %s and make the others members" % (len(hosts), names, HOST_GROUP)))
-    for c in hosts:
-        if c["name"] in members:
-            problems.append(problem("member_as_host", c["name"], "cluster '%s' is listed both as the host and as a "
-                                    "member: a cluster is either the host or a member" % c["name"]))
-    seen = {}
-    for c in clusters:
-        seen.setdefault(c["cluster_name"], set()).add(c["name"])
-    for name, hosts_of_name in sorted(seen.items()):
-        if len(hosts_of_name) > 1:
-            problems.append(problem("duplicate_name", name, "cluster '%s': the name is used by %d inventory hosts "
-                                    "(%s): KubeSphere cluster names must be unique" % (
-                                        name, len(hosts_of_name), ", ".join(sorted(hosts_of_name)))))
-    checked = set()
-    for c in clusters:
-        if c["name"] in checked:
-            continue
-        checked.add(c["name"])
-        problems += _cluster_problems(c, views.get(c["name"]) if views is not None else False)
-    problems += _same_servers(clusters, views or {})
-    return problems
-
-
-def inventory_problems(clusters, groups):
-    """Problems only a static inventory can have: a kubesphere_node_group that names no inventory group
-    (time sync would find no node to check), and a cluster in two rollout waves (it would be rolled twice)."""
-    out = []
-    for c in clusters:
-        if c.get("node_group") and c["node_group"] not in groups:
-            out.append(problem("node_group_missing", c["cluster_name"], "cluster '%s': node group '%s' "
-                               "(kubesphere_node_group) is not an inventory group: add the group of its node hosts "
-                               "or remove the variable" % (c["cluster_name"], c["node_group"])))
-        waves = sorted(g for g, hosts in groups.items() if g.startswith(WAVE_PREFIX) and c["name"] in (hosts or []))
-        if len(waves) > 1:
-            out.append(problem("two_waves", c["cluster_name"], "cluster '%s' is in %d rollout waves (%s): put each "
-                               "cluster in one wave_* group" % (c["cluster_name"], len(waves), ", ".join(waves))))
-    return out
-
-
-def _cluster_problems(c, view):
-    out = []
-    name = c["cluster_name"]
-    if not valid_name(name):
-        out.append(problem("invalid_name", name, "cluster '%s': KubeSphere rejects this name: use %s" % (name, NAME_RULE)))
-    if c["connection_type"] not in CONNECTION_TYPES:
-        out.append(problem("unknown_connection_type", name, "cluster '%s': connection type '%s' is unknown: use %s"
-                           % (name, c["connection_type"], " or ".join("'%s'" % t for t in CONNECTION_TYPES))))
-    if not view:  # False: checks skipped; None: no kubeconfig set (kubernetes.core's default applies)
-        return out
-    if not view["exists"]:
-        out.append(problem("kubeconfig_missing", name, "cluster '%s': kubeconfig file %s does not exist"
-                           % (name, view["source"])))
-    elif view["error"]:
-        out.append(problem("kubeconfig_invalid", name, "cluster '%s': kubeconfig %s %s" % (name, view["source"], view["error"])))
-    else:
-        context = c["context"] or view["current"]
-        if context not in view["contexts"]:
-            out.append(problem("no_such_context", name, "cluster '%s': kubeconfig %s has no context '%s' (it has: %s)" % (
-                name, view["source"], context, ", ".join(sorted(view["contexts"])) or "none")))
-    return out
-
-
-def server_of(c, view):
-    """The normalized API server URL a cluster is reached at, when its kubeconfig tells."""
-    if not view or not view["exists"] or view["error"]:
-        return None
-    return normalize_server(view["contexts"].get(c["context"] or view["current"]))
-
-
-def _same_servers(clusters, views):
-    out = []
-    by_server = {}
-    for c in clusters:
-        server = server_of(c, views.get(c["name"]))
-        if server and c["name"] not in by_server.get(server, []):
-            by_server.setdefault(server, []).append(c["name"])
-    for server, names in sorted(by_server.items()):
-        if len(names) > 1:
-            out.append(problem("same_server", names[1], "clusters %s are the same API server (%s): list each "
-                               "cluster once" % (" and ".join("'%s'" % n for n in names), server)))
-    return out
-
-
-def check(clusters, views=None):
-    """Raise FleetError when `validate` finds anything; return the clusters otherwise."""
-    problems = validate(clusters, views)
-    if problems:
-        raise FleetError(problems)
-    return clusters
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -360,36 +244,10 @@ def inventory_hostvars(c):
 # discovery from the host's Cluster objects
 
 
-def condition(obj, kind):
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
-
-
 def discovered_clusters(items):
-    """What the host's Cluster objects say about each cluster (no kubeconfig, no token):
-    {name, role, connection_type, labels, ready, ready_reason, kubernetes_version, kubesphere_version}."""
-    out = []
-    for obj in items:
-        meta = obj.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        ready = condition(obj, "Ready")
-        status = obj.get("status") or {}
-        out.append({
-            "name": meta.get("name"),
-            "role": "host" if HOST_LABEL in labels else "member",
-            "connection_type": ((obj.get("spec") or {}).get("connection") or {}).get("type") or "direct",
-            "provider": (obj.get("spec") or {}).get("provider"),
-            "labels": labels,
-            "cluster_group": labels.get(GROUP_LABEL),
-            "ready": bool(ready) and ready.get("status") == "True",
-            "ready_reason": (ready or {}).get("message") or (ready or {}).get("reason")
-            or "the host has not set the Ready condition yet",
-            "kubernetes_version": status.get("kubernetesVersion"),
-            "kubesphere_version": status.get("kubeSphereVersion"),
-        })
-    return sorted(out, key=lambda d: d["name"] or "")
+    """What the host's Cluster objects say about each cluster (no kubeconfig, no token), as
+    cluster_state.cluster_summary reads them, sorted by name."""
+    return cluster_state.cluster_summaries(items)
 
 
 def merge_discovered(clusters, discovered):

@@ -2,9 +2,8 @@
 # Copyright: kubesphere.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. ks-installer's ClusterConfiguration and the kubesphere-config it
-renders (KubeSphere 3.x; v4 keys where they differ): pure readers over plain dicts.
-
-Facts: ../shared/docs/kubesphere-api.md sections 1 and 2 (the project's fact sheet)."""
+renders (KubeSphere 3.x; v4 keys where they differ): pure readers over plain dicts, the desired
+ClusterConfiguration, and what "applied" means. The checks before a role change are in checks/roles.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -25,7 +24,7 @@ CC_NAME = "ks-installer"
 CONFIG_MAP = "kubesphere-config"
 CONFIG_KEY = "kubesphere.yaml"
 ROLES = ("host", "member", "none")
-# Components whose CC status the installer writes as status.<name>.status (fact sheet section 1).
+# Components whose CC status the installer writes as status.<name>.status.
 COMPONENT_STATUS_KEYS = ("core", "monitoring", "multicluster", "openpitrix", "network", "devops", "logging",
                          "events", "auditing", "alerting", "servicemesh", "gatekeeper", "edgeruntime",
                          "metricsServer", "fluentbit", "opensearch", "es", "minio", "openldap", "redis")
@@ -86,19 +85,17 @@ def installer_version(cc):
 
 
 # ---------------------------------------------------------------------------------------------------
-# desired state (what cluster_role writes), owned by issue 5
+# desired state (what multicluster_role writes)
 
 JWT_PATHS = (("spec", "authentication", "jwtSecret"),)
 # Where a jwtSecret can sit in the objects a module reads or writes; results and diffs mask these.
 SECRET_PATHS = JWT_PATHS + (("data", CONFIG_KEY), ("data", "secret"), ("data", "token"))
 HOST_OPTIONS = ("proxyPublishAddress", "hostClusterName")
-HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"  # v4, on the member's kubesphere-system namespace
-NAME_ANNOTATION = "cluster.kubesphere.io/name"
 DEFAULT_HOST_CLUSTER_NAME = "host"
 
 
 def role_patch(role, jwt_secret=None, host_options=None, components=None):
-    """The merge patch of the ClusterConfiguration's spec for a role (fact sheet section 1):
+    """The merge patch of the ClusterConfiguration's spec for a role:
     clusterRole, the host's options (only for `host`, empty ones left out), the member's jwtSecret
     (only when given) and components to enable (dotted names, see components.py)."""
     if role not in ROLES:
@@ -206,90 +203,6 @@ def before_install_cc(patch, version="v3.4.1"):
         },
     }
     return merge(base, patch)
-
-
-# ---------------------------------------------------------------------------------------------------
-# guards: facts in, problems out. Each problem is {'code', 'msg'}; a module refuses (and writes
-# nothing) when any is found, unless the user forces it. Facts are plain values the module read:
-#   current_role   the cluster's role now (CC spec)
-#   members        names of Cluster objects on this cluster other than its own host cluster
-#   imported_by    where this cluster is imported (host names / "kubesphere-config clusterName X")
-#   peer_hosts     other clusters of the fleet whose role is host
-#   managed_by     hosts, other than the one we join, that manage this cluster
-
-
-def problem(code, msg):
-    return {"code": code, "msg": msg}
-
-
-def guard_problems(name, role, current_role, members=(), imported_by=(), peer_hosts=(), managed_by=()):
-    """Every guard for setting cluster `name` to `role`; [] when it is safe."""
-    out = []
-    if role == "host" and peer_hosts:
-        out.append(problem("second_host", "cluster '%s' cannot become a host: %s already %s the host of the "
-                           "fleet; a fleet has one host (force: true to do it anyway)"
-                           % (name, ", ".join("'%s'" % p for p in sorted(peer_hosts)),
-                              "is" if len(peer_hosts) == 1 else "are")))
-    if current_role == "host" and role != "host" and members:
-        out.append(problem("host_has_members", "cluster '%s' is a host with members (%s); turning it into '%s' "
-                           "would orphan them: unbind them first (force: true to do it anyway)"
-                           % (name, ", ".join(sorted(members)), role)))
-    if role == "host" and current_role != "host" and imported_by:
-        out.append(problem("member_imported", "cluster '%s' is imported as a member (%s); unbind it before it "
-                           "becomes a host (force: true to do it anyway)" % (name, "; ".join(sorted(imported_by)))))
-    if role == "member" and managed_by:
-        out.append(problem("managed_by_other_host", "cluster '%s' is managed by another host (%s); unbind it "
-                           "there first (force: true to do it anyway)" % (name, "; ".join(sorted(managed_by)))))
-    return out
-
-
-def members_of(clusters, own_uid, own_name):
-    """Names of the Cluster objects on a host other than the host's own (by kube-system UID or name)."""
-    out = []
-    for c in clusters or ():
-        cname = get_path(c, "metadata.name")
-        uid = get_path(c, "status.uid")
-        if cname == own_name or (own_uid and uid == own_uid):
-            continue
-        out.append(cname)
-    return sorted(out)
-
-
-def imports_of(uid, clusters, host_label):
-    """How a host (`host_label`) knows the cluster with kube-system `uid`: the names of its Cluster
-    objects with that status.uid."""
-    return sorted(get_path(c, "metadata.name") for c in clusters or () if uid and get_path(c, "status.uid") == uid)
-
-
-def managed_by(name, uid, namespace, host_label, host_name, host_clusters, peer_host_clusters=None):
-    """Hosts other than `host_label` that manage this member, and imports by `host_label` under another
-    name. `namespace` is the member's kubesphere-system Namespace (v4 annotation), `host_clusters` the
-    Cluster objects of the host we join, `peer_host_clusters` {label: Cluster objects} of other hosts."""
-    out = []
-    annotated = get_path(namespace or {}, ("metadata", "annotations", HOST_ANNOTATION))
-    if annotated and annotated != host_name:
-        out.append("kubesphere-system is annotated %s=%s" % (HOST_ANNOTATION, annotated))
-    for cname in imports_of(uid, host_clusters, host_label):
-        if cname != name:
-            out.append("host '%s' already imports it as '%s'" % (host_label, cname))
-    for label, clusters in sorted((peer_host_clusters or {}).items()):
-        if label != host_label:
-            out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters, label))
-    return out
-
-
-def imported_evidence(config, namespace, peer_host_clusters, uid):
-    """Signs that a cluster is a member of some host: the clusterName the host's controller writes into
-    its kubesphere-config, the v4 host annotation, or a host's Cluster object with its kube-system UID."""
-    out = []
-    if get_path(config or {}, "multicluster.clusterName"):
-        out.append("its kubesphere-config has clusterName '%s'" % get_path(config, "multicluster.clusterName"))
-    annotated = get_path(namespace or {}, ("metadata", "annotations", HOST_ANNOTATION))
-    if annotated:
-        out.append("kubesphere-system is annotated %s=%s" % (HOST_ANNOTATION, annotated))
-    for label, clusters in sorted((peer_host_clusters or {}).items()):
-        out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters, label))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------

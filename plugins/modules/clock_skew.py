@@ -76,7 +76,7 @@ node_offset:
   returned: with O(tracking)
   type: float
 problems:
-  description: What failed the check (each C(code), C(msg)).
+  description: What failed the check (each C(code), C(cluster) and C(message)).
   returned: always
   type: list
   elements: dict
@@ -84,7 +84,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import timesync
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.clock import run_clock_skew
 
 
 def main():
@@ -94,21 +94,7 @@ def main():
         tracking=dict(type="str"),
         threshold=dict(type="float", default=5.0),
     ), supports_check_mode=True, required_by={"tracking": "node"})
-    p = module.params
-    try:
-        verdict = timesync.gate(p["clusters"], p["node"], p["tracking"], p["threshold"])
-    except ValueError as e:
-        module.fail_json(msg="node '%s': %s" % (p["node"], e))
-    result = {"changed": False, "problems": verdict["problems"]}
-    for w in verdict["warnings"]:
-        module.warn(w)
-    if verdict["report"]:
-        result.update(max_skew=verdict["report"]["max_skew"], max_skew_pair=verdict["report"]["max_skew_pair"])
-    if p["tracking"] is not None:
-        result["node_offset"] = timesync.parse_tracking(p["tracking"])["offset"]
-    if verdict["problems"]:
-        module.fail_json(msg="; ".join(x["msg"] for x in verdict["problems"]), **result)
-    module.exit_json(**result)
+    run_clock_skew(module)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ description:
     the kube-system namespace UID (KubeSphere's cluster identity), the host annotations KubeSphere v4 puts on
     a member's C(kubesphere-system) namespace, the API server's clock offset against the controller, and the
     C(Cluster) objects the cluster holds (on a host, the members it manages, with their conditions).
-  - A cluster that cannot be reached is reported with the reason (unreachable, no such context, untrusted
-    certificate, unknown kubeconfig file, rejected credentials) and a stable code; the task does not fail
-    unless O(fail_on_unreachable=true).
+  - A cluster that cannot be reached is reported with the reason (unreachable, no answer in time, no such
+    context, untrusted certificate, unknown or unusable kubeconfig, rejected credentials) and a stable code;
+    the task does not fail unless O(fail_on_unreachable=true).
+  - Connection options left unset are not taken from C(K8S_AUTH_*) environment variables (unlike
+    kubernetes.core's modules). A fleet tool reaches each cluster only as its own options say. When such
+    variables are set, the module warns that they were ignored.
   - Never returns kubeconfigs, tokens or the jwtSecret.
 author:
   - kubesphere.multicluster contributors (@kubesphere)
@@ -41,8 +44,8 @@ options:
     default: false
   timeout:
     description:
-      - Seconds to read the cluster in all. A cluster that has not answered by then is reported as
-        unreachable ("did not answer within N s"). Without a deadline, an address that silently drops
+      - Seconds to read the cluster in all. A cluster that has not answered by then is reported with reason
+        code C(timeout) ("did not answer within N s"). Without a deadline, an address that silently drops
         packets would hold the whole fleet report for minutes (the kubernetes client sets no timeout).
     type: float
     default: 30
@@ -100,7 +103,8 @@ cluster:
       type: str
       returned: always
       sample: unreachable
-      choices: [unreachable, no_such_context, bad_certificate, kubeconfig_missing, unauthorized, error]
+      choices: [unreachable, timeout, tls_untrusted, unauthorized, forbidden, no_such_context, kubeconfig_missing,
+                kubeconfig_invalid, kind_not_served, not_found, api_error]
     reason: {description: The reason in words and the underlying error, type: str, returned: always}
     kubernetes_version: {description: C(gitVersion) of C(/version), type: str, returned: always, sample: v1.34.3}
     kubesphere_installed: {description: A ClusterConfiguration or kubesphere-config exists, type: bool, returned: always}
@@ -137,14 +141,18 @@ cluster:
       type: list
       elements: dict
       returned: always
-      sample: [{name: member1, role: member, connection_type: direct, ready: true, kubernetes_version: v1.34.3, conditions: []}]
+      sample: [{name: member1, uid: 0b5c6d3e-5f0a-4a53-9e0c-2f6f1d0c1a11, role: member, connection_type: direct, ready: true,
+                kubernetes_version: v1.34.3, conditions: []}]
+    kubefed_clusters:
+      description: On a host with kubefed, its C(KubeFedCluster) objects (name, ready, offline); null when kubefed is not served.
+      type: list
+      elements: dict
+      returned: always
     warnings: {description: Things read but not understood (e.g. kubesphere-config that is not YAML), type: list, elements: str, returned: always}
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_facts
-from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
-    Connection, KubeSphereModule, auth_argspec)
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import run_cluster_info
 
 
 def main():
@@ -154,18 +162,7 @@ def main():
                    timeout={"type": "float", "default": 30},
                    clock_samples={"type": "int", "default": 1})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
-    name = module.params["cluster_name"]
-    try:
-        conn = Connection(module, name)
-        raw = cluster_facts.within(module.params["timeout"], name, cluster_facts.gather, conn, module.params["clock_samples"])
-        facts = cluster_facts.facts(name, raw)
-    except KubeSphereError as e:
-        facts = cluster_facts.unreachable(name, e, module.params.get("context"))
-        if module.params["fail_on_unreachable"]:
-            module.fail_json(msg=cluster_facts.summary(facts), code=facts["reason_code"], cluster=facts)
-    for warning in facts["warnings"]:
-        module.warn("cluster '%s': %s" % (name, warning))
-    module.exit_json(changed=False, msg=cluster_facts.summary(facts), cluster=facts)
+    run_cluster_info(module)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, 
     """Run a playbook file (path) or playbook text (str containing newlines)."""
     tmp = None
     if "\n" in playbook:
-        fd, tmp = tempfile.mkstemp(suffix=".yml", dir=os.path.join(REPO, "playbooks"), prefix=".test-")
+        fd, tmp = tempfile.mkstemp(suffix=".yml", prefix="kubesphere-test-")  # never in the source tree
         with os.fdopen(fd, "w") as f:
             f.write(playbook)
         playbook = tmp

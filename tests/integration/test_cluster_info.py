@@ -167,9 +167,9 @@ def test_each_unreachable_cluster_has_its_own_reason(lab, tmp_path, ansible_run)
     assert "not-a-valid-token-4711" not in run.stdout
     expected = {
         "wrongctx": ("no_such_context", "cluster 'wrongctx': not reachable: the kubeconfig has no context 'no-such-context'"),
-        "badcert": ("bad_certificate", "cluster 'badcert': not reachable: the API server's TLS certificate is not "
-                                       "trusted by the kubeconfig's CA (certificate verify failed: unable "
-                                       "to get local issuer certificate)"),
+        "badcert": ("tls_untrusted", "cluster 'badcert': not reachable: the API server's TLS certificate is not "
+                                     "trusted by the kubeconfig's CA (certificate verify failed: unable "
+                                     "to get local issuer certificate)"),
         "closed": ("unreachable", "cluster 'closed': not reachable: the API server is unreachable (connection refused)"),
         "badtoken": ("unauthorized", "cluster 'badtoken': not reachable: the API server rejected the credentials "
                                      "(401 Unauthorized)"),
@@ -212,8 +212,7 @@ def test_a_server_that_never_answers_is_reported_within_the_timeout(lab, tmp_pat
     assert run.rc == 0, run
     r = run.results("info")["silent"]
     assert (r["cluster"]["reason_code"], r["msg"]) == (
-        "unreachable", "cluster 'silent': not reachable: the API server is unreachable (the API server did not answer "
-                       "within 3 s)")
+        "timeout", "cluster 'silent': not reachable: the API server did not answer within 3 s")
     assert run.results("info")[lab.host]["cluster"]["reachable"] is True
     assert elapsed < 30, elapsed
 

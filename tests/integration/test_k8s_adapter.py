@@ -78,8 +78,8 @@ def test_diffs_mask_secret_fields(conn, lab, unique, cleanup):
 def test_reads_name_the_cluster_on_errors(lab):
     bad = _k8s.Connection(FakeModule(kubeconfig=lab.kubeconfig(lab.host), context="nope"), "host")
     with pytest.raises(KubeSphereError) as err:
-        bad.version()
-    assert err.value.msg.startswith("cluster 'host': cannot build a client")
+        bad.raw("GET", "/version")
+    assert err.value.code == "no_such_context" and err.value.msg.startswith("cluster 'host': the kubeconfig has no such context")
     assert "nope" in err.value.msg
 
 
@@ -90,11 +90,38 @@ def test_a_kind_the_server_does_not_serve(conn):
     assert "does not serve example.invalid/v1/Nothing" in err.value.msg
 
 
-def test_server_time_and_version(conn):
-    import time
+def test_version_through_raw(conn):
+    status, headers, body = conn.raw("GET", "/version")
+    assert status == 200 and body["gitVersion"].startswith("v1.") and headers.get("Date")
 
-    assert conn.version()["gitVersion"].startswith("v1.")
-    assert abs(conn.server_time() - time.time()) < 5
+
+def test_wait_for_uses_the_predicate_and_is_immediate_in_check_mode(conn, lab, unique, cleanup):
+    name = "adapter-w-" + unique
+    cleanup(lab.members[0], "/api/v1/namespaces/default/configmaps/" + name)
+
+    def has_k(obj):
+        return bool(obj and obj.get("data", {}).get("k") == "1")
+
+    assert _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", check_mode=True) == (False, None, 0)
+    satisfied, obj, elapsed = _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", timeout=1, sleep=1)
+    assert satisfied is False and elapsed >= 1
+    _k8s.ensure_object(conn, cm(name, "1"))
+    satisfied, obj, elapsed = _k8s.wait_for(conn, "v1", "ConfigMap", name, has_k, "default", timeout=5, sleep=1)
+    assert satisfied is True and obj["data"]["k"] == "1"
+
+
+def test_owned_objects_are_applied_server_side(conn, lab, unique, cleanup):
+    name = "adapter-a-" + unique
+    cleanup(lab.members[0], "/api/v1/namespaces/default/configmaps/" + name)
+    two = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"},
+           "data": {"k": "1", "gone": "x"}}
+    assert _k8s.ensure_object(conn, two, owned=True)["method"] == "create"
+    assert _k8s.ensure_object(conn, dict(two, data={"k": "1", "gone": "x"}), owned=True)["changed"] is False
+    # created by create, not by apply: the field manager owns no field yet, so take ownership with one apply
+    _k8s.ensure_object(conn, dict(two, data={"k": "1", "gone": "y"}), owned=True)
+    r = _k8s.ensure_object(conn, cm(name, "1"), owned=True)
+    assert r["changed"] is True and r["method"] == "apply"
+    assert lab.client(lab.members[0]).get("/api/v1/namespaces/default/configmaps/" + name)["data"] == {"k": "1"}
 
 
 def test_if_served_reads_an_unserved_kind_as_absent(conn):

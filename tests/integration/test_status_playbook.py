@@ -94,7 +94,7 @@ def test_status_reports_each_broken_cluster_and_still_the_others(lab, tmp_path, 
         assert (rows[name]["ROLE"], rows[name]["KUBERNETES"]) == ("?", "-")
     assert sorted(notes) == sorted([
         "wrongctx: UNREACHABLE [no_such_context] the kubeconfig has no context 'no-such-context'",
-        "badcert: UNREACHABLE [bad_certificate] the API server's TLS certificate is not trusted by the kubeconfig's "
+        "badcert: UNREACHABLE [tls_untrusted] the API server's TLS certificate is not trusted by the kubeconfig's "
         "CA (certificate verify failed: unable to get local issuer certificate)",
         "closed: UNREACHABLE [unreachable] the API server is unreachable (connection refused)",
     ])

@@ -65,30 +65,3 @@ def test_combine_falls_back_to_the_union_when_samples_disagree():
                                            (15, 15.0), (None, 10.0), ("", 10.0), ("ten", 10.0), ("10", 10.0)])
 def test_parse_duration(value, seconds):
     assert clock.parse_duration(value) == seconds
-
-
-def test_skew_report_within_threshold():
-    r = clock.skew_report({"host": clock.interval(-0.5, 0.5), "m1": clock.interval(1.5, 2.5), "m2": None}, 10)
-    assert r["max_skew"] == 2.0 and r["max_skew_pair"] == ["host", "m1"] and r["max_skew_uncertainty"] == 1.0
-    assert r["problems"] == [] and r["unmeasured"] == ["m2"]
-
-
-def test_skew_report_certain_problem():
-    r = clock.skew_report({"host": clock.interval(-0.5, 0.5), "m1": clock.interval(14.5, 15.5)}, 10)
-    (p,) = r["problems"]
-    assert p["code"] == "clock_skew" and p["clusters"] == ["host", "m1"] and p["skew"] == 15.0
-    assert p["msg"].startswith("clusters 'host' and 'm1': clocks differ by 14.0 s (measured 15.0 s")
-    assert "maximumClockSkew 10 s" in p["msg"]
-
-
-def test_skew_report_possible_problem_near_the_threshold():
-    r = clock.skew_report({"host": clock.interval(-0.5, 0.5), "m1": clock.interval(9.2, 10.2)}, 10)
-    (p,) = r["problems"]
-    assert p["code"] == "clock_skew_possible"
-    assert "may differ by up to 10.7 s" in p["msg"]
-
-
-def test_skew_report_accepts_plain_numbers_and_single_clusters():
-    assert clock.skew_report({"a": 0.0, "b": -12.0}, 10)["problems"][0]["code"] == "clock_skew"
-    only = clock.skew_report({"a": 3.0})
-    assert only["max_skew"] == 0.0 and only["max_skew_pair"] is None and only["problems"] == []

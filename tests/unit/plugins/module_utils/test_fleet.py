@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
 
 
 def kubeconfig(contexts, current=None):
@@ -63,9 +64,9 @@ def test_parse_compact_shape_problems():
            "defaults": {"wave": "w"}}
     problems = fleet.parse_compact(doc)[1]
     assert codes(problems) == ["unknown_key", "missing_name", "unknown_key"]
-    assert "cluster 'host': unknown setting kubconfig" in problems[0]["msg"]
-    assert problems[1]["msg"] == "member entry #1 has no `name`: every cluster needs one"
-    assert problems[2]["msg"].startswith("defaults: unknown setting wave")
+    assert "cluster 'host': unknown setting kubconfig" in problems[0]["message"]
+    assert problems[1]["message"] == "member entry #1 has no `name`: every cluster needs one"
+    assert problems[2]["message"].startswith("defaults: unknown setting wave")
 
 
 def test_from_inventory_reads_groups_and_variables():
@@ -83,132 +84,131 @@ def test_from_inventory_reads_groups_and_variables():
 
 
 def test_a_good_fleet_has_no_problem():
-    assert fleet.validate(fleet_of("member1", "member2")) == []
+    assert fleet_checks.validate(fleet_of("member1", "member2")) == []
 
 
 def test_no_host():
-    problems = fleet.validate(fleet_of("member1", host=None))
+    problems = fleet_checks.validate(fleet_of("member1", host=None))
     assert codes(problems) == ["no_host"]
-    assert problems[0]["msg"] == ("the fleet has no host cluster: put exactly one cluster in group kubesphere_host "
-                                  "(in a compact file: `host:`)")
+    assert problems[0]["message"] == ("the fleet has no host cluster: put exactly one cluster in group kubesphere_host "
+                                      "(in a compact file: `host:`)")
 
 
 def test_two_hosts():
     clusters = fleet_of("member1") + [fleet.cluster("host2", "host")]
-    problems = fleet.validate(clusters)
+    problems = fleet_checks.validate(clusters)
     assert codes(problems) == ["two_hosts"]
-    assert problems[0]["msg"] == ("the fleet has 2 host clusters (host, host2): KubeSphere has exactly one host; "
-                                  "keep one in kubesphere_host and make the others members")
+    assert problems[0]["message"] == ("the fleet has 2 host clusters (host, host2): KubeSphere has exactly one host; "
+                                      "keep one in kubesphere_host and make the others members")
 
 
 def test_two_hosts_from_a_compact_file_list():
     clusters = fleet.parse_compact({"host": [{"name": "a"}, {"name": "b"}]})[0]
-    assert codes(fleet.validate(clusters)) == ["two_hosts"]
+    assert codes(fleet_checks.validate(clusters)) == ["two_hosts"]
 
 
 def test_duplicate_cluster_name():
-    problems = fleet.validate(fleet_of(("m1", {"cluster_name": "prod"}), ("m2", {"cluster_name": "prod"})))
+    problems = fleet_checks.validate(fleet_of(("m1", {"cluster_name": "prod"}), ("m2", {"cluster_name": "prod"})))
     assert codes(problems) == ["duplicate_name"]
     assert problems[0]["cluster"] == "prod"
-    assert problems[0]["msg"] == ("cluster 'prod': the name is used by 2 inventory hosts (m1, m2): "
-                                  "KubeSphere cluster names must be unique")
+    assert problems[0]["message"] == ("cluster 'prod': the name is used by 2 inventory hosts (m1, m2): "
+                                      "KubeSphere cluster names must be unique")
 
 
 @pytest.mark.parametrize("name", ["Member1", "member_1", "-member", "member-", "mem ber", ".m", "a" * 254])
 def test_invalid_name(name):
-    problems = fleet.validate(fleet_of(("m", {"cluster_name": name})))
+    problems = fleet_checks.validate(fleet_of(("m", {"cluster_name": name})))
     assert codes(problems) == ["invalid_name"]
-    assert problems[0]["msg"] == (
+    assert problems[0]["message"] == (
         "cluster '%s': KubeSphere rejects this name: use only lowercase letters, digits, '-' and '.', "
         "starting and ending with a letter or digit, at most 253 characters" % name)
 
 
 @pytest.mark.parametrize("name", ["m", "member-1", "eu.prod-2", "1a", "a" * 253])
 def test_valid_names(name):
-    assert fleet.validate(fleet_of(("m", {"cluster_name": name}))) == []
+    assert fleet_checks.validate(fleet_of(("m", {"cluster_name": name}))) == []
 
 
 def test_unknown_connection_type():
-    problems = fleet.validate(fleet_of(("edge", {"connection_type": "vpn"})))
+    problems = fleet_checks.validate(fleet_of(("edge", {"connection_type": "vpn"})))
     assert codes(problems) == ["unknown_connection_type"]
-    assert problems[0]["msg"] == "cluster 'edge': connection type 'vpn' is unknown: use 'direct' or 'proxy'"
+    assert problems[0]["message"] == "cluster 'edge': connection type 'vpn' is unknown: use 'direct' or 'proxy'"
 
 
 def test_member_listed_as_host():
-    problems = fleet.validate(fleet_of("member1", "host"))
+    problems = fleet_checks.validate(fleet_of("member1", "host"))
     assert codes(problems) == ["member_as_host"]
-    assert problems[0]["msg"] == ("cluster 'host' is listed both as the host and as a member: "
-                                  "a cluster is either the host or a member")
+    assert problems[0]["message"] == ("cluster 'host' is listed both as the host and as a member: "
+                                      "a cluster is either the host or a member")
 
 
 def test_member_listed_as_host_in_an_inventory():
     clusters = fleet.from_inventory({}, {"kubesphere_host": ["h"], "kubesphere_members": ["h", "m"]})
-    assert codes(fleet.validate(clusters)) == ["member_as_host"]
+    assert codes(fleet_checks.validate(clusters)) == ["member_as_host"]
 
 
 def test_kubeconfig_file_missing(tmp_path):
     clusters = fleet_of(("m1", {"kubeconfig": str(tmp_path / "nope.yaml")}))
     views = {c["name"]: fleet.kubeconfig_view(c["kubeconfig"]) for c in clusters}
-    problems = fleet.validate(clusters, views)
+    problems = fleet_checks.validate(clusters, views)
     assert codes(problems) == ["kubeconfig_missing"]
-    assert problems[0]["msg"] == "cluster 'm1': kubeconfig file %s does not exist" % (tmp_path / "nope.yaml")
+    assert problems[0]["message"] == "cluster 'm1': kubeconfig file %s does not exist" % (tmp_path / "nope.yaml")
 
 
 def test_kubeconfig_has_no_such_context(tmp_path):
     path = tmp_path / "m1.yaml"
     path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443", "b": "https://b:6443"}, "a")))
     clusters = fleet_of(("m1", {"kubeconfig": str(path), "context": "m1"}))
-    problems = fleet.validate(clusters, {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(clusters, {"m1": fleet.kubeconfig_view(str(path))})
     assert codes(problems) == ["no_such_context"]
-    assert problems[0]["msg"] == "cluster 'm1': kubeconfig %s has no context 'm1' (it has: a, b)" % path
+    assert problems[0]["message"] == "cluster 'm1': kubeconfig %s has no context 'm1' (it has: a, b)" % path
 
 
 def test_kubeconfig_without_context_uses_current_context(tmp_path):
     path = tmp_path / "m1.yaml"
     path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, current=None)))
-    problems = fleet.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
     assert codes(problems) == ["no_such_context"]
-    assert "has no context 'None' (it has: a)" in problems[0]["msg"]
+    assert "has no context 'None' (it has: a)" in problems[0]["message"]
 
 
 def test_kubeconfig_not_yaml(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("clusters: [\n")
-    problems = fleet.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
     assert codes(problems) == ["kubeconfig_invalid"]
-    assert problems[0]["msg"].startswith("cluster 'm1': kubeconfig %s is not valid YAML" % path)
+    assert problems[0]["message"].startswith("cluster 'm1': kubeconfig %s is not valid YAML" % path)
 
 
 def test_inline_kubeconfig_is_checked_too():
     content = yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, "a"))
     clusters = fleet_of(("m1", {"kubeconfig": content, "context": "zzz"}))
-    problems = fleet.validate(clusters, {"m1": fleet.kubeconfig_view(content)})
+    problems = fleet_checks.validate(clusters, {"m1": fleet.kubeconfig_view(content)})
     assert codes(problems) == ["no_such_context"]
-    assert "kubeconfig inline content has no context 'zzz'" in problems[0]["msg"]
-    assert "secret-token" not in problems[0]["msg"]
+    assert "kubeconfig inline content has no context 'zzz'" in problems[0]["message"]
+    assert "secret-token" not in problems[0]["message"]
 
 
 def test_same_api_server():
     views = {"host": fleet.kubeconfig_view(kubeconfig({"h": "https://API.example.com:443/"}, "h")),
              "m1": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com"}, "m")),
              "m2": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com:6443"}, "m"))}
-    problems = fleet.validate(fleet_of("m1", "m2", kubeconfig="x"), views)
+    problems = fleet_checks.validate(fleet_of("m1", "m2", kubeconfig="x"), views)
     assert codes(problems) == ["same_server"]
     assert problems[0]["cluster"] == "m1"
-    assert problems[0]["msg"] == ("clusters 'host' and 'm1' are the same API server (https://api.example.com:443): "
-                                  "list each cluster once")
+    assert problems[0]["message"] == ("clusters 'host' and 'm1' are the same API server (https://api.example.com:443): "
+                                      "list each cluster once")
 
 
 def test_kubeconfig_checks_are_skipped_without_views():
-    assert fleet.validate(fleet_of(("m1", {"kubeconfig": "/does/not/exist"}))) == []
+    assert fleet_checks.validate(fleet_of(("m1", {"kubeconfig": "/does/not/exist"}))) == []
 
 
 def test_every_problem_at_once_in_a_stable_order():
     clusters = fleet_of(("Bad_Name", {"connection_type": "vpn"}), "host", host="host") + [fleet.cluster("h2", "host")]
-    assert codes(fleet.validate(clusters)) == ["two_hosts", "member_as_host", "invalid_name", "unknown_connection_type"]
-    with pytest.raises(fleet.FleetError) as e:
-        fleet.check(clusters)
-    assert str(e.value).startswith("the fleet description has 4 problems:\n- [two_hosts] the fleet has 2 host")
+    assert codes(fleet_checks.validate(clusters)) == ["two_hosts", "member_as_host", "invalid_name", "unknown_connection_type"]
+    text = fleet_checks.format_fleet_problems(fleet_checks.check(clusters, read_kubeconfigs=False))
+    assert text.startswith("the fleet description has 4 problems:\n- [two_hosts] the fleet has 2 host")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -290,16 +290,32 @@ def test_public_view_never_shows_inline_kubeconfig_content():
 
 def test_node_group_must_be_an_inventory_group():
     clusters = fleet_of(("m1", {"node_group": "m1_nodes"}), ("m2", {"node_group": "m2_nodes"}))
-    problems = fleet.inventory_problems(clusters, {"m1_nodes": ["n1"], "all": []})
+    problems = fleet_checks.inventory_problems(clusters, {"m1_nodes": ["n1"], "all": []})
     assert codes(problems) == ["node_group_missing"]
-    assert problems[0]["msg"] == ("cluster 'm2': node group 'm2_nodes' (kubesphere_node_group) is not an inventory "
-                                  "group: add the group of its node hosts or remove the variable")
+    assert problems[0]["message"] == ("cluster 'm2': node group 'm2_nodes' (kubesphere_node_group) is not an inventory "
+                                      "group: add the group of its node hosts or remove the variable")
 
 
 def test_a_cluster_in_two_waves():
     groups = {"kubesphere_host": ["h"], "kubesphere_members": ["m1", "m2"], "wave_canary": ["m1"],
               "wave_rest": ["m1", "m2"]}
-    problems = fleet.inventory_problems(fleet.from_inventory({}, groups), groups)
+    problems = fleet_checks.inventory_problems(fleet.from_inventory({}, groups), groups)
     assert codes(problems) == ["two_waves"]
-    assert problems[0]["msg"] == ("cluster 'm1' is in 2 rollout waves (wave_canary, wave_rest): put each cluster in "
-                                  "one wave_* group")
+    assert problems[0]["message"] == ("cluster 'm1' is in 2 rollout waves (wave_canary, wave_rest): put each cluster in "
+                                      "one wave_* group")
+
+
+def test_a_multi_line_json_kubeconfig_is_content_for_the_checks_and_the_connection():
+    """AWX may inject a kubeconfig as JSON text: the fleet checks and the connection read it the same way."""
+    import json
+
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
+
+    text = json.dumps(kubeconfig({"m1": "https://m1.example.com:6443"}, current="m1"), indent=2)
+    assert fleet.is_inline(text)
+    view = fleet.kubeconfig_view(text)
+    assert view["exists"] and view["error"] is None and view["contexts"] == {"m1": "https://m1.example.com:6443"}
+    assert fleet_checks.validate(fleet_of(("m1", {"kubeconfig": text, "context": "m1"})), {"m1": view}) == []
+    value, secrets = _k8s.resolve_kubeconfig(text, "m1")
+    assert isinstance(value, dict) and value["current-context"] == "m1"
+    assert "secret-token" in secrets and text in secrets

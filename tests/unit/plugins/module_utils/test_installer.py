@@ -1,4 +1,4 @@
-"""installer.py: role patch, applied predicate, installer activity, before-install content, guards."""
+"""installer.py: role patch, applied predicate, installer activity, before-install content (the checks before a role change: checks/test_roles.py)."""
 
 import pytest
 import yaml
@@ -112,77 +112,6 @@ def test_before_install_cc_is_a_full_installable_configuration():
     assert cc["spec"]["authentication"]["jwtSecret"] == SECRET
     assert cc["spec"]["openpitrix"] == {"store": {"enabled": False}}  # defaults kept
     assert inst.before_install_cc(inst.role_patch("none"))["spec"]["authentication"]["jwtSecret"] == ""
-
-
-# --- guards -----------------------------------------------------------------------------------------------
-
-def codes(problems):
-    return [p["code"] for p in problems]
-
-
-def test_no_guard_for_a_plain_change():
-    assert inst.guard_problems("m1", "member", "none") == []
-    assert inst.guard_problems("h", "host", "none") == []
-    assert inst.guard_problems("h", "host", "host", peer_hosts=[]) == []
-
-
-def test_second_host():
-    problems = inst.guard_problems("m1", "host", "none", peer_hosts=["host"])
-    assert codes(problems) == ["second_host"]
-    assert "'host' already is the host" in problems[0]["msg"] and "force: true" in problems[0]["msg"]
-
-
-def test_host_with_members_cannot_become_member_or_none():
-    for role in ("member", "none"):
-        problems = inst.guard_problems("h", role, "host", members=["m1", "m2"])
-        assert codes(problems) == ["host_has_members"]
-        assert "(m1, m2)" in problems[0]["msg"]
-    assert inst.guard_problems("h", "member", "host", members=[]) == []
-
-
-def test_imported_member_cannot_become_host():
-    problems = inst.guard_problems("m1", "host", "member", imported_by=["host 'h' imports it as 'm1'"])
-    assert codes(problems) == ["member_imported"]
-
-
-def test_member_managed_by_another_host():
-    problems = inst.guard_problems("m1", "member", "none", managed_by=["host 'other' imports it as 'x'"])
-    assert codes(problems) == ["managed_by_other_host"]
-    assert "unbind it there first" in problems[0]["msg"]
-
-
-def cluster(name, uid):
-    return {"metadata": {"name": name}, "status": {"uid": uid}}
-
-
-def test_members_of_skips_the_hosts_own_cluster():
-    clusters = [cluster("host", "U0"), cluster("m1", "U1"), cluster("renamed-host", "U0"), cluster("m2", None)]
-    assert inst.members_of(clusters, "U0", "host") == ["m1", "m2"]
-    assert inst.members_of([], "U0", "host") == []
-
-
-def test_managed_by_annotation_other_name_and_other_host():
-    ns = {"metadata": {"annotations": {inst.HOST_ANNOTATION: "elsewhere"}}}
-    found = inst.managed_by("m1", "U1", ns, "h", "host", [cluster("old-name", "U1")],
-                            {"h": [cluster("old-name", "U1")], "h2": [cluster("m1", "U1")]})
-    assert found == ["kubesphere-system is annotated cluster.kubesphere.io/host-cluster=elsewhere",
-                     "host 'h' already imports it as 'old-name'", "host 'h2' imports it as 'm1'"]
-
-
-def test_managed_by_nothing_when_our_host_knows_it_by_its_name():
-    ns = {"metadata": {"annotations": {inst.HOST_ANNOTATION: "host"}}}
-    assert inst.managed_by("m1", "U1", ns, "h", "host", [cluster("m1", "U1")]) == []
-
-
-def test_imported_evidence():
-    cfg = {"multicluster": {"clusterRole": "member", "clusterName": "m1"}}
-    found = inst.imported_evidence(cfg, {}, {"h": [cluster("m1", "U1"), cluster("m2", "U2")]}, "U1")
-    assert found == ["its kubesphere-config has clusterName 'm1'", "host 'h' imports it as 'm1'"]
-    assert inst.imported_evidence({}, {}, {}, "U1") == []
-
-
-def test_imports_of_ignores_missing_uid():
-    assert inst.imports_of("", [cluster("x", "")], "h") == []
 
 
 # --- readers still parse what the lab renders -----------------------------------------------------------

@@ -1,6 +1,7 @@
 """The adapter's pure parts: option names, inline kubeconfig handling, error wording."""
 
 import pytest
+import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
@@ -50,15 +51,107 @@ def test_a_missing_kubeconfig_file_names_the_cluster_and_the_path(tmp_path):
 def test_invalid_inline_kubeconfig_is_refused():
     with pytest.raises(KubeSphereError) as err:
         _k8s.resolve_kubeconfig("apiVersion: v1\nclusters: [unclosed\n", "m1")
-    assert "not valid YAML" in err.value.msg
+    assert "neither YAML nor JSON" in err.value.msg and err.value.code == "kubeconfig_invalid"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded ([Errno 111] Connection refused)",
-     "connection refused: the API server is unreachable"),
-    ("Max retries exceeded (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] "
-     "certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)')))",
-     "the API server's certificate is not trusted (certificate verify failed: unable to get local issuer certificate)"),
-])
-def test_transport_errors_read_as_one_line(text, expected):
-    assert _k8s.api_error_reason(Exception(text)) == expected
+def _max_retry(reason):
+    import urllib3
+
+    return urllib3.exceptions.MaxRetryError(None, "/version", reason=reason)
+
+
+def _cases():
+    import ssl
+
+    import urllib3
+    from kubernetes.config import ConfigException
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+    class Http:  # what DynamicApiError wraps: an ApiException-like object
+        def __init__(self, status, reason):
+            self.status, self.reason, self.body, self.headers = status, reason, None, {}
+
+    refused = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    untrusted = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    return [
+        (_max_retry(refused), "unreachable"),
+        (_max_retry(urllib3.exceptions.SSLError(untrusted)), "tls_untrusted"),
+        (_max_retry(urllib3.exceptions.ConnectTimeoutError(None, "timed out")), "timeout"),
+        (urllib3.exceptions.ReadTimeoutError(None, "/version", "read timed out"), "timeout"),
+        (ConfigException("Invalid kube-config file. Expected object with name nope in /k contexts list"), "no_such_context"),
+        (ConfigException("Invalid kube-config file. No configuration found."), "kubeconfig_invalid"),
+        (DynamicApiError(Http(401, "Unauthorized")), "unauthorized"),
+        (DynamicApiError(Http(403, "Forbidden")), "forbidden"),
+        (DynamicApiError(Http(500, "Internal Server Error")), "api_error"),
+        (ResourceNotFoundError("No matches found for {'kind': 'Nothing'}"), "kind_not_served"),
+    ]
+
+
+def test_error_codes_come_from_the_exception_types():
+    for error, code in _cases():
+        got, reason = _k8s.error_code(error)
+        assert got == code, (error, got, reason)
+        assert got in _k8s.ERROR_CODES and reason
+
+
+def test_a_wrapped_error_is_read_through_its_cause():
+    try:
+        try:
+            raise _max_retry(_cases()[0][0].reason)
+        except Exception as inner:
+            raise RuntimeError("Could not create API client") from inner
+    except RuntimeError as outer:
+        assert _k8s.error_code(outer)[0] == "unreachable"
+
+
+def test_kubeconfig_secrets_cover_every_secret_field():
+    data = {"users": [{"name": "u", "user": {
+        "token": "t1", "password": "p1", "client-key-data": "k1", "client-certificate-data": "c1",
+        "auth-provider": {"name": "oidc", "config": {"access-token": "a1", "refresh-token": "r1", "id-token": "i1",
+                                                     "client-secret": "s1", "client-id": "public"}},
+        "exec": {"command": "x", "env": [{"name": "AWS_SECRET", "value": "e1"}]}}}],
+        "clusters": [{"name": "c", "cluster": {"server": "https://x", "certificate-authority-data": "ca1"}}]}
+    found = set(_k8s.kubeconfig.secrets(data))
+    assert found == {"t1", "p1", "k1", "c1", "a1", "r1", "i1", "s1", "e1", "ca1"}
+
+
+def test_k8s_auth_environment_is_invisible_while_a_client_is_built(monkeypatch):
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://elsewhere:6443")
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "env-token")
+    monkeypatch.setenv("KUBECONFIG_UNRELATED", "kept")
+    seen = {}
+
+    def fake_get_api_client(module=None, **auth):
+        import os
+
+        seen["env"] = {k: v for k, v in os.environ.items() if k.startswith("K8S_AUTH_")}
+        seen["auth"] = auth
+        return object()
+
+    monkeypatch.setattr(_k8s, "get_api_client", fake_get_api_client)
+
+    class Module:
+        params = {"kubeconfig": None, "context": "m1"}
+        warnings = []
+
+        def warn(self, msg):
+            self.warnings.append(msg)
+
+        def hide(self, *values):
+            pass
+
+    module = Module()
+    conn = _k8s.Connection(module, "m1")
+    assert conn.client is not None
+    assert seen["env"] == {} and seen["auth"] == {"context": "m1"}
+    import os
+
+    assert os.environ["K8S_AUTH_HOST"] == "https://elsewhere:6443"  # restored afterwards
+    assert module.warnings == [_k8s.IGNORED_ENV_WARNING % "K8S_AUTH_API_KEY, K8S_AUTH_HOST"]
+
+
+def test_a_json_inline_kubeconfig_is_content():
+    import json
+
+    value, secrets = _k8s.resolve_kubeconfig(json.dumps(yaml.safe_load(INLINE), indent=1), "m1")
+    assert value["current-context"] == "c" and "tok-123" in secrets

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: peer_facts
+short_description: The fleet's clusters as facts for multicluster_role's checks (no credentials)
+version_added: 0.2.0
+description:
+  - From each cluster's registered M(kubesphere.multicluster.cluster_info) result, what the checks of
+    M(kubesphere.multicluster.multicluster_role) need (its O(kubesphere.multicluster.multicluster_role#module:peers)
+    option) - the cluster's name, role, kube-system UID and, on a host, its C(Cluster) objects' names
+    and recorded UIDs. It reads only the named variable of each host, never connection settings.
+  - Hosts without that variable (not read) are left out.
+options:
+  _input:
+    description: Inventory host names (e.g. C(groups['kubesphere_clusters'])).
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: C(hostvars).
+    type: raw
+    required: true
+  result_var:
+    description: The variable each host registered its cluster_info result in.
+    type: str
+    default: preflight_cluster_info
+"""
+
+EXAMPLES = r"""
+- name: Set the host role, checked against the rest of the fleet
+  kubesphere.multicluster.multicluster_role:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    role: host
+    peers: "{{ groups['kubesphere_clusters'] | kubesphere.multicluster.peer_facts(hostvars) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One dict per cluster read - C(name), C(role), C(kube_system_uid), C(clusters) (C(name), C(uid)).
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import peer_facts
+
+
+def _peer_facts(hosts, hostvars, result_var="preflight_cluster_info"):
+    found = []
+    for name in hosts or []:
+        result = (hostvars.get(name) or {}).get(result_var) or {}
+        if isinstance(result, dict) and isinstance(result.get("cluster"), dict) and result["cluster"].get("reachable"):
+            found.append(result["cluster"])
+    return peer_facts(found)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"peer_facts": _peer_facts}

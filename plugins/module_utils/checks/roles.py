@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. Checks before a cluster's multi-cluster role changes (pure).
+
+Facts are plain values: the target's and its host's states (cluster_state.read) and the other clusters
+of the fleet as PEER FACTS, never connections or inventory variables:
+    {"name", "role", "kube_system_uid", "clusters": [{"name", "uid"}, ...]}
+(what the preflight role read of each cluster with cluster_info). Codes:
+- second_host            another cluster of the fleet is already a host
+- host_has_members       a host with members would become a member or none
+- member_imported        a cluster imported as a member somewhere would become a host
+- managed_by_other_host  a cluster another host manages (or the same host under another name) would become
+                         a member of ours"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import (
+    V4_HOST_ANNOTATION, spec_role)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
+
+FORCE_HINT = "force: true to do it anyway"
+
+
+def guard_problems(name, role, current_role, members=(), imported_by=(), peer_hosts=(), managed_by=()):
+    """Every guard for setting cluster `name` to `role`; [] when it is safe.
+      current_role   the cluster's role now (ClusterConfiguration spec)
+      members        names of Cluster objects on this cluster other than its own
+      imported_by    where this cluster is imported (host names / "kubesphere-config clusterName X")
+      peer_hosts     other clusters of the fleet whose role is host
+      managed_by     hosts, other than the one we join, that manage this cluster"""
+    out = []
+    if role == "host" and peer_hosts:
+        out.append(problem("second_host", name, "cluster '%s' cannot become a host: %s already %s the host of the "
+                           "fleet; a fleet has one host (%s)"
+                           % (name, ", ".join("'%s'" % p for p in sorted(peer_hosts)),
+                              "is" if len(peer_hosts) == 1 else "are", FORCE_HINT)))
+    if current_role == "host" and role != "host" and members:
+        out.append(problem("host_has_members", name, "cluster '%s' is a host with members (%s); turning it into "
+                           "'%s' would orphan them: unbind them first (%s)"
+                           % (name, ", ".join(sorted(members)), role, FORCE_HINT)))
+    if role == "host" and current_role != "host" and imported_by:
+        out.append(problem("member_imported", name, "cluster '%s' is imported as a member (%s); unbind it before "
+                           "it becomes a host (%s)" % (name, "; ".join(sorted(imported_by)), FORCE_HINT)))
+    if role == "member" and managed_by:
+        out.append(problem("managed_by_other_host", name, "cluster '%s' is managed by another host (%s); unbind "
+                           "it there first (%s)" % (name, "; ".join(sorted(managed_by)), FORCE_HINT)))
+    return out
+
+
+def members_of(clusters, own_uid, own_name):
+    """Names of the Cluster summaries on a host other than the host's own (by kube-system UID or name)."""
+    return sorted(c["name"] for c in clusters or ()
+                  if c.get("name") != own_name and not (own_uid and c.get("uid") == own_uid))
+
+
+def imports_of(uid, clusters):
+    """The names under which a host's Cluster summaries record the cluster with kube-system `uid`."""
+    return sorted(c["name"] for c in clusters or () if uid and c.get("uid") == uid)
+
+
+def managed_by(name, uid, annotations, host_label, host_name, host_clusters, peer_host_clusters=None):
+    """Hosts other than `host_label` that manage this member, and imports by `host_label` under another
+    name. `annotations` are the member's kubesphere-system annotations (v4), `host_clusters` the Cluster
+    summaries of the host we join, `peer_host_clusters` {label: Cluster summaries} of other hosts."""
+    out = []
+    annotated = (annotations or {}).get(V4_HOST_ANNOTATION)
+    if annotated and annotated != host_name:
+        out.append("kubesphere-system is annotated %s=%s" % (V4_HOST_ANNOTATION, annotated))
+    for cname in imports_of(uid, host_clusters):
+        if cname != name:
+            out.append("host '%s' already imports it as '%s'" % (host_label, cname))
+    for label, clusters in sorted((peer_host_clusters or {}).items()):
+        if label != host_label:
+            out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters))
+    return out
+
+
+def imported_evidence(config, annotations, peer_host_clusters, uid):
+    """Signs that a cluster is a member of some host: the clusterName the host's controller writes into
+    its kubesphere-config, the v4 host annotation, or a host's Cluster object with its kube-system UID."""
+    out = []
+    if get_path(config or {}, "multicluster.clusterName"):
+        out.append("its kubesphere-config has clusterName '%s'" % get_path(config, "multicluster.clusterName"))
+    annotated = (annotations or {}).get(V4_HOST_ANNOTATION)
+    if annotated:
+        out.append("kubesphere-system is annotated %s=%s" % (V4_HOST_ANNOTATION, annotated))
+    for label, clusters in sorted((peer_host_clusters or {}).items()):
+        out.extend("host '%s' imports it as '%s'" % (label, c) for c in imports_of(uid, clusters))
+    return out
+
+
+def role_problems(name, role, target, host=None, peers=(), host_cluster_name=None):
+    """Every guard for setting cluster `name` (state `target`) to `role`, with the state of the host it
+    joins (`host`, None when not given) and the fleet's peer facts. The peer entry named `name` is the
+    target itself and is skipped."""
+    peers = [p for p in peers or () if p.get("name") != name]
+    peer_hosts = {p["name"]: p.get("clusters") or [] for p in peers if p.get("role") == "host"}
+    current = spec_role(target)
+    members = imported = managed = ()
+    if current == "host" and role != "host":
+        members = members_of(target["clusters"], target["kube_system_uid"],
+                             installer.host_cluster_name(target["config"]))
+    if role == "host" and current != "host":
+        imported = imported_evidence(target["config"], target["ks_namespace_annotations"], peer_hosts,
+                                     target["kube_system_uid"])
+    if role == "member":  # without the host's state, only the annotation and the peers are checked
+        host_name = host_cluster_name or installer.host_cluster_name(host["config"] if host else {})
+        managed = managed_by(name, target["kube_system_uid"], target["ks_namespace_annotations"],
+                             host["name"] if host else host_name, host_name,
+                             (host["clusters"] or []) if host else [], peer_hosts)
+    return guard_problems(name, role, current, members=members, imported_by=imported,
+                          peer_hosts=sorted(peer_hosts), managed_by=managed)

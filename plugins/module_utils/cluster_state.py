@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. The ONE read model of a cluster: `read(conn)` makes the read-only
+calls every module needs and returns plain data; everything else here is pure.
+
+A state is a dict:
+- name, reachable, error ({code, message} when the cluster could not be read, else None)
+- version (the API server's /version), date_samples ((Date header, sent, received) per request)
+- cluster_configuration (ks-installer's ClusterConfiguration, None when absent or not served)
+- config (the rendered kubesphere-config as a dict, {} when absent), config_present, config_error
+- kube_system_uid (KubeSphere's cluster identity)
+- ks_namespace (whether kubesphere-system exists) and ks_namespace_annotations (v4 host annotations there)
+- clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served
+- kubefed_clusters: its KubeFedClusters {name, ready, offline}, None when the kind is not served
+
+`facts(state)` turns a state into what the cluster_info module returns, and `run_cluster_info(module)`
+is that module's work. No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
+`config` (modules that return a state mask it) and facts carry only its fingerprint."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1"
+CLUSTER_KIND = "Cluster"
+KUBEFED_API_VERSION = "core.kubefed.io/v1beta1"
+KUBEFED_KIND = "KubeFedCluster"
+KUBEFED_NAMESPACE = "kube-federation-system"
+HOST_LABEL = "cluster-role.kubesphere.io/host"
+GROUP_LABEL = "cluster.kubesphere.io/group"
+# The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
+V4_NAME_ANNOTATION = "cluster.kubesphere.io/name"
+V4_HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"
+V4_HOST_ANNOTATIONS = (V4_NAME_ANNOTATION, V4_HOST_ANNOTATION)
+PARTS = ("version", "installer", "identity", "clusters", "kubefed")
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading (the only calls to a cluster)
+
+
+def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep):
+    """What the collection needs of one cluster, as plain data (see the module docstring). A cluster that
+    cannot be read gives reachable False and error {code, message}; it never raises KubeSphereError.
+    `parts` limits the reads (version, installer, identity, clusters, kubefed)."""
+    state = empty(conn.label)
+    try:
+        _read_into(state, conn, parts, samples, now, sleep)
+    except KubeSphereError as e:
+        state.update(reachable=False, error={"code": e.code or "api_error", "message": e.reason})
+    return state
+
+
+def empty(name):
+    """The state of a cluster nothing was read of yet."""
+    return {"name": name, "reachable": True, "error": None, "version": None, "date_samples": [],
+            "cluster_configuration": None, "config": {}, "config_present": False, "config_error": None,
+            "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
+            "clusters": None, "kubefed_clusters": None}
+
+
+def _read_into(state, conn, parts, samples, now, sleep):
+    if "version" in parts:
+        for i in range(max(1, samples)):
+            if i:
+                sleep(1.0 / samples + 0.05)  # spread the samples across a second boundary: tighter bounds
+            sent = now()
+            status, headers, body = conn.raw("GET", "/version")
+            received = now()
+            if status >= 400:
+                raise KubeSphereError("GET /version answered HTTP %s" % status, cluster=conn.label,
+                                      code={401: "unauthorized", 403: "forbidden"}.get(status, "api_error"))
+            state["version"] = body if isinstance(body, dict) else {}
+            state["date_samples"].append([headers.get("Date") or headers.get("date"), sent, received])
+    if "installer" in parts:
+        state["cluster_configuration"] = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME,
+                                                  installer.KS_NAMESPACE, if_served=True)
+        cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
+        state["config_present"] = cm is not None
+        try:
+            state["config"] = installer.parse_config(cm)
+        except ValueError as e:
+            state["config_error"] = str(e)
+    if "identity" in parts:
+        state["kube_system_uid"] = get_path(conn.get("v1", "Namespace", "kube-system") or {}, "metadata.uid")
+        ns = conn.get("v1", "Namespace", installer.KS_NAMESPACE)
+        state["ks_namespace"] = ns is not None
+        annotations = get_path(ns or {}, "metadata.annotations") or {}
+        state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
+    if "clusters" in parts:
+        items = conn.list(CLUSTER_API_VERSION, CLUSTER_KIND, if_served=True)
+        state["clusters"] = None if items is None else cluster_summaries(items)
+    if "kubefed" in parts:
+        items = conn.list(KUBEFED_API_VERSION, KUBEFED_KIND, KUBEFED_NAMESPACE, if_served=True)
+        state["kubefed_clusters"] = None if items is None else kubefed_summaries(items)
+
+
+def require(state):
+    """The state, or the KubeSphereError of a cluster that could not be read (for modules that write)."""
+    if not state["reachable"]:
+        raise KubeSphereError(state["error"]["message"], cluster=state["name"], code=state["error"]["code"])
+    return state
+
+
+# ---------------------------------------------------------------------------------------------------
+# pure readers of a state
+
+
+def condition(obj, kind):
+    """The condition of type `kind` of an object's status (None when absent)."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def _conditions(obj):
+    keep = ("type", "status", "reason", "message", "lastTransitionTime")
+    return [{k: c.get(k) for k in keep if k in c} for c in (obj.get("status") or {}).get("conditions") or []]
+
+
+def cluster_summary(obj):
+    """A Cluster object as plain facts (no kubeconfig, no token): name, uid (the member's kube-system UID
+    the host recorded), role (host label), connection_type, provider, labels, cluster_group, ready,
+    ready_reason, versions and conditions."""
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    ready = condition(obj, "Ready")
+    status = obj.get("status") or {}
+    return {
+        "name": meta.get("name"),
+        "uid": status.get("uid"),
+        "role": "host" if HOST_LABEL in labels else "member",
+        "connection_type": ((obj.get("spec") or {}).get("connection") or {}).get("type") or "direct",
+        "provider": (obj.get("spec") or {}).get("provider"),
+        "labels": labels,
+        "cluster_group": labels.get(GROUP_LABEL),
+        "ready": bool(ready) and ready.get("status") == "True",
+        "ready_reason": (ready or {}).get("message") or (ready or {}).get("reason")
+        or "the host has not set the Ready condition yet",
+        "kubernetes_version": status.get("kubernetesVersion"),
+        "kubesphere_version": status.get("kubeSphereVersion"),
+        "conditions": _conditions(obj),
+    }
+
+
+def cluster_summaries(items):
+    return sorted((cluster_summary(o) for o in items or []), key=lambda d: d["name"] or "")
+
+
+def kubefed_summaries(items):
+    out = []
+    for obj in items or []:
+        ready, offline = condition(obj, "Ready"), condition(obj, "Offline")
+        out.append({"name": get_path(obj, "metadata.name"),
+                    "ready": bool(ready) and ready.get("status") == "True",
+                    "offline": bool(offline) and offline.get("status") == "True"})
+    return sorted(out, key=lambda d: d["name"] or "")
+
+
+def spec_role(state):
+    """The role in the ClusterConfiguration's spec ('none' without one)."""
+    cc = state["cluster_configuration"]
+    return installer.spec_role(cc) if cc else "none"
+
+
+def role(state):
+    """The effective role: rendered, else spec, else none."""
+    cc = state["cluster_configuration"]
+    return installer.config_role(state["config"]) or (installer.spec_role(cc) if cc else None) or "none"
+
+
+# ---------------------------------------------------------------------------------------------------
+# cluster_info
+
+
+def facts(state):
+    """The cluster_info result of a state (see the module's RETURN)."""
+    if not state["reachable"]:
+        return unreachable(state["name"], state["error"]["code"], state["error"]["message"])
+    cc = state["cluster_configuration"]
+    config = state["config"]
+    spec = installer.spec_role(cc) if cc else None
+    rendered = installer.config_role(config)
+    skew = installer.config_max_clock_skew(config)
+    return {
+        "name": state["name"],
+        "reachable": True,
+        "reason_code": None,
+        "reason": None,
+        "kubernetes_version": (state["version"] or {}).get("gitVersion"),
+        "kubesphere_installed": bool(cc or state["config_present"]),
+        "kubesphere_version": installer.installer_version(cc) if cc else None,
+        "installer": {
+            "present": cc is not None,
+            "core_status": get_path(cc or {}, "status.core.status"),
+            "enabled_components": installer.enabled_components(cc),
+            "failed_components": installer.failed_components(cc),
+        },
+        "components": components.spec_components((cc or {}).get("spec")),
+        "cluster_role": {"spec": spec, "rendered": rendered},
+        "role": rendered or spec or "none",
+        "config_rendered": bool(config),
+        "jwt_secret_hash": fingerprint(installer.config_jwt_secret(config)),
+        "maximum_clock_skew": skew,
+        "maximum_clock_skew_seconds": clock.parse_duration(skew),
+        "kube_system_uid": state["kube_system_uid"],
+        "host_annotations": dict(state["ks_namespace_annotations"]),
+        "clock": clock.combine([clock.sample_offset(*s) for s in state["date_samples"] or []]),
+        "clusters": list(state["clusters"] or []),
+        "kubefed_clusters": state["kubefed_clusters"],
+        "warnings": [state["config_error"]] if state["config_error"] else [],
+    }
+
+
+REASONS = {
+    "kubeconfig_missing": "its kubeconfig file does not exist",
+    "no_such_context": "the kubeconfig has no such context",
+    "tls_untrusted": "the API server's TLS certificate is not trusted by the kubeconfig's CA",
+    "unauthorized": "the API server rejected the credentials (401 Unauthorized)",
+    "forbidden": "the credentials may not read the cluster (403 Forbidden)",
+}
+
+
+def unreachable(name, code, message, context=None):
+    """The cluster_info result for a cluster that could not be read."""
+    text = message
+    if code == "no_such_context" and context:
+        text = "the kubeconfig has no context '%s'" % context
+    elif code == "kubeconfig_missing":
+        text = REASONS[code]
+    out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "maximum_clock_skew",
+                             "kube_system_uid", "clock", "kubefed_clusters")}
+    out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
+               cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[])
+    return out
+
+
+def summary(f):
+    """One line about a cluster, for `msg`."""
+    if not f["reachable"]:
+        return "cluster '%s': not reachable: %s" % (f["name"], f["reason"])
+    ks = ("KubeSphere %s" % (f["kubesphere_version"] or "(version unknown)")) if f["kubesphere_installed"] \
+        else "KubeSphere not installed"
+    return "cluster '%s': Kubernetes %s, %s, role %s" % (f["name"], f["kubernetes_version"], ks, f["role"])
+
+
+def run_cluster_info(module, connection_class=None):
+    """The cluster_info module's work: read, turn into facts, warn, exit (or fail when asked to)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection  # noqa: PLC0415
+
+    p = module.params
+    name = p["cluster_name"]
+    try:
+        conn = (connection_class or Connection)(module, name, timeout=p["timeout"])
+        state = read(conn, samples=p["clock_samples"])
+    except KubeSphereError as e:  # a kubeconfig that cannot even be resolved
+        state = dict(empty(name), reachable=False, error={"code": e.code or "api_error", "message": e.reason})
+    result = facts(state)
+    if not state["reachable"]:
+        result = unreachable(name, state["error"]["code"], state["error"]["message"], p.get("context"))
+        if p["fail_on_unreachable"]:
+            module.fail_json(msg=summary(result), code=result["reason_code"], cluster=result)
+    for warning in result["warnings"]:
+        module.warn("cluster '%s': %s" % (name, warning))
+    module.exit_json(changed=False, msg=summary(result), cluster=result)

@@ -1,0 +1,267 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. What the multicluster_role module does, in the architecture's order:
+READ the cluster and its host (cluster_state.read; the rest of the fleet arrives as peer facts, never as
+connections); CHECK (checks/roles.py); DECIDE with installer.py and components.py (desired patch,
+applied?); WRITE through _k8s.ensure_object; WAIT for ks-installer.
+
+Nothing is written before every check has passed. The jwtSecret is hidden with module.hide() as soon as
+it is known and masked at installer.SECRET_PATHS in every result and diff."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, components, installer, objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    Connection, auth_params, ensure_object, poll)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+try:
+    import yaml
+except ImportError:  # reported by KubeSphereModule
+    yaml = None
+
+# What this module reads of a cluster (no /version, no kubefed).
+PARTS = ("installer", "identity", "clusters")
+
+
+# ---------------------------------------------------------------------------------------------------
+# read
+
+
+def read(conn):
+    """The cluster's state; a cluster that cannot be read, or whose kubesphere-config is not YAML, fails."""
+    state = cluster_state.require(cluster_state.read(conn, PARTS))
+    if state["config_error"]:
+        raise conn.error(state["config_error"], code="bad_config")
+    return state
+
+
+def has_auth(params, prefix):
+    return bool(auth_params(params, prefix))
+
+
+def member_inputs(module, p, host):
+    """The member's jwtSecret: `jwt_secret`, else the host's rendered one. Hidden at once (module.hide)."""
+    secret = p["jwt_secret"]
+    if not secret:
+        if host is None:
+            raise KubeSphereError("role member needs the host's jwtSecret: give jwt_secret or the host's "
+                                  "connection (host_kubeconfig, host_context, ...)", cluster=p["cluster_name"],
+                                  code="no_jwt_secret")
+        if installer.config_role(host["config"]) != "host":
+            why = "is not a host yet (kubesphere-config clusterRole %s)" % (installer.config_role(host["config"]) or "absent")
+            if not module.check_mode:
+                raise KubeSphereError(why + ": set the host role first", cluster=host["name"], code="host_not_ready")
+            module.warn("cluster '%s' %s; check mode predicts with its current jwtSecret" % (host["name"], why))
+        secret = installer.config_jwt_secret(host["config"])
+        if not secret:
+            raise KubeSphereError("its kubesphere-config has no jwtSecret yet", cluster=host["name"],
+                                  code="host_not_ready")
+    module.hide(secret)
+    return secret
+
+
+def components_for(p, host, target_cc):
+    if not p["sync_components"]:
+        return []
+    if host is None or not host["cluster_configuration"]:
+        raise KubeSphereError("sync_components needs the host's connection (host_kubeconfig, ...)",
+                              cluster=p["cluster_name"], code="no_host")
+    return components.missing_on_member(objects.get_path(host["cluster_configuration"], "spec"),
+                                        objects.get_path(target_cc or {}, "spec"),
+                                        p["components_include"] or None, p["components_exclude"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# act
+
+
+def write_dest(module, cc, result):
+    """Write the cluster-configuration.yaml (mode 0600: it carries the jwtSecret); idempotent."""
+    path = module.params["dest"]
+    text = yaml.safe_dump(cc, sort_keys=False, default_flow_style=False)
+    old = None
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    changed = old != text
+    before = objects.mask(yaml.safe_load(old) if old else {}, installer.JWT_PATHS)
+    result.update(changed=changed, dest=path, applied=False)
+    if module._diff:
+        result["diff"] = {"before": before or {}, "after": objects.mask(cc, installer.JWT_PATHS),
+                          "before_header": path, "after_header": path}
+    if changed and not module.check_mode:
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cluster-configuration-")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        module.atomic_move(tmp, path)
+    if os.path.exists(path):
+        result["changed"] = module.set_mode_if_different(path, "0600", result["changed"]) or result["changed"]
+    return result
+
+
+def create_cc(module, conn, cc, result):
+    """Before install: kubesphere-system and the ClusterConfiguration, for ks-installer's first run."""
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": installer.KS_NAMESPACE}}
+    ns_result = ensure_object(conn, ns, module.check_mode)
+    if ns_result["changed"] and module.check_mode:  # a dry-run create cannot land in a namespace not made
+        masked = objects.mask(cc, installer.SECRET_PATHS)
+        out = {"changed": True, "after": masked, "diff": {"before": {}, "after": masked}}
+    else:
+        out = ensure_object(conn, cc, module.check_mode, installer.SECRET_PATHS)
+    result.update(changed=out["changed"] or ns_result["changed"], result=out["after"], applied=False,
+                  installer="no ClusterConfiguration before: ks-installer applies the role on its first run")
+    if module._diff:
+        result["diff"] = out["diff"]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# wait
+
+
+def applied_problems(p, state, secret):
+    return installer.applied_problems(p["role"], state["config"], state["cluster_configuration"], secret, host_opts(p))
+
+
+def wait_applied(module, p, conn, target, secret):
+    """Poll (kubernetes.core's clock) until installer.applied_problems is empty; fail early on a newly
+    failed installer task. Returns the last state read."""
+    before_cc = target["cluster_configuration"]
+    state = target
+    for _elapsed in poll(p["wait_timeout"], max(p["wait_sleep"], 0.2)):
+        state = read(conn)
+        left = applied_problems(p, state, secret)
+        if not left:
+            return state
+        cc = state["cluster_configuration"]
+        failed = installer.new_failures(before_cc, cc)
+        if failed:
+            raise KubeSphereError("ks-installer failed (%s) while applying role '%s': %s"
+                                  % (", ".join(failed), p["role"], installer.installer_activity(cc, state["config"])),
+                                  cluster=p["cluster_name"], code="installer_failed")
+    state = read(conn)
+    left = applied_problems(p, state, secret)
+    if not left:
+        return state
+    cc = state["cluster_configuration"]
+    log = installer_log(conn)
+    raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s%s"
+                          % (p["role"], p["wait_timeout"], "; ".join(left),
+                             installer.installer_activity(cc, state["config"]),
+                             ". Installer log: %s" % log if log else "", rerun_hint(cc)),
+                          cluster=p["cluster_name"], code="timeout")
+
+
+def rerun_hint(cc):
+    """ks-installer reruns only when the ClusterConfiguration's spec changes: after a
+    failed run with the wanted spec already written, nothing happens until it is restarted."""
+    failed = installer.failed_components(cc)
+    if not failed:
+        return ""
+    return (". Its last run failed (%s) and it reruns only when the ClusterConfiguration's spec changes: fix the "
+            "cause, then restart it (kubectl -n %s rollout restart deployment ks-installer) and run this again"
+            % (", ".join(failed), installer.KS_NAMESPACE))
+
+
+def installer_log(conn):
+    """The progress lines of the ks-installer pod's log ('' when there is no such pod or log)."""
+    try:
+        pods = conn.list("v1", "Pod", installer.KS_NAMESPACE, label_selector=installer.INSTALLER_POD_SELECTOR)
+        if not pods:
+            return ""
+        name = objects.get_path(pods[-1], "metadata.name")
+        status, _headers, body = conn.raw("GET", "/api/v1/namespaces/%s/pods/%s/log?tailLines=300"
+                                          % (installer.KS_NAMESPACE, name))
+    except KubeSphereError:
+        return ""
+    return installer.installer_log_summary(body if isinstance(body, str) and status < 400 else "")
+
+
+def host_label(p):
+    """How messages name the host before its config is read: host_cluster_name, else 'host'."""
+    return (p["role"] == "member" and p["host_cluster_name"]) or installer.DEFAULT_HOST_CLUSTER_NAME
+
+
+def host_opts(p):
+    if p["role"] != "host":
+        return {}
+    return {"proxyPublishAddress": p["proxy_publish_address"], "hostClusterName": p["host_cluster_name"]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the module's work
+
+
+def run(module):
+    p = module.params
+    result = {"changed": False, "role": p["role"], "applied": False, "components_enabled": []}
+    try:
+        module.exit_json(**change(module, p, result))
+    except KubeSphereError as e:
+        module.fail_from(e, **result)
+
+
+def change(module, p, result):
+    host = None
+    if has_auth(p, "host_"):
+        host = read(Connection(module, host_label(p), prefix="host_"))
+    if p["dest"]:
+        return before_install(module, p, None, None, host, result)
+    conn = Connection(module, p["cluster_name"])
+    target = read(conn)
+    if target["cluster_configuration"] is None:
+        if not p["create"]:
+            raise KubeSphereError("has no ClusterConfiguration %s/%s: KubeSphere (ks-installer) is not installed; "
+                                  "use create: true to create it before the installer runs, or dest: to write "
+                                  "the cluster-configuration.yaml to install with"
+                                  % (installer.KS_NAMESPACE, installer.CC_NAME), cluster=p["cluster_name"],
+                                  code="not_installed")
+        return before_install(module, p, conn, target, host, result)
+    problems = role_checks.role_problems(p["cluster_name"], p["role"], target, host, p["peers"],
+                                         p["host_cluster_name"] if p["role"] == "member" else None)
+    if problems:
+        result["problems"] = problems
+        if not p["force"]:
+            raise KubeSphereError("refused: " + " | ".join(x["message"] for x in problems), code=problems[0]["code"])
+        for x in problems:
+            module.warn("forced: " + x["message"])
+    secret = member_inputs(module, p, host) if p["role"] == "member" else None
+    wanted = components_for(p, host, target["cluster_configuration"]) if p["role"] == "member" else []
+    patch = installer.role_patch(p["role"], secret, host_opts(p), wanted)
+    out = ensure_object(conn, installer.desired_cc(patch), module.check_mode, installer.SECRET_PATHS)
+    result.update(changed=out["changed"], result=out["after"], role_before=cluster_state.spec_role(target),
+                  components_enabled=wanted)
+    if secret:
+        result["jwt_secret_hash"] = fingerprint(secret)
+    if module._diff:
+        result["diff"] = out["diff"]
+    if p["wait"] and not module.check_mode:
+        state = wait_applied(module, p, conn, target, secret)
+    else:
+        state = read(conn)
+    result["applied"] = not applied_problems(p, state, secret)
+    result["installer"] = installer.installer_activity(state["cluster_configuration"], state["config"])
+    return result
+
+
+def before_install(module, p, conn, target, host, result):
+    """No KubeSphere yet: the full default ClusterConfiguration with the role, as a file or an object."""
+    secret = member_inputs(module, p, host) if p["role"] == "member" else None
+    wanted = components_for(p, host, None) if p["role"] == "member" and p["sync_components"] else []
+    cc = installer.before_install_cc(installer.role_patch(p["role"], secret, host_opts(p), wanted))
+    result["components_enabled"] = wanted
+    if secret:
+        result["jwt_secret_hash"] = fingerprint(secret)
+    if target is None:
+        return write_dest(module, cc, result)
+    return create_cc(module, conn, cc, result)

@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: multicluster_role
+short_description: Set a KubeSphere 3.x cluster's multi-cluster role (host, member, none) and wait until applied
+version_added: 0.1.0
+description:
+  - Sets C(spec.multicluster.clusterRole) of the ClusterConfiguration C(kubesphere-system/ks-installer),
+    with the host's options (O(proxy_publish_address), O(host_cluster_name)) or the member's jwtSecret,
+    and waits until ks-installer has applied it. Applied means the rendered ConfigMap
+    C(kubesphere-system/kubesphere-config) shows the role and the wanted jwtSecret (compared by hash)
+    and, on a host, C(status.multicluster.status) is C(enabled).
+  - For a member, the jwtSecret is read from the host's rendered kubesphere-config through the
+    C(host_) connection options, or given as O(jwt_secret). It is never returned, logged or shown in a
+    diff in clear; results carry its fingerprint (C(sha256:<12 hex>)).
+  - Checks run before anything is written and refuse, unless O(force=true), to make a second host of the
+    fleet (O(peers)), to turn a host that has members into a member or C(none), to turn a cluster that is
+    imported as a member into a host, and to make a member of a cluster another host manages.
+  - The module connects to this cluster and, with the C(host_) options, to its host; never to the rest
+    of the fleet, which it knows only from O(peers) (facts, no credentials).
+  - Connection options left unset are not taken from C(K8S_AUTH_*) environment variables (unlike
+    kubernetes.core's modules); when such variables are set the module warns that they were ignored.
+  - Renamed from C(cluster_role) in 0.2.0 (C(kubesphere.multicluster.cluster_role) still redirects here).
+  - Before KubeSphere is installed, O(dest) writes the C(cluster-configuration.yaml) to install with, and
+    O(create=true) creates the ClusterConfiguration so that ks-installer starts in the wanted role.
+author:
+  - kubesphere.multicluster contributors (@kubesphere)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.host_auth_options
+  - kubesphere.multicluster.attributes
+options:
+  role:
+    description: The cluster's role.
+    type: str
+    required: true
+    choices: [host, member, none]
+  cluster_name:
+    description:
+      - The cluster's KubeSphere name (its C(Cluster) object on the host); names the cluster in
+        messages and is compared with the host's C(Cluster) objects by the guards.
+      - The documented inventory layout sets it as C(kubesphere_cluster_name).
+    type: str
+    required: true
+  proxy_publish_address:
+    description: Role C(host) only. C(multicluster.proxyPublishAddress), the tower address agents dial.
+    type: str
+  host_cluster_name:
+    description:
+      - The host's KubeSphere name, C(multicluster.hostClusterName) (the name of the host's own Cluster object).
+      - Role C(host), when given, it is set in the ClusterConfiguration (KubeSphere's default is C(host)).
+        Choose it before the first members join; renaming a host later is not supported by KubeSphere.
+      - Role C(member), the host's name in messages and guards; by default read from the host's
+        rendered kubesphere-config.
+    type: str
+  jwt_secret:
+    description:
+      - Role C(member). The host's jwtSecret. When omitted, it is read from the host's rendered
+        kubesphere-config through the C(host_) connection options.
+    type: str
+  sync_components:
+    description:
+      - Role C(member). Enable on the member the pluggable components enabled in the host's
+        ClusterConfiguration, except the App Store (C(openpitrix.store)), as KubeSphere requires.
+      - Components are never disabled.
+    type: bool
+    default: false
+  components_include:
+    description: With O(sync_components), only these components (dotted names such as C(devops), C(logging)).
+    type: list
+    elements: str
+    default: []
+  components_exclude:
+    description: With O(sync_components), never these components.
+    type: list
+    elements: str
+    default: []
+  peers:
+    description:
+      - The clusters of the fleet, for the checks (a second host, a cluster imported or managed elsewhere),
+        as FACTS read before (the preflight role reads them with M(kubesphere.multicluster.cluster_info) and
+        the P(kubesphere.multicluster.peer_facts#filter) filter shapes them). No connection options; the
+        module never connects to a peer. The entry named like this cluster is skipped.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The cluster's KubeSphere name.
+        type: str
+        required: true
+      role:
+        description: Its effective role (C(host), C(member), C(none)); null when it could not be read.
+        type: str
+      kube_system_uid:
+        description: UID of its kube-system namespace.
+        type: str
+      clusters:
+        description: On a host, its Cluster objects (name, and the member's kube-system UID the host recorded).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The Cluster object's name.
+            type: str
+            required: true
+          uid:
+            description: C(status.uid) of the Cluster object.
+            type: str
+  force:
+    description: Do it even when a guard refuses (each problem is then returned as a warning).
+    type: bool
+    default: false
+  create:
+    description:
+      - When the cluster has no ClusterConfiguration (KubeSphere not installed yet), create it, with
+        the role, in C(kubesphere-system), so that ks-installer applies the role on its first run.
+        Without it, such a cluster is an error. No wait follows a creation.
+    type: bool
+    default: false
+  dest:
+    description:
+      - Write the C(cluster-configuration.yaml) to install KubeSphere with (role, host options, jwtSecret)
+        to this path on the controller, mode 0600, instead of touching the cluster. The cluster itself
+        is not contacted (guards need it and do not run).
+    type: path
+  wait:
+    description: Wait until ks-installer has applied the role (not in check mode).
+    type: bool
+    default: true
+  wait_timeout:
+    description: How many seconds to wait.
+    type: int
+    default: 600
+  wait_sleep:
+    description: Seconds between two checks.
+    type: int
+    default: 5
+notes:
+  - KubeSphere 3.x with ks-installer. KubeSphere v4 has no ClusterConfiguration; there the host installs
+    ks-core into members itself.
+seealso:
+  - module: kubesphere.multicluster.cluster_info
+  - module: kubesphere.multicluster.fleet_check
+"""
+
+EXAMPLES = r"""
+- name: Make the host cluster
+  kubesphere.multicluster.multicluster_role:
+    kubeconfig: /etc/kubesphere/host.kubeconfig
+    cluster_name: host
+    role: host
+    proxy_publish_address: http://203.0.113.10:30721
+
+- name: Make a member, with the host's jwtSecret and components
+  kubesphere.multicluster.multicluster_role:
+    kubeconfig: /etc/kubesphere/member1.kubeconfig
+    cluster_name: member1
+    role: member
+    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+    sync_components: true
+    components_exclude: [servicemesh]
+
+- name: Write the cluster-configuration.yaml a new member is installed with
+  kubesphere.multicluster.multicluster_role:
+    cluster_name: member3
+    role: member
+    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+    dest: /srv/install/member3/cluster-configuration.yaml
+"""
+
+RETURN = r"""
+result:
+  description: The ClusterConfiguration after the change (in check mode, as the server would store it), jwtSecret masked.
+  returned: when the cluster was contacted
+  type: dict
+role:
+  description: The role that was set.
+  returned: always
+  type: str
+  sample: member
+role_before:
+  description: The role in the ClusterConfiguration before the change (C(none) when there was none).
+  returned: when the cluster was contacted
+  type: str
+  sample: none
+applied:
+  description: Whether ks-installer's rendered kubesphere-config shows the wanted role (and secret).
+  returned: always
+  type: bool
+installer:
+  description: What ks-installer last did (rendered role, jwtSecret fingerprint, failed components, status times).
+  returned: when the cluster was contacted
+  type: str
+jwt_secret_hash:
+  description: Fingerprint of the jwtSecret the member was given (never the secret).
+  returned: role member
+  type: str
+  sample: sha256:3f2a9c0e1b7d
+components_enabled:
+  description: Components this run enabled (O(sync_components)).
+  returned: always
+  type: list
+  elements: str
+problems:
+  description: Problems the checks found (each C(code), C(cluster) and C(message)); the module refused unless O(force).
+  returned: when a guard found something
+  type: list
+  elements: dict
+dest:
+  description: The file written (O(dest)).
+  returned: with O(dest)
+  type: str
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    KubeSphereModule, auth_argspec)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.multicluster_role import run
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.installer import ROLES
+
+
+def main():
+    spec = dict(
+        role=dict(type="str", required=True, choices=list(ROLES)),
+        cluster_name=dict(type="str", required=True),
+        proxy_publish_address=dict(type="str"),
+        host_cluster_name=dict(type="str"),
+        jwt_secret=dict(type="str", no_log=True),
+        sync_components=dict(type="bool", default=False),
+        components_include=dict(type="list", elements="str", default=[]),
+        components_exclude=dict(type="list", elements="str", default=[]),
+        peers=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            role=dict(type="str"),
+            kube_system_uid=dict(type="str"),
+            clusters=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                uid=dict(type="str"),
+            )),
+        )),
+        force=dict(type="bool", default=False),
+        create=dict(type="bool", default=False),
+        dest=dict(type="path"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        wait_sleep=dict(type="int", default=5),
+    )
+    spec.update(auth_argspec())
+    spec.update(auth_argspec("host_"))
+    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True,
+                              mutually_exclusive=[("dest", "create")])
+    run(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""Unit tests import the one fake connection as `fakes` (tests/unit/fakes.py)."""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)

@@ -1,0 +1,283 @@
+"""The read model (cluster_state.read over the one fake connection), the cluster_info facts built from a
+state, why a cluster is unreachable, and the fleet table (report.py)."""
+
+import email.utils
+
+import yaml
+
+from fakes import FakeConnection
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state as cs
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import report
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+
+CC_API = "installer.kubesphere.io/v1alpha1"
+
+T = 1764031573.0
+JWT = "host-jwt-secret-value-0123456789"
+
+
+def cc(role="member", status=None, spec=None):
+    return {"metadata": {"name": "ks-installer", "namespace": "kubesphere-system", "labels": {"version": "v3.4.1"}},
+            "spec": dict({"multicluster": {"clusterRole": role}, "devops": {"enabled": True},
+                          "logging": {"enabled": False}, "network": {"topology": {"enabled": True}}}, **(spec or {})),
+            "status": status or {"core": {"status": "enabled", "version": "v3.4.1"},
+                                 "devops": {"status": "failed"}, "multicluster": {"status": "enabled"}}}
+
+
+def configmap(role="member", jwt=JWT, skew="20s", text=None):
+    doc = {"authentication": {"jwtSecret": jwt, "maximumClockSkew": skew}, "multicluster": {"clusterRole": role}}
+    return {"data": {"kubesphere.yaml": text if text is not None else yaml.safe_dump(doc)}}
+
+
+def cluster_obj(name, ready):
+    return {"metadata": {"name": name, "labels": {}},
+            "spec": {"connection": {"type": "direct", "kubeconfig": "c2VjcmV0LWt1YmVjb25maWc="}},
+            "status": {"uid": "uid-" + name, "conditions": [{"type": "Ready", "status": "True" if ready else "False",
+                                                            "reason": "r", "message": "m", "lastUpdateTime": "x"}],
+                       "kubernetesVersion": "v1.34.3"}}
+
+
+def objects_of(over):
+    """The cluster's objects as a FakeConnection serves them; `over` replaces cc/configmap/clusters/
+    kube_system/ks_namespace (None = absent)."""
+    parts = {"cc": cc(), "configmap": configmap(), "clusters": None,
+             "kube_system": {"metadata": {"name": "kube-system", "uid": "uid-1"}},
+             "ks_namespace": {"metadata": {"annotations": {"cluster.kubesphere.io/name": "member1",
+                                                           "cluster.kubesphere.io/host-cluster": "host", "other": "x"}}}}
+    parts.update(over)
+    out = []
+    if parts["cc"]:
+        out.append(dict(parts["cc"], apiVersion=CC_API, kind="ClusterConfiguration"))
+    if parts["configmap"]:
+        out.append(dict(parts["configmap"], apiVersion="v1", kind="ConfigMap",
+                        metadata={"name": "kubesphere-config", "namespace": "kubesphere-system"}))
+    if parts["kube_system"]:
+        out.append(dict(parts["kube_system"], apiVersion="v1", kind="Namespace"))
+    if parts["ks_namespace"]:
+        ns = dict(parts["ks_namespace"], apiVersion="v1", kind="Namespace")
+        ns["metadata"] = dict(ns["metadata"], name="kubesphere-system")
+        out.append(ns)
+    for c in parts["clusters"] or []:
+        out.append(dict(c, apiVersion=cs.CLUSTER_API_VERSION, kind="Cluster"))
+    served = {("v1", "Namespace"), ("v1", "ConfigMap"), (CC_API, "ClusterConfiguration")}
+    if parts["clusters"] is not None:
+        served.add((cs.CLUSTER_API_VERSION, "Cluster"))
+    return out, served
+
+
+def conn(name="member1", **over):
+    objs, served = objects_of(over)
+    return FakeConnection(label=name, objects=objs, served=served,
+                          raw_answers={"/version": (200, {"Date": email.utils.formatdate(T, usegmt=True)},
+                                                    {"gitVersion": "v1.34.3"})})
+
+
+def state(name="member1", **over):
+    ticks = iter([T + 0.2, T + 0.3])
+    return cs.read(conn(name, **over), now=lambda: next(ticks))
+
+
+def facts(name="member1", **over):
+    return cs.facts(state(name, **over))
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+def test_facts_of_an_installed_member():
+    f = facts()
+    assert f["reachable"] is True and f["kubernetes_version"] == "v1.34.3"
+    assert f["kubesphere_installed"] is True and f["kubesphere_version"] == "v3.4.1"
+    assert f["cluster_role"] == {"spec": "member", "rendered": "member"} and f["role"] == "member"
+    assert f["jwt_secret_hash"] == fingerprint(JWT)
+    assert f["maximum_clock_skew"] == "20s" and f["maximum_clock_skew_seconds"] == 20.0
+    assert f["installer"] == {"present": True, "core_status": "enabled", "enabled_components": ["core", "multicluster"],
+                              "failed_components": ["devops"]}
+    assert f["components"] == ["devops", "network.topology"]
+    assert f["kube_system_uid"] == "uid-1"
+    assert f["host_annotations"] == {"cluster.kubesphere.io/name": "member1", "cluster.kubesphere.io/host-cluster": "host"}
+    assert (f["clock"]["low"], f["clock"]["high"]) == (-0.3, 0.8)
+    assert JWT not in repr(f)
+
+
+def test_facts_before_the_installer_rendered_its_config():
+    f = facts(configmap=None, cc=cc(role="none", status={}))
+    assert f["kubesphere_installed"] is True and f["config_rendered"] is False
+    assert f["cluster_role"] == {"spec": "none", "rendered": None} and f["role"] == "none"
+    assert f["jwt_secret_hash"] is None and f["maximum_clock_skew"] is None and f["maximum_clock_skew_seconds"] == 10.0
+    assert f["kubesphere_version"] == "v3.4.1"  # from the CC's version label
+
+
+def test_facts_of_a_plain_kubernetes_cluster():
+    f = facts("bare", cc=None, configmap=None, ks_namespace=None)
+    assert f["kubesphere_installed"] is False and f["kubesphere_version"] is None and f["role"] == "none"
+    assert f["installer"]["present"] is False and f["host_annotations"] == {}
+
+
+def test_facts_of_a_host_list_its_clusters_without_secrets():
+    f = facts("host", clusters=[cluster_obj("member2", False), cluster_obj("member1", True)])
+    assert [(c["name"], c["ready"]) for c in f["clusters"]] == [("member1", True), ("member2", False)]
+    assert f["clusters"][0]["conditions"] == [{"type": "Ready", "status": "True", "reason": "r", "message": "m"}]
+    assert "c2VjcmV0" not in repr(f)
+
+
+def test_a_config_that_is_not_yaml_is_a_warning_not_a_crash():
+    f = facts("m", configmap=configmap(text="a: ["))
+    assert f["reachable"] is True and f["jwt_secret_hash"] is None
+    assert "kubesphere-config key kubesphere.yaml is not valid YAML" in f["warnings"][0]
+
+
+# --- read -----------------------------------------------------------------------------------------
+
+
+def test_read_reads_every_part_and_times_each_sample():
+    ticks = iter([T + 0.1, T + 0.2, T + 0.6, T + 0.7])
+    slept = []
+    c = conn()
+    got = cs.read(c, samples=2, now=lambda: next(ticks), sleep=slept.append)
+    assert [x for x in c.calls if x[0] == "raw"] == [("raw", ("GET", "/version"))] * 2 and slept == [0.55]
+    assert [s[1:] for s in got["date_samples"]] == [[T + 0.1, T + 0.2], [T + 0.6, T + 0.7]]
+    assert got["cluster_configuration"]["metadata"]["name"] == "ks-installer" and got["config_present"]
+    assert got["config"]["multicluster"]["clusterRole"] == "member" and got["config_error"] is None
+    assert got["kube_system_uid"] == "uid-1" and got["ks_namespace"] is True
+    assert got["ks_namespace_annotations"] == {"cluster.kubesphere.io/name": "member1",
+                                               "cluster.kubesphere.io/host-cluster": "host"}
+    assert got["clusters"] is None and got["kubefed_clusters"] is None  # kinds not served
+    assert got["reachable"] is True and got["error"] is None
+    assert c.writes() == []
+
+
+def test_read_is_plain_data():
+    got = state("host", clusters=[cluster_obj("member1", True)])
+    assert yaml.safe_load(yaml.safe_dump(got)) == got
+    assert got["clusters"][0]["uid"] == "uid-member1" and "c2VjcmV0" not in repr(got)
+
+
+def test_read_of_an_unreachable_cluster_gives_the_connection_code():
+    got = cs.read(FakeConnection(label="m9", error="tls_untrusted"))
+    assert (got["reachable"], got["error"]["code"]) == (False, "tls_untrusted")
+    f = cs.facts(got)
+    assert (f["reachable"], f["reason_code"]) == (False, "tls_untrusted")
+
+
+def test_read_turns_401_into_unauthorized():
+    c = FakeConnection(label="m1", raw_answers={"/version": (401, {}, "Unauthorized")})
+    got = cs.read(c, now=lambda: T)
+    assert got["error"]["code"] == "unauthorized"
+
+
+def test_read_kubefed_clusters_when_served():
+    fed = {"apiVersion": cs.KUBEFED_API_VERSION, "kind": cs.KUBEFED_KIND,
+           "metadata": {"name": "member1", "namespace": cs.KUBEFED_NAMESPACE},
+           "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Offline", "status": "False"}]}}
+    got = cs.read(FakeConnection(label="host", objects=[fed]), parts=("kubefed",))
+    assert got["kubefed_clusters"] == [{"name": "member1", "ready": True, "offline": False}]
+
+
+# --- why a cluster is unreachable --------------------------------------------------------------------
+
+
+def test_unreachable_names_the_context():
+    f = cs.unreachable("m1", "no_such_context", "the kubeconfig has no such context (...)", context="nope")
+    assert (f["reachable"], f["reason_code"], f["reason"]) == (False, "no_such_context", "the kubeconfig has no context 'nope'")
+    assert cs.summary(f) == "cluster 'm1': not reachable: the kubeconfig has no context 'nope'"
+
+
+def test_summary_of_a_reachable_cluster():
+    assert cs.summary(facts("m1")) == "cluster 'm1': Kubernetes v1.34.3, KubeSphere v3.4.1, role member"
+    assert cs.summary(facts("b", cc=None, configmap=None)).endswith("KubeSphere not installed, role none")
+
+
+# --- the fleet table ------------------------------------------------------------------------------
+
+
+def fleet(m2_jwt="other", m1_offset=0.0):
+    host = facts("host", cc=cc("host"), configmap=configmap("host", skew="10s"), clusters=[cluster_obj("member1", True)])
+    m1 = facts("member1")
+    m1["clock"] = {"offset": host["clock"]["offset"] + m1_offset, "uncertainty": 0.5,
+                   "low": host["clock"]["offset"] + m1_offset - 0.5, "high": host["clock"]["offset"] + m1_offset + 0.5}
+    m2 = facts("member2", configmap=configmap(jwt=m2_jwt))
+    down = cs.unreachable("member3", "unreachable", "the API server is unreachable (connection refused)")
+    return [host, m1, m2, down]
+
+
+def test_fleet_rows():
+    rows, notes = report.fleet_rows(fleet(m1_offset=3.0), host="host")
+    assert [r["CLUSTER"] for r in rows] == ["host", "member1", "member2", "member3"]
+    host, m1, m2, down = rows
+    assert (host["ROLE"], host["READY"], host["JWT=HOST"], host["SKEW"]) == ("host", "-", "yes", "~+0.0s")
+    assert (m1["READY"], m1["JWT=HOST"], m1["SKEW"]) == ("yes", "yes", "+3.0s")
+    assert (m2["READY"], m2["JWT=HOST"]) == ("not joined", "NO")
+    assert (down["ROLE"], down["KUBERNETES"]) == ("?", "-")
+    assert notes == ["member3: UNREACHABLE [unreachable] the API server is unreachable (connection refused)"]
+
+
+def test_fleet_rows_show_members_the_host_manages_but_the_play_did_not_read():
+    facts = fleet()
+    facts[0]["clusters"].append(dict(globals()["facts"]("h", clusters=[cluster_obj("edge-7", False)])["clusters"][0],
+                                     kubesphere_version="v3.4.1"))
+    rows, notes = report.fleet_rows(facts, host="host")
+    assert rows[-1] == {"CLUSTER": "edge-7", "ROLE": "member", "KUBERNETES": "v1.34.3", "KUBESPHERE": "v3.4.1",
+                        "READY": "no", "JWT=HOST": "-", "SKEW": "-"}
+    assert "edge-7: joined to the host but not in the inventory (no kubeconfig): shown as the host sees it" in notes
+
+
+def test_fleet_rows_report_clock_skew_beyond_the_host_threshold():
+    notes = report.fleet_rows(fleet(m1_offset=25.0), host="host")[1]
+    assert any(n.startswith("clusters 'host' and 'member1': clocks differ by") for n in notes)
+
+
+def test_fleet_rows_without_a_reachable_host():
+    facts = fleet()[1:]
+    rows = report.fleet_rows(facts, host=None)[0]
+    assert {r["JWT=HOST"] for r in rows} == {"?", "-"}
+
+
+def test_fleet_table_is_aligned_text():
+    text = report.fleet_table(fleet(), host="host")
+    lines = text.splitlines()
+    assert lines[0].split() == list(report.COLUMNS)
+    starts = [lines[0].index(c) for c in report.COLUMNS]
+    rows = report.fleet_rows(fleet(), host="host")[0]
+    for line, row in zip(lines[1:5], rows):  # every value starts under its column's header
+        assert [line[s:].split("  ")[0].strip() for s in starts] == [str(row[c]) for c in report.COLUMNS]
+    assert lines[5] == "" and lines[6].startswith("member3: UNREACHABLE [unreachable]")
+
+
+def test_no_result_row():
+    f = report.no_result("member9", "boom")
+    assert (f["reachable"], f["reason_code"], f["reason"]) == (False, "no_result", "boom")
+
+
+def test_the_filter_reads_each_hosts_registered_result():
+    from ansible_collections.kubesphere.multicluster.plugins.filter.fleet_table import FilterModule
+
+    facts = fleet()
+    hostvars = {"h": {"ks_info": {"cluster": facts[0]}}, "m1": {"ks_info": {"cluster": facts[1]}},
+                "gone": {}}
+    text = FilterModule().filters()["fleet_table"](["h", "m1", "gone"], hostvars, "h", "ks_info")
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["host", "member1", "gone"]
+    assert lines[2].split()[5] == "yes"  # member1's jwtSecret compared with the host's (found by inventory name)
+    assert lines[-1] == "gone: UNREACHABLE [no_result] cluster_info returned no result (the task failed or was skipped)"
+
+
+def test_skew_column_never_shows_negative_zero():
+    facts = fleet(m1_offset=-0.01)
+    assert report.fleet_rows(facts, host="host")[0][1]["SKEW"] == "~+0.0s"
+
+
+def test_peer_facts_carry_facts_only():
+    from ansible_collections.kubesphere.multicluster.plugins.filter.peer_facts import FilterModule
+
+    facts = fleet()
+    hostvars = {"h": {"preflight_cluster_info": {"cluster": facts[0]}, "kubesphere_kubeconfig": "/secret/path",
+                      "corp_db_password": "pw"},
+                "m1": {"preflight_cluster_info": {"cluster": facts[1]}}, "down": {"preflight_cluster_info": {
+                    "cluster": facts[3]}}, "unread": {}}
+    peers = FilterModule().filters()["peer_facts"](["h", "m1", "down", "unread"], hostvars)
+    assert peers == [{"name": "host", "role": "host", "kube_system_uid": "uid-1",
+                      "clusters": [{"name": "member1", "uid": "uid-member1"}]},
+                     {"name": "member1", "role": "member", "kube_system_uid": "uid-1", "clusters": []}]
+    assert "/secret/path" not in repr(peers) and "pw" not in repr(peers)
