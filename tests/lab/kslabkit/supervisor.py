@@ -105,6 +105,13 @@ class Supervisor:
         self.lab_ca = kslab.lab_ca_dir(self.sd)
         make_ca(self.lab_ca, "kslab-lab-ca")
         os.makedirs(kslab.procs_dir(self.sd), exist_ok=True)
+        for rec in kslab.read_procs(self.sd):  # left by a supervisor that crashed: stop them, start afresh
+            if kslab._stop(rec.get("pid"), rec.get("needle", "kslab"), timeout=5):
+                log.info("%s: stopped the process (pid %s) an earlier supervisor left running", rec["name"], rec["pid"])
+            try:
+                os.unlink(self._record_path(rec["name"]))
+            except FileNotFoundError:
+                pass
         self._listeners = []
         for n in self.names:
             self._listeners.append(connect.serve_unix(kslab.egress_socket(self.clusters[n]), self.egress[n]))

@@ -372,3 +372,51 @@ def test_a_host_runs_the_real_cluster_controller_its_webhook_tower_and_kubefed(m
     host.merge_patch(CC, {"spec": {"multicluster": {"clusterRole": "none"}}})
     wait_for("host processes stopped", lambda: not ({"ks-controller-manager@host", "tower@host", "kubefed@host"}
                                                      & set(procs(lab))), timeout=120)
+
+
+def test_a_proxy_member_joins_through_real_tower_and_the_agent_the_lab_runs(make_lab):
+    """Proxy mode end to end: tower initialises the Cluster, ks-apiserver renders the agent Deployment, the
+    lab plays the kubelet for it (tower's agent with that Deployment's flags), and the cluster controller
+    joins the member through tower's mc-<name> address (via the CONNECT proxy)."""
+    import base64
+    import urllib.request
+
+    import yaml
+
+    lab = make_lab(members=1)
+    host, member = lab.client(lab.host), lab.client("member1")
+    host.merge_patch(CC, {"spec": {"multicluster": {"clusterRole": "host"}}})
+    wait_for("host processes", lambda: {"ks-controller-manager@host", "tower@host", "ks-apiserver@host"}
+             <= {p["name"] for p in kslab.read_procs(lab.state_dir) if kslab.process_health(p).startswith("ok")},
+             timeout=180)
+    clusters = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+    host.request("POST", clusters, {"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+                                    "metadata": {"name": "member1"},
+                                    "spec": {"joinFederation": True, "provider": "kslab",
+                                             "connection": {"type": "proxy"}}})
+    cl = wait_for("tower initialises member1", lambda: (host.get(clusters + "/member1")["spec"]["connection"]
+                                                        .get("token")) and host.get(clusters + "/member1"))
+    svc = host.get("/api/v1/namespaces/kubesphere-system/services/mc-member1")
+    assert svc["spec"]["clusterIP"] in cl["spec"]["connection"]["kubernetesAPIEndpoint"]
+
+    token = base64.b64decode(host.get("/api/v1/namespaces/kubesphere-system/secrets/kubesphere-secret")
+                             ["data"]["token"]).decode()
+    port = lab.state["clusters"]["host"]["ports"]["ks_apiserver"]
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/kapis/cluster.kubesphere.io/v1alpha1/clusters/member1/agent/deployment" % port,
+        headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        deployment = yaml.safe_load(r.read())
+    assert deployment["kind"] == "Deployment" and deployment["metadata"]["name"] == "cluster-agent"
+    deployment["metadata"]["namespace"] = "kubesphere-system"
+    member.apply(deployment)
+    wait_for("the lab runs the agent", lambda: "agent@member1" in procs(lab), timeout=60)
+
+    def ready():
+        conds = {c["type"]: c["status"] for c in host.get(clusters + "/member1").get("status", {}).get("conditions") or []}
+        return conds.get("AgentAvailable") == "True" and conds.get("Ready") == "True" and conds
+    wait_for("member1 Ready through tower", ready, timeout=240)
+    assert host.try_get("/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters/member1")
+
+    member.request("DELETE", "/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent")
+    wait_for("the agent stops with its Deployment", lambda: "agent@member1" not in procs(lab), timeout=60)
