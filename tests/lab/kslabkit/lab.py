@@ -550,6 +550,11 @@ def up(names=None, not_installed=(), crds_dir=None, timeout=180):
         for _ in pool.map(_furnish, names):
             pass
     _say("KubeSphere CRDs (%s) and cluster furniture loaded after %.1f s" % (crds_dir, time.time() - t0))
+    for n in names:
+        c = state["clusters"][n]
+        if not _alive(c["kcm_pid"], "kube-controller-manager"):
+            raise LabError("kube-controller-manager of %s exited at start-up: %s (log %s; `tests/lab/kslab down` "
+                           "cleans up)" % (n, " | ".join(log_tail(c["kcm_log"], 3)) or "no output", c["kcm_log"]))
     write_inventory(state)
     start_supervisor(state)
     save_state(state)

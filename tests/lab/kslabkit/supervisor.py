@@ -1,8 +1,9 @@
 """The lab's supervisor: runs KubeSphere's real binaries as what the ks-installer stand-in RENDERS says
 (kubesphere-system/kubesphere-config of each cluster), never from the lab's cluster names.
 
-- every cluster with a rendered config: its ks-apiserver (working folder with that `kubesphere.yaml`, plus a
-  `monitoring.endpoint` on loopback that nothing serves), reachable through the cluster's kube-apiserver
+- every cluster with a rendered config: its ks-apiserver (working folder with that `kubesphere.yaml`, its
+  in-cluster endpoints such as `monitoring.endpoint` replaced by a loopback port nothing serves, and
+  `kubernetes.kubeconfig` naming its own identity), reachable through the cluster's kube-apiserver
   service proxy: Service kubesphere-system/ks-apiserver (port 80, no selector), a Pod whose status.podIPs
   holds a made-up IP, Endpoints to it; the CONNECT proxy maps that IP to the ks-apiserver's loopback port;
 - a host (rendered `multicluster.enable: true`, `clusterRole: host`): ks-controller-manager (cluster
@@ -41,6 +42,9 @@ KS_POD_PORT = 9090  # ks-apiserver's container port in KubeSphere's chart
 TOWER_SERVICE_PORT = 8080
 MANAGER = "kslab-supervisor"
 RESTART_BACKOFF = 5.0
+# What the binaries get instead of the rendered in-cluster endpoints (Prometheus, notification manager...):
+# loopback, discard port, nothing listens. So no lab process resolves or dials a cluster-internal name.
+NOWHERE = "http://127.0.0.1:9"
 
 
 def pod_ip(index):
@@ -189,12 +193,21 @@ class Supervisor:
             self.unfurnish_ks_apiserver(n)
             return out
         cfg = yaml.safe_load(text) or {}
-        mon = cfg.get("monitoring") or {}
-        if not mon.get("endpoint"):
-            mon["endpoint"] = "http://127.0.0.1:9"  # must be set; ks-apiserver never calls it (loopback anyway)
-        cfg["monitoring"] = mon
-        rendered = yaml.safe_dump(cfg, sort_keys=False)
+        cfg["monitoring"] = dict(cfg.get("monitoring") or {}, endpoint=NOWHERE)  # must be non-empty
+        for section in cfg.values():  # every other in-cluster endpoint (notification, ...): loopback too
+            if isinstance(section, dict) and isinstance(section.get("endpoint"), str):
+                host = urllib.parse.urlsplit(section["endpoint"]).hostname
+                if host not in ("127.0.0.1", "localhost"):
+                    section["endpoint"] = NOWHERE
         p = c["ports"]
+
+        def rendered_for(component):
+            # In a pod, KubeSphere's binaries use the in-cluster config; here the file names the component's
+            # kubeconfig (the binaries reload this file when it changes, and then need it there, not in a flag).
+            kube = dict(cfg.get("kubernetes") or {})
+            kube["kubeconfig"] = self.kubeconfig(n, component)
+            return yaml.safe_dump(dict(cfg, kubernetes=kube), sort_keys=False)
+        rendered = rendered_for("ks-apiserver")
 
         # ks-apiserver on every cluster with a rendered config
         wd = self._workdir(n, "ks-apiserver")
@@ -218,7 +231,7 @@ class Supervisor:
         wd = self._workdir(n, "ks-controller-manager")
         certs = os.path.join(wd, "webhook-certs")
         make_serving_cert(self.lab_ca, certs, "ks-controller-manager.kslab")
-        self._write_if_changed(os.path.join(wd, "kubesphere.yaml"), rendered)  # the binary watches this file
+        self._write_if_changed(os.path.join(wd, "kubesphere.yaml"), rendered_for("ks-controller-manager"))
         argv = [kslab.binary("ks-controller-manager"), "--controllers=cluster",
                 "--kubeconfig=%s" % self.kubeconfig(n, "ks-controller-manager"), "--webhook-cert-dir=%s" % certs,
                 "--leader-elect=false", "--v=2"]
