@@ -121,7 +121,7 @@ def cluster(host, name):
 
 
 def condition(obj, ctype):
-    for c in (obj.get("status") or {}).get("conditions") or []:
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == ctype:
             return c
     return None

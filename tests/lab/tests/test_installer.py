@@ -11,6 +11,7 @@ import copy
 import hashlib
 import hmac
 import json
+import os
 import time
 
 import pytest
@@ -22,13 +23,14 @@ from standins.installer import (CC_BASE, CC_PATH, CONFIG_PATH, SECRET_PATH, VWC_
 
 KS = "/apis/apps/v1/namespaces/kubesphere-system/deployments/"
 IAM = "/apis/iam.kubesphere.io/v1alpha2/"
-EXAMPLE = "/work/shared/kubesphere-crds/v3.4/example-cluster-configuration.yaml"
 
 
 def real_spec():
     """The spec of INST deploy/cluster-configuration.yaml (what a user installs with): needs no migration."""
+    from kslabkit.lab import default_crds_dir  # noqa: PLC0415
+
     try:
-        with open(EXAMPLE) as f:
+        with open(os.path.join(default_crds_dir(), "v3.4", "example-cluster-configuration.yaml")) as f:
             return yaml.safe_load(f)["spec"]
     except OSError:
         spec = cluster_configuration()["spec"]
@@ -130,7 +132,7 @@ def quiet_lab(make_module_lab):
     from standins.runtime import Lab  # noqa: PLC0415
 
     handle = make_module_lab(members=1, extra_env={"KSLAB_NO_STANDINS": "1"})
-    return handle, InstallerController(Lab(handle.state_dir), delay=0)
+    return handle, InstallerController(Lab(handle.state_dir, component="ks-installer"), delay=0)
 
 
 def cc(rest):

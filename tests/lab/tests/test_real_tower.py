@@ -28,7 +28,7 @@ def test_a_proxy_member_is_initialized_by_tower_and_joins_once_its_agent_runs(br
     assert init["reason"] == "Initialized" and init["message"] == "Cluster has been initialized"
     conn = cluster(host, "member2")["spec"]["connection"]
     assert re.fullmatch(r"[0-9a-f]{64}", conn["token"])
-    assert conn["kubeSphereAPIServerPort"] == conn["kubernetesAPIServerPort"] + 10000
+    assert conn["kubesphereAPIServerPort"] == conn["kubernetesAPIServerPort"] + 10000
     svc = host.get("/api/v1/namespaces/kubesphere-system/services/mc-member2")
     assert conn["kubernetesAPIEndpoint"] == "https://%s:6443" % svc["spec"]["clusterIP"]
     assert condition(cluster(host, "member2"), "Ready") is None  # no kubeconfig yet: the controller skips it
