@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test venv link lab-binaries lab-up lab-down unit integration lab-tests sanity lint molecule bench clean
+.PHONY: demo test venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench clean
 
 demo: venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
 	tests/lab/kslab up
@@ -33,9 +33,11 @@ link:  ## make the checkout importable as kubesphere.multicluster
 lab-binaries:  ## build the lab binaries once (Kubernetes, kubefed, KubeSphere, tower; cached in ~/.cache/kslab)
 	tests/lab/build-binaries.sh
 
-lab-up: venv lab-binaries
+lab-up: venv lab-binaries  ## start the lab (KSLAB_STATE, KSLAB_PORT_BASE choose its folder and ports)
 	tests/lab/kslab up
-lab-down:
+lab-status:  ## every process of the lab and its health
+	tests/lab/kslab status
+lab-down:  ## stop every process of the lab (by pid) and remove its state
 	tests/lab/kslab down
 
 unit: venv link

@@ -166,7 +166,9 @@ class _PrivateLabs:
 
     def __call__(self, members=2, not_installed=(), extra_env=None):
         state = str(self.tmp.mktemp("kslab"))
-        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_free_port_base(members + 6)))
+        from kslabkit.lab import ports_needed  # noqa: PLC0415
+
+        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_free_port_base(ports_needed(members + 1))))
         env.update(extra_env or {})
         args = ["--members", str(members)]
         if not_installed:

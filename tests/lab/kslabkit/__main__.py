@@ -7,13 +7,13 @@ from . import lab
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="kslab", description="A lab of real kube-apiservers standing in for a KubeSphere fleet.")
+    p = argparse.ArgumentParser(prog="kslab", description="A lab of real kube-apiservers and KubeSphere 3.4.1 control planes on 127.0.0.1.")
     sub = p.add_subparsers(dest="cmd", required=True)
     u = sub.add_parser("up", help="start the lab (or reuse a running one)")
     u.add_argument("--members", type=int, default=2, help="number of member clusters (default 2)")
     u.add_argument("--clusters", help="comma-separated cluster names, the first is the host (overrides --members)")
     u.add_argument("--not-installed", default="", help="comma-separated clusters created without KubeSphere")
-    u.add_argument("--crds", help="folder of CRD YAML files (default: $KSLAB_CRDS_DIR or tests/lab/crds)")
+    u.add_argument("--crds", help="folder of CRD YAML files (default: $KSLAB_CRDS_DIR or <repo>/../shared/kubesphere-crds)")
     u.add_argument("--timeout", type=int, default=180, help="seconds to wait for each API server")
     sub.add_parser("down", help="stop the lab's processes and remove its state")
     sub.add_parser("status", help="show each cluster, its port and health")

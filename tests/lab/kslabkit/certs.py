@@ -97,3 +97,47 @@ def make_cluster_pki(directory, cluster, days=365, server_names=("127.0.0.1", "l
         p("sa.pub"),
         sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
     )
+
+
+def _load_ca(directory):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key  # noqa: PLC0415
+
+    with open(os.path.join(directory, "ca.key"), "rb") as f:
+        key = load_pem_private_key(f.read(), None)
+    with open(os.path.join(directory, "ca.crt"), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    return key, cert
+
+
+def make_client_cert(directory, cn, org="system:masters", days=365):
+    """A client certificate signed by the cluster CA in `directory`: (cert PEM, key PEM) bytes. The lab's
+    own components get one each (CN kslab:<component>), so the audit log tells them from the collection."""
+    ca_key, ca = _load_ca(directory)
+    key = _key()
+    cert = _sign(key, _name(cn, org), ca_key, ca.subject, days, client=True)
+    return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
+
+
+def make_ca(directory, cn, days=3650):
+    """A CA (ca.crt/ca.key) in `directory`, kept if it exists (the lab CA for webhooks and tower; RSA,
+    because tower's proxy signs with an RSA CA key only)."""
+    os.makedirs(directory, exist_ok=True)
+    if os.path.exists(os.path.join(directory, "ca.crt")):
+        return
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = _name(cn)
+    cert = _sign(key, name, key, name, days, ca=True)
+    _write(os.path.join(directory, "ca.key"), _pem_key(key), private=True)
+    _write(os.path.join(directory, "ca.crt"), cert.public_bytes(serialization.Encoding.PEM))
+
+
+def make_serving_cert(ca_dir, out_dir, cn, names=("127.0.0.1", "localhost"), days=365):
+    """tls.crt/tls.key in `out_dir`, for `names`, signed by the CA in `ca_dir` (kept if present)."""
+    os.makedirs(out_dir, exist_ok=True)
+    if os.path.exists(os.path.join(out_dir, "tls.crt")):
+        return
+    ca_key, ca = _load_ca(ca_dir)
+    key = _key()
+    cert = _sign(key, _name(cn), ca_key, ca.subject, days, server_names=names)
+    _write(os.path.join(out_dir, "tls.key"), _pem_key(key), private=True)
+    _write(os.path.join(out_dir, "tls.crt"), cert.public_bytes(serialization.Encoding.PEM))

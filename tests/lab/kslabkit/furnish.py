@@ -1,14 +1,16 @@
 """What a fresh lab cluster gets before any test runs: KubeSphere's CRDs, the namespaces and Nodes a
 real cluster has, and, for an "installed" cluster, the ClusterConfiguration ks-installer reads.
 
-CRDs come from a folder: tests/lab/crds (the project's own, written from the fact sheet) or
-$KSLAB_CRDS_DIR (for example ../shared/kubesphere-crds/v3.4, KubeSphere 3.4's real files). Every YAML
-file below it is read. CustomResourceDefinitions are loaded into every cluster and waited for until
+CRDs come from a folder: by default KubeSphere 3.4's real files beside the checkout
+(../shared/kubesphere-crds: v3.4 and v3.4-ks-core, all of which a real ks-apiserver needs), or
+$KSLAB_CRDS_DIR / `kslab up --crds`. Every YAML file below it is read. CustomResourceDefinitions are loaded into every cluster and waited for until
 Established. The other documents (FederatedTypeConfigs) are what ks-installer applies when a cluster
 becomes the host, so the ks-installer stand-in applies them then (see `extra_documents`), and
-ClusterConfiguration examples are ignored: the lab decides which clusters are installed."""
+the ClusterConfiguration document (ks-installer's deploy/cluster-configuration.yaml) is the spec every
+installed cluster starts with: the lab decides which clusters are installed."""
 
 import glob
+import json
 import os
 import time
 
@@ -98,30 +100,72 @@ def _node(cluster, i, k8s_version):
     }
 
 
-def cluster_configuration(role="none", jwt_secret=""):
-    """The ClusterConfiguration an installed KubeSphere 3.4 cluster has (the relevant keys)."""
+def _example_spec(crds_dir):
+    """spec of the ClusterConfiguration document in the CRD folder (KubeSphere's own
+    deploy/cluster-configuration.yaml, what a user installs with), or None."""
+    if not crds_dir or not os.path.isdir(crds_dir):
+        return None
+    for _, doc in _documents(crds_dir):
+        if doc["kind"] == "ClusterConfiguration" and isinstance(doc.get("spec"), dict):
+            return doc["spec"]
+    return None
+
+
+def cluster_configuration(role="none", jwt_secret="", crds_dir=None):
+    """The ClusterConfiguration an installed KubeSphere 3.4 cluster has: ks-installer's
+    deploy/cluster-configuration.yaml when the CRD folder carries it (it needs no migration by the installer),
+    else the same keys written out here."""
+    spec = _example_spec(crds_dir or os.environ.get("KSLAB_CRDS_DIR") or _default_crds())
+    if spec is None:
+        spec = {
+            "persistence": {"storageClass": ""},
+            "authentication": {"jwtSecret": ""},
+            "local_registry": "",
+            "common": {"core": {"console": {"enableMultiLogin": True, "port": 30880, "type": "NodePort"}},
+                       "redis": {"enabled": False, "enableHA": False, "volumeSize": "2Gi"},
+                       "openldap": {"enabled": False, "volumeSize": "2Gi"},
+                       "minio": {"volumeSize": "20Gi"},
+                       "monitoring": {"endpoint": "http://prometheus-operated.kubesphere-monitoring-system.svc:9090",
+                                      "GPUMonitoring": {"enabled": False}},
+                       "es": {"enabled": False, "logMaxAge": 7, "elkPrefix": "logstash",
+                              "basicAuth": {"enabled": False, "username": "", "password": ""},
+                              "externalElasticsearchHost": "", "externalElasticsearchPort": ""},
+                       "opensearch": {"enabled": True, "logMaxAge": 7, "opensearchPrefix": "whizard",
+                                      "basicAuth": {"enabled": True, "username": "admin", "password": "admin"},
+                                      "externalOpensearchHost": "", "externalOpensearchPort": "",
+                                      "dashboard": {"enabled": False}}},
+            "alerting": {"enabled": False},
+            "auditing": {"enabled": False},
+            "devops": {"enabled": False, "jenkinsCpuReq": 0.5, "jenkinsCpuLim": 1, "jenkinsMemoryReq": "4Gi",
+                       "jenkinsMemoryLim": "4Gi", "jenkinsVolumeSize": "16Gi"},
+            "events": {"enabled": False, "ruler": {"enabled": True, "replicas": 2}},
+            "logging": {"enabled": False, "logsidecar": {"enabled": True, "replicas": 2}},
+            "metrics_server": {"enabled": False},
+            "monitoring": {"storageClass": "", "node_exporter": {"port": 9100}},
+            "multicluster": {"clusterRole": "none"},
+            "network": {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"}, "topology": {"type": "none"}},
+            "openpitrix": {"store": {"enabled": False}},
+            "servicemesh": {"enabled": False, "istio": {"components": {
+                "ingressGateways": [{"name": "istio-ingressgateway", "enabled": False}], "cni": {"enabled": False}}}},
+            "edgeruntime": {"enabled": False},
+            "gatekeeper": {"enabled": False},
+            "terminal": {"timeout": 600},
+        }
+    spec = json.loads(json.dumps(spec))
+    spec.setdefault("authentication", {})["jwtSecret"] = jwt_secret
+    spec.setdefault("multicluster", {})["clusterRole"] = role
     return {
         "apiVersion": "installer.kubesphere.io/v1alpha1",
         "kind": "ClusterConfiguration",
         "metadata": {"name": "ks-installer", "namespace": KS_NAMESPACE, "labels": {"version": KS_INSTALLER_VERSION}},
-        "spec": {
-            "persistence": {"storageClass": ""},
-            "authentication": {"jwtSecret": jwt_secret},
-            "local_registry": "",
-            "common": {"core": {"console": {"enableMultiLogin": True, "port": 30880, "type": "NodePort"}}},
-            "alerting": {"enabled": False},
-            "auditing": {"enabled": False},
-            "devops": {"enabled": False},
-            "events": {"enabled": False},
-            "logging": {"enabled": False},
-            "metrics_server": {"enabled": False},
-            "monitoring": {"storageClass": ""},
-            "multicluster": {"clusterRole": role},
-            "network": {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"}, "topology": {"type": "none"}},
-            "openpitrix": {"store": {"enabled": False}},
-            "servicemesh": {"enabled": False},
-        },
+        "spec": spec,
     }
+
+
+def _default_crds():
+    from .lab import default_crds_dir  # noqa: PLC0415
+
+    return default_crds_dir()
 
 
 def furnish(rest, name, cluster, crds_dir, all_names):
@@ -135,6 +179,6 @@ def furnish(rest, name, cluster, crds_dir, all_names):
     if cluster.get("installed", True):
         rest.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KS_NAMESPACE}})
         try:
-            rest.ensure(cluster_configuration())
+            rest.ensure(cluster_configuration(crds_dir=crds_dir))
         except ApiError as e:
             raise RuntimeError("cluster %s: could not create the ClusterConfiguration: %s" % (name, e.reason))

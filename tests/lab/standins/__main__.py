@@ -1,20 +1,33 @@
-"""python -m standins --state DIR [--interval SECONDS]: run KubeSphere's stand-in controllers for a kslab.
+"""python -m standins --state DIR [--interval SECONDS]: the lab's supervisor process.
 
-Started in the background by `kslab up` (PYTHONPATH=tests/lab) and stopped by `kslab down`."""
+Started in the background by `kslab up` (PYTHONPATH=tests/lab) and stopped by `kslab down`. It runs, in one
+loop: the ks-installer stand-in (standins/installer.py: the only KubeSphere part the lab still imitates,
+as user kslab:ks-installer) and the supervisor (kslabkit/supervisor.py, user kslab:supervisor) with its
+CONNECT proxy threads, which runs KubeSphere's real binaries as the installer's rendering asks."""
 
 import argparse
 import logging
+import signal
 import sys
+import time
 
-from .clusters import ClusterController
+from kslabkit.supervisor import Supervisor
+
 from .installer import InstallerController
 from .runtime import Lab, run_forever
-from .tower import TowerController
 
-try:
-    from .kubefed import KubefedController
-except ImportError:  # written separately; the other stand-ins work without it
-    KubefedController = None
+
+class _Every:
+    """Runs a controller's step() at most every `seconds`."""
+
+    def __init__(self, controller, seconds):
+        self.c, self.seconds, self.last = controller, seconds, 0.0
+        self.name = controller.name
+
+    def step(self):
+        if time.time() - self.last >= self.seconds:
+            self.last = time.time()
+            self.c.step()
 
 
 def main(argv=None):
@@ -24,14 +37,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    lab = Lab(args.state)
-    controllers = [InstallerController(lab), ClusterController(lab), TowerController(lab)]
-    if KubefedController is not None:
-        controllers.append(KubefedController(lab))
-    else:
-        logging.getLogger("standins").warning("standins/kubefed.py not found: running without the kubefed stand-in")
-    logging.getLogger("standins").info("stand-ins for %s: %s", ", ".join(lab.names),
-                                       ", ".join(c.name for c in controllers))
+    supervisor = Supervisor(args.state)
+
+    def _exit(signum, _frame):
+        logging.getLogger("kslab.supervisor").info("signal %d: stopping every process", signum)
+        supervisor.stop_all()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    lab = Lab(args.state, component="ks-installer")
+    controllers = [InstallerController(lab), _Every(supervisor, 2.0)]
+    logging.getLogger("kslab.supervisor").info("lab %s: %s", ", ".join(lab.names),
+                                               ", ".join(c.name for c in controllers))
     run_forever(controllers, args.interval)
 
 

@@ -18,9 +18,12 @@ log = logging.getLogger("standins")
 
 
 class Lab:
-    """The clusters of a running kslab (from its lab.json)."""
+    """The clusters of a running kslab (from its lab.json). With `component`, clients use that lab
+    component's own identity (user kslab:<component>, see kslabkit.lab.component_kubeconfig), so the audit
+    log tells it from the collection (user kslab-admin); without, the admin kubeconfig."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, component=None):
+        self.component = component
         self.state_dir = os.path.abspath(state_dir)
         with open(os.path.join(self.state_dir, "lab.json")) as f:
             self.state = json.load(f)
@@ -35,9 +38,15 @@ class Lab:
         return self.state["clusters"][name]["server"]
 
     def rest(self, name):
-        """Admin client for a lab cluster."""
+        """Client for a lab cluster (the component's identity, else admin)."""
         if name not in self._rest:
-            self._rest[name] = Rest(self.kubeconfig(name), timeout=10)
+            path = self.kubeconfig(name)
+            if self.component:
+                from kslabkit.lab import component_kubeconfig  # noqa: PLC0415
+
+                c = self.state["clusters"][name]
+                path = component_kubeconfig(c["dir"], name, c["server"], self.component)
+            self._rest[name] = Rest(path, timeout=10)
         return self._rest[name]
 
 

@@ -1,9 +1,13 @@
 """The lab itself: real API servers at the pinned version, one per cluster, isolated from each other,
-with KubeSphere's CRDs and furniture, and a CLI that fails with one clear line on bad input."""
+with KubeSphere's CRDs and furniture, an audit log per cluster, KubeSphere 3.4.1's real control plane
+following what the installer stand-in renders, and a CLI that fails with one clear line on bad input."""
 
+import json
 import os
+import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -140,29 +144,54 @@ def test_bad_input_gives_one_clear_line(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def _free_block(span, start=28000, stop=31000):
+    """The first base in [start, stop) whose `span` ports are all free now: scanned in order, no randomness."""
+    for base in range(start, stop, span):
+        if all(kslab._port_free(p) for p in range(base, base + span)):
+            return base
+    pytest.fail("no %d free ports on 127.0.0.1 between %d and %d" % (span, start, stop))
+
+
 def test_a_port_in_use_is_named(tmp_path):
+    """Another process holds the lab's first kube-apiserver port: `up` names exactly that port."""
+    base = _free_block(kslab.ports_needed(3))
+    busy = kslab.layout(base, kslab.cluster_names(2))["clusters"]["host"]["apiserver"]
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind(("127.0.0.1", busy))
     s.listen(1)
-    port = s.getsockname()[1]
     try:
-        r = run_kslab("up", env={"KSLAB_STATE": str(tmp_path / "s"), "KSLAB_PORT_BASE": str(port)})
+        r = run_kslab("up", env={"KSLAB_STATE": str(tmp_path / "s"), "KSLAB_PORT_BASE": str(base)})
     finally:
         s.close()
     assert r.returncode == 2
-    assert "port %d on 127.0.0.1 is in use by another process" % port in r.stderr
+    assert "port %d on 127.0.0.1 is in use by another process" % busy in r.stderr
     assert "KSLAB_PORT_BASE" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "s" / "lab.json")
+
+
+def test_port_layout_stays_in_the_labs_range():
+    """Every port of a lab comes from its own range; ks-apiserver's below the ephemeral range."""
+    names = kslab.cluster_names(8)
+    lay = kslab.layout(27000, names)
+    ports = [lay["etcd"], lay["etcd_peer"], lay["connect"]] + [p for c in lay["clusters"].values() for p in c.values()]
+    assert len(ports) == len(set(ports))
+    assert min(ports) == 27000 and max(ports) < 27000 + kslab.ports_needed(len(names))
+    r = run_kslab("up", env={"KSLAB_STATE": "/nonexistent/kslab", "KSLAB_PORT_BASE": "32750"})  # member2: 32772
+    assert r.returncode == 2 and "choose a lower KSLAB_PORT_BASE" in r.stderr
 
 
 def test_down_after_a_crash_still_cleans_up(tmp_path):
-    env = {"KSLAB_STATE": str(tmp_path / "s"), "KSLAB_PORT_BASE": "28940", "KSLAB_NO_STANDINS": "1"}
+    env = {"KSLAB_STATE": str(tmp_path / "s"), "KSLAB_PORT_BASE": str(_free_block(kslab.ports_needed(2))),
+           "KSLAB_NO_STANDINS": "1"}
     r = run_kslab("up", "--members", "1", env=env)
     assert r.returncode == 0, r.stderr
     state = kslab_state(env)
     os.kill(state["clusters"]["host"]["pid"], 9)  # a crashed API server
     r = run_kslab("down", env=env)
     assert r.returncode == 0
-    for pid in [state["etcd"]["pid"]] + [c["pid"] for c in state["clusters"].values()]:
+    kcm = [c["kcm_pid"] for c in state["clusters"].values()]
+    for pid in [state["etcd"]["pid"]] + [c["pid"] for c in state["clusters"].values()] + kcm:
         assert not os.path.exists("/proc/%d" % pid) or b"kslab" not in open("/proc/%d/cmdline" % pid, "rb").read()
     assert not os.path.exists(env["KSLAB_STATE"])
     assert not os.path.exists(state["etcd"]["data_dir"])
@@ -181,3 +210,166 @@ def test_build_without_go_says_what_to_install(tmp_path):
         "kslab build: no Go toolchain on PATH: install Go 1.24 or newer (Debian: apt-get install golang-go; "
         "or https://go.dev/dl) and run again"]
     assert not os.path.exists(tmp_path / "cache")
+
+
+# --- KubeSphere's real control plane ------------------------------------------------------------------
+
+KS = "kubesphere-system"
+CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
+KS_VERSION_VIA_PROXY = "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:80/proxy/kapis/version"
+
+
+def wait_for(what, fn, timeout=120, interval=1.0):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+        except (ApiError, OSError) as e:
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    pytest.fail("%s: not within %d s (last: %r)" % (what, timeout, last))
+
+
+def procs(lab):
+    return {p["name"]: p for p in kslab.read_procs(lab.state_dir)}
+
+
+def audit_users(lab, name):
+    users = set()
+    with open(lab.state["clusters"][name]["audit_log"]) as f:
+        for line in f:
+            users.add(json.loads(line)["user"].get("username", ""))
+    return users
+
+
+def supervisor_log(lab):
+    with open(os.path.join(lab.state_dir, "logs", "supervisor.log")) as f:
+        return f.read()
+
+
+def test_every_kube_apiserver_writes_an_audit_log_with_one_user_per_lab_component(lab, kube, unique):
+    for name in lab.names:
+        kube(name).try_get("/api/v1/namespaces/audit-probe-" + unique)
+    for name in lab.names:
+        with open(lab.state["clusters"][name]["audit_log"]) as f:
+            events = [json.loads(line) for line in f]
+        assert all(e["level"] == "Metadata" and e["stage"] != "RequestReceived" for e in events)
+        assert all("requestObject" not in e for e in events)
+        probe = [e for e in events if e["requestURI"].endswith("/namespaces/audit-probe-" + unique)]
+        assert probe and {e["user"]["username"] for e in probe} == {kslab.ADMIN_USER}
+        users = {e["user"].get("username", "") for e in events}
+        assert {"kslab:up", "kslab:kube-controller-manager", "kslab:supervisor"} <= users
+        if lab.state["clusters"][name].get("installed", True):
+            assert "kslab:ks-installer" in users
+
+
+def test_each_installed_cluster_serves_ks_apiserver_v341_through_its_service_proxy(lab, kube):
+    for name in lab.names:
+        if not lab.state["clusters"][name].get("installed", True):
+            continue
+        version = wait_for("ks-apiserver of %s through the service proxy" % name,
+                           lambda n=name: kube(n).get(KS_VERSION_VIA_PROXY))
+        assert version["gitVersion"] == "v3.4.1", version
+        ep = kube(name).get("/api/v1/namespaces/kubesphere-system/endpoints/ks-apiserver")
+        ip = ep["subsets"][0]["addresses"][0]["ip"]
+        assert not ip.startswith("127.")  # a made-up Pod IP: only the CONNECT proxy knows where it goes
+
+
+def test_the_connect_proxy_refuses_a_pod_ip_it_does_not_map(lab, kube, unique, cleanup):
+    """A Service whose Endpoints point at a made-up IP the lab never mapped: the service proxy goes through
+    the CONNECT proxy, which refuses, so nothing dials that address."""
+    c = kube(lab.members[0])
+    name, ip = "nomap-" + unique, "10.244.77.7"
+    base = "/api/v1/namespaces/default"
+    c.request("POST", base + "/services", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                                           "spec": {"ports": [{"port": 80, "targetPort": 9090}]}})
+    cleanup(lab.members[0], base + "/services/" + name)
+    c.request("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                                       "spec": {"containers": [{"name": "x", "image": "x"}]}})
+    cleanup(lab.members[0], base + "/pods/" + name)
+    c.request("PATCH", base + "/pods/%s/status" % name, {"status": {"podIP": ip, "podIPs": [{"ip": ip}]}},
+              content_type="application/merge-patch+json")
+    uid = c.get(base + "/pods/" + name)["metadata"]["uid"]
+    c.request("POST", base + "/endpoints", {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name},
+                                            "subsets": [{"addresses": [{"ip": ip, "targetRef": {
+                                                "kind": "Pod", "name": name, "namespace": "default", "uid": uid}}],
+                                                "ports": [{"port": 9090}]}]})
+    cleanup(lab.members[0], base + "/endpoints/" + name)
+    with pytest.raises(ApiError) as err:
+        c.request("GET", base + "/services/%s:80/proxy/" % name, raw=True)
+    assert err.value.status >= 500
+    assert "refused CONNECT %s:9090" % ip in wait_for(
+        "the refusal in the supervisor's log", lambda: "refused CONNECT %s:9090" % ip in supervisor_log(lab)
+        and supervisor_log(lab), timeout=10)
+
+
+def test_status_lists_every_process_and_its_health(lab):
+    installed = [n for n in lab.names if lab.state["clusters"][n].get("installed", True)]
+    wait_for("every ks-apiserver recorded", lambda: all("ks-apiserver@" + n in procs(lab) for n in installed))
+    r = run_kslab("status", env=lab.env)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()]
+    for n in lab.names:
+        assert ["kube-controller-manager", n] == [x for x in rows if x[:2] == ["kube-controller-manager", n]][0][:2]
+        assert any(x[:2] == ["kube-controller-manager", n] and x[-2:] == ["ok", "running"] for x in rows)
+        assert any(x[:2] == ["kube-apiserver", n] and x[-1] == "ok" for x in rows)
+    for kind in ("supervisor", "connect-proxy", "etcd"):
+        assert any(x and x[0] == kind and "ok" in x for x in rows), r.stdout
+    for n in installed:
+        wait_for("ks-apiserver of %s healthy" % n, lambda n=n: any(
+            ln.split()[:2] == ["ks-apiserver", n] and "ok" in ln.split()
+            for ln in run_kslab("status", env=lab.env).stdout.splitlines() if ln.strip()))
+
+
+def test_a_process_that_dies_is_reported_by_name_with_its_log_and_started_again(lab):
+    member = lab.members[0]
+    name = "ks-apiserver@" + member
+    wait_for(name + " running", lambda: name in procs(lab))
+    pid = procs(lab)[name]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    log = wait_for("the death in the supervisor's log",
+                   lambda: "%s DIED" % name in supervisor_log(lab) and supervisor_log(lab), timeout=20)
+    assert "last lines of %s" % procs(lab).get(name, {}).get("log", os.path.join(
+        lab.state_dir, "logs", "ks-apiserver-%s.log" % member)) in log
+    new = wait_for("restarted", lambda: procs(lab).get(name, {}).get("pid") not in (None, pid) and procs(lab)[name])
+    assert kslab._alive(new["pid"], "ks-apiserver")
+    version = wait_for("ks-apiserver answering again", lambda: lab.client(member).get(KS_VERSION_VIA_PROXY))
+    assert version["gitVersion"] == "v3.4.1"
+
+
+def test_a_host_runs_the_real_cluster_controller_its_webhook_tower_and_kubefed(make_lab):
+    """Following the installer's rendering: role host starts ks-controller-manager (which creates the
+    Cluster `host`), tower and kubefed, and the installer's webhook points at the host's webhook; role none
+    again stops them."""
+    lab = make_lab(members=1)
+    host = lab.client(lab.host)
+    host.merge_patch(CC, {"spec": {"multicluster": {"clusterRole": "host"}}})
+    wanted = {"ks-controller-manager@host", "tower@host", "kubefed@host", "ks-apiserver@host"}
+    wait_for("host processes", lambda: wanted <= set(procs(lab)), timeout=180)
+    cluster = wait_for("Cluster host", lambda: host.try_get("/apis/cluster.kubesphere.io/v1alpha1/clusters/host"),
+                       timeout=180)
+    assert cluster["metadata"]["labels"].get("cluster-role.kubesphere.io/host") == ""
+    assert any(m["manager"].startswith("controller-manager") or m["manager"].startswith("ks-controller-manager")
+               for m in cluster["metadata"]["managedFields"]), cluster["metadata"]["managedFields"]
+    assert "kslab:ks-controller-manager" in audit_users(lab, lab.host)
+    hook = host.get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cluster.kubesphere.io")
+    url = hook["webhooks"][0]["clientConfig"]["url"]
+    assert url == "https://127.0.0.1:%d/validate-cluster-kubesphere-io-v1alpha1" % (
+        lab.state["clusters"]["host"]["ports"]["ks_webhook"])
+    # the webhook answers: an UPDATE of the Cluster goes through it (allowed for a harmless label)
+    host.merge_patch("/apis/cluster.kubesphere.io/v1alpha1/clusters/host", {"metadata": {"labels": {"kslab-probe": "1"}}})
+    ready = wait_for("kubefed healthy and the host's KubeFedCluster", lambda: host.try_get(
+        "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters/host"), timeout=120)
+    assert ready["spec"]["apiEndpoint"]
+    r = run_kslab("status", env=lab.env)
+    for kind in ("ks-controller-manager", "tower", "kubefed"):
+        assert any(ln.split()[:2] == [kind, "host"] and "ok" in ln.split() for ln in r.stdout.splitlines()), r.stdout
+
+    host.merge_patch(CC, {"spec": {"multicluster": {"clusterRole": "none"}}})
+    wait_for("host processes stopped", lambda: not ({"ks-controller-manager@host", "tower@host", "kubefed@host"}
+                                                     & set(procs(lab))), timeout=120)
+
