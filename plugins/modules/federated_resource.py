@@ -1,0 +1,183 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: federated_resource
+short_description: A federated ConfigMap, Secret, workload, Service or any kind with a FederatedTypeConfig
+version_added: 0.2.0
+description:
+  - Runs against the KubeSphere host. Turns a plain manifest into its Federated<Kind> (kind and apiVersion from
+    the host's FederatedTypeConfig) with C(spec.template), C(spec.placement.clusters) and C(spec.overrides), and
+    writes it whole (server-side apply), so a setting removed from the inventory disappears from the clusters.
+  - Per-cluster settings in user terms (O(settings)) become kubefed overrides; kubefed's rules are checked
+    first, against the object kubefed would create, with a message per bad override. Refuses a kind without a
+    FederatedTypeConfig, a cluster that is not a Ready member (by its KubeFedCluster) or not in the project,
+    and a member that does not serve the API version (O(member_api_versions)). Nothing is written when a check
+    fails.
+  - Replicas by count (O(settings).<cluster>.replicas; 0 removes the cluster from the placement, as the
+    console does) or by weight (O(replicas_by_weight), a ReplicaSchedulingPreference). The division kubefed
+    will make is computed first (kubefed's planner) and returned in RV(replicas) and in the diff, before
+    anything is written.
+  - Comparisons sort what kubefed reorders (placement, overrides), so a second run reports no change; in weight
+    mode what the ReplicaSchedulingPreference writes into the object is kept.
+  - Secret values never appear in results, diffs or messages (no_log values and masks; keys are kept).
+author:
+  - kubesphere.multicluster contributors (@kubesphere)
+options:
+  definition:
+    description: The plain manifest (apiVersion, kind, metadata.name and metadata.namespace, ...).
+    type: dict
+    required: true
+  clusters:
+    description: Where to place it. Default, the project's clusters (the FederatedNamespace's placement).
+    type: list
+    elements: str
+  settings:
+    description:
+      - Per cluster, any of C(replicas), C(image) {container, image}, C(env) {container, {VAR, value}},
+        C(ports), C(resources), C(data) (ConfigMap/Secret; Secret values in clear), C(overrides) [{op, path, value}].
+    type: dict
+    default: {}
+  replicas_by_weight:
+    description: Deployment/ReplicaSet only; kubefed divides O(replicas_by_weight.total) by the weights.
+    type: dict
+    suboptions:
+      total:
+        description: totalReplicas.
+        type: raw
+        required: true
+      weights:
+        description: C({cluster, weight}).
+        type: dict
+        required: true
+      min_replicas:
+        description: C({cluster, minReplicas}).
+        type: dict
+        default: {}
+      max_replicas:
+        description: C({cluster, maxReplicas}).
+        type: dict
+        default: {}
+  retain_replicas:
+    description: spec.retainReplicas (members keep their replicas, for an HPA).
+    type: bool
+  mirror_annotations:
+    description: Also put the manifest's annotations on the members (a whole /metadata/annotations override).
+    type: bool
+    default: false
+  member_api_versions:
+    description: Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's RV(api_versions)).
+    type: dict
+  state:
+    description: C(present) or C(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description: Wait until kubefed reports the object propagated to every cluster (and wrote the planned division).
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait with O(wait).
+    type: int
+    default: 120
+  cluster_name:
+    description: The host's KubeSphere name, used in messages.
+    type: str
+    default: host
+  timeout:
+    description: Seconds for each call to the host.
+    type: float
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.attributes
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: A Deployment split 1:3 by weight, another image on member2
+  kubesphere.multicluster.federated_resource:
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    definition:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web, namespace: shop, labels: {app: web}}
+      spec:
+        replicas: 1
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec: {containers: [{name: web, image: "nginx:1.25"}]}
+    clusters: [member1, member2]
+    replicas_by_weight: {total: 10, weights: {member1: 1, member2: 3}}
+    settings:
+      member2: {image: {web: "nginx:1.25-alpine"}}
+"""
+
+RETURN = r"""
+result:
+  description: The Federated<Kind>, normalized, Secret values masked.
+  returned: always
+  type: dict
+rsp:
+  description: The ReplicaSchedulingPreference (weight mode).
+  returned: always
+  type: dict
+replicas:
+  description: C({cluster, replicas}), the planner's division (weight mode) or the counts.
+  returned: always
+  type: dict
+placement:
+  description: The clusters written into the placement.
+  returned: always
+  type: list
+  elements: str
+propagation:
+  description: kubefed's propagation status after O(wait).
+  returned: with wait
+  type: dict
+problems:
+  description: The checks' problems ({code, cluster, message}) when the task fails on them.
+  returned: failed
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation_runner import run_resource
+
+
+def main():
+    spec = dict(
+        definition=dict(type="dict", required=True),
+        clusters=dict(type="list", elements="str"),
+        settings=dict(type="dict", default={}),
+        replicas_by_weight=dict(type="dict", options=dict(
+            total=dict(type="raw", required=True),
+            weights=dict(type="dict", required=True),
+            min_replicas=dict(type="dict", default={}),
+            max_replicas=dict(type="dict", default={}),
+        )),
+        retain_replicas=dict(type="bool"),
+        mirror_annotations=dict(type="bool", default=False),
+        member_api_versions=dict(type="dict"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=120),
+        cluster_name=dict(type="str", default="host"),
+        timeout=dict(type="float"),
+    )
+    spec.update(auth_argspec())
+    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
+    run_resource(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: federation_info
+short_description: Drift and kubefed propagation status of federated objects on one member (read-only)
+version_added: 0.2.0
+description:
+  - Runs against a member cluster and reads the federated objects from its host (O(host_kubeconfig),
+    O(host_context)). For every federated object of O(namespace) whose effective placement (its placement among
+    the KubeFedClusters, intersected with the FederatedNamespace's) holds this member, reports kubefed's
+    propagation status and reason and whether the member's live object is what kubefed would write - C(in_sync),
+    C(drifted) (JSON pointers of the differing fields), C(missing), C(not_managed) or C(unknown).
+  - The real kubefed reverts hand edits about 10 s later while it is healthy; drift shows where it cannot
+    (controller down, cluster Offline, ManagedLabelFalse, an override it rejected).
+  - Always returns RV(api_versions), the group/versions the member serves (facts for federated_resource's
+    O(federated_resource#module:member_api_versions)); without O(namespace) nothing else is read.
+  - Secret drift names the keys only; no value of any member object is returned.
+author:
+  - kubesphere.multicluster contributors (@kubesphere)
+options:
+  cluster_name:
+    description: This member's KubeSphere name (its KubeFedCluster's name).
+    type: str
+    required: true
+  host_cluster_name:
+    description: The host's KubeSphere name.
+    type: str
+    default: host
+  namespace:
+    description: The project; every federated object in it (filtered by O(kinds) and O(names)).
+    type: str
+  kinds:
+    description: Kinds to read, target (C(ConfigMap)) or federated (C(FederatedConfigMap)); default every FTC's.
+    type: list
+    elements: str
+    default: []
+  names:
+    description: Names to read; default all.
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds for each cluster's calls.
+    type: float
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.host_auth_options
+  - kubesphere.multicluster.attributes.info
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Drift of the shop project on this member
+  kubesphere.multicluster.federation_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    host_kubeconfig: "{{ hostvars['host'].kubesphere_kubeconfig }}"
+    namespace: shop
+  register: drift
+"""
+
+RETURN = r"""
+api_versions:
+  description: The group/versions this member serves.
+  returned: always
+  type: list
+  elements: str
+resources:
+  description:
+    - One per federated object, C({kind, federated_kind, name, namespace, placed, propagation {status, reason,
+      message, stale}, members [{cluster, state, fields, error, propagation, reason}]}).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation_runner import run_info
+
+
+def main():
+    spec = dict(
+        cluster_name=dict(type="str", required=True),
+        host_cluster_name=dict(type="str", default="host"),
+        namespace=dict(type="str"),
+        kinds=dict(type="list", elements="str", default=[]),
+        names=dict(type="list", elements="str", default=[]),
+        timeout=dict(type="float"),
+    )
+    spec.update(auth_argspec())
+    spec.update(auth_argspec("host_"))
+    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
+    run_info(module)
+
+
+if __name__ == "__main__":
+    main()

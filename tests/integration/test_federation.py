@@ -1,0 +1,391 @@
+"""federated_project, federated_resource and federation_info against the lab's REAL kubefed v0.8.1 (issue 11).
+
+The fixture makes the session lab a joined fleet: site.yml sets the roles, then member1 and member2 are
+imported as direct Clusters on the host (embedded admin kubeconfig, joinFederation true), as the console does;
+the real ks-controller-manager creates their KubeFedClusters. (The join module is written elsewhere; this
+fixture plays the console.) Every wait is a poll with a generous timeout (kubefed: health 10 s x 3, 20 s
+availableDelay before objects reach a newly Ready cluster).
+
+Run with a private lab: KSLAB_STATE=<worktree>/build/<name> KSLAB_PORT_BASE=<your range> pytest ..."""
+
+import base64
+import os
+import signal
+import time
+
+import pytest
+import yaml
+
+from auditlog import AuditLog
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_playbook(*args, **kwargs):
+    """tests/integration/conftest.py's run_playbook (loaded by path: conftest modules are not importable)."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("_integration_conftest", os.path.join(_HERE, "conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.run_playbook(*args, **kwargs)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MEMBERS = ["member1", "member2"]
+CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+KFC = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters"
+TYPES = "/apis/types.kubefed.io/v1beta1"
+
+
+def wait_for(check, timeout=180, what="condition", interval=1.0):
+    from kslabkit.rest import ApiError  # noqa: PLC0415
+
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (ApiError, OSError, KeyError, TypeError, IndexError) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
+
+
+def _cond(obj, kind):
+    for c in (obj or {}).get("status", {}).get("conditions") or []:
+        if c.get("type") == kind:
+            return c.get("status")
+    return None
+
+
+def sa_kubeconfig(lab, name, sa="kubesphere-fed-test"):
+    """A ServiceAccount-token kubeconfig (cluster-admin) for a member, as users make one for an import: the
+    host's controllers then act on the member as that ServiceAccount, never as the collection's admin user,
+    so the audit log tells the collection's writes from theirs."""
+    from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
+
+    rest = lab.client(name)
+    rest.ensure({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": "kube-system"}})
+    rest.ensure({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": sa},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                 "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": "kube-system"}]})
+    token = rest.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts/%s/token" % sa,
+                         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                          "spec": {"expirationSeconds": 24 * 3600}})["status"]["token"]
+    cluster = yaml.safe_load(embedded_kubeconfig(lab.kubeconfig(name)))["clusters"][0]["cluster"]
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": name,
+                           "clusters": [{"name": name, "cluster": cluster}],
+                           "users": [{"name": sa, "user": {"token": token}}],
+                           "contexts": [{"name": name, "context": {"cluster": name, "user": sa}}]})
+
+
+def _uses_sa(cluster_obj):
+    text = base64.b64decode(((cluster_obj.get("spec") or {}).get("connection") or {}).get("kubeconfig") or "")
+    return b"kubesphere-fed-test" in text
+
+
+@pytest.fixture(scope="module")
+def fed(lab):
+    """The session lab with roles set (site.yml) and member1/member2 imported as direct Clusters with a
+    ServiceAccount token (as the console does) and Ready for kubefed."""
+    host = lab.client(lab.host)
+    if host.try_get("%s/%s" % (KFC, lab.host)) is None:
+        run = run_playbook(os.path.join(REPO, "playbooks", "site.yml"), lab.inventory, timeout=900)
+        assert run.rc == 0, run
+        wait_for(lambda: _cond(host.try_get("%s/%s" % (CLUSTERS, lab.host)), "Ready") == "True", 400, "host Ready")
+    for m in MEMBERS:
+        existing = host.try_get("%s/%s" % (CLUSTERS, m))
+        if existing is not None and _uses_sa(existing):
+            continue
+        kubeconfig = base64.b64encode(sa_kubeconfig(lab, m).encode()).decode()
+        if existing is None:
+            host.request("POST", CLUSTERS, {
+                "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
+                "metadata": {"name": m, "labels": {"cluster.kubesphere.io/group": "testing"},
+                             "annotations": {"kubesphere.io/creator": "admin"}},
+                "spec": {"provider": "", "joinFederation": True, "enable": True,
+                         "connection": {"type": "direct", "kubeconfig": kubeconfig}}})
+        else:
+            host.merge_patch("%s/%s" % (CLUSTERS, m), {"spec": {"connection": {"kubeconfig": kubeconfig}}})
+    for m in MEMBERS:
+        wait_for(lambda m=m: _cond(host.try_get("%s/%s" % (CLUSTERS, m)), "Ready") == "True", 400,
+                 "Cluster %s Ready" % m)
+        wait_for(lambda m=m: _cond(host.try_get("%s/%s" % (KFC, m)), "Ready") == "True", 400,
+                 "KubeFedCluster %s Ready" % m)
+    return lab
+
+
+def kubeconfig_vars(lab):
+    return {"hk": lab.kubeconfig(lab.host)}
+
+
+def play(tasks, hosts="localhost"):
+    return yaml.safe_dump([{"hosts": hosts, "gather_facts": False, "connection": "local",
+                            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                            "tasks": tasks}], sort_keys=False)
+
+
+def project_tasks(ns, cm_value="info", image2="nginx:1.25-alpine", extra=None):
+    secret_def = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": ns},
+                  "type": "Opaque", "stringData": {"user": "shop", "password": "s3cr3t-fleet-pw"}}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "web", "namespace": ns, "labels": {"app": "web"}},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}}}
+    tasks = [
+        {"name": "project", "kubesphere.multicluster.federated_project": {
+            "kubeconfig": "{{ hk }}", "name": ns, "workspace": "retail", "clusters": MEMBERS,
+            "alias_name": "Shop"}},
+        {"name": "configmap", "kubesphere.multicluster.federated_resource": {
+            "kubeconfig": "{{ hk }}",
+            "definition": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": ns},
+                           "data": {"LOG_LEVEL": cm_value, "REGION": "eu-west"}},
+            "settings": {"member2": {"data": {"REGION": "ap-east"}}}}},
+        {"name": "secret", "no_log": False, "kubesphere.multicluster.federated_resource": {
+            "kubeconfig": "{{ hk }}", "definition": secret_def,
+            "settings": {"member2": {"data": {"password": "s3cr3t-member2-pw"}}}}},
+        {"name": "deployment", "kubesphere.multicluster.federated_resource": {
+            "kubeconfig": "{{ hk }}", "definition": dep, "clusters": MEMBERS,
+            "replicas_by_weight": {"total": 10, "weights": {"member1": 1, "member2": 3}},
+            "settings": {"member2": {"image": {"web": image2}}}}},
+    ]
+    return tasks + (extra or [])
+
+
+@pytest.fixture(scope="module")
+def shop(fed):
+    """A project deployed once by the modules (module scope: the tests below build on it)."""
+    ns = "shop-" + os.urandom(3).hex()
+    run = run_playbook(play(project_tasks(ns)), "localhost,", extra_vars=kubeconfig_vars(fed), diff=True)
+    assert run.rc == 0, run
+    yield {"ns": ns, "run": run}
+    run_playbook(play([{"kubesphere.multicluster.federated_project": {
+        "kubeconfig": "{{ hk }}", "name": ns, "workspace": "retail", "state": "absent", "confirm": ns}}]),
+        "localhost,", extra_vars=kubeconfig_vars(fed))
+
+
+def _b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def member_state(lab, m, ns):
+    c = lab.client(m)
+    return {"ns": c.try_get("/api/v1/namespaces/" + ns),
+            "cm": c.try_get("/api/v1/namespaces/%s/configmaps/cfg" % ns),
+            "secret": c.try_get("/api/v1/namespaces/%s/secrets/db" % ns),
+            "dep": c.try_get("/apis/apps/v1/namespaces/%s/deployments/web" % ns)}
+
+
+def as_declared(lab, m, ns, cm_value="info"):
+    s = member_state(lab, m, ns)
+    if not all(s.values()):
+        return None
+    want_region = "ap-east" if m == "member2" else "eu-west"
+    want_pw = "s3cr3t-member2-pw" if m == "member2" else "s3cr3t-fleet-pw"
+    want_image = "nginx:1.25-alpine" if m == "member2" else "nginx:1.25"
+    want_replicas = 8 if m == "member2" else 2
+    dep = s["dep"]
+    ok = (s["cm"]["data"] == {"LOG_LEVEL": cm_value, "REGION": want_region}
+          and s["secret"]["data"] == {"user": _b64("shop"), "password": _b64(want_pw)}
+          and dep["spec"]["replicas"] == want_replicas
+          and dep["spec"]["template"]["spec"]["containers"][0]["image"] == want_image
+          and s["ns"]["metadata"]["labels"].get("kubesphere.io/workspace") == "retail")
+    return s if ok else None
+
+
+def test_every_member_holds_the_project_as_declared(fed, shop):
+    ns, run = shop["ns"], shop["run"]
+    for m in MEMBERS:
+        wait_for(lambda m=m: as_declared(fed, m, ns), 240, "%s to hold the project as declared" % m)
+    dep = run.results("deployment")["localhost"]
+    assert dep["replicas"] == {"member1": 2, "member2": 8}
+    # the preview is what the real kubefed's RSP wrote
+    host = fed.client(fed.host)
+
+    def written():
+        fd = host.get("%s/namespaces/%s/federateddeployments/web" % (TYPES, ns))
+        out = dict((o["clusterName"], co["value"]) for o in fd["spec"].get("overrides") or []
+                   for co in o["clusterOverrides"] if co["path"] == "/spec/replicas")
+        return out if set(out) >= set(MEMBERS) else None
+    division = wait_for(written, 120, "RSP division")
+    assert dict((m, division[m]) for m in MEMBERS) == dep["replicas"]
+    # the host namespace is the console's
+    ns_obj = host.get("/api/v1/namespaces/" + ns)
+    assert ns_obj["metadata"]["labels"]["kubefed.io/managed"] == "false"
+    assert ns_obj["metadata"]["labels"]["kubesphere.io/workspace"] == "retail"
+    # no Secret value anywhere in the output
+    for value in ("s3cr3t-fleet-pw", "s3cr3t-member2-pw", _b64("s3cr3t-fleet-pw"), _b64("s3cr3t-member2-pw")):
+        assert value not in run.stdout
+
+
+def test_second_run_changes_nothing(fed, shop):
+    ns = shop["ns"]
+    for m in MEMBERS:
+        wait_for(lambda m=m: as_declared(fed, m, ns), 240, "%s settled" % m)
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    run = run_playbook(play(project_tasks(ns)), "localhost,", extra_vars=kubeconfig_vars(fed))
+    assert run.rc == 0, run
+    changed = dict((h, s.get("changed")) for h, s in run.stats.items())
+    assert changed == {"localhost": 0}, run
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+
+
+def test_check_diff_writes_nothing_and_shows_the_division(fed, shop):
+    ns = shop["ns"]
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    tasks = project_tasks(ns, cm_value="debug")
+    for t in tasks:
+        if t["name"] == "deployment":
+            t["kubesphere.multicluster.federated_resource"]["replicas_by_weight"]["weights"] = {"member1": 1,
+                                                                                             "member2": 1}
+    run = run_playbook(play(tasks), "localhost,", extra_vars=kubeconfig_vars(fed), check=True, diff=True)
+    assert run.rc == 0, run
+    assert run.results("configmap")["localhost"]["changed"] is True
+    dep = run.results("deployment")["localhost"]
+    assert dep["changed"] is True
+    assert dep["replicas"] == {"member1": 5, "member2": 5}
+    divisions = [d for d in dep["diff"] if d.get("before_header", "").startswith("replica division")]
+    assert divisions and divisions[0]["before"]["replicas"] == {"member1": 2, "member2": 8}
+    assert divisions[0]["after"]["replicas"] == {"member1": 5, "member2": 5}
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+    for m in MEMBERS:
+        assert as_declared(fed, m, ns)
+
+
+def test_changing_the_configmap_updates_every_member(fed, shop):
+    ns = shop["ns"]
+    run = run_playbook(play(project_tasks(ns, cm_value="debug")), "localhost,", extra_vars=kubeconfig_vars(fed))
+    assert run.rc == 0, run
+    assert run.results("configmap")["localhost"]["changed"] is True
+    for m in MEMBERS:
+        wait_for(lambda m=m: as_declared(fed, m, ns, cm_value="debug"), 240, "%s updated" % m)
+    run = run_playbook(play(project_tasks(ns, cm_value="info")), "localhost,", extra_vars=kubeconfig_vars(fed))
+    assert run.rc == 0, run
+    for m in MEMBERS:
+        wait_for(lambda m=m: as_declared(fed, m, ns), 240, "%s back" % m)
+
+
+BAD = [
+    ("negative replicas", {"settings": {"member1": {"replicas": -1}}}, "replicas_invalid"),
+    ("non-integer replicas", {"settings": {"member1": {"replicas": "two"}}}, "replicas_invalid"),
+    ("negative weight", {"replicas_by_weight": {"total": 10, "weights": {"member1": -1, "member2": 3}}},
+     "weight_invalid"),
+    ("non-integer weight", {"replicas_by_weight": {"total": 10, "weights": {"member1": 1.5, "member2": 3}}},
+     "weight_invalid"),
+    ("forbidden override path", {"settings": {"member1": {"overrides": [{"path": "/metadata/name", "value": "x"}]}}},
+     "override_path_forbidden"),
+    ("two overrides of one path", {"settings": {"member1": {"overrides": [
+        {"path": "/spec/paused", "value": True}, {"path": "/spec/paused", "value": False}]}}},
+     "override_path_duplicate"),
+    ("not a member", {"clusters": ["member1", "nosuch"]}, "cluster_not_member"),
+]
+
+
+@pytest.mark.parametrize("label,args,code", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_refuses_and_writes_nothing(fed, shop, label, args, code):
+    ns = shop["ns"]
+    definition = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "bad", "namespace": ns, "labels": {"app": "bad"}},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "bad"}},
+                           "template": {"metadata": {"labels": {"app": "bad"}},
+                                        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    task = dict({"kubeconfig": "{{ hk }}", "definition": definition, "clusters": MEMBERS}, **args)
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    run = run_playbook(play([{"name": "bad", "kubesphere.multicluster.federated_resource": task}]), "localhost,",
+                       extra_vars=kubeconfig_vars(fed))
+    result = run.results("bad")["localhost"]
+    assert run.rc != 0 and result.get("failed"), run
+    assert code in [p["code"] for p in result["problems"]], result["msg"]
+    assert "[%s]" % code in result["msg"]
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+
+
+def test_kind_without_ftc_refuses_and_writes_nothing(fed, shop):
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    task = {"kubeconfig": "{{ hk }}", "clusters": MEMBERS,
+            "definition": {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                           "metadata": {"name": "pdb", "namespace": shop["ns"]}, "spec": {"maxUnavailable": 1}}}
+    run = run_playbook(play([{"name": "bad", "kubesphere.multicluster.federated_resource": task}]), "localhost,",
+                       extra_vars=kubeconfig_vars(fed))
+    result = run.results("bad")["localhost"]
+    assert result.get("failed") and [p["code"] for p in result["problems"]] == ["federated_type_missing"], result
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+
+
+def test_project_refuses_a_cluster_that_is_not_a_member(fed):
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    run = run_playbook(play([{"name": "bad", "kubesphere.multicluster.federated_project": {
+        "kubeconfig": "{{ hk }}", "name": "never-" + os.urandom(2).hex(), "workspace": "retail",
+        "clusters": ["member1", "elsewhere"]}}]), "localhost,", extra_vars=kubeconfig_vars(fed))
+    result = run.results("bad")["localhost"]
+    assert result.get("failed") and [p["code"] for p in result["problems"]] == ["cluster_not_member"], result
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+
+
+def _kubefed_pid(lab):
+    import glob  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    for path in glob.glob(os.path.join(lab.state_dir, "procs", "kubefed*.json")):
+        with open(path) as f:
+            rec = json.load(f)
+        if rec.get("cluster") == lab.host and not rec.get("exit"):
+            return rec["pid"]
+    return None
+
+
+def info(fed, m, ns, names=None):
+    task = {"cluster_name": m, "kubeconfig": fed.kubeconfig(m), "host_kubeconfig": "{{ hk }}", "namespace": ns}
+    if names:
+        task["names"] = names
+    run = run_playbook(play([{"name": "info", "kubesphere.multicluster.federation_info": task}]), "localhost,",
+                       extra_vars=kubeconfig_vars(fed))
+    assert run.rc == 0, run
+    return run.results("info")["localhost"]
+
+
+def _rows(result, kind, name):
+    for r in result["resources"]:
+        if r["kind"] == kind and r["name"] == name:
+            return r["members"]
+    return None
+
+
+def test_drift_with_kubefed_paused_then_converges(fed, shop):
+    """The supervisor restarts a process that dies (5 s back-off), so kubefed is paused (SIGSTOP), not killed."""
+    ns = shop["ns"]
+    for m in MEMBERS:
+        wait_for(lambda m=m: as_declared(fed, m, ns), 240, "%s settled" % m)
+    first = info(fed, "member1", ns)
+    assert _rows(first, "ConfigMap", "cfg")[0]["state"] == "in_sync", first
+    assert "s3cr3t" not in str(first)
+    pid = _kubefed_pid(fed)
+    assert pid, "no kubefed pid in the lab state"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        fed.client("member1").merge_patch("/api/v1/namespaces/%s/configmaps/cfg" % ns,
+                                          {"data": {"LOG_LEVEL": "hand-edited"}})
+        time.sleep(0)  # kubefed is stopped: nothing reverts the edit
+        drifted = info(fed, "member1", ns, names=["cfg"])
+        row = _rows(drifted, "ConfigMap", "cfg")[0]
+        assert row["state"] == "drifted" and row["fields"] == ["/data/LOG_LEVEL"], row
+        assert "hand-edited" not in str(drifted)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    def converged():
+        rows = _rows(info(fed, "member1", ns, names=["cfg"]), "ConfigMap", "cfg")
+        return rows if rows[0]["state"] == "in_sync" else None
+    wait_for(converged, 240, "the drift report to converge to in_sync", interval=3)
