@@ -56,8 +56,9 @@ options:
     default: {}
   overrides:
     description:
-      - Raw kubefed overrides per cluster, C({cluster: [{op, path, value}]}), checked against kubefed's rules
-        (forbidden paths, one override per path, the patch must apply) before anything is written.
+      - Raw kubefed overrides per cluster (a cluster name mapped to a list of op, path, value entries), checked
+        against kubefed's rules (forbidden paths, one override per path, the patch must apply) before anything is
+        written.
     type: dict
     default: {}
   workspace_placement:

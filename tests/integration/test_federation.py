@@ -389,3 +389,63 @@ def test_drift_with_kubefed_paused_then_converges(fed, shop):
         rows = _rows(info(fed, "member1", ns, names=["cfg"]), "ConfigMap", "cfg")
         return rows if rows[0]["state"] == "in_sync" else None
     wait_for(converged, 240, "the drift report to converge to in_sync", interval=3)
+
+
+# --------------------------------------------------------------------------------------------------------
+# playbooks/federate.yml with the committed lab inventory (inventories/lab/group_vars/kubesphere_host/)
+
+
+def shop_on(lab, m, log_level="info"):
+    c = lab.client(m)
+    ns = c.try_get("/api/v1/namespaces/shop")
+    cm = c.try_get("/api/v1/namespaces/shop/configmaps/shop-config")
+    secret = c.try_get("/api/v1/namespaces/shop/secrets/shop-db")
+    dep = c.try_get("/apis/apps/v1/namespaces/shop/deployments/web")
+    if not (ns and cm and secret and dep):
+        return None
+    ap = m == "member2"
+    ok = (cm["data"] == {"LOG_LEVEL": log_level, "REGION": "ap-east" if ap else "eu-west"}
+          and secret["data"] == {"user": _b64("shop"),
+                                 "password": _b64("lab-shop-password-ap" if ap else "lab-shop-password")}
+          and dep["spec"]["replicas"] == (8 if ap else 2)
+          and dep["spec"]["template"]["spec"]["containers"][0]["image"]
+          == ("registry.ap.example.com/shop/web:1.4.2" if ap else "registry.example.com/shop/web:1.4.2"))
+    return ok or None
+
+
+def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir):
+    playbook = os.path.join(REPO, "playbooks", "federate.yml")
+    run = run_playbook(playbook, lab_inventory_dir, timeout=900)
+    assert run.rc == 0, run
+    for m in MEMBERS:
+        assert wait_for(lambda m=m: shop_on(fed, m), 240, "%s holds the shop project as declared" % m)
+    assert "lab-shop-password" not in run.stdout
+
+    # a second run changes nothing
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    again = run_playbook(playbook, lab_inventory_dir, timeout=900)
+    assert again.rc == 0, again
+    assert all(s.get("changed") == 0 for s in again.stats.values()), again.stats
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+
+    # change the ConfigMap in the inventory: --check --diff writes nothing and shows it, a run updates every member
+    path = os.path.join(lab_inventory_dir, "group_vars", "kubesphere_host", "federation.yml")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("LOG_LEVEL: info", "LOG_LEVEL: debug"))
+    mark = audit.mark()
+    check = run_playbook(playbook, lab_inventory_dir, check=True, diff=True, timeout=900)
+    assert check.rc == 0, check
+    cms = check.results("ConfigMaps of shop")["host"]
+    assert cms["changed"] is True
+    deps = check.results("Workloads of shop")["host"]["results"][0]
+    assert deps["replicas"] == {"member1": 2, "member2": 8}
+    audit.sync(fed)
+    assert audit.writes_by_collection(since=mark) == []
+    updated = run_playbook(playbook, lab_inventory_dir, timeout=900)
+    assert updated.rc == 0, updated
+    for m in MEMBERS:
+        assert wait_for(lambda m=m: shop_on(fed, m, "debug"), 240, "%s updated" % m)
