@@ -20,7 +20,8 @@ The comparison with the live object ignores what the API server owns (status, re
 what it defaults (fields absent from the expected object are not compared, except labels and the data
 maps of ConfigMaps and Secrets, compared whole; an expected zero, false or empty value matches an absent
 one, as the server omits them) and what KubeSphere adds on members (fidelity-audit F14: the label
-kubesphere.io/namespace and the finalizer finalizers.kubesphere.io/namespaces on namespaces). Known limit:
+kubesphere.io/namespace and the finalizer finalizers.kubesphere.io/namespaces on namespaces) and the label
+kubernetes.io/metadata.name the API server puts on every namespace. Known limit:
 quantities are compared as written ("1000m" in the template and "1" on the member differ), so write them in
 the canonical form the API server returns.
 
@@ -47,8 +48,9 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import fed
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import SERVER_OWNED_METADATA
 
 IGNORED_METADATA = tuple(SERVER_OWNED_METADATA) + ("deletionTimestamp", "ownerReferences")
-# KubeSphere's member-side namespace controller (fidelity-audit F14)
-MEMBER_ADDED_LABELS = {"Namespace": ("kubesphere.io/namespace",)}
+# KubeSphere's member-side namespace controller (fidelity-audit F14), and the kube-apiserver itself, which
+# labels every Namespace kubernetes.io/metadata.name=<name> (seen on the lab's real members)
+MEMBER_ADDED_LABELS = {"Namespace": ("kubesphere.io/namespace", "kubernetes.io/metadata.name")}
 MEMBER_ADDED_FINALIZERS = {"Namespace": ("finalizers.kubesphere.io/namespaces",)}
 EXACT_MAPS = ("data", "binaryData")
 

@@ -185,11 +185,12 @@ def test_overrides_kubefed_rejects_make_the_state_unknown():
     assert entry["state"] == "unknown" and "/spec/nope/x" in entry["error"]
 
 
-def test_kubesphere_member_namespace_additions_are_not_drift():
+def test_kubesphere_and_apiserver_namespace_additions_are_not_drift():
     fns = fed.federated_namespace("demo", "ws1", ["member1"])
     target = {"kind": "Namespace", "apiVersion": "v1"}
     live = drift.object_for_cluster(fns, target, "member1")
     live["metadata"]["labels"]["kubesphere.io/namespace"] = "demo"
+    live["metadata"]["labels"]["kubernetes.io/metadata.name"] = "demo"   # the kube-apiserver's own label
     live["metadata"]["finalizers"] = ["finalizers.kubesphere.io/namespaces"]
     live["spec"] = {"finalizers": ["kubernetes"]}
     live["status"] = {"phase": "Active"}
