@@ -449,3 +449,50 @@ def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir):
     assert updated.rc == 0, updated
     for m in MEMBERS:
         assert wait_for(lambda m=m: shop_on(fed, m, "debug"), 240, "%s updated" % m)
+
+
+def test_project_clusters_follow_the_inventory_and_deletion_needs_the_name(fed):
+    """Adding and removing a cluster moves the namespace; deletion refuses without the name typed again
+    (writing nothing), reports per member what goes (check mode writes nothing), then removes it everywhere."""
+    ns = "move-" + os.urandom(3).hex()
+
+    def project(clusters, **more):
+        task = dict({"kubeconfig": "{{ hk }}", "name": ns, "workspace": "retail", "clusters": clusters}, **more)
+        return play([{"name": "p", "kubesphere.multicluster.federated_project": task}])
+
+    def on(m):
+        return fed.client(m).try_get("/api/v1/namespaces/" + ns)
+
+    try:
+        run = run_playbook(project(["member1"]), "localhost,", extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        wait_for(lambda: on("member1"), 240, "namespace on member1")
+        assert on("member2") is None
+        run = run_playbook(project(["member1", "member2"]), "localhost,", extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0 and run.results("p")["localhost"]["changed"], run
+        wait_for(lambda: on("member2"), 240, "namespace on member2")
+        run = run_playbook(project(["member2"]), "localhost,", extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        wait_for(lambda: on("member1") is None or on("member1")["status"].get("phase") == "Terminating", 240,
+                 "namespace gone from member1")
+
+        audit = AuditLog.for_lab(fed)
+        mark = audit.mark()
+        refused = run_playbook(project(["member2"], state="absent"), "localhost,", extra_vars=kubeconfig_vars(fed))
+        result = refused.results("p")["localhost"]
+        assert result.get("failed") and [p["code"] for p in result["problems"]] == ["confirmation_mismatch"]
+        check = run_playbook(project(["member2"], state="absent", confirm=ns), "localhost,",
+                             extra_vars=kubeconfig_vars(fed), check=True, diff=True)
+        result = check.results("p")["localhost"]
+        assert result["changed"] and result["deleted"] == {"member2": {"removed": ["Namespace %s" % ns], "kept": []}}
+        audit.sync(fed)
+        assert audit.writes_by_collection(since=mark) == []
+        assert on("member2") is not None
+
+        gone = run_playbook(project(["member2"], state="absent", confirm=ns), "localhost,",
+                            extra_vars=kubeconfig_vars(fed))
+        assert gone.rc == 0 and gone.results("p")["localhost"]["changed"], gone
+        wait_for(lambda: on("member2") is None or on("member2")["status"].get("phase") == "Terminating", 240,
+                 "namespace gone from member2")
+    finally:
+        run_playbook(project([], state="absent", confirm=ns), "localhost,", extra_vars=kubeconfig_vars(fed))
