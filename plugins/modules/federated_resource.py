@@ -72,7 +72,7 @@ options:
     type: bool
     default: false
   member_api_versions:
-    description: Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's RV(api_versions)).
+    description: Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's C(api_versions)).
     type: dict
   state:
     description: C(present) or C(absent).

@@ -20,7 +20,7 @@ description:
   - The real kubefed reverts hand edits about 10 s later while it is healthy; drift shows where it cannot
     (controller down, cluster Offline, ManagedLabelFalse, an override it rejected).
   - Always returns RV(api_versions), the group/versions the member serves (facts for federated_resource's
-    O(federated_resource#module:member_api_versions)); without O(namespace) nothing else is read.
+    O(kubesphere.multicluster.federated_resource#module:member_api_versions)); without O(namespace) nothing else is read.
   - Secret drift names the keys only; no value of any member object is returned.
 author:
   - kubesphere.multicluster contributors (@kubesphere)
