@@ -413,7 +413,24 @@ def shop_on(lab, m, log_level="info"):
     return ok or None
 
 
-def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir):
+@pytest.fixture
+def no_shop(fed):
+    """No project `shop` before and after (the committed lab inventory's project)."""
+    host = fed.client(fed.host)
+
+    def remove():
+        run_playbook(play([{"kubesphere.multicluster.federated_project": {
+            "kubeconfig": "{{ hk }}", "name": "shop", "workspace": "retail", "state": "absent", "confirm": "shop"}}]),
+            "localhost,", extra_vars=kubeconfig_vars(fed))
+        wait_for(lambda: host.try_get("/api/v1/namespaces/shop") is None, 240, "namespace shop gone from the host")
+        for m in MEMBERS:
+            wait_for(lambda m=m: fed.client(m).try_get("/api/v1/namespaces/shop") is None, 240, "shop gone from " + m)
+    remove()
+    yield
+    remove()
+
+
+def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir, no_shop):
     playbook = os.path.join(REPO, "playbooks", "federate.yml")
     run = run_playbook(playbook, lab_inventory_dir, timeout=900)
     assert run.rc == 0, run
