@@ -515,6 +515,9 @@ def run_info(module):
     member = Connection(module, member_name, timeout=p.get("timeout"))
     try:
         result = {"changed": False, "cluster": member_name, "api_versions": served_versions(member), "resources": []}
+        if p.get("list_projects"):
+            host = Connection(module, p.get("host_cluster_name") or "host", prefix="host_", timeout=p.get("timeout"))
+            result["projects"] = _member_projects(host, member, member_name, p.get("host_cluster_name"))
         if not p.get("namespace"):
             module.exit_json(**result)
         host = Connection(module, p.get("host_cluster_name") or "host", prefix="host_", timeout=p.get("timeout"))
@@ -558,3 +561,21 @@ def run_info(module):
         module.exit_json(**result)
     except KubeSphereError as e:
         module.fail_from(e)
+
+
+def _member_projects(host, member, member_name, host_name):
+    """The multi-cluster projects (FederatedNamespaces on the host) placed on this member, each with the drift
+    state of its namespace here: [{name, workspace, state, fields, reason}], sorted by name."""
+    kfcs = kubefed_clusters(host)
+    health = dict((c["name"], {"ready": c["ready"], "offline": c["offline"]}) for c in kfcs)
+    out = []
+    for fed_ns in host.list(federation.TYPES_API_VERSION, "FederatedNamespace", if_served=True) or []:
+        if member_name not in federation.effective_clusters(fed_ns, kfcs, namespaced=False):
+            continue
+        name = fed_ns["metadata"]["name"]
+        live = member.get("v1", "Namespace", name)
+        row = drift.report(fed_ns, NAMESPACE_FTC, {member_name: live}, clusters=[member_name],
+                           cluster_health=health, host=host_name)[0]
+        out.append({"name": name, "workspace": (fed_ns["metadata"].get("labels") or {}).get(federation.WORKSPACE_LABEL),
+                    "state": row["state"], "fields": row["fields"], "reason": row["reason"]})
+    return sorted(out, key=lambda r: r["name"])

@@ -102,3 +102,30 @@ def peer_facts(all_facts):
                     "clusters": [{"name": c["name"], "uid": c.get("uid")} for c in f.get("clusters") or []
                                  if c.get("name")]})
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# projects per member
+
+PROJECT_COLUMNS = ("CLUSTER", "PROJECTS", "IN SYNC", "NOT IN SYNC")
+
+
+def projects_table(per_member):
+    """Multi-cluster projects per member as aligned text. `per_member`: [(cluster name, federation_info result
+    with `projects`, or None when it was not read)]. A member whose projects could not be read says why."""
+    rows, notes = [], []
+    for name, result in per_member:
+        if not result or result.get("failed") or "projects" not in result:
+            rows.append(dict(zip(PROJECT_COLUMNS, (name, "?", "-", "-"))))
+            notes.append("%s: projects not read (%s)" % (name, (result or {}).get("msg") or "no result"))
+            continue
+        projects = result["projects"]
+        bad = ["%s (%s%s)" % (p["name"], p["state"], ": " + ", ".join(p["fields"]) if p.get("fields") else "")
+               for p in projects if p["state"] != "in_sync"]
+        good = [p["name"] for p in projects if p["state"] == "in_sync"]
+        rows.append(dict(zip(PROJECT_COLUMNS, (name, str(len(projects)), ", ".join(good) or "-",
+                                               ", ".join(bad) or "-"))))
+    widths = [max([len(c)] + [len(str(r[c])) for r in rows]) for c in PROJECT_COLUMNS]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(PROJECT_COLUMNS, widths)).rstrip()]
+    lines += ["  ".join(str(r[c]).ljust(w) for c, w in zip(PROJECT_COLUMNS, widths)).rstrip() for r in rows]
+    return "\n".join(lines + ([""] + notes if notes else []))

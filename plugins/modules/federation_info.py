@@ -46,6 +46,12 @@ options:
     type: list
     elements: str
     default: []
+  list_projects:
+    description:
+      - Also return RV(projects), every multi-cluster project (FederatedNamespace on the host) placed on this
+        member, with the drift state of its namespace here (C(playbooks/status.yml) prints them per member).
+    type: bool
+    default: false
   timeout:
     description: Seconds for each cluster's calls.
     type: float
@@ -73,6 +79,11 @@ api_versions:
   returned: always
   type: list
   elements: str
+projects:
+  description: With O(list_projects), C([{name, workspace, state, fields, reason}]) of the projects placed here.
+  returned: with list_projects
+  type: list
+  elements: dict
 resources:
   description:
     - One per federated object, C({kind, federated_kind, name, namespace, placed, propagation {status, reason,
@@ -93,6 +104,7 @@ def main():
         namespace=dict(type="str"),
         kinds=dict(type="list", elements="str", default=[]),
         names=dict(type="list", elements="str", default=[]),
+        list_projects=dict(type="bool", default=False),
         timeout=dict(type="float"),
     )
     spec.update(auth_argspec())

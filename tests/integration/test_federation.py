@@ -467,6 +467,12 @@ def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir, no_shop)
     for m in MEMBERS:
         assert wait_for(lambda m=m: shop_on(fed, m, "debug"), 240, "%s updated" % m)
 
+    # status.yml lists the project on each member, in sync
+    status = run_playbook(os.path.join(REPO, "playbooks", "status.yml"), lab_inventory_dir, timeout=600)
+    assert status.rc == 0, status
+    table = status.results("Print the projects per member")["host"]["msg"].splitlines()
+    assert [line.split() for line in table[1:3]] == [["member1", "1", "shop", "-"], ["member2", "1", "shop", "-"]]
+
 
 def test_project_clusters_follow_the_inventory_and_deletion_needs_the_name(fed):
     """Adding and removing a cluster moves the namespace; deletion refuses without the name typed again

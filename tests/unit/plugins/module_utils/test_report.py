@@ -1,0 +1,19 @@
+
+
+def test_projects_table_lists_projects_per_member_and_what_is_not_in_sync():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import projects_table
+
+    text = projects_table([
+        ("member1", {"projects": [{"name": "shop", "state": "in_sync", "fields": []},
+                                  {"name": "blog", "state": "drifted", "fields": ["/metadata/labels/x"]}]}),
+        ("member2", {"projects": []}),
+        ("member3", {"failed": True, "msg": "cluster 'member3': unreachable"}),
+        ("member4", None),
+    ])
+    lines = text.splitlines()
+    assert lines[0].split() == ["CLUSTER", "PROJECTS", "IN", "SYNC", "NOT", "IN", "SYNC"]
+    assert lines[1].split() == ["member1", "2", "shop", "blog", "(drifted:", "/metadata/labels/x)"]
+    assert lines[2].split() == ["member2", "0", "-", "-"]
+    assert lines[3].split() == ["member3", "?", "-", "-"]
+    assert "member3: projects not read (cluster 'member3': unreachable)" in lines
+    assert "member4: projects not read (no result)" in lines
