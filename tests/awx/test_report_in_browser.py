@@ -39,8 +39,11 @@ def playbook(name, inventory, **extra_vars):
     return proc.stdout
 
 
-def condition(rest, name, ctype):
-    obj = rest.try_get(CLUSTERS + name) or {}
+KUBEFED_CLUSTERS = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters/"
+
+
+def condition(rest, name, ctype, path=CLUSTERS):
+    obj = rest.try_get(path + name) or {}
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == ctype), {})
 
 
@@ -62,10 +65,13 @@ def report(awx_lab, tmp_path_factory):
                  "spec": {"provider": "kslab", "joinFederation": True, "connection": {"type": "proxy"}}})
     deadline = time.time() + 300  # the real ks-controller-manager starts after the host render, tower too
     while condition(host, "member1", "Ready").get("status") != "True" or \
+            condition(host, "member1", "Ready", KUBEFED_CLUSTERS).get("status") != "True" or \
             condition(host, "member2", "Initialized").get("status") != "True":
         assert time.time() < deadline, (
-            "the real cluster controller did not join member1 / tower did not initialize member2 within 300 s: "
-            "member1 %s, member2 %s" % (condition(host, "member1", "Ready"), condition(host, "member2", "Initialized")))
+            "the real cluster controller did not join member1 (Cluster and KubeFedCluster Ready) / tower did not "
+            "initialize member2 within 300 s: member1 %s %s, member2 %s" % (
+                condition(host, "member1", "Ready"), condition(host, "member1", "Ready", KUBEFED_CLUSTERS),
+                condition(host, "member2", "Initialized")))
         time.sleep(0.5)
     out = tmp_path_factory.mktemp("report")
     playbook("status.yml", lab.inventory, kubesphere_report_dir=str(out))
