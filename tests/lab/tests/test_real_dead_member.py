@@ -26,10 +26,19 @@ def dead_member1(breakable_lab):
     pid = lab.state["clusters"]["member1"]["pid"]
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         assert b"kube-apiserver" in f.read()  # the lab's member1 kube-apiserver, started by this test's lab
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGKILL)  # a member that dies (SIGTERM: kube-apiserver drains for a long while)
     wait_for(lambda: not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z",
              60, "member1's kube-apiserver to stop")
+    wait_for(lambda: _refused(lab), 30, "member1's port to refuse connections")
     return lab
+
+
+def _refused(lab):
+    try:
+        lab.client("member1").get("/version")
+        return False
+    except OSError:
+        return True
 
 
 def test_the_cluster_stays_ready_while_its_kubefed_cluster_goes_offline(dead_member1):
