@@ -9,16 +9,28 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench clean
+.PHONY: demo test system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench clean
 
-demo: venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
+demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
 	tests/lab/kslab up
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/status.yml
 	@echo "The lab is still running: 'tests/lab/kslab status' shows it, 'make lab-down' stops it."
 
-test: venv link lab-binaries  ## every test: unit, lab, integration, sanity, lint, molecule (starts and stops its own lab)
+test: system-packages venv link lab-binaries  ## every test: unit, lab, integration, sanity, lint, molecule (starts and stops its own lab)
 	bash tests/run-all.sh
+
+# Debian packages the lab and the tests use: zstd (KubeSphere's source archives), chromium (the fleet report
+# opened in a real browser). Installed with apt-get when missing and we are root; otherwise a hint.
+SYSTEM_PACKAGES := zstd chromium
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt requirements-dev.txt

@@ -10,7 +10,7 @@
 # marked as one that may be empty.
 #
 #   tests/run-all.sh                 every stage
-#   tests/run-all.sh sanity lint     only those stages (unit lab integration sanity lint molecule build)
+#   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint molecule build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -84,7 +84,7 @@ build_install() {
     && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
 }
 
-want() {  # no arguments: every stage; else only the named ones (unit lab integration sanity lint molecule build)
+want() {  # no arguments: every stage; else only the named ones (unit lab integration awx sanity lint molecule build)
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
@@ -96,6 +96,8 @@ want lab && stage "lab: kube-apiservers, KubeSphere's control plane, installer s
   pytest_stage lab "$REPO/build/lab-lab" 26700 must-collect tests/lab/tests
 want integration && stage "collection integration" \
   pytest_stage integration "$REPO/build/lab-int" 26800 must-collect tests/integration
+want awx && stage "AWX: jobs through ansible-runner, templates, execution environment, report in a browser" \
+  pytest_stage awx "$REPO/build/lab-awx" 26900 must-collect tests/awx
 want sanity && stage "ansible-test sanity" sanity
 want lint && stage "ansible-lint" lint
 want molecule && stage "molecule" molecule_all

@@ -16,7 +16,7 @@ description:
     skew against the host, the projects placed on each member) and the fleet table - with no scripts or
     external assets; or as machine-readable JSON (the same model), or as the model itself.
   - Tolerant of missing facts (shown as unknown). The logic is C(module_utils.fleet_report), unit-tested on its own.
-  - Used by C(playbooks/report.yml).
+  - Used by the C(status) role (C(playbooks/status.yml)), which writes it to C(kubesphere_report_dir).
 options:
   _input:
     description: Inventory host names of the clusters (e.g. C(ansible_play_hosts_all)).
@@ -34,7 +34,7 @@ options:
   result_var:
     description: Name of the variable each host registered the cluster_info result in.
     type: str
-    default: kubesphere_report_info
+    default: status_cluster_info
   format:
     description: C(html), C(json), or C(data) (the model as a dict).
     type: str
@@ -66,7 +66,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet_report as renderer
 
 
-def _fleet_report(hosts, hostvars, host=None, result_var="kubesphere_report_info", format="html", generated=None):
+def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", format="html", generated=None):
     if format not in ("html", "json", "data"):
         raise AnsibleFilterError("fleet_report: format must be html, json or data, not %r" % (format,))
     all_facts, connection_types = [], {}

@@ -1,4 +1,4 @@
-"""playbooks/report.yml against a private lab (host, a direct member that is Ready, a proxy member whose agent
+"""playbooks/status.yml's fleet report against a private lab (host, a direct member that is Ready, a proxy member whose agent
 never connects), then the HTML opened in headless Chromium (Debian package `chromium`): the rendered DOM shows
 every cluster with its state, and a screenshot is taken.
 
@@ -39,15 +39,18 @@ def playbook(name, inventory, **extra_vars):
     return proc.stdout
 
 
-def condition(rest, name, ctype):
-    obj = rest.try_get(CLUSTERS + name) or {}
+KUBEFED_CLUSTERS = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters/"
+
+
+def condition(rest, name, ctype, path=CLUSTERS):
+    obj = rest.try_get(path + name) or {}
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == ctype), {})
 
 
 @pytest.fixture(scope="module")
 def report(awx_lab, tmp_path_factory):
     """site.yml, then member1 joined direct and member2 as proxy (test equipment: the Cluster objects the
-    import feature will create), then report.yml into a temporary directory."""
+    import feature will create; the real controller and tower act on them), then status.yml writing the report into a temporary directory."""
     from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
 
     lab = awx_lab
@@ -60,13 +63,18 @@ def report(awx_lab, tmp_path_factory):
                           "connection": {"type": "direct", "kubeconfig": kubeconfig}}})
     host.ensure({"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "member2"},
                  "spec": {"provider": "kslab", "joinFederation": True, "connection": {"type": "proxy"}}})
-    deadline = time.time() + 90
+    deadline = time.time() + 300  # the real ks-controller-manager starts after the host render, tower too
     while condition(host, "member1", "Ready").get("status") != "True" or \
+            condition(host, "member1", "Ready", KUBEFED_CLUSTERS).get("status") != "True" or \
             condition(host, "member2", "Initialized").get("status") != "True":
-        assert time.time() < deadline, "the cluster-controller stand-in did not join member1 / initialize member2"
+        assert time.time() < deadline, (
+            "the real cluster controller did not join member1 (Cluster and KubeFedCluster Ready) / tower did not "
+            "initialize member2 within 300 s: member1 %s %s, member2 %s" % (
+                condition(host, "member1", "Ready"), condition(host, "member1", "Ready", KUBEFED_CLUSTERS),
+                condition(host, "member2", "Initialized")))
         time.sleep(0.5)
     out = tmp_path_factory.mktemp("report")
-    playbook("report.yml", lab.inventory, kubesphere_report_dir=str(out))
+    playbook("status.yml", lab.inventory, kubesphere_report_dir=str(out))
     return out
 
 

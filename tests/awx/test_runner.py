@@ -123,7 +123,6 @@ def bearer_credential(awx_lab):
             pass
 
 
-@pytest.mark.xfail(strict=True, reason="K8S_AUTH_* bleed, fixed by the connection refactor")
 def test_a_kubernetes_bearer_credential_also_attached_changes_no_cluster_connection(
         awx_lab, fleet_credential, bearer_credential, run_job):
     job = run_job("playbooks/status.yml", survey={"kubesphere_status_strict": "true"},
@@ -135,9 +134,9 @@ def test_a_kubernetes_bearer_credential_also_attached_changes_no_cluster_connect
     assert {h: f["kube_system_uid"] for h, f in facts.items()} == uids(awx_lab)
 
 
-def test_report_job_writes_html_and_json_without_secrets(awx_lab, fleet_credential, run_job, tmp_path):
+def test_status_job_writes_the_report_html_and_json_without_secrets(awx_lab, fleet_credential, run_job, tmp_path):
     out = tmp_path / "fleet-report"
-    job = run_job("playbooks/report.yml", survey={"kubesphere_report_dir": str(out)},
+    job = run_job("playbooks/status.yml", survey={"kubesphere_report_dir": str(out)},
                   fleet_kubeconfig_text=fleet_credential)
     assert job.status == "successful", job
     html = (out / "index.html").read_text()

@@ -436,7 +436,7 @@ def up(names=None, not_installed=(), crds_dir=None, timeout=180):
         raise LabError("--not-installed names unknown clusters: %s (clusters: %s)" % (", ".join(unknown), ", ".join(names)))
     state = load_state()
     if state:
-        if healthy(state) and list(state["clusters"]) == list(names):
+        if "ports" in state and healthy(state) and list(state["clusters"]) == list(names):
             _say("lab already running with %s: reusing it" % ", ".join(names))
             for n in names:
                 c = state["clusters"][n]
@@ -446,7 +446,8 @@ def up(names=None, not_installed=(), crds_dir=None, timeout=180):
             start_supervisor(state)
             return state
         _say("an earlier lab is here but %s: cleaning it up first" % (
-            "not healthy" if list(state["clusters"]) == list(names) else "has other clusters"))
+            "has other clusters" if list(state["clusters"]) != list(names) else
+            "was made by an older kslab" if "ports" not in state else "not healthy"))
         down(quiet=True)
     _check_binaries()
     crds_dir = _resolve_crds(crds_dir)

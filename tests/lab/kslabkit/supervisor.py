@@ -261,8 +261,8 @@ class Supervisor:
             ip = ((svc or {}).get("spec") or {}).get("clusterIP")
             if ip and ip != "None":
                 https[(ip, 6443)] = int(conn["kubernetesAPIServerPort"])
-                if conn.get("kubeSphereAPIServerPort"):
-                    https[(ip, 80)] = int(conn["kubeSphereAPIServerPort"])
+                if conn.get("kubesphereAPIServerPort"):
+                    https[(ip, 80)] = int(conn["kubesphereAPIServerPort"])
 
         # kubefed, once the installer has created its KubeFedConfig
         if rest.try_get("/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedconfigs/kubefed" % FED_NS):

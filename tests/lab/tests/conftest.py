@@ -8,12 +8,14 @@
   kube-apiserver, remove the webhook configuration) or add a proxy Cluster (member2). Its host renders
   `clusterControllerResyncPeriod: 15s` so the cluster controller resyncs within a test's patience.
 
-Both are private (own state folder under pytest's tmp, ports from KSLAB_TEST_PORT_BASE, default 27500 and
-27600) and stopped at the end of the session (KSLAB_KEEP=1 keeps them)."""
+Both are private (own state folder under pytest's tmp; ports: a free block, or KSLAB_TEST_PORT_BASE and
+KSLAB_TEST_PORT_BASE+100 when set) and stopped at the end of the session (KSLAB_KEEP=1 keeps them)."""
 
 import json
 import os
+import random
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -71,8 +73,25 @@ def _stop(lab):
     shutil.rmtree(lab.state_dir, ignore_errors=True)
 
 
-def _base(offset):
-    return int(os.environ.get("KSLAB_TEST_PORT_BASE", "27500")) + offset
+def _base(offset, span=60):
+    """KSLAB_TEST_PORT_BASE + offset, else a block of `span` ports that are all free on 127.0.0.1 now."""
+    if os.environ.get("KSLAB_TEST_PORT_BASE"):
+        return int(os.environ["KSLAB_TEST_PORT_BASE"]) + offset
+    for _attempt in range(200):
+        base = random.randrange(20000, 32000 - span, 10)
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free block of %d ports on 127.0.0.1" % span)
 
 
 @pytest.fixture(scope="session")

@@ -341,6 +341,27 @@ def test_a_process_that_dies_is_reported_by_name_with_its_log_and_started_again(
     assert version["gitVersion"] == "v3.4.1"
 
 
+
+def test_a_crashed_supervisor_is_replaced_by_up_and_its_processes_are_not_left_behind(lab):
+    """kill -9 of the supervisor leaves its processes running; `kslab up` starts a new supervisor, which stops
+    them (by the pids recorded in <state>/procs) and starts its own; the service proxy answers again."""
+    installed = [n for n in lab.names if lab.state["clusters"][n].get("installed", True)]
+    wait_for("every ks-apiserver", lambda: all("ks-apiserver@" + n in procs(lab) for n in installed))
+    old = {name: p["pid"] for name, p in procs(lab).items()}
+    sup = kslab_state(lab.env)["standins"]["pid"]
+    os.kill(sup, signal.SIGKILL)
+    wait_for("the supervisor gone", lambda: not kslab._alive(sup, "standins"), timeout=10)
+    assert all(kslab._alive(pid, "ks-apiserver") for pid in old.values())  # orphans, for now
+    r = run_kslab("up", env=lab.env)
+    assert r.returncode == 0, r.stderr
+    assert kslab_state(lab.env)["standins"]["pid"] != sup
+    wait_for("the orphans stopped", lambda: not any(kslab._alive(pid, "ks-apiserver") for pid in old.values()),
+             timeout=30)
+    for n in installed:
+        version = wait_for("ks-apiserver of %s again" % n, lambda n=n: lab.client(n).get(KS_VERSION_VIA_PROXY))
+        assert version["gitVersion"] == "v3.4.1"
+    assert all(procs(lab)["ks-apiserver@" + n]["pid"] != old["ks-apiserver@" + n] for n in installed)
+
 def test_a_host_runs_the_real_cluster_controller_its_webhook_tower_and_kubefed(make_lab):
     """Following the installer's rendering: role host starts ks-controller-manager (which creates the
     Cluster `host`), tower and kubefed, and the installer's webhook points at the host's webhook; role none

@@ -43,17 +43,25 @@ def test_propagation_and_a_hand_edit_on_a_member_is_reverted(joined_lab, fed_nam
     assert copy1["metadata"]["labels"]["kubefed.io/managed"] == "true"
     assert wait_for(lambda: m2.try_get(path), 60, "copy on member2")["data"] == {"mode": "edge"}
 
+    # once kubefed has settled (Propagation True written), a hand edit on a member comes back through the
+    # member informer, which kubefed handles after its retry delay (10 s)
+    fcm = "%s/namespaces/%s/federatedconfigmaps/settings" % (TYPES, ns)
+    wait_for(lambda: [c for c in (host.get(fcm).get("status") or {}).get("conditions") or []
+                      if c["type"] == "Propagation" and c["status"] == "True"], 60, "Propagation True")
+    settled = {"rv": None, "since": time.time()}
+
+    def quiet_for_3s():
+        rv = host.get(fcm)["metadata"]["resourceVersion"]
+        if rv != settled["rv"]:
+            settled.update(rv=rv, since=time.time())
+        return time.time() - settled["since"] >= 3
+    wait_for(quiet_for_3s, 60, "the FederatedConfigMap to stop changing", interval=0.5)
     m1.merge_patch(path, {"data": {"mode": "hand-edited"}})
     edited = time.time()
     wait_for(lambda: m1.get(path)["data"] == {"mode": "fleet"}, 120, "kubefed to revert the hand edit", interval=0.2)
     took = time.time() - edited
     print("hand edit on member1 reverted after %.1f s" % took)
     assert took > 3, "kubefed reverts member edits after its 10 s retry delay, not at once (%.1f s)" % took
-
-    status = wait_for(lambda: [c for c in (host.get("%s/namespaces/%s/federatedconfigmaps/settings" % (TYPES, ns))
-                                           .get("status") or {}).get("conditions") or []
-                               if c["type"] == "Propagation" and c["status"] == "True"], 60, "Propagation True")
-    assert status
 
 
 def test_replica_scheduling_preference_splits_10_as_1_to_3(joined_lab, fed_namespace):
@@ -79,8 +87,12 @@ def test_replica_scheduling_preference_splits_10_as_1_to_3(joined_lab, fed_names
             for co in o.get("clusterOverrides") or []:
                 if co.get("path") == "/spec/replicas":
                     out[o["clusterName"]] = co["value"]
-        return out if set(out) == set(MEMBERS) else None
-    assert wait_for(replicas, 120, "RSP overrides") == {"member1": 2, "member2": 8}
+        return out if set(MEMBERS) <= set(out) else None
+    got = wait_for(replicas, 180, "RSP overrides")
+    print("RSP overrides: %s; placement: %s" % (got, host.get("%s/namespaces/%s/federateddeployments/web" % (
+        TYPES, ns))["spec"]["placement"]))
+    assert {m: got[m] for m in MEMBERS} == {"member1": 2, "member2": 8}
+    assert set(got) - set(MEMBERS) <= {"host"} and got.get("host", 0) == 0  # the host has no weight
     for m, n in (("member1", 2), ("member2", 8)):
         dep = wait_for(lambda m=m: joined_lab.client(m).try_get(
             "/apis/apps/v1/namespaces/%s/deployments/web" % ns), 120, "Deployment on " + m)
