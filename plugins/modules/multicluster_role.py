@@ -205,7 +205,9 @@ applied:
   returned: always
   type: bool
 installer:
-  description: What ks-installer last did (rendered role, jwtSecret fingerprint, C(status.core.enabledTime) and, after a write, whether a run got past ks-core since, C(status.multicluster)).
+  description:
+    - What ks-installer last did (rendered role, jwtSecret fingerprint, C(status.core.enabledTime) and, after
+      a write, whether a run got past ks-core since, C(status.multicluster)).
   returned: when the cluster was contacted
   type: str
 jwt_secret_hash:
