@@ -24,10 +24,6 @@ CC_NAME = "ks-installer"
 CONFIG_MAP = "kubesphere-config"
 CONFIG_KEY = "kubesphere.yaml"
 ROLES = ("host", "member", "none")
-# Components whose CC status the installer writes as status.<name>.status.
-COMPONENT_STATUS_KEYS = ("core", "monitoring", "multicluster", "openpitrix", "network", "devops", "logging",
-                         "events", "auditing", "alerting", "servicemesh", "gatekeeper", "edgeruntime",
-                         "metricsServer", "fluentbit", "opensearch", "es", "minio", "openldap", "redis")
 
 
 def parse_config(configmap):
@@ -75,6 +71,9 @@ def enabled_components(cc):
 
 
 def failed_components(cc):
+    """Components whose CC status says `failed`. Real ks-installer v3.4.1 writes that for ONE task only,
+    servicemesh (INST roles/ks-istio/tasks/main.yaml); every other failed task shows only in the installer
+    pod's log, so this is a reading for cluster_info, never the evidence that a run failed."""
     status = (cc or {}).get("status") or {}
     return sorted(k for k, v in status.items() if isinstance(v, dict) and v.get("status") == "failed")
 
@@ -155,54 +154,112 @@ def applied_problems(role, config, cc, jwt_secret=None, host_options=None):
     return problems
 
 
-def installer_activity(cc, config):
-    """One line on what the installer last did, for timeout and failure messages: the rendered role,
-    the jwtSecret fingerprint, failed components, and the status times it wrote."""
+def core_enabled_time(cc):
+    """status.core.enabledTime: ks-installer's ks-core tasks rewrite it on EVERY run (INST
+    roles/ks-core/ks-core/tasks/main.yaml, no `when`), so it moving means a run got past ks-core."""
+    return get_path(cc or {}, "status.core.enabledTime")
+
+
+def run_since(before_cc, cc):
+    """Whether a ks-installer run got past ks-core since `before_cc` was read (enabledTime moved)."""
+    return bool(core_enabled_time(cc)) and core_enabled_time(cc) != core_enabled_time(before_cc)
+
+
+def multicluster_task_failed(role, before_config, before_cc, config, cc):
+    """The evidence, without any `failed` status, that the installer's run since our write ended with a
+    failed multicluster task: for a host, the kubesphere-config rendered before our write did not show
+    clusterRole host and now does (ks-config renders at the very end of a run, failed parallel task or
+    not), status.core.enabledTime moved since then (that run passed ks-core), and status.multicluster is
+    still not `enabled` (the task writes it only when it succeeds, before ks-config runs)."""
+    return (role == "host" and (config_role(before_config) or "none") != "host" and config_role(config) == "host"
+            and run_since(before_cc, cc) and get_path(cc or {}, "status.multicluster.status") != "enabled")
+
+
+def installer_activity(cc, config, before_cc=None):
+    """One line on what the installer last did, for results, timeout and failure messages: the rendered
+    role, the jwtSecret fingerprint, status.core.enabledTime (and, given the CC read before our write,
+    whether it moved since) and status.multicluster. Safe to print."""
     parts = ["rendered clusterRole %s" % (config_role(config) or "(no kubesphere-config yet)")]
     if config_jwt_secret(config):
         parts.append("rendered jwtSecret %s" % fingerprint(config_jwt_secret(config)))
-    failed = failed_components(cc)
-    parts.append("failed components: %s" % (", ".join(failed) if failed else "none"))
-    for key in ("core", "multicluster"):
-        status = get_path(cc or {}, ("status", key)) or {}
-        if status:
-            since = " since %s" % status["enabledTime"] if status.get("enabledTime") else ""
-            parts.append("status.%s %s%s" % (key, status.get("status", "?"), since))
+    when = core_enabled_time(cc)
+    core = "status.core.enabledTime %s" % (when or "unset")
+    if before_cc is not None:
+        core += (" (moved since our write: a run got past ks-core)" if run_since(before_cc, cc)
+                 else " (not moved since our write: no run got past ks-core since)")
+    parts.append(core)
+    mc = get_path(cc or {}, ("status", "multicluster")) or {}
+    parts.append("status.multicluster %s" % (
+        "%s since %s" % (mc.get("status", "?"), mc["enabledTime"]) if mc.get("enabledTime") else mc.get("status", "unset")))
     return "; ".join(parts)
 
 
-def new_failures(before_cc, cc):
-    """Components that failed since `before_cc` was read (the installer ran and a task failed)."""
-    return sorted(set(failed_components(cc)) - set(failed_components(before_cc)))
+RERUN_HINT = ("ks-installer runs again only when the ClusterConfiguration's spec changes: once the cause is fixed, "
+              "restart it (kubectl -n %s rollout restart deployment ks-installer) and run this again" % KS_NAMESPACE)
 
 
 # ---------------------------------------------------------------------------------------------------
 # before install
 
+# The spec of ks-installer v3.4.1's own deploy/cluster-configuration.yaml (its keys and defaults, without
+# the commented-out ones). ks-installer's first step (INST controller/installRunner.py
+# generate_new_cluster_configuration) deletes and re-creates a ClusterConfiguration that lacks what this
+# shape has (spec.terminal, events.ruler, servicemesh.istio, the devops jenkins keys, common.es ...), so the
+# collection writes this shape: the object it creates is the one the installer keeps.
+DEFAULT_SPEC = {
+    "persistence": {"storageClass": ""},
+    "authentication": {"jwtSecret": ""},
+    "local_registry": "",
+    "etcd": {"monitoring": False, "endpointIps": "localhost", "port": 2379, "tlsEnable": True},
+    "common": {
+        "core": {"console": {"enableMultiLogin": True, "port": 30880, "type": "NodePort"}},
+        "redis": {"enabled": False, "enableHA": False, "volumeSize": "2Gi"},
+        "openldap": {"enabled": False, "volumeSize": "2Gi"},
+        "minio": {"volumeSize": "20Gi"},
+        "monitoring": {"endpoint": "http://prometheus-operated.kubesphere-monitoring-system.svc:9090",
+                       "GPUMonitoring": {"enabled": False}},
+        "gpu": {"kinds": [{"resourceName": "nvidia.com/gpu", "resourceType": "GPU", "default": True}]},
+        "es": {"enabled": False, "logMaxAge": 7, "elkPrefix": "logstash",
+               "basicAuth": {"enabled": False, "username": "", "password": ""},
+               "externalElasticsearchHost": "", "externalElasticsearchPort": ""},
+        "opensearch": {"enabled": True, "logMaxAge": 7, "opensearchPrefix": "whizard",
+                       "basicAuth": {"enabled": True, "username": "admin", "password": "admin"},
+                       "externalOpensearchHost": "", "externalOpensearchPort": "", "dashboard": {"enabled": False}},
+    },
+    "alerting": {"enabled": False},
+    "auditing": {"enabled": False},
+    "devops": {"enabled": False, "jenkinsCpuReq": 0.5, "jenkinsCpuLim": 1, "jenkinsMemoryReq": "4Gi",
+               "jenkinsMemoryLim": "4Gi", "jenkinsVolumeSize": "16Gi"},
+    "events": {"enabled": False, "ruler": {"enabled": True, "replicas": 2}},
+    "logging": {"enabled": False, "logsidecar": {"enabled": True, "replicas": 2}},
+    "metrics_server": {"enabled": False},
+    "monitoring": {"storageClass": "", "node_exporter": {"port": 9100},
+                   "gpu": {"nvidia_dcgm_exporter": {"enabled": False}}},
+    "multicluster": {"clusterRole": "none"},
+    "network": {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"}, "topology": {"type": "none"}},
+    "openpitrix": {"store": {"enabled": False}},
+    "servicemesh": {"enabled": False, "istio": {"components": {
+        "ingressGateways": [{"name": "istio-ingressgateway", "enabled": False}], "cni": {"enabled": False}}}},
+    "edgeruntime": {"enabled": False, "kubeedge": {
+        "enabled": False,
+        "cloudCore": {"cloudHub": {"advertiseAddress": [""]},
+                      "service": {"cloudhubNodePort": "30000", "cloudhubQuicNodePort": "30001",
+                                  "cloudhubHttpsNodePort": "30002", "cloudstreamNodePort": "30003",
+                                  "tunnelNodePort": "30004"}},
+        "iptables-manager": {"enabled": True, "mode": "external"}}},
+    "gatekeeper": {"enabled": False},
+    "terminal": {"timeout": 600},
+}
+
 
 def before_install_cc(patch, version="v3.4.1"):
-    """The cluster-configuration.yaml a user installs KubeSphere with (INST deploy/cluster-configuration.yaml,
-    multi-cluster keys), with the role patch applied: the installer then comes up in that role."""
-    base = {
-        "apiVersion": CC_API_VERSION, "kind": CC_KIND,
-        "metadata": {"name": CC_NAME, "namespace": KS_NAMESPACE, "labels": {"version": version}},
-        "spec": {
-            "persistence": {"storageClass": ""},
-            "authentication": {"jwtSecret": ""},
-            "local_registry": "",
-            "etcd": {"monitoring": False, "endpointIps": "localhost", "port": 2379, "tlsEnable": True},
-            "common": {"core": {"console": {"enableMultiLogin": True, "port": 30880, "type": "NodePort"}}},
-            "alerting": {"enabled": False}, "auditing": {"enabled": False}, "devops": {"enabled": False},
-            "events": {"enabled": False}, "logging": {"enabled": False},
-            "metrics_server": {"enabled": False}, "monitoring": {"storageClass": ""},
-            "multicluster": {"clusterRole": "none"},
-            "network": {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"},
-                        "topology": {"type": "none"}},
-            "openpitrix": {"store": {"enabled": False}},
-            "servicemesh": {"enabled": False},
-        },
-    }
-    return merge(base, patch)
+    """The cluster-configuration.yaml a user installs KubeSphere with (DEFAULT_SPEC, the shape of INST
+    deploy/cluster-configuration.yaml), with the role patch applied: the installer then comes up in
+    that role, on the object as written."""
+    base = {"apiVersion": CC_API_VERSION, "kind": CC_KIND,
+            "metadata": {"name": CC_NAME, "namespace": KS_NAMESPACE, "labels": {"version": version}},
+            "spec": DEFAULT_SPEC}
+    return merge(base, patch)  # merge copies: DEFAULT_SPEC is never changed
 
 
 # ---------------------------------------------------------------------------------------------------

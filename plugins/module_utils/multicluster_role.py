@@ -134,43 +134,41 @@ def applied_problems(p, state, secret):
 
 
 def wait_applied(module, p, conn, target, secret):
-    """Poll (kubernetes.core's clock) until installer.applied_problems is empty; fail early on a newly
-    failed installer task. Returns the last state read."""
-    before_cc = target["cluster_configuration"]
+    """Poll (kubernetes.core's clock) until installer.applied_problems is empty. ks-installer writes no
+    `failed` status (servicemesh aside), so a failure is told from what a run leaves: for a host, a run
+    since our write that rendered clusterRole host without enabling multicluster fails at once
+    (installer.multicluster_task_failed); anything else ends at wait_timeout with what the installer last
+    did. Returns the last state read."""
+    before_cc, before_config = target["cluster_configuration"], target["config"]
     state = target
     for _elapsed in poll(p["wait_timeout"], max(p["wait_sleep"], 0.2)):
         state = read(conn)
-        left = applied_problems(p, state, secret)
-        if not left:
+        if not applied_problems(p, state, secret):
             return state
-        cc = state["cluster_configuration"]
-        failed = installer.new_failures(before_cc, cc)
-        if failed:
-            raise KubeSphereError("ks-installer failed (%s) while applying role '%s': %s"
-                                  % (", ".join(failed), p["role"], installer.installer_activity(cc, state["config"])),
-                                  cluster=p["cluster_name"], code="installer_failed")
+        cc, config = state["cluster_configuration"], state["config"]
+        if installer.multicluster_task_failed(p["role"], before_config, before_cc, config, cc):
+            log = installer_log(conn)
+            raise KubeSphereError(
+                "ks-installer's multicluster task failed in its run after role '%s' was written: that run "
+                "rendered kubesphere-config (clusterRole host) but did not set status.multicluster to enabled "
+                "(no tower/kubefed release). Last seen: %s. See the ks-installer pod's log in %s (\"Task "
+                "'multicluster' failed:\")%s. %s"
+                % (p["role"], installer.installer_activity(cc, config, before_cc), installer.KS_NAMESPACE,
+                   ": %s" % log if log else "", installer.RERUN_HINT),
+                cluster=p["cluster_name"], code="installer_failed")
     state = read(conn)
     left = applied_problems(p, state, secret)
     if not left:
         return state
-    cc = state["cluster_configuration"]
     log = installer_log(conn)
-    raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s%s"
+    raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. If its last run "
+                          "failed (its pod's log in %s says \"Task '...' failed:\"), %s"
                           % (p["role"], p["wait_timeout"], "; ".join(left),
-                             installer.installer_activity(cc, state["config"]),
-                             ". Installer log: %s" % log if log else "", rerun_hint(cc)),
+                             installer.installer_activity(state["cluster_configuration"], state["config"],
+                                                          before_cc),
+                             ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE,
+                             installer.RERUN_HINT),
                           cluster=p["cluster_name"], code="timeout")
-
-
-def rerun_hint(cc):
-    """ks-installer reruns only when the ClusterConfiguration's spec changes: after a
-    failed run with the wanted spec already written, nothing happens until it is restarted."""
-    failed = installer.failed_components(cc)
-    if not failed:
-        return ""
-    return (". Its last run failed (%s) and it reruns only when the ClusterConfiguration's spec changes: fix the "
-            "cause, then restart it (kubectl -n %s rollout restart deployment ks-installer) and run this again"
-            % (", ".join(failed), installer.KS_NAMESPACE))
 
 
 def installer_log(conn):
@@ -250,7 +248,8 @@ def change(module, p, result):
     else:
         state = read(conn)
     result["applied"] = not applied_problems(p, state, secret)
-    result["installer"] = installer.installer_activity(state["cluster_configuration"], state["config"])
+    result["installer"] = installer.installer_activity(state["cluster_configuration"], state["config"],
+                                                       target["cluster_configuration"] if out["changed"] else None)
     return result
 
 

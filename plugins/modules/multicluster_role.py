@@ -29,7 +29,9 @@ description:
     kubernetes.core's modules); when such variables are set the module warns that they were ignored.
   - Renamed from C(cluster_role) in 0.2.0 (C(kubesphere.multicluster.cluster_role) still redirects here).
   - Before KubeSphere is installed, O(dest) writes the C(cluster-configuration.yaml) to install with, and
-    O(create=true) creates the ClusterConfiguration so that ks-installer starts in the wanted role.
+    O(create=true) creates the ClusterConfiguration so that ks-installer starts in the wanted role. Both
+    carry the full shape of ks-installer v3.4.1's own C(cluster-configuration.yaml), which ks-installer
+    keeps as it is (it deletes and re-creates a ClusterConfiguration it has to migrate).
 author:
   - kubesphere.multicluster contributors (@kubesphere)
 extends_documentation_fragment:
@@ -133,7 +135,13 @@ options:
         is not contacted (guards need it and do not run).
     type: path
   wait:
-    description: Wait until ks-installer has applied the role (not in check mode).
+    description:
+      - Wait until ks-installer has applied the role (not in check mode).
+      - ks-installer writes no C(failed) status for its tasks (its pod's log says C(Task '<name>' failed:)).
+        On a host, a run since the write that rendered C(clusterRole host) (which ks-installer does at the
+        very end of a run) and moved C(status.core.enabledTime), without enabling C(status.multicluster),
+        fails at once with code C(installer_failed). Any other failure ends at O(wait_timeout) with code
+        C(timeout) and what the installer last did.
     type: bool
     default: true
   wait_timeout:
@@ -197,7 +205,9 @@ applied:
   returned: always
   type: bool
 installer:
-  description: What ks-installer last did (rendered role, jwtSecret fingerprint, failed components, status times).
+  description:
+    - What ks-installer last did (rendered role, jwtSecret fingerprint, C(status.core.enabledTime) and, after
+      a write, whether a run got past ks-core since, C(status.multicluster)).
   returned: when the cluster was contacted
   type: str
 jwt_secret_hash:

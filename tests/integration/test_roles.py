@@ -10,6 +10,7 @@ import time
 
 import pytest
 import yaml
+from auditlog import AuditLog
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITE = os.path.join(REPO, "playbooks", "site.yml")
@@ -19,22 +20,49 @@ CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/cluste
 CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
 NS = "/api/v1/namespaces/kubesphere-system"
 MASK = "********"
+FAIL, HANG = "kslab.standins/fail", "kslab.standins/hang"               # lab-only injections (STANDINS.md)
+HANDLED, RESULT = "kslab.standins/handled-spec-hash", "kslab.standins/result"
 
 pytestmark = pytest.mark.timeout(600)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
 
+_labs_started = []
+
+
 def private_lab(make_lab, members=2, not_installed=()):
     """A private lab, every cluster role none, ks-installer stand-in with a short delay."""
-    lab = make_lab(members=members, not_installed=not_installed,
-                   extra_env={"KSLAB_INSTALLER_DELAY": "0.5"})
+    extra_env = {"KSLAB_INSTALLER_DELAY": "0.5"}
+    if os.environ.get("KSLAB_PORT_BASE"):  # a range given to this session: a fresh block of it per lab, so
+        # that a lab starting never meets the ports of the one just stopped (labs run one at a time here)
+        _labs_started.append(None)
+        extra_env["KSLAB_PORT_BASE"] = str(int(os.environ["KSLAB_PORT_BASE"]) + 100 * ((len(_labs_started) - 1) % 10))
+    lab = make_lab(members=members, not_installed=not_installed, extra_env=extra_env)
     installed = [n for n in lab.names if n not in not_installed]
     deadline = time.time() + 60
     while not all(jwt(lab, n) for n in installed):  # the installer stand-in's first run
         assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
         time.sleep(0.5)
     return lab
+
+
+def installer_result(lab, name, timeout=60):
+    """The ClusterConfiguration once the ks-installer stand-in has finished a run on it (its lab-only
+    `kslab.standins/result` mark, see tests/lab/STANDINS.md)."""
+    deadline = time.time() + timeout
+    while True:
+        cc = lab.client(name).try_get(CC) or {}
+        if RESULT in (cc.get("metadata", {}).get("annotations") or {}):
+            return cc
+        assert time.time() < deadline, "the ks-installer stand-in did not finish a run on %s" % name
+        time.sleep(0.5)
+
+
+def restart_installer(lab, name):
+    """What an operator does once the cause is fixed: restart ks-installer so it runs the same spec again
+    (it reacts only to spec changes); in the lab, remove the injection and forget the spec it handled."""
+    lab.client(name).merge_patch(CC, {"metadata": {"annotations": {FAIL: None, HANDLED: None}}})
 
 
 def rendered(lab, name):
@@ -205,29 +233,59 @@ def test_guards_refuse_and_write_nothing(make_lab, ansible_run):
 # --- installer failures --------------------------------------------------------------------------------------
 
 def test_installer_failure_and_timeout_say_what_happened(make_lab, ansible_run):
+    """ks-installer writes no `failed` status: a failed multicluster task on the host is told, early, from
+    what its run left; a failed pre-install task and a hung installer end at wait_timeout with what the
+    installer last did."""
     lab = private_lab(make_lab)
     host, m1, m2 = lab.host, lab.members[0], lab.members[1]
-    assert ansible_run(one_task(lab, host, {"role": "host"}), lab.inventory).rc == 0
 
-    lab.client(m1).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": "ks-core"}}})
-    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member")), lab.inventory)
+    # the host's multicluster task fails: kubesphere-config still renders host, status.multicluster stays unset
+    lab.client(host).merge_patch(CC, {"metadata": {"annotations": {FAIL: "multicluster"}}})
+    run = ansible_run(one_task(lab, host, {"role": "host", "wait_timeout": 600}), lab.inventory)
+    res = result_of(run, host)
+    assert run.rc != 0 and res["code"] == "installer_failed", run    # not "timeout": it did not wait 600 s
+    assert "ks-installer's multicluster task failed in its run after role 'host' was written" in res["msg"]
+    assert "rendered clusterRole host" in res["msg"] and "status.multicluster unset" in res["msg"]
+    assert "status.core.enabledTime" in res["msg"] and "(moved since our write" in res["msg"]
+    assert "ks-installer pod's log" in res["msg"] and "rollout restart deployment ks-installer" in res["msg"]
+    assert role(lab, host) == "host" and "multicluster" not in lab.client(host).get(CC)["status"]
+    assert jwt(lab, host) not in run.stdout + run.stderr
+
+    # fixed and restarted: the same task, unchanged spec, now finds the role applied
+    restart_installer(lab, host)
+    run = ansible_run(one_task(lab, host, {"role": "host"}), lab.inventory)
+    assert run.rc == 0 and result_of(run, host)["applied"] and not result_of(run, host)["changed"], run
+    assert lab.client(host).get(CC)["status"]["multicluster"]["status"] == "enabled"
+
+    # a member whose pre-install task ks-core fails: nothing rendered, status.core untouched -> timeout
+    lab.client(m1).merge_patch(CC, {"metadata": {"annotations": {FAIL: "ks-core"}}})
+    run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member", wait_timeout=15)), lab.inventory)
     res = result_of(run, m1)
-    assert run.rc != 0 and res["code"] == "installer_failed", run
-    assert "ks-installer failed (core) while applying role 'member'" in res["msg"]
-    assert "failed components: core" in res["msg"]
+    assert run.rc != 0 and res["code"] == "timeout", run
+    assert "had not applied role 'member' after 15s" in res["msg"]
+    assert "kubesphere-config shows clusterRole 'none' (wanted 'member')" in res["msg"]
+    assert "rendered clusterRole none" in res["msg"] and "(not moved since our write" in res["msg"]
+    assert "runs again only when the ClusterConfiguration's spec changes" in res["msg"]
+    assert "rollout restart deployment ks-installer" in res["msg"]
+    assert installer_result(lab, m1)["metadata"]["annotations"][RESULT].startswith("Task 'ks-core' failed")
+    assert jwt(lab, host) not in run.stdout + run.stderr
 
-    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/hang": "true"}}})
+    # a hung installer: no run at all -> timeout
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {HANG: "true"}}})
     run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member", wait_timeout=3)), lab.inventory)
     res = result_of(run, m2)
     assert run.rc != 0 and res["code"] == "timeout", run
     assert "had not applied role 'member' after 3s" in res["msg"]
     assert "kubesphere-config shows clusterRole 'none' (wanted 'member')" in res["msg"]
+    assert "(not moved since our write" in res["msg"]
     assert jwt(lab, host) not in run.stdout + run.stderr
 
 
 # --- before install ---------------------------------------------------------------------------------------------
 
 def test_before_install_file_and_configuration(make_lab, ansible_run, tmp_path):
+    """The file (dest) and the object (create: true) have the shape ks-installer v3.4.1 keeps: it applies the
+    role on them instead of deleting and re-creating them (the UID stays)."""
     lab = private_lab(make_lab, members=1, not_installed=("member1",))
     host, m1 = lab.host, lab.members[0]
     assert lab.client(m1).try_get(CC) is None
@@ -251,14 +309,39 @@ def test_before_install_file_and_configuration(make_lab, ansible_run, tmp_path):
     assert doc["spec"]["authentication"]["jwtSecret"] == secret
     assert not ansible_run(task, lab.inventory).results("role change")[m1]["changed"]
 
-    # create: the ClusterConfiguration before the installer; the installer then applies the role
+    # installing with that file (what `kubectl apply -f` does): the installer keeps the object and applies it
+    rest = lab.client(m1)
+    if rest.try_get(NS) is None:
+        rest.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                    "metadata": {"name": "kubesphere-system"}})
+    uid = rest.request("POST", CC.rsplit("/", 1)[0], doc)["metadata"]["uid"]
+    done = installer_result(lab, m1)
+    assert done["metadata"]["uid"] == uid and done["metadata"]["annotations"][RESULT] == "successful", done
+    assert role(lab, m1) == "member" and jwt(lab, m1) == secret
+    rest.request("DELETE", CC)
+    deadline = time.time() + 60
+    while rest.try_get(CC) is not None:
+        assert time.time() < deadline, "the ClusterConfiguration was not deleted"
+        time.sleep(0.5)
+
+    # create: the ClusterConfiguration before the installer; the installer applies the role on that object
+    audit = AuditLog.for_lab(lab)
+    mark = audit.mark()
     run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member", create=True)), lab.inventory)
     assert run.rc == 0 and result_of(run, m1)["changed"], run
-    assert lab.client(m1).get(CC)["spec"]["multicluster"]["clusterRole"] == "member"
+    done = installer_result(lab, m1)
+    assert done["metadata"]["annotations"][RESULT] == "successful", done
+    assert done["spec"]["multicluster"]["clusterRole"] == "member"
+    audit.sync(lab, clusters=[m1])
+    made = [(audit.who(r), r.verb) for r in audit.requests(cluster=m1, since=mark, verbs=("create", "delete"))
+            if r.resource == "clusterconfigurations" and r.succeeded and not r.dry_run]
+    assert made == [("collection", "create")], made           # the installer neither deleted nor re-created it
+    uid = done["metadata"]["uid"]
     run = ansible_run(one_task(lab, m1, dict(HOST_CONN, role="member")), lab.inventory)
     res = result_of(run, m1)
     assert run.rc == 0 and not res["changed"] and res["applied"], run
     assert jwt(lab, m1) == secret
+    assert lab.client(m1).get(CC)["metadata"]["uid"] == uid
 
 
 # --- time sync on node hosts, through playbooks/time_sync.yml ----------------------------------------------------
@@ -309,26 +392,27 @@ def test_members_roll_out_wave_by_wave_and_a_failed_wave_stops_the_next(make_lab
         yaml.safe_dump(inventory, f)
     assert ansible_run(os.path.join(REPO, "playbooks", "host_config.yml"), path, extra_vars=FAST).rc == 0
 
-    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": "ks-core"}}})
-    run = ansible_run(os.path.join(REPO, "playbooks", "member_config.yml"), path, extra_vars=FAST)
+    # the canary's installer fails in ks-core (nothing rendered: the wait times out) -> the next waves never start
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {FAIL: "ks-core"}}})
+    run = ansible_run(os.path.join(REPO, "playbooks", "member_config.yml"), path,
+                      extra_vars=dict(FAST, member_config_wait_timeout=15))
     assert run.rc != 0
     assert run.stats[m2]["failures"] == 1
     assert member_task_ran(run) == {m2}                       # the next waves were never started
     assert role(lab, m1) == "none" and role(lab, m3) == "none"
+    assert installer_result(lab, m2)["metadata"]["annotations"][RESULT].startswith("Task 'ks-core' failed")
 
     # Removing the cause alone is not enough: the installer does not rerun the spec it already ran.
-    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": None}}})
+    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {FAIL: None}}})
     run = ansible_run(os.path.join(REPO, "playbooks", "member_config.yml"), path,
                       extra_vars=dict(FAST, member_config_wait_timeout=3))
     assert run.rc != 0 and member_task_ran(run) == {m2}
     msg = result_of(run, m2, "Set the member role with the host's jwtSecret and wait until ks-installer applied it")["msg"]
-    assert "Its last run failed (core) and it reruns only when the ClusterConfiguration's spec changes" in msg
+    assert "rendered clusterRole none" in msg
+    assert "runs again only when the ClusterConfiguration's spec changes" in msg
     assert "rollout restart deployment ks-installer" in msg
 
-    # What an operator does after fixing the cause: restart ks-installer so it runs the same spec again
-    # (it only reacts to spec changes); in the lab, forget the spec the stand-in handled.
-    lab.client(m2).merge_patch(CC, {"metadata": {"annotations": {"kslab.standins/fail": None,
-                                                                 "kslab.standins/handled-spec-hash": None}}})
+    restart_installer(lab, m2)
     run = ansible_run(os.path.join(REPO, "playbooks", "member_config.yml"), path, extra_vars=FAST)
     assert run.rc == 0, run
     assert [role(lab, n) for n in (m1, m2, m3)] == ["member", "member", "member"]

@@ -82,25 +82,44 @@ def test_none_applied_when_config_absent():
 
 # --- installer activity / failures --------------------------------------------------------------------
 
-def test_installer_activity_names_failures_and_times():
-    cc = {"status": {"core": {"status": "enabled", "enabledTime": "2026-01-01T00:00:00UTC"},
-                     "multicluster": {"status": "failed"}}}
-    line = inst.installer_activity(cc, config("none", SECRET))
-    assert "rendered clusterRole none" in line
+T0, T1 = "2026-01-01T00:00:00UTC", "2026-01-01T00:05:00UTC"
+
+
+def core(when, **more):
+    return {"status": dict({"core": {"status": "enabled", "enabledTime": when}}, **more)}
+
+
+def test_installer_activity_says_what_the_last_run_left():
+    cc = core(T1, multicluster={"status": "enabled", "enabledTime": T1})
+    line = inst.installer_activity(cc, config("host", SECRET), before_cc=core(T0))
+    assert "rendered clusterRole host" in line
     assert fingerprint(SECRET) in line and SECRET not in line
-    assert "failed components: multicluster" in line
-    assert "status.core enabled since 2026-01-01T00:00:00UTC" in line
+    assert "status.core.enabledTime %s (moved since our write" % T1 in line
+    assert "status.multicluster enabled since %s" % T1 in line
+    assert "(not moved since our write" in inst.installer_activity(core(T0), {}, before_cc=core(T0))
+    assert "since our write" not in inst.installer_activity(core(T0), {})
 
 
 def test_installer_activity_without_config():
-    assert "(no kubesphere-config yet)" in inst.installer_activity(None, {})
+    line = inst.installer_activity(None, {})
+    assert "(no kubesphere-config yet)" in line and "status.core.enabledTime unset" in line
+    assert "status.multicluster unset" in line
 
 
-def test_new_failures_only_counts_failures_since_before():
-    before = {"status": {"devops": {"status": "failed"}}}
-    after = {"status": {"devops": {"status": "failed"}, "multicluster": {"status": "failed"}}}
-    assert inst.new_failures(before, after) == ["multicluster"]
-    assert inst.new_failures(after, after) == []
+def test_multicluster_task_failed_needs_every_piece_of_evidence():
+    none, host = config("none"), config("host")
+    assert inst.multicluster_task_failed("host", none, core(T0), host, core(T1))
+    assert not inst.multicluster_task_failed("member", none, core(T0), config("member"), core(T1))
+    assert not inst.multicluster_task_failed("host", host, core(T0), host, core(T1))   # rendered before the write
+    assert not inst.multicluster_task_failed("host", none, core(T0), none, core(T1))   # not rendered yet
+    assert not inst.multicluster_task_failed("host", none, core(T1), host, core(T1))   # no run since the write
+    assert not inst.multicluster_task_failed("host", none, core(T0), host,
+                                             core(T1, multicluster={"status": "enabled"}))
+
+
+def test_failed_components_reads_the_one_status_the_installer_writes_failed():
+    assert inst.failed_components({"status": {"servicemesh": {"status": "failed"}, "core": {"status": "enabled"}}}) \
+        == ["servicemesh"]
 
 
 # --- before install -------------------------------------------------------------------------------------
@@ -112,6 +131,26 @@ def test_before_install_cc_is_a_full_installable_configuration():
     assert cc["spec"]["authentication"]["jwtSecret"] == SECRET
     assert cc["spec"]["openpitrix"] == {"store": {"enabled": False}}  # defaults kept
     assert inst.before_install_cc(inst.role_patch("none"))["spec"]["authentication"]["jwtSecret"] == ""
+    assert inst.DEFAULT_SPEC["multicluster"] == {"clusterRole": "none"}  # merge never changed the default
+
+
+def test_before_install_cc_has_the_shape_ks_installer_keeps():
+    """Facts of INST v3.4.1 deploy/cluster-configuration.yaml that generate_new_cluster_configuration
+    checks: a ClusterConfiguration without them is deleted and re-created by the installer."""
+    cc = inst.before_install_cc(inst.role_patch("member", jwt_secret=SECRET, components=["devops"]))
+    spec = cc["spec"]
+    assert spec["terminal"] == {"timeout": 600}
+    for key in ("notification", "networkpolicy", "kubeedge", "console"):
+        assert key not in spec
+    assert spec["events"]["ruler"] == {"enabled": True, "replicas": 2}
+    assert "istio" in spec["servicemesh"]
+    assert spec["devops"]["enabled"] is True and {"jenkinsCpuReq", "jenkinsCpuLim"} <= set(spec["devops"])
+    assert spec["logging"]["logsidecar"] == {"enabled": True, "replicas": 2} and "logsidecarReplicas" not in spec["logging"]
+    assert "store" in spec["openpitrix"]
+    assert spec["network"] == {"networkpolicy": {"enabled": False}, "ippool": {"type": "none"},
+                               "topology": {"type": "none"}}
+    assert isinstance(spec["common"]["es"], dict) and isinstance(spec["common"]["opensearch"], dict)
+    assert "edgeruntime" in spec and "status" not in cc
 
 
 # --- readers still parse what the lab renders -----------------------------------------------------------

@@ -110,14 +110,33 @@ def test_a_config_that_is_not_yaml_is_refused():
     assert e.value.code == "bad_config"
 
 
-def test_wait_fails_fast_on_a_new_installer_failure():
-    failed = cluster_objects("none", cc_status={"core": {"status": "failed"}})
-    conn = ChangingConnection("m1", cluster_objects("none"), after=failed)
-    target = mr.read(conn)
+T0, T1 = "2026-01-01T00:00:00UTC", "2026-01-01T00:05:00UTC"
+
+
+def test_wait_fails_early_when_a_host_run_rendered_host_without_enabling_multicluster():
+    """What a real failed multicluster task leaves: kubesphere-config rendered host, enabledTime moved,
+    status.multicluster unset (no `failed` status anywhere)."""
+    before = cluster_objects("none", SECRET, cc_status={"core": {"status": "enabled", "enabledTime": T0}})
+    after = cluster_objects("host", SECRET, cc_status={"core": {"status": "enabled", "enabledTime": T1, "version": "v3.4.1"}})
+    conn = ChangingConnection("h", before, after=after)
     with pytest.raises(KubeSphereError) as e:
-        mr.wait_applied(FakeModule(), params(wait_timeout=30), conn, target, SECRET)
-    assert e.value.code == "installer_failed" and "ks-installer failed (core)" in e.value.msg
+        mr.wait_applied(FakeModule(), params(cluster_name="h", role="host", wait_timeout=30), conn, mr.read(conn), None)
+    assert e.value.code == "installer_failed"
+    assert "multicluster task failed" in e.value.msg and "rendered clusterRole host" in e.value.msg
+    assert "status.multicluster unset" in e.value.msg and "moved since our write" in e.value.msg
+    assert "ks-installer pod's log" in e.value.msg and "rollout restart deployment ks-installer" in e.value.msg
     assert SECRET not in e.value.msg
+
+
+@pytest.mark.parametrize("before_role,before_time", [("host", T0), ("none", T1)])
+def test_no_early_failure_without_evidence_of_a_run_since_the_write(before_role, before_time):
+    """Host already rendered before the write (a run may be under way), or enabledTime did not move: wait."""
+    before = cluster_objects(before_role, cc_status={"core": {"status": "enabled", "enabledTime": before_time}})
+    after = cluster_objects("host", cc_status={"core": {"status": "enabled", "enabledTime": T1}})
+    conn = ChangingConnection("h", before, after=after)
+    with pytest.raises(KubeSphereError) as e:
+        mr.wait_applied(FakeModule(), params(cluster_name="h", role="host"), conn, mr.read(conn), None)
+    assert e.value.code == "timeout" and "status.multicluster.status is unset (wanted enabled)" in e.value.msg
 
 
 def test_wait_times_out_with_what_the_installer_last_did():
@@ -127,6 +146,8 @@ def test_wait_times_out_with_what_the_installer_last_did():
     assert e.value.code == "timeout"
     assert "kubesphere-config shows clusterRole 'none' (wanted 'member')" in e.value.msg
     assert "Last seen: rendered clusterRole none" in e.value.msg and SECRET not in e.value.msg
+    assert "status.core.enabledTime unset (not moved since our write" in e.value.msg
+    assert "rollout restart deployment ks-installer" in e.value.msg
 
 
 def test_wait_returns_once_applied():
@@ -158,7 +179,7 @@ def test_timeout_message_quotes_the_installer_log_when_there_is_a_pod():
     conn = ChangingConnection("m1", objs, raw_answers={log: (200, {}, "Start installing multicluster\nTask 'multicluster' failed:\n")})
     with pytest.raises(KubeSphereError) as e:
         mr.wait_applied(FakeModule(), params(), conn, mr.read(conn), SECRET)
-    assert e.value.msg.endswith("Installer log: Start installing multicluster | Task 'multicluster' failed:")
+    assert "Installer log: Start installing multicluster | Task 'multicluster' failed:." in e.value.msg
 
 
 def test_the_role_change_reads_its_cluster_and_host_only(monkeypatch):
