@@ -165,8 +165,8 @@ UNBIND = os.path.join(REPO, "playbooks", "unbind.yml")
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters/"
 
 
-@pytest.mark.skipif(not os.path.exists(UNBIND), reason="playbooks/unbind.yml is pending (issue 12): this test runs "
-                                                      "the unbind job template's survey once it exists")
+@pytest.mark.skipif(not os.path.exists(UNBIND),
+                    reason="playbooks/unbind.yml is pending: this test runs the unbind job template's survey once it exists")
 def test_unbind_job_needs_the_typed_confirmation(awx_lab, fleet_credential, run_job):
     from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
 

@@ -30,6 +30,7 @@ def run_playbook(*args, **kwargs):
     spec.loader.exec_module(mod)
     return mod.run_playbook(*args, **kwargs)
 
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MEMBERS = ["member1", "member2"]
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
@@ -241,8 +242,8 @@ def test_check_diff_writes_nothing_and_shows_the_division(fed, shop):
     tasks = project_tasks(ns, cm_value="debug")
     for t in tasks:
         if t["name"] == "deployment":
-            t["kubesphere.multicluster.federated_resource"]["replicas_by_weight"]["weights"] = {"member1": 1,
-                                                                                             "member2": 1}
+            weights = t["kubesphere.multicluster.federated_resource"]["replicas_by_weight"]
+            weights["weights"] = {"member1": 1, "member2": 1}
     run = run_playbook(play(tasks), "localhost,", extra_vars=kubeconfig_vars(fed), check=True, diff=True)
     assert run.rc == 0, run
     assert run.results("configmap")["localhost"]["changed"] is True
