@@ -161,7 +161,13 @@ class Executor:
         elif action == "delete":
             conn.delete(step["api_version"], step["kind"], step["name"], step["namespace"])  # None: gone already
         elif action == "patch":
-            found = conn.merge_patch(step["api_version"], step["kind"], step["name"], step["patch"], step["namespace"])
+            try:
+                found = conn.merge_patch(step["api_version"], step["kind"], step["name"], step["patch"],
+                                         step["namespace"])
+            except KubeSphereError as e:  # an absent object is None or a not_found error, by transport
+                if e.code != "not_found":
+                    raise
+                found = None
             if found is None and not step.get("missing_ok"):
                 raise conn.error("is gone: nothing to patch", obj=step["object"], code="not_found")
         elif action == "wait_deleted":
