@@ -164,7 +164,7 @@ def import_play(lab, name="member3", kubeconfig_of="member3", **args):
     task = {"name": "import", "kubesphere.multicluster.member": dict({
         "name": name, "kubeconfig": lab.kubeconfig(kubeconfig_of), "host_kubeconfig": lab.kubeconfig(lab.host),
         "allow_loopback": True, "wait_sleep": 2, "wait_timeout": 300}, **args)}
-    return yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
+    return yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
                             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                             "tasks": [task]}], sort_keys=False)
 
@@ -294,6 +294,20 @@ def test_the_agent_deployment_is_what_ks_apiserver_hands_out(fleet):
     address = agent.flags(api)["proxy-server"]
     built = agent.as_printed(agent.build(cluster(lab, "member2"), address, api_c["image"]))
     assert built == api
+
+
+def test_a_failing_member_stops_its_wave_and_later_waves_are_untouched(fleet, ansible_run):
+    """member1 (wave canary) is refused (a certificate margin it cannot meet, for member1 only): the run
+    fails, member2 (wave rest) is never imported or even checked, and nothing is written anywhere."""
+    lab = fleet
+    mark = lab.audit.mark()
+    margin = "{{ 100000 if inventory_hostname == 'member1' else 30 }}"
+    run = ansible_run(JOIN, lab.lab_inventory, extra_vars=dict(FAST, join_cert_expiry_margin_days=margin))
+    assert run.rc != 0, run
+    results = run.results(IMPORT_TASK)
+    assert set(results) == {"member1"}, results
+    assert "certificate_expiring" in [p["code"] for p in results["member1"]["problems"]]
+    assert collection_writes(lab, mark) == []
 
 
 # --- refusals: one test per check, each writing nothing on any cluster -------------------------------------
