@@ -12,7 +12,8 @@ import os
 
 import pytest
 from auditlog import AuditLog
-from unbind_lab import CLUSTERS, KFC, cluster, condition, import_direct, set_roles, start_lab, wait_joined
+from unbind_lab import (CLUSTERS, KFC, cluster, condition, import_direct, set_roles, start_lab, wait_for,
+                        wait_joined)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNBIND = os.path.join(REPO, "playbooks", "unbind.yml")
@@ -154,6 +155,48 @@ def test_cleanup_of_the_member_side_leftovers(joined, ansible_run, backups):
     assert m2.try_get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/"
                       "kubefed-controller-manager:member2-kubesphere") is None
     assert not [s for s in res["remaining"]["member"] if "kube-federation-system" in s or "kubefed" in s]
+
+
+PROXY_IMPORT = """
+- hosts: member2
+  gather_facts: false
+  tasks:
+    - name: Import by proxy
+      kubesphere.multicluster.member:
+        name: member2
+        state: present
+        connection_type: proxy
+        allow_loopback: true
+        kubeconfig: "{{ kubesphere_kubeconfig }}"
+        context: "{{ kubesphere_context }}"
+        host_kubeconfig: "{{ hostvars['host'].kubesphere_kubeconfig }}"
+        host_context: "{{ hostvars['host'].kubesphere_context }}"
+        wait_sleep: 2
+        wait_timeout: 420
+"""
+AGENT = "/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent"
+
+
+def test_a_proxy_member_loses_its_cluster_before_its_agent(joined, ansible_run, backups):
+    lab = joined
+    host, m2 = lab.client(lab.host), lab.client("member2")
+    r = ansible_run(PROXY_IMPORT, lab.inventory)
+    assert r.rc == 0, r
+    wait_joined(lab, "member2")
+    assert m2.try_get(AGENT) is not None
+    assert host.try_get("/api/v1/namespaces/kubesphere-system/services/mc-member2") is not None
+    r = unbind(ansible_run, lab, "member2", "member2", backups)
+    assert r.rc == 0, r
+    preview = r.results("Report what the unbind removes and what stays on the member (nothing written)")["member2"]
+    assert "Deployment kubesphere-system/cluster-agent" in objects(preview["report"]["removed_on_member"])
+    assert "Service kubesphere-system/mc-member2" in objects(preview["report"]["removed_on_host"])
+    done = r.results("Unbind the member")["member2"]["steps"]["done"]
+    assert done.index("wait_deleted Cluster member2 on host") < done.index(
+        "delete Deployment kubesphere-system/cluster-agent on member2")
+    assert done[0] == "delete Cluster member2 on host"
+    assert cluster(host, "member2") is None and m2.try_get(AGENT) is None
+    wait_for(lambda: host.try_get("/api/v1/namespaces/kubesphere-system/services/mc-member2") is None, 120,
+             "tower's Service mc-member2 removed")
 
 
 IMPORT = """
