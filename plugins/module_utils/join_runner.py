@@ -167,8 +167,8 @@ def read_host(conn, peers, connection_type, allow_node_port=True, label="host"):
 def max_skew(member, host, given):
     if given is not None:
         return float(given)
-    values = [clock.parse_duration(installer.config_max_clock_skew(c)) for c in ((member or {}).get("config"),
-                                                                              (host or {}).get("config")) if c]
+    configs = ((member or {}).get("config"), (host or {}).get("config"))
+    values = [clock.parse_duration(installer.config_max_clock_skew(c)) for c in configs if c]
     return min(values) if values else clock.DEFAULT_MAX_SKEW
 
 
@@ -365,9 +365,9 @@ def run(module, connection_class=None):
             try:
                 stored = flatten_kubeconfig(source, None if p["stored_kubeconfig"] else p.get("context"))
             except (ValueError, IOError, OSError) as e:
+                found = {"code": "kubeconfig_invalid", "cluster": name, "message": str(e)}
                 module.fail_json(msg="cluster '%s': the kubeconfig to store in its Cluster: %s" % (name, e),
-                                 code="kubeconfig_invalid", problems=[{"code": "kubeconfig_invalid", "cluster": name,
-                                                                        "message": str(e)}])
+                                 code="kubeconfig_invalid", problems=[found])
             module.hide(stored, co.encode_kubeconfig(stored))
             read_conn = Conn(module, name, params={"kubeconfig": stored}, timeout=p["timeout"])
         else:
