@@ -27,6 +27,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import age
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, installer, objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import credential as cred
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
@@ -268,6 +269,60 @@ class Importer:
             after = live
         self.result["agent"] = agent_mod.mask(objects.normalize(after))
 
+    def dedicated_kubeconfig(self):
+        """The dedicated credential (credential.py) applied on the member, and the token kubeconfig built from
+        it; None in check mode while the token does not exist yet (the user's kubeconfig then stands in)."""
+        from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import ensure_object  # noqa: PLC0415
+
+        p = self.p
+        n = cred.names(p["credential_name"])
+        for obj in cred.build(self.host.label, p["credential_name"]):
+            outcome = ensure_object(self.member, obj, check_mode=self.check, secret_paths=(("data",),))
+            if outcome["changed"]:
+                self.result["changed"] = True
+                self.result.setdefault("credential_changes", []).append("%s %s" % (obj["kind"], obj["metadata"]["name"]))
+        self.result["credential"] = {"service_account": n["service_account"], "namespace": n["namespace"],
+                                     "binding": n["binding"], "cluster_role": cred.CLUSTER_ROLE,
+                                     "why": cred.WHY_CLUSTER_ADMIN}
+        deadline = time.time() + (0 if self.check else min(120, p["wait_timeout"]))
+        while True:
+            secret = self.member.get("v1", "Secret", n["secret"], n["namespace"])
+            token = cred.token_of(secret)
+            if token or time.time() >= deadline:
+                break
+            time.sleep(1)
+        if not token:
+            if self.check:
+                self.result.setdefault("notes", []).append(
+                    "the dedicated credential's token exists once the member's token controller filled Secret "
+                    "%s/%s: check mode shows the Cluster with the kubeconfig given" % (n["namespace"], n["secret"]))
+                return None
+            self.fail("cluster '%s': Secret %s/%s: the member's token controller did not fill the token within %s s "
+                      "(is kube-controller-manager running there?)" % (self.name, n["namespace"], n["secret"],
+                                                                     min(120, p["wait_timeout"])),
+                      code="credential_token_missing")
+        self.module.hide(token)
+        view = co.parse_kubeconfig(self.stored)
+        text = cred.kubeconfig(self.name, view["server"], token, cred.ca_of(self.stored), insecure=view["insecure"])
+        self.module.hide(text, co.encode_kubeconfig(text))
+        return text
+
+    def rotation_check(self, live, new_kubeconfig):
+        """Before replacing an imported member's stored kubeconfig: what KubeSphere's webhook would refuse."""
+        if not live or co.kubeconfig_fingerprint(live) == co.kubeconfig_fingerprint(
+                {"spec": {"connection": {"kubeconfig": co.encode_kubeconfig(new_kubeconfig)}}}):
+            return
+        new_uid, error = None, None
+        try:
+            probe = self.conn_class(self.module, self.name, params={"kubeconfig": new_kubeconfig}, timeout=self.p["timeout"])
+            new_uid = objects.get_path(probe.get("v1", "Namespace", "kube-system") or {}, "metadata.uid")
+        except KubeSphereError as e:
+            error = e.reason
+        problems = cred.rotation_problems(self.name, live, new_uid, error)
+        if problems:
+            self.fail(format_problems(problems, "the checks before replacing the kubeconfig of cluster '%s'" % self.name),
+                      problems=problems)
+
     def verify(self, live, kf):
         member_config = None
         try:
@@ -306,13 +361,20 @@ class Importer:
         if self.type == "proxy":
             proxy = self.host_facts["proxy"]
             self.result["proxy"] = {k: proxy.get(k) for k in ("address", "source", "api_agrees")}
+        live = self.host.get(co.API_VERSION, co.KIND, self.name)
+        if self.type == "direct" and p["dedicated_credential"]:
+            dedicated = self.dedicated_kubeconfig()
+            if dedicated:
+                self.rotation_check(live, dedicated)
+                self.stored = dedicated
+        elif self.type == "direct":
+            self.rotation_check(live, self.stored)
         try:
             desired = co.build(self.name, self.type, kubeconfig=self.stored, group=p["group"], provider=p["provider"],
                                description=p["description"], alias=p["alias"], creator=p["creator"],
                                labels=p["labels"])
         except ValueError as e:
             self.fail("cluster '%s': %s" % (self.name, e), code="invalid_input")
-        live = self.host.get(co.API_VERSION, co.KIND, self.name)
         cluster = self.write_cluster(desired, live)
         if self.type == "proxy":
             if p["wait"] and not self.check and not co.initialized(cluster):
@@ -348,9 +410,9 @@ def run(module, connection_class=None):
     Conn = connection_class or Connection
     p = module.params
     name = p["name"]
-    if p["dedicated_credential"]:
-        module.fail_json(msg="cluster '%s': dedicated_credential is not available in this version: import with the "
-                         "member's own kubeconfig (or give stored_kubeconfig)" % name, code="not_implemented")
+    if p["dedicated_credential"] and p["connection_type"] != "direct":
+        module.fail_json(msg="cluster '%s': dedicated_credential is for direct members (tower issues a proxy member's "
+                         "kubeconfig)" % name, code="invalid_input")
     try:
         host = Conn(module, p.get("host_label") or "host", prefix="host_", timeout=p["timeout"])
         member = Conn(module, name, timeout=p["timeout"])
@@ -374,6 +436,7 @@ def run(module, connection_class=None):
             read_conn = member
         importer = Importer(module, host, member, read_conn)
         importer.stored = stored
+        importer.conn_class = Conn
         importer.run()
     except KubeSphereError as e:
         module.fail_from(e)

@@ -107,8 +107,13 @@ options:
     type: float
   dedicated_credential:
     description:
-      - Direct members. Create C(kube-system/<credential_name>) on the member bound to cluster-admin and store its
-        token kubeconfig instead of the user's. Not available in this version (refused).
+      - Direct members. Create the ServiceAccount C(kube-system/<credential_name>), its token Secret and a
+        ClusterRoleBinding to C(cluster-admin) on the member, and store a kubeconfig with that token (the member's
+        server and CA from the kubeconfig given) instead of the user's. Least privilege is impossible: KubeSphere's
+        join creates a ClusterRole granting every verb on every resource, which only cluster-admin may create; the
+        credential is dedicated and revocable on its own (delete the binding, the Secret and the ServiceAccount).
+      - Turning it on for an imported member replaces the stored kubeconfig, after checking that the new one reaches
+        the same cluster (KubeSphere's webhook would refuse another).
     type: bool
     default: false
   credential_name:
@@ -251,6 +256,10 @@ verification:
 proxy:
   description: Proxy members. The address the agent dials (C(address), C(source), C(api_agrees)); never the token.
   returned: connection_type proxy
+  type: dict
+credential:
+  description: O(dedicated_credential). C(service_account), C(namespace), C(binding), C(cluster_role) and C(why) cluster-admin.
+  returned: dedicated_credential
   type: dict
 agent:
   description: Proxy members. The applied cluster-agent Deployment, token masked.

@@ -502,3 +502,30 @@ def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishe
     assert [c["metadata"]["name"] for c in clusters_of(lab) if c["status"].get("uid") == member3_uid] == ["member3"]
     run = ansible_run(import_play(lab), "localhost,", timeout=900)
     assert run.rc == 0 and only_result(run)["changed"] is False, run
+
+
+def test_a_dedicated_credential_replaces_the_stored_kubeconfig_and_its_token_is_never_printed(fleet, ansible_run):
+    """member3 is imported (with the lab's admin kubeconfig) by the test above: dedicated_credential makes a
+    ServiceAccount bound to cluster-admin on it and stores that token's kubeconfig instead (the webhook accepts
+    it: same cluster); the member stays healthy; a rerun changes nothing and never prints the token."""
+    lab = fleet
+    assert cluster(lab, "member3") is not None
+    run = ansible_run(import_play(lab, dedicated_credential=True), "localhost,", timeout=900)
+    res = only_result(run)
+    assert run.rc == 0 and res["changed"] is True and res["health"]["verdict"] == "ready", run
+    assert res["credential"]["cluster_role"] == "cluster-admin"
+    stored = yaml.safe_load(base64.b64decode(cluster(lab, "member3")["spec"]["connection"]["kubeconfig"]))
+    assert list(stored["users"][0]["user"]) == ["token"]
+    m3 = lab.client("member3")
+    secret = m3.get("/api/v1/namespaces/kube-system/secrets/kubesphere-multicluster-token")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert stored["users"][0]["user"]["token"] == token
+    binding = m3.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubesphere-multicluster:cluster-admin")
+    assert binding["roleRef"]["name"] == "cluster-admin"
+    # KubeSphere uses it: its controller's requests on member3 now come as that ServiceAccount
+    assert condition(cluster(lab, "member3"), "Ready")["status"] == "True"
+
+    run = ansible_run(import_play(lab, dedicated_credential=True), "localhost,", verbosity=3, callback="default",
+                      timeout=900)
+    assert run.rc == 0 and "changed=0" in run.stdout, run
+    assert token not in run.stdout + run.stderr
