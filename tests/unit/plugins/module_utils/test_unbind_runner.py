@@ -15,8 +15,8 @@ WEBHOOK = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingW
            "metadata": {"name": "cluster.kubesphere.io", "labels": {"app": "ks"}, "uid": "u-1",
                         "resourceVersion": "7", "creationTimestamp": "2025-01-01T00:00:00Z"},
            "webhooks": [{"name": "validating-cluster.kubesphere.io", "failurePolicy": "Fail",
-                         "clientConfig": {"caBundle": "Q0E=", "service": {"name": "ks-controller-manager",
-                                                                         "namespace": "kubesphere-system"}},
+                         "clientConfig": {"caBundle": "Q0E=",
+                                          "service": {"name": "ks-controller-manager", "namespace": "kubesphere-system"}},
                          "rules": [{"operations": ["UPDATE"], "apiGroups": ["cluster.kubesphere.io"],
                                     "apiVersions": ["v1alpha1"], "resources": ["clusters"]}],
                          "sideEffects": "None", "admissionReviewVersions": ["v1"]}]}
@@ -93,5 +93,5 @@ def test_a_backup_left_by_a_killed_run_is_restored_by_the_next_one(tmp_path):
     assert [s["action"] for s in plan["steps"]] == ["create", "verify"]
     conn = FakeConnection(label="host", objects=[], served=SERVED)
     out = checks.run(plan["steps"], ur.Executor(PARAMS, conn, None, path))
-    assert out["ok"] and checks.restored(WEBHOOK, conn.get("admissionregistration.k8s.io/v1",
-                                                            "ValidatingWebhookConfiguration", "cluster.kubesphere.io"))
+    live = conn.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
+    assert out["ok"] and checks.restored(WEBHOOK, live)
