@@ -297,9 +297,9 @@ class Importer:
                     "the dedicated credential's token exists once the member's token controller filled Secret "
                     "%s/%s: check mode shows the Cluster with the kubeconfig given" % (n["namespace"], n["secret"]))
                 return None
+            waited = min(120, p["wait_timeout"])
             self.fail("cluster '%s': Secret %s/%s: the member's token controller did not fill the token within %s s "
-                      "(is kube-controller-manager running there?)" % (self.name, n["namespace"], n["secret"],
-                                                                     min(120, p["wait_timeout"])),
+                      "(is kube-controller-manager running there?)" % (self.name, n["namespace"], n["secret"], waited),
                       code="credential_token_missing")
         self.module.hide(token)
         view = co.parse_kubeconfig(self.stored)

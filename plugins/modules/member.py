@@ -109,7 +109,7 @@ options:
     description:
       - Direct members. Create the ServiceAccount C(kube-system/<credential_name>), its token Secret and a
         ClusterRoleBinding to C(cluster-admin) on the member, and store a kubeconfig with that token (the member's
-        server and CA from the kubeconfig given) instead of the user's. Least privilege is impossible: KubeSphere's
+        server and CA from the kubeconfig given) instead of the user's. Least privilege is impossible, since KubeSphere's
         join creates a ClusterRole granting every verb on every resource, which only cluster-admin may create; the
         credential is dedicated and revocable on its own (delete the binding, the Secret and the ServiceAccount).
       - Turning it on for an imported member replaces the stored kubeconfig, after checking that the new one reaches
