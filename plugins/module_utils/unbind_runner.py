@@ -178,8 +178,14 @@ class Executor:
                                     step["namespace"], timeout=timeout, sleep=min(self.p["wait_sleep"], max(timeout, 1)))
             if not ok:
                 left = self.host.get(step["api_version"], step["kind"], step["name"], step["namespace"]) or {}
-                raise conn.error("was not gone within %s s (finalizers: %s)" % (
-                    timeout, ", ".join(co.finalizers(left)) or "none"), obj=step["object"], code="timeout")
+                held = co.finalizers(left)
+                hint = ""
+                if co.FINALIZER in held:
+                    hint = ("; KubeSphere's controller could not remove its finalizer: when the member is down, its "
+                            "webhook denies that update (kubesphere#2306): rerun with force once its KubeFedCluster "
+                            "says Offline")
+                raise conn.error("was not gone within %s s (finalizers: %s)%s" % (
+                    timeout, ", ".join(held) or "none", hint), obj=step["object"], code="timeout")
         elif action == "create":  # the webhook configuration's restore
             self.restore(conn, step["body"])
         elif action == "verify":
