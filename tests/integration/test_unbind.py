@@ -238,3 +238,29 @@ def test_an_import_under_another_name_of_the_same_cluster_is_refused(joined, ans
     assert audit.writes_by_collection(since=mark, cluster=lab.host) == []
     assert cluster(host, "member1-again") is None
     assert [c["metadata"]["name"] for c in host.get(CLUSTERS)["items"]].count("member1") == 1
+
+
+def test_a_list_is_unbound_member_by_member_each_by_its_own_confirmation(joined, ansible_run, backups):
+    lab = joined
+    host = lab.client(lab.host)
+    import_direct(lab, "member2")
+    wait_joined(lab, "member2")
+    assert cluster(host, "member1") is not None  # imported again above
+    # member2 is not confirmed: member1 goes, member2 is refused and stays
+    r = unbind(ansible_run, lab, ["member1", "member2"], "member1", backups)
+    assert r.rc != 0, r
+    refused = r.results("Report what the unbind removes and what stays on the member (nothing written)")["member2"]
+    assert refused["failed"] and refused["code"] == "unbind_not_confirmed"
+    assert cluster(host, "member1") is None and cluster(host, "member2") is not None
+    # both confirmed (AWX's text answer, comma separated): member2 goes, member1 is already gone
+    r = unbind(ansible_run, lab, ["member1", "member2"], "member1, member2", backups)
+    assert r.rc == 0, r
+    done = r.results("Unbind the member")
+    assert done["member1"]["changed"] is False and done["member2"]["changed"] is True
+    assert cluster(host, "member2") is None
+
+
+def test_a_name_that_is_not_a_member_of_the_inventory_is_refused(joined, ansible_run, backups):
+    r = unbind(ansible_run, joined, "nosuch", "nosuch", backups)
+    assert r.rc != 0, r
+    assert "unknown here: ['nosuch']" in r.stdout
