@@ -193,6 +193,19 @@ def assert_refused_writing_nothing(lab, ansible_run, code, **args):
 # --- site.yml from a fresh fleet -------------------------------------------------------------------------
 
 
+def test_check_mode_of_site_on_a_fresh_fleet_writes_nothing(fleet, ansible_run):
+    """Before anything is set up: site.yml --check --diff succeeds and no cluster receives a write; the join
+    says that the import is not checked while the member role is still to be set."""
+    lab = fleet
+    mark = lab.audit.mark()
+    run = ansible_run(SITE, lab.lab_inventory, check=True, diff=True, extra_vars=FAST, timeout=900)
+    assert run.rc == 0, run
+    pending = run.results("Check mode, role change pending")
+    assert set(pending) == {"member1", "member2"}, run
+    assert collection_writes(lab, mark) == []
+    assert clusters_of(lab) == []
+
+
 def test_site_from_a_fresh_fleet_imports_member1_direct_and_member2_proxy(fleet, ansible_run):
     lab = fleet
     run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=1200)
