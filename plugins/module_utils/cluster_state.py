@@ -11,8 +11,12 @@ A state is a dict:
 - config (the rendered kubesphere-config as a dict, {} when absent), config_present, config_error
 - kube_system_uid (KubeSphere's cluster identity)
 - ks_namespace (whether kubesphere-system exists) and ks_namespace_annotations (v4 host annotations there)
-- clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served
-- kubefed_clusters: its KubeFedClusters {name, ready, offline}, None when the kind is not served
+- clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served;
+  when the KubeFedClusters were read too, each summary carries `kubefed` (kubefed's state of it: ready,
+  offline, not_ready, pending, absent) and `health` / `health_reason` (`cluster_object.health`): a member
+  that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
+  status update), only its KubeFedCluster says Offline
+- kubefed_clusters: its KubeFedClusters {name, ready, offline, reason}, None when the kind is not served
 
 `facts(state)` turns a state into what the cluster_info module returns, and `run_cluster_info(module)`
 is that module's work. No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
@@ -24,7 +28,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, cluster_object, components, installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
@@ -95,12 +99,27 @@ def _read_into(state, conn, parts, samples, now, sleep):
         state["ks_namespace"] = ns is not None
         annotations = get_path(ns or {}, "metadata.annotations") or {}
         state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
+    clusters = kubefed = None
     if "clusters" in parts:
-        items = conn.list(CLUSTER_API_VERSION, CLUSTER_KIND, if_served=True)
-        state["clusters"] = None if items is None else cluster_summaries(items)
+        clusters = conn.list(CLUSTER_API_VERSION, CLUSTER_KIND, if_served=True)
+        state["clusters"] = None if clusters is None else cluster_summaries(clusters)
     if "kubefed" in parts:
-        items = conn.list(KUBEFED_API_VERSION, KUBEFED_KIND, KUBEFED_NAMESPACE, if_served=True)
-        state["kubefed_clusters"] = None if items is None else kubefed_summaries(items)
+        kubefed = conn.list(KUBEFED_API_VERSION, KUBEFED_KIND, KUBEFED_NAMESPACE, if_served=True)
+        state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
+    if clusters and kubefed is not None:
+        add_health(state["clusters"], clusters, kubefed)
+
+
+def add_health(summaries, clusters, kubefed):
+    """Each member's summary gets kubefed's view and the health verdict (the host's own Cluster too: it
+    joins kubefed like a member). Pure: `clusters` and `kubefed` are the objects as read."""
+    by_name = {get_path(o, "metadata.name"): o for o in kubefed or []}
+    objs = {get_path(o, "metadata.name"): o for o in clusters or []}
+    for summary in summaries:
+        obj, kfc = objs.get(summary["name"]), by_name.get(summary["name"])
+        verdict = cluster_object.health(obj, kfc)
+        summary.update(kubefed=cluster_object.kubefed_state(kfc), health=verdict["verdict"],
+                       health_reason=verdict["reason"])
 
 
 def require(state):
@@ -160,9 +179,12 @@ def kubefed_summaries(items):
     out = []
     for obj in items or []:
         ready, offline = condition(obj, "Ready"), condition(obj, "Offline")
+        is_offline = bool(offline) and offline.get("status") == "True"
+        shown = offline if is_offline else ready
         out.append({"name": get_path(obj, "metadata.name"),
                     "ready": bool(ready) and ready.get("status") == "True",
-                    "offline": bool(offline) and offline.get("status") == "True"})
+                    "offline": is_offline,
+                    "reason": (shown or {}).get("reason")})
     return sorted(out, key=lambda d: d["name"] or "")
 
 

@@ -21,7 +21,10 @@ COLUMNS = ("CLUSTER", "ROLE", "KUBERNETES", "KUBESPHERE", "READY", "JWT=HOST", "
 def fleet_rows(all_facts, host=None):
     """One row per cluster (dicts keyed by COLUMNS) plus notes, from each cluster's cluster_info facts.
 
-    READY is what the host's Cluster objects say (yes / no / not joined); clusters the host manages that
+    READY is what the host's Cluster objects say (yes / no / not joined), corrected by kubefed: a Cluster
+    whose KubeFedCluster says Offline is OFFLINE (a member that died after joining keeps Ready True on its
+    Cluster; a note says so), one whose health is otherwise not proven gets its verdict in parentheses, e.g.
+    "yes (unknown)"; clusters the host manages that
     are not among `all_facts` get a row as the host sees them, and a note. JWT=HOST compares the jwtSecret
     fingerprint with the host's; SKEW is the clock offset against the host (the controller when the host
     could not be measured), '~' marking a value within the 1 s resolution of the Date header."""
@@ -46,6 +49,10 @@ def fleet_rows(all_facts, host=None):
                                            seen["kubesphere_version"] or "-", _ready(seen), "-", "-"))))
             notes.append("%s: joined to the host but not in the inventory (no kubeconfig): shown as the host sees it"
                          % name)
+    for name, seen in sorted(host_view.items()):
+        if seen.get("health") and seen["health"] not in ("ready", "absent") and seen["role"] != "host" \
+                and (seen["ready"] or seen["health"] == "offline"):
+            notes.append("%s: %s" % (name, seen.get("health_reason") or seen["health"]))
     offsets = {f["name"]: f.get("clock") for f in all_facts if f["reachable"]}
     threshold = (host_f or {}).get("maximum_clock_skew_seconds") or clock.DEFAULT_MAX_SKEW
     notes += [p["message"] for p in clock_checks.skew_report(offsets, threshold)["problems"]]
@@ -55,6 +62,11 @@ def fleet_rows(all_facts, host=None):
 def _ready(seen):
     if seen is None:
         return "not joined"
+    health = seen.get("health")
+    if health == "offline":
+        return "OFFLINE"
+    if seen["ready"] and health and health != "ready":
+        return "yes (%s)" % health
     return "yes" if seen["ready"] else "no"
 
 

@@ -137,14 +137,22 @@ cluster:
       returned: always
       sample: {offset: 0.42, uncertainty: 0.51, low: -0.09, high: 0.93}
     clusters:
-      description: The Cluster objects on this cluster (a host's members), without kubeconfigs or tokens.
+      description:
+        - The Cluster objects on this cluster (a host's members), without kubeconfigs or tokens.
+        - C(ready) is the Cluster's own Ready condition. A member that died after joining keeps Ready True
+          (KubeSphere's webhook denies every update of a Cluster whose member it cannot reach), so each entry
+          also carries C(kubefed) (the host's KubeFedCluster of it - C(ready), C(offline), C(not_ready),
+          C(pending), C(absent)) and C(health), the verdict from both (C(ready), C(offline), C(joining),
+          C(not_ready), C(unknown), ...) with C(health_reason).
       type: list
       elements: dict
       returned: always
       sample: [{name: member1, uid: 0b5c6d3e-5f0a-4a53-9e0c-2f6f1d0c1a11, role: member, connection_type: direct, ready: true,
+                kubefed: offline, health: offline,
+                health_reason: "cluster 'member1': KubeFedCluster kube-federation-system/member1 reports Offline ...",
                 kubernetes_version: v1.34.3, conditions: []}]
     kubefed_clusters:
-      description: On a host with kubefed, its C(KubeFedCluster) objects (name, ready, offline); null when kubefed is not served.
+      description: On a host with kubefed, its C(KubeFedCluster) objects (name, ready, offline, reason); null when kubefed is not served.
       type: list
       elements: dict
       returned: always

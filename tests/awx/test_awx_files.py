@@ -16,7 +16,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AWX = os.path.join(REPO, "extensions", "awx")
 # Templates whose playbooks do not exist yet (issue 12: join, unbind, federate come with their features).
-PENDING_PLAYBOOKS = {"playbooks/join.yml", "playbooks/unbind.yml"}
+PENDING_PLAYBOOKS = set()
 
 
 def load(path):

@@ -172,7 +172,43 @@ def test_read_kubefed_clusters_when_served():
            "metadata": {"name": "member1", "namespace": cs.KUBEFED_NAMESPACE},
            "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Offline", "status": "False"}]}}
     got = cs.read(FakeConnection(label="host", objects=[fed]), parts=("kubefed",))
-    assert got["kubefed_clusters"] == [{"name": "member1", "ready": True, "offline": False}]
+    assert got["kubefed_clusters"] == [{"name": "member1", "ready": True, "offline": False, "reason": None}]
+
+
+def kubefed_obj(name, offline):
+    conds = ([{"type": "Offline", "status": "True", "reason": "ClusterNotReachable",
+               "message": "cluster is not reachable"}] if offline else
+             [{"type": "Ready", "status": "True", "reason": "ClusterReady"}])
+    return {"apiVersion": cs.KUBEFED_API_VERSION, "kind": cs.KUBEFED_KIND,
+            "metadata": {"name": name, "namespace": cs.KUBEFED_NAMESPACE}, "status": {"conditions": conds}}
+
+
+def dead_member_host():
+    """A host whose member1 died after joining: its Cluster still says Ready True, kubefed says Offline."""
+    joined = [dict(cluster_obj(n, True), apiVersion=cs.CLUSTER_API_VERSION, kind="Cluster") for n in
+              ("member1", "member2", "member3")]
+    for c in joined:
+        c["spec"]["joinFederation"] = True
+    return FakeConnection(label="host", objects=joined + [kubefed_obj("member1", True), kubefed_obj("member2", False)])
+
+
+def test_a_member_that_died_after_joining_is_offline_although_its_cluster_says_ready():
+    got = cs.read(dead_member_host(), parts=("clusters", "kubefed"))
+    by_name = {c["name"]: c for c in got["clusters"]}
+    m1 = by_name["member1"]
+    assert (m1["ready"], m1["kubefed"], m1["health"]) == (True, "offline", "offline")
+    assert "reports Offline True (ClusterNotReachable: cluster is not reachable)" in m1["health_reason"]
+    assert "its Cluster still says Ready True" in m1["health_reason"]
+    assert (by_name["member2"]["kubefed"], by_name["member2"]["health"]) == ("ready", "ready")
+    # Ready True without a KubeFedCluster proves nothing
+    assert (by_name["member3"]["kubefed"], by_name["member3"]["health"]) == ("absent", "unknown")
+    assert {k["name"]: k["reason"] for k in got["kubefed_clusters"]} == {"member1": "ClusterNotReachable",
+                                                                         "member2": "ClusterReady"}
+
+
+def test_without_kubefed_read_the_summaries_carry_no_verdict():
+    got = cs.read(dead_member_host(), parts=("clusters",))
+    assert all("health" not in c for c in got["clusters"])
 
 
 # --- why a cluster is unreachable --------------------------------------------------------------------
@@ -221,6 +257,20 @@ def test_fleet_rows_show_members_the_host_manages_but_the_play_did_not_read():
     assert rows[-1] == {"CLUSTER": "edge-7", "ROLE": "member", "KUBERNETES": "v1.34.3", "KUBESPHERE": "v3.4.1",
                         "READY": "no", "JWT=HOST": "-", "SKEW": "-"}
     assert "edge-7: joined to the host but not in the inventory (no kubeconfig): shown as the host sees it" in notes
+
+
+def test_fleet_rows_say_offline_for_a_member_kubefed_cannot_reach():
+    facts = fleet()
+    facts[0]["clusters"] = cs.read(dead_member_host(), parts=("clusters", "kubefed"))["clusters"]
+    facts[3] = cs.unreachable("member1", "unreachable", "the API server is unreachable (connection refused)")
+    del facts[1]
+    rows, notes = report.fleet_rows(facts, host="host")
+    ready = {r["CLUSTER"]: r["READY"] for r in rows}
+    assert ready == {"host": "-", "member2": "yes", "member1": "OFFLINE", "member3": "yes (unknown)"}
+    assert any(n.startswith("member1: cluster 'member1': KubeFedCluster kube-federation-system/member1 reports "
+                            "Offline") for n in notes)
+    assert any(n.startswith("member3: cluster 'member3': the Cluster says Ready True but KubeFedCluster") for n in notes)
+    assert not any(n.startswith("member2: cluster") for n in notes)
 
 
 def test_fleet_rows_report_clock_skew_beyond_the_host_threshold():

@@ -1,0 +1,328 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: member
+short_description: Import a member cluster into a KubeSphere 3.4 host (direct or proxy), or unbind it
+version_added: 0.2.0
+description:
+  - O(state=present) imports the member into the host as KubeSphere's console does, and keeps its
+    C(Cluster) object (C(cluster.kubesphere.io/v1alpha1)) as wanted. O(state=absent) unbinds it.
+  - Runs on the member's inventory host (C(ansible_connection=local)) with the member's connection in
+    kubernetes.core's option names and the host's under C(host_). It never connects to another cluster;
+    other KubeSphere hosts of the fleet are known from O(peers) (facts, no credentials).
+  - "O(state=present), in order: read the host (rendered kubesphere-config, Cluster objects, kube-system UID,
+    clock; for proxy members tower's Service and the Nodes) and the member (for a direct member with the
+    very kubeconfig the host will store: reachable or why not, rendered kubesphere-config, kube-system UID,
+    ServiceAccounts, ks-apiserver through the service proxy, clock); run every check (a superset of the
+    console's validation API, for both connection types) and refuse with every problem before the first
+    write, on any cluster; create the Cluster (or merge-patch the fields the collection owns); for a proxy
+    member wait until tower initialised it (C(Initialized)), build the C(kubesphere-system/cluster-agent)
+    Deployment exactly as ks-apiserver's C(/agent/deployment) API builds it and apply it on the member, wait
+    for C(AgentAvailable); then wait until the member is healthy (Ready True AND its KubeFedCluster Ready
+    True: a dead member keeps Ready True) and verify what Ready does not prove (the member's
+    kubesphere-config names this cluster, the KubeSphere version is known, C(status.uid) is set), each
+    finding reported (a warning, or a failure with O(verify_strict))."
+  - A rerun after a failure part-way finishes the job and leaves exactly one Cluster per member (a Cluster
+    of the same name holding the same kube-system UID is this member).
+  - The stored kubeconfig, the agent's token and the jwtSecrets are never returned, logged or shown in a
+    diff; the kubeconfig shows as a mask carrying its fingerprint, so a rotation still shows.
+  - Connection options left unset are not taken from C(K8S_AUTH_*) environment variables.
+author:
+  - kubesphere.multicluster contributors (@kubesphere)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.host_auth_options
+  - kubesphere.multicluster.attributes
+options:
+  state:
+    description: C(present) imports the member; C(absent) unbinds it.
+    type: str
+    default: present
+    choices: [present, absent]
+  name:
+    description:
+      - The member's KubeSphere cluster name (its Cluster object on the host). The console's rule
+        C([a-z0-9]([-a-z0-9]*[a-z0-9])?), at most 63 characters (60 for proxy members, whose tower
+        Service is C(mc-<name>)).
+      - The documented inventory layout sets it as C(kubesphere_cluster_name).
+    type: str
+    required: true
+  connection_type:
+    description: C(direct) when the host's pods reach the member's API server, C(proxy) (cluster-agent and tower) otherwise.
+    type: str
+    default: direct
+    choices: [direct, proxy]
+  host_label:
+    description: How messages name the host cluster (its inventory name).
+    type: str
+    default: host
+  stored_kubeconfig:
+    description:
+      - Direct members. The kubeconfig the host stores in the Cluster (text or path), when it must differ from
+        the member connection (for example another server address that the host's pods reach).
+      - By default the member connection's kubeconfig, reduced to its context and flattened (files embedded).
+    type: str
+  group:
+    description: The console's cluster group (label C(cluster.kubesphere.io/group)).
+    type: str
+  provider:
+    description: The console's provider (C(spec.provider)).
+    type: str
+  description:
+    description: The console's description (annotation C(kubesphere.io/description)).
+    type: str
+  alias:
+    description: The console's alias (annotation C(kubesphere.io/alias-name)).
+    type: str
+  labels:
+    description: Extra labels of the Cluster; cannot set the group label or KubeSphere's own labels.
+    type: dict
+  creator:
+    description: The annotation C(kubesphere.io/creator) (the console writes the logged-in user); set at creation only.
+    type: str
+    default: admin
+  allow_loopback:
+    description:
+      - Accept a stored kubeconfig whose server, or a tower address, is on 127.0.0.0/8, ::1 or localhost.
+      - Inside the host's pods such an address is the pod itself; only a one-machine lab may set it.
+    type: bool
+    default: false
+  allow_insecure:
+    description: Accept C(insecure-skip-tls-verify) in the stored kubeconfig.
+    type: bool
+    default: false
+  cert_expiry_margin_days:
+    description: Refuse a stored client certificate that expires sooner than this (token kubeconfigs never expire).
+    type: int
+    default: 30
+  max_clock_skew:
+    description: Seconds of clock skew tolerated between host and member; by default the smaller of both clusters' rendered C(maximumClockSkew) (10 s).
+    type: float
+  dedicated_credential:
+    description:
+      - Direct members. Create the ServiceAccount C(kube-system/<credential_name>), its token Secret and a
+        ClusterRoleBinding to C(cluster-admin) on the member, and store a kubeconfig with that token (the member's
+        server and CA from the kubeconfig given) instead of the user's. Least privilege is impossible, since KubeSphere's
+        join creates a ClusterRole granting every verb on every resource, which only cluster-admin may create; the
+        credential is dedicated and revocable on its own (delete the binding, the Secret and the ServiceAccount).
+      - Turning it on for an imported member replaces the stored kubeconfig, after checking that the new one reaches
+        the same cluster (KubeSphere's webhook would refuse another).
+    type: bool
+    default: false
+  credential_name:
+    description: The ServiceAccount name of O(dedicated_credential).
+    type: str
+    default: kubesphere-multicluster
+  proxy_address:
+    description: Proxy members. The address the cluster-agent dials (C(http[s]://host:port)); by default derived as ks-apiserver does.
+    type: str
+  allow_node_port:
+    description: Proxy members. When the host publishes neither C(proxyPublishAddress) nor a LoadBalancer address, use NodeIP:NodePort of tower.
+    type: bool
+    default: true
+  agent_image:
+    description: Proxy members. The cluster-agent's image; by default the host's rendered C(multicluster.agentImage).
+    type: str
+  verify_strict:
+    description: Fail when a verification after the import finds a problem (default, warnings).
+    type: bool
+    default: false
+  confirm_unbind:
+    description: O(state=absent). Must equal O(name).
+    type: str
+  force:
+    description: O(state=absent). Allow the dead-member path.
+    type: bool
+    default: false
+  remove_from_placements:
+    description: O(state=absent). Take the member out of explicit federated placements first.
+    type: bool
+    default: false
+  cleanup_member:
+    description: O(state=absent). Delete the member's kube-federation-system leftovers.
+    type: bool
+    default: false
+  remove_agent:
+    description: O(state=absent), proxy members. Delete the cluster-agent after the Cluster is gone.
+    type: bool
+    default: true
+  webhook_backup_dir:
+    description: O(state=absent), dead path. Where the webhook configuration is saved before it is deleted.
+    type: path
+    default: ~/.ansible/kubesphere-backups
+  peers:
+    description:
+      - The fleet's clusters as FACTS (the P(kubesphere.multicluster.peer_facts#filter) filter shapes what the
+        preflight role read); other KubeSphere hosts among them are checked for a Cluster of this member.
+        No connection options.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The cluster's KubeSphere name.
+        type: str
+        required: true
+      role:
+        description: Its effective role.
+        type: str
+      kube_system_uid:
+        description: UID of its kube-system namespace.
+        type: str
+      clusters:
+        description: On a host, its Cluster objects (name and C(status.uid)).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The Cluster object's name.
+            type: str
+            required: true
+          uid:
+            description: C(status.uid) of the Cluster object.
+            type: str
+  wait:
+    description: Wait for Initialized, AgentAvailable and health (present), or for the Cluster to be gone (absent). Never in check mode.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait. Real KubeSphere resyncs every 120 s; kubefed needs 3 probes 10 s apart.
+    type: int
+    default: 600
+  wait_sleep:
+    description: Seconds between two polls.
+    type: int
+    default: 5
+  timeout:
+    description: Seconds one API request (or one poll) may take before the cluster counts as unreachable.
+    type: int
+    default: 30
+notes:
+  - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
+    dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
+seealso:
+  - module: kubesphere.multicluster.multicluster_role
+  - module: kubesphere.multicluster.cluster_info
+"""
+
+EXAMPLES = r"""
+- name: Import member1 directly (the host stores member1's kubeconfig)
+  kubesphere.multicluster.member:
+    name: member1
+    kubeconfig: /etc/kubesphere/member1.kubeconfig
+    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+    group: production
+
+- name: Import an edge cluster by proxy (cluster-agent dials tower)
+  kubesphere.multicluster.member:
+    name: edge-1
+    connection_type: proxy
+    kubeconfig: /etc/kubesphere/edge-1.kubeconfig
+    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+"""
+
+RETURN = r"""
+cluster:
+  description: The Cluster as it is after the run (in check mode, as the server would store it), kubeconfig and token masked.
+  returned: state present, after the checks
+  type: dict
+changes:
+  description: The fields written (C((create)) for a creation); empty when nothing changed.
+  returned: state present, after the checks
+  type: list
+  elements: str
+problems:
+  description: What the checks found (each C(code), C(cluster), C(message)); nothing was written on any cluster.
+  returned: on refusal
+  type: list
+  elements: dict
+health:
+  description: The verdict on the member (C(verdict), C(healthy), C(reason), C(cluster_ready), C(kubefed)).
+  returned: state present, not in check mode
+  type: dict
+verification:
+  description: What Ready does not prove, checked after the import; empty when the member is usable.
+  returned: state present, after a wait
+  type: list
+  elements: dict
+proxy:
+  description: Proxy members. The address the agent dials (C(address), C(source), C(api_agrees)); never the token.
+  returned: connection_type proxy
+  type: dict
+credential:
+  description: O(dedicated_credential). C(service_account), C(namespace), C(binding), C(cluster_role) and C(why) cluster-admin.
+  returned: dedicated_credential
+  type: dict
+agent:
+  description: Proxy members. The applied cluster-agent Deployment, token masked.
+  returned: connection_type proxy, once tower initialised the Cluster
+  type: dict
+"""
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    KubeSphereModule, auth_argspec)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import join_runner, unbind_runner
+
+
+def main():
+    spec = dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        name=dict(type="str", required=True),
+        connection_type=dict(type="str", default="direct", choices=["direct", "proxy"]),
+        host_label=dict(type="str", default="host"),
+        stored_kubeconfig=dict(type="str", no_log=True),
+        group=dict(type="str"),
+        provider=dict(type="str"),
+        description=dict(type="str"),
+        alias=dict(type="str"),
+        labels=dict(type="dict"),
+        creator=dict(type="str", default="admin"),
+        allow_loopback=dict(type="bool", default=False),
+        allow_insecure=dict(type="bool", default=False),
+        cert_expiry_margin_days=dict(type="int", default=30),
+        max_clock_skew=dict(type="float"),
+        dedicated_credential=dict(type="bool", default=False),
+        credential_name=dict(type="str", default="kubesphere-multicluster"),
+        proxy_address=dict(type="str"),
+        allow_node_port=dict(type="bool", default=True),
+        agent_image=dict(type="str"),
+        verify_strict=dict(type="bool", default=False),
+        confirm_unbind=dict(type="str"),
+        force=dict(type="bool", default=False),
+        remove_from_placements=dict(type="bool", default=False),
+        cleanup_member=dict(type="bool", default=False),
+        remove_agent=dict(type="bool", default=True),
+        webhook_backup_dir=dict(type="path", default="~/.ansible/kubesphere-backups"),
+        peers=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            role=dict(type="str"),
+            kube_system_uid=dict(type="str"),
+            clusters=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                uid=dict(type="str"),
+            )),
+        )),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        wait_sleep=dict(type="int", default=5),
+        timeout=dict(type="int", default=30),
+    )
+    spec.update(auth_argspec())
+    spec.update(auth_argspec("host_"))
+    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
+    if module.params["state"] == "absent":
+        unbind_runner.run(module)
+    else:
+        join_runner.run(module)
+
+
+if __name__ == "__main__":
+    main()

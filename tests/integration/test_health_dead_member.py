@@ -1,0 +1,160 @@
+"""A member that died after joining, against KubeSphere's real control plane (the fidelity audit's F2/F3,
+kubesphere#2306, #6154): its Cluster stays Ready True (the real webhook denies every update of it), only
+the KubeFedCluster says Offline. The collection's reports must say so (cluster_info, status.yml's fleet
+table, the preflight), and its unbind is refused without force and completed with force, the
+ValidatingWebhookConfiguration cluster.kubesphere.io restored exactly as it was (compared before and
+after), also when a step fails (an injected failure: a finalizer of another controller holds the Cluster).
+
+Lab: private, host + member1 + member2 joined as the console joins direct members; member2's Cluster
+also carries a test finalizer (the injected failure); both members' kube-apiservers are stopped for good."""
+
+import json
+import os
+
+import pytest
+from auditlog import AuditLog
+from unbind_lab import (CLUSTERS, KFC, VWC, cluster, condition, import_direct, kill_apiserver, restorable,
+                        set_roles, start_lab, wait_for, wait_joined)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOKS = os.path.join(REPO, "playbooks")
+HOLD = "kubesphere.multicluster.test/hold"
+PREVIEW = "Report what the unbind removes and what stays on the member (nothing written)"
+
+
+@pytest.fixture(scope="module")
+def dead(make_module_lab):
+    lab = start_lab(make_module_lab, 40)
+    set_roles(lab)
+    host = lab.client(lab.host)
+    for name in lab.members:
+        import_direct(lab, name)
+    for name in lab.members:
+        wait_joined(lab, name)
+    held = cluster(host, "member2")
+    host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": held["metadata"]["finalizers"] + [HOLD]}})
+    lab.webhook_before = host.get(VWC)
+    for name in lab.members:
+        kill_apiserver(lab, name)
+    for name in lab.members:
+        wait_for(lambda name=name: condition(host.try_get("%s/%s" % (KFC, name)), "Offline", "True"), 300,
+                 "KubeFedCluster %s Offline" % name)
+    return lab
+
+
+def unbind(ansible_run, lab, name, backups, **extra):
+    extra_vars = {"kubesphere_unbind_cluster": name, "kubesphere_unbind_confirm": name,
+                  "kubesphere_unbind_webhook_backup_dir": backups, "kubesphere_unbind_wait_timeout": 240}
+    extra_vars.update(extra)
+    return ansible_run(os.path.join(PLAYBOOKS, "unbind.yml"), lab.inventory, extra_vars=extra_vars)
+
+
+def assert_webhook_as_before(lab):
+    live = lab.client(lab.host).get(VWC)
+    assert restorable(live) == restorable(lab.webhook_before)
+    return live
+
+
+def test_status_preflight_and_cluster_info_say_offline_while_the_cluster_says_ready(dead, ansible_run):
+    lab = dead
+    host = lab.client(lab.host)
+    ready = condition(cluster(host, "member1"), "Ready")
+    assert ready["status"] == "True"  # what KubeSphere's own object still claims
+    r = ansible_run(os.path.join(PLAYBOOKS, "status.yml"), lab.inventory)
+    assert r.rc == 0, r
+    table = r.results("Print the fleet")[lab.host]["msg"]
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[1:] if line.strip() and ":" not in line}
+    assert rows["member1"][4] == "OFFLINE" and rows["member2"][4] == "OFFLINE"
+    assert "member1: cluster 'member1': KubeFedCluster kube-federation-system/member1 reports Offline True " \
+        "(ClusterNotReachable" in table
+    assert "its Cluster still says Ready True" in table
+    info = r.results("Read the cluster")[lab.host]["cluster"]
+    seen = {c["name"]: c for c in info["clusters"]}
+    assert seen["member1"]["ready"] is True
+    assert (seen["member1"]["kubefed"], seen["member1"]["health"]) == ("offline", "offline")
+    assert seen["host"]["health"] == "ready"
+
+    pre = ansible_run(os.path.join(PLAYBOOKS, "preflight.yml"), lab.inventory,
+                      extra_vars={"preflight_fail_on_problems": False})
+    said = pre.results("Report members whose KubeFedCluster says Offline or that are not proven healthy")
+    assert any("member1" in m and "Offline" in m for m in said[lab.host]["msg"]), pre
+
+
+def test_unbind_of_a_dead_member_is_refused_without_force(dead, ansible_run, tmp_path):
+    lab = dead
+    audit = AuditLog.for_lab(lab)
+    mark = audit.mark()
+    r = unbind(ansible_run, lab, "member1", str(tmp_path))
+    assert r.rc != 0, r
+    res = r.results(PREVIEW)["member1"]
+    assert res["failed"] and res["code"] == "member_unreachable_needs_force"
+    assert "set force: true" in res["msg"] and "webhook" in res["msg"] and "kubesphere#2306" in res["msg"]
+    assert res["health"]["verdict"] == "offline" and res["member_reachable"] is False
+    audit.sync(lab)
+    assert audit.writes_by_collection(since=mark) == []
+    assert cluster(lab.client(lab.host), "member1") is not None
+    assert_webhook_as_before(lab)
+
+
+def test_forced_unbind_of_a_dead_member_completes_and_restores_the_webhook(dead, ansible_run, tmp_path):
+    lab = dead
+    host = lab.client(lab.host)
+    backups = str(tmp_path / "backups")
+    r = unbind(ansible_run, lab, "member1", backups, kubesphere_unbind_force=True)
+    assert r.rc == 0, r
+    res = r.results("Unbind the member")["member1"]
+    assert res["changed"] and res["path"] == "dead" and res["steps"]["ok"]
+    assert res["steps"]["done"][:3] == ["backup ValidatingWebhookConfiguration cluster.kubesphere.io on host",
+                                        "delete Cluster member1 on host",
+                                        "delete ValidatingWebhookConfiguration cluster.kubesphere.io on host"]
+    assert "create ValidatingWebhookConfiguration cluster.kubesphere.io on host" in res["steps"]["done"]
+    assert res["webhook_restored"] is True
+    assert any("removes the ValidatingWebhookConfiguration" in w for w in res.get("warnings", []))
+    assert cluster(host, "member1") is None
+    assert host.try_get(KFC + "/member1") is None
+    assert host.try_get("/api/v1/namespaces/kube-federation-system/secrets/member1-secret") is None
+    live = assert_webhook_as_before(lab)
+    assert live["metadata"]["uid"] != lab.webhook_before["metadata"]["uid"]  # it really was deleted and recreated
+    assert not os.listdir(backups)  # restored exactly: no stale backup left to restore later
+    # what stays on the dead member is reported, and the run says what was done
+    stays = [i["object"] for i in res["report"]["stays_on_member"]]
+    assert "ServiceAccount kube-federation-system/member1-kubesphere" in stays
+
+    again = unbind(ansible_run, lab, "member1", backups, kubesphere_unbind_force=True)
+    assert again.rc == 0, again
+    assert again.results("Unbind the member")["member1"]["changed"] is False
+
+
+def test_the_webhook_is_restored_even_when_a_step_fails(dead, ansible_run, tmp_path):
+    lab = dead
+    host = lab.client(lab.host)
+    backups = str(tmp_path / "backups")
+    r = unbind(ansible_run, lab, "member2", backups, kubesphere_unbind_force=True, kubesphere_unbind_wait_timeout=20)
+    try:
+        assert r.rc != 0, r
+        res = r.results("Unbind the member")["member2"]
+        assert res["failed"] and res["code"] == "unbind_failed"
+        assert "wait_deleted Cluster member2" in res["msg"] and HOLD in res["msg"]
+        assert res["steps"]["failed"][0]["step"] == "wait_deleted Cluster member2 on host"
+        assert "create ValidatingWebhookConfiguration cluster.kubesphere.io on host" in res["steps"]["done"]
+        assert res["webhook_restored"] is True
+        assert_webhook_as_before(lab)
+        left = cluster(host, "member2")
+        assert left["metadata"]["deletionTimestamp"] and left["metadata"]["finalizers"] == [HOLD]
+        assert any(s.startswith("Cluster member2 (being deleted; finalizers: %s)" % HOLD) for s in res["remaining"]["host"])
+    finally:
+        release_hold(lab)
+    wait_for(lambda: cluster(host, "member2") is None, 120, "Cluster member2 gone once the hold is released")
+
+
+def release_hold(lab):
+    """The test's own finalizer goes the way users go by hand (the webhook would deny the update)."""
+    host = lab.client(lab.host)
+    if cluster(host, "member2") is None:
+        return
+    saved = restorable(host.get(VWC))
+    host.request("DELETE", VWC)
+    try:
+        host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": None}})
+    finally:
+        host.request("POST", VWC.rsplit("/", 1)[0], json.loads(json.dumps(saved)))

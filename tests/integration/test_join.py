@@ -1,0 +1,546 @@
+"""Importing members (kubesphere.multicluster.member state present, role join, playbooks/join.yml in site.yml)
+against a PRIVATE lab with KubeSphere's REAL control plane (ks-apiserver, ks-controller-manager, tower,
+kubefed, the real cluster-agent).
+
+One lab for the module (host, member1, member2, member3; ports from KSLAB_PORT_BASE, default 32350):
+site.yml from a fleet where nothing is set up imports member1 (direct) and member2 (proxy) as
+inventories/lab says; member3 is never in the inventory: the refusal, oracle and interruption tests
+import it with the module directly. "Writes nothing" is read from the kube-apiservers' audit logs
+(tests/auditlog.py): no write by the collection's user on any cluster. The tests run in file order."""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from auditlog import AuditLog
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kslabkit.rest import ApiError  # noqa: E402
+from standins.installer import CC_PATH, read_ks_config, static_token  # noqa: E402
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import agent  # noqa: E402
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks  # noqa: E402
+
+SITE = os.path.join(REPO, "playbooks", "site.yml")
+JOIN = os.path.join(REPO, "playbooks", "join.yml")
+CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+KFC = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters"
+AGENT_PATH = "/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent"
+VALIDATION = "/kapis/cluster.kubesphere.io/v1alpha1/clusters/validation"
+OTHER_JWT = "joinTestOtherJwtSecretXXXXXXXXXXXX"
+FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 420,
+        "member_config_wait_sleep": 1, "host_config_wait_sleep": 1}
+IMPORT_TASK = "Import the member (checks first, then the Cluster, the agent for proxy members, health and verification)"
+
+pytestmark = pytest.mark.timeout(1500)
+
+
+# --- the lab -----------------------------------------------------------------------------------------
+
+
+class _RunningLab:
+    """A lab started outside pytest (KSLAB_JOIN_STATE: its state folder; it must be FRESH, `kslab up --members 3`
+    a moment ago: the first test runs site.yml on a fleet where nothing is set up)."""
+
+    def __init__(self, state_dir):
+        from kslabkit.rest import Rest  # noqa: PLC0415
+
+        self.state_dir = state_dir
+        with open(os.path.join(state_dir, "lab.json")) as f:
+            self.state = json.load(f)
+        self.names = list(self.state["clusters"])
+        self.host, self.members = self.names[0], self.names[1:]
+        self._rest = Rest
+        self._clients = {}
+
+    def kubeconfig(self, name):
+        return self.state["clusters"][name]["kubeconfig"]
+
+    def client(self, name):
+        if name not in self._clients:
+            self._clients[name] = self._rest(self.kubeconfig(name))
+        return self._clients[name]
+
+
+@pytest.fixture(scope="module")
+def fleet(make_module_lab, tmp_path_factory):
+    if os.environ.get("KSLAB_JOIN_STATE"):
+        lab = _RunningLab(os.environ["KSLAB_JOIN_STATE"])
+    else:
+        lab = make_module_lab(members=3, extra_env={"KSLAB_PORT_BASE": os.environ.get("KSLAB_PORT_BASE", "32350")})
+    # inventories/lab, reading this lab's kubeconfigs (it finds them at <inventory>/../../.kslab)
+    tree = tmp_path_factory.mktemp("inv")
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
+    os.symlink(lab.state_dir, tree / ".kslab")
+    lab.lab_inventory = str(tree / "inventories" / "lab")
+    lab.audit = AuditLog.for_lab(lab)
+    deadline = time.time() + 120
+    while not all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
+                  for n in lab.names):
+        assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
+        time.sleep(1)
+    return lab
+
+
+# member1 is imported with the lab's admin kubeconfig, so KubeSphere's own controllers act on member1 as the
+# same user as the collection (kslab-admin); the audit log tells them apart by their user agent.
+KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
+
+
+def collection_writes(lab, mark):
+    lab.audit.sync(lab)
+    return [r for r in lab.audit.writes_by_collection(since=mark) if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
+
+
+def wait_for(check, timeout, what, interval=1.0):
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (ApiError, OSError, KeyError, TypeError) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
+
+
+def condition(obj, kind):
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == kind:
+            return c
+    return None
+
+
+def clusters_of(lab):
+    return lab.client(lab.host).get(CLUSTERS)["items"]
+
+
+def cluster(lab, name):
+    return lab.client(lab.host).try_get("%s/%s" % (CLUSTERS, name))
+
+
+def uid_of(lab, name):
+    return lab.client(name).get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
+
+
+def set_member3(lab, role="member", jwt=None):
+    """Set member3's role (and jwtSecret) in its ClusterConfiguration and wait until it is rendered."""
+    rest = lab.client("member3")
+    host_jwt = read_ks_config(lab.client(lab.host))["authentication"]["jwtSecret"]
+    jwt = jwt or host_jwt
+    rest.merge_patch(CC_PATH, {"spec": {"multicluster": {"clusterRole": role}, "authentication": {"jwtSecret": jwt}}})
+    wait_for(lambda: (read_ks_config(rest).get("multicluster") or {}).get("clusterRole") == role
+             and read_ks_config(rest)["authentication"]["jwtSecret"] == jwt, 180, "member3 rendered %s" % role)
+
+
+def ks_api(lab, path, method="GET", body=None):
+    """(status, text) of a call to the host's real ks-apiserver with an admin static token."""
+    jwt = read_ks_config(lab.client(lab.host))["authentication"]["jwtSecret"]
+    url = "http://127.0.0.1:%d%s" % (lab.state["clusters"][lab.host]["ports"]["ks_apiserver"], path)
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": "Bearer " + static_token(jwt), "Content-Type": "application/json",
+        "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def import_play(lab, name="member3", kubeconfig_of="member3", **args):
+    """A playbook text running the member module once on localhost for `name` with explicit connections."""
+    task = {"name": "import", "kubesphere.multicluster.member": dict({
+        "name": name, "kubeconfig": lab.kubeconfig(kubeconfig_of), "host_kubeconfig": lab.kubeconfig(lab.host),
+        "allow_loopback": True, "wait_sleep": 2, "wait_timeout": 300}, **args)}
+    return yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                            "tasks": [task]}], sort_keys=False)
+
+
+def only_result(run):
+    results = run.results("import")
+    assert list(results) == ["localhost"], run
+    return results["localhost"]
+
+
+def assert_refused_writing_nothing(lab, ansible_run, code, **args):
+    """Run the module on member3 with `args`; it must refuse with `code` and no cluster saw a write."""
+    mark = lab.audit.mark()
+    before = {c["metadata"]["name"] for c in clusters_of(lab)}
+    run = ansible_run(import_play(lab, **args), "localhost,")
+    res = only_result(run)
+    assert run.rc != 0 and res.get("failed"), run
+    codes = [p["code"] for p in res.get("problems") or []]
+    assert code in codes, (codes, res.get("msg"))
+    assert all(p["cluster"] == args.get("name", "member3") for p in res["problems"])
+    assert collection_writes(lab, mark) == []
+    assert {c["metadata"]["name"] for c in clusters_of(lab)} == before
+    return res
+
+
+# --- site.yml from a fresh fleet -------------------------------------------------------------------------
+
+
+def test_check_mode_of_site_on_a_fresh_fleet_writes_nothing(fleet, ansible_run):
+    """Before anything is set up: site.yml --check --diff succeeds and no cluster receives a write; the join
+    says that the import is not checked while the member role is still to be set."""
+    lab = fleet
+    mark = lab.audit.mark()
+    run = ansible_run(SITE, lab.lab_inventory, check=True, diff=True, extra_vars=FAST, timeout=900)
+    assert run.rc == 0, run
+    pending = run.results("Check mode, role change pending")
+    assert set(pending) == {"member1", "member2"}, run
+    assert collection_writes(lab, mark) == []
+    assert clusters_of(lab) == []
+
+
+def test_site_from_a_fresh_fleet_imports_member1_direct_and_member2_proxy(fleet, ansible_run):
+    lab = fleet
+    run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=1200)
+    assert run.rc == 0, run
+    results = run.results(IMPORT_TASK)
+    assert set(results) == {"member1", "member2"}, run
+    for name, ctype in (("member1", "direct"), ("member2", "proxy")):
+        res = results[name]
+        assert res["changed"] and res["health"]["verdict"] == "ready", res
+        assert res["verification"] == [], res
+        c = cluster(lab, name)
+        assert c["spec"]["connection"]["type"] == ctype
+        assert condition(c, "Ready")["status"] == "True"
+        assert condition(lab.client(lab.host).get("%s/%s" % (KFC, name)), "Ready")["status"] == "True"
+        assert c["status"]["uid"] == uid_of(lab, name)
+        assert c["metadata"]["annotations"]["kubesphere.io/way-to-add"] == "import"
+        assert c["metadata"]["labels"]["cluster.kubesphere.io/group"] == "lab"
+        # what Ready does not prove, seen on the member itself
+        assert read_ks_config(lab.client(name))["multicluster"]["clusterName"] == name
+        assert c["status"]["kubeSphereVersion"] not in (None, "", "unknown")
+    # exactly one Cluster per member (by the member's identity)
+    uids = [c["status"].get("uid") for c in clusters_of(lab)]
+    assert sorted(uids) == sorted({uid_of(lab, n) for n in (lab.host, "member1", "member2")})
+    # proxy: tower initialised it, the real agent connected
+    c2 = cluster(lab, "member2")
+    assert condition(c2, "Initialized")["status"] == "True" and condition(c2, "AgentAvailable")["status"] == "True"
+    dep = lab.client("member2").get(AGENT_PATH)
+    assert dep["spec"]["template"]["spec"]["serviceAccountName"] == "kubesphere"
+    assert results["member2"]["proxy"]["address"].startswith("http")
+    assert "--token=********" in results["member2"]["agent"]["spec"]["template"]["spec"]["containers"][0]["command"]
+
+
+def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(fleet, ansible_run):
+    lab = fleet
+    mark = lab.audit.mark()
+    run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=900)
+    assert run.rc == 0, run
+    assert {h: s.get("changed") for h, s in run.stats.items() if s.get("changed")} == {}, run.stats
+    for res in run.results(IMPORT_TASK).values():
+        assert res["changed"] is False and res["changes"] == [] and res["health"]["verdict"] == "ready"
+    assert collection_writes(lab, mark) == []
+
+    mark = lab.audit.mark()
+    run = ansible_run(SITE, lab.lab_inventory, check=True, diff=True, extra_vars=FAST, timeout=900)
+    assert run.rc == 0, run
+    assert collection_writes(lab, mark) == []
+
+
+def test_check_mode_and_diff_of_a_new_import_mask_the_kubeconfig(fleet, ansible_run):
+    lab = fleet
+    set_member3(lab, "member")
+    mark = lab.audit.mark()
+    run = ansible_run(import_play(lab), "localhost,", check=True, diff=True)
+    res = only_result(run)
+    assert run.rc == 0 and res["changed"] is True, run
+    after = res["diff"]["after"]
+    assert res["diff"]["before"] == {}
+    assert after["metadata"]["name"] == "member3" and after["spec"]["connection"]["type"] == "direct"
+    assert after["spec"]["connection"]["kubeconfig"].startswith("******** (sha256:")
+    assert collection_writes(lab, mark) == []
+    dry = [r for r in lab.audit.requests(since=mark, who="collection") if r.dry_run]
+    assert any(r.resource == "clusters" and r.verb == "create" for r in dry)  # the server-side dry run
+    assert cluster(lab, "member3") is None
+
+
+def test_secrets_never_appear_in_vvv_output(fleet, ansible_run):
+    lab = fleet
+    run = ansible_run(JOIN, lab.lab_inventory, extra_vars=FAST, verbosity=3, callback="default", timeout=900)
+    assert run.rc == 0, run
+    text = run.stdout + run.stderr
+    assert "member1" in text and "ESTABLISH LOCAL CONNECTION" in text  # it is the -vvv output
+    secrets = {"host jwtSecret": read_ks_config(lab.client(lab.host))["authentication"]["jwtSecret"],
+               "agent token": cluster(lab, "member2")["spec"]["connection"]["token"],
+               "stored kubeconfig (base64)": cluster(lab, "member1")["spec"]["connection"]["kubeconfig"]}
+    stored = yaml.safe_load(base64.b64decode(secrets["stored kubeconfig (base64)"]))
+    key = stored["users"][0]["user"]["client-key-data"]
+    secrets["member1 client key (base64)"] = key
+    secrets["member1 client key (PEM body)"] = base64.b64decode(key).decode().splitlines()[1]
+    for what, value in secrets.items():
+        assert value and value not in text, "%s appears in the -vvv output" % what
+
+
+def test_the_agent_deployment_is_what_ks_apiserver_hands_out(fleet):
+    lab = fleet
+    status, text = ks_api(lab, "/kapis/cluster.kubesphere.io/v1alpha1/clusters/member2/agent/deployment")
+    assert status == 200, text
+    api = yaml.safe_load(text)
+    mine = lab.client("member2").get(AGENT_PATH)
+    for path in (("metadata", "name"), ("metadata", "namespace"), ("spec", "selector"),
+                 ("spec", "template", "metadata", "labels"), ("spec", "template", "spec", "serviceAccountName")):
+        a, m = api, mine
+        for k in path:
+            a, m = a[k], m[k]
+        assert m == a, path
+    api_c, my_c = api["spec"]["template"]["spec"]["containers"][0], mine["spec"]["template"]["spec"]["containers"][0]
+    for key in ("name", "image", "command", "resources"):
+        assert my_c[key] == api_c[key], key
+    # and the pure builder gives the API's answer exactly, as its YAML printer renders it
+    address = agent.flags(api)["proxy-server"]
+    built = agent.as_printed(agent.build(cluster(lab, "member2"), address, api_c["image"]))
+    assert built == api
+
+
+def test_a_failing_member_stops_its_wave_and_later_waves_are_untouched(fleet, ansible_run):
+    """member1 (wave canary) is refused (a certificate margin it cannot meet, for member1 only): the run
+    fails, member2 (wave rest) is never imported or even checked, and nothing is written anywhere."""
+    lab = fleet
+    mark = lab.audit.mark()
+    margin = "{{ 100000 if inventory_hostname == 'member1' else 30 }}"
+    run = ansible_run(JOIN, lab.lab_inventory, extra_vars=dict(FAST, join_cert_expiry_margin_days=margin))
+    assert run.rc != 0, run
+    results = run.results(IMPORT_TASK)
+    assert set(results) == {"member1"}, results
+    assert "certificate_expiring" in [p["code"] for p in results["member1"]["problems"]]
+    assert collection_writes(lab, mark) == []
+
+
+# --- refusals: one test per check, each writing nothing on any cluster -------------------------------------
+
+
+def test_loopback_server_is_refused_by_default(fleet, ansible_run):
+    set_member3(fleet, "member")
+    assert_refused_writing_nothing(fleet, ansible_run, "loopback_server", allow_loopback=False)
+
+
+def test_jwt_mismatch_is_refused(fleet, ansible_run):
+    set_member3(fleet, "member", jwt=OTHER_JWT)
+    try:
+        assert_refused_writing_nothing(fleet, ansible_run, "jwt_mismatch")
+    finally:
+        set_member3(fleet, "member")
+
+
+def test_role_not_member_is_refused(fleet, ansible_run):
+    set_member3(fleet, "none")
+    try:
+        assert_refused_writing_nothing(fleet, ansible_run, "member_role_not_member")
+    finally:
+        set_member3(fleet, "member")
+
+
+def test_the_same_cluster_under_a_second_name_is_refused(fleet, ansible_run):
+    assert_refused_writing_nothing(fleet, ansible_run, "already_imported", name="member1-again",
+                                   kubeconfig_of="member1")
+
+
+def test_an_unreachable_server_is_refused(fleet, ansible_run, free_port, tmp_path):
+    cfg = yaml.safe_load(open(fleet.kubeconfig("member3")))
+    cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % free_port()
+    path = tmp_path / "dead.kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    assert_refused_writing_nothing(fleet, ansible_run, "member_unreachable", stored_kubeconfig=str(path))
+
+
+def test_a_proxy_member_with_a_loopback_tower_address_is_refused(fleet, ansible_run):
+    # the lab's tower publishes a LoadBalancer address (10.255.0.1, the lab's CONNECT proxy maps it), so the
+    # loopback address is given as the override an operator might try
+    assert_refused_writing_nothing(fleet, ansible_run, "loopback_proxy_address", connection_type="proxy",
+                                   allow_loopback=False, proxy_address="http://127.0.0.1:8080")
+
+
+def test_an_expiring_client_certificate_is_refused(fleet, ansible_run):
+    res = assert_refused_writing_nothing(fleet, ansible_run, "certificate_expiring", cert_expiry_margin_days=100000)
+    assert "member3" in res["msg"]
+
+
+def test_clock_skew_beyond_the_limit_is_refused(fleet, ansible_run):
+    # the lab's clocks are one machine's: a limit below the measurement's 1 s resolution must refuse
+    res = assert_refused_writing_nothing(fleet, ansible_run, "clock_skew_possible", max_clock_skew=0.0)
+    assert "maximumClockSkew" in res["msg"]
+
+
+def test_a_member_another_host_imported_is_refused(fleet, ansible_run):
+    uid = uid_of(fleet, "member3")
+    peers = [{"name": "other-host", "role": "host", "kube_system_uid": "another-uid",
+              "clusters": [{"name": "edge", "uid": uid}]}]
+    assert_refused_writing_nothing(fleet, ansible_run, "managed_by_other_host", peers=peers)
+
+
+def test_an_invalid_name_is_refused(fleet, ansible_run):
+    assert_refused_writing_nothing(fleet, ansible_run, "invalid_name", name="x" * 61, connection_type="proxy")
+
+
+# --- the console's validation API as an oracle ---------------------------------------------------------------
+
+
+def test_the_console_validation_refuses_what_the_collection_refuses_earlier(fleet, ansible_run, free_port):
+    """For each case the console's validation API can judge (direct members), the real ks-apiserver refuses
+    it, and the collection refuses the same member with the code checks.join.console_code maps the API's
+    message to -- before any write (assert_refused_writing_nothing)."""
+    lab = fleet
+    from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
+
+    def validate(kubeconfig_text, name="member3"):
+        """The API's answer once member3's ks-apiserver answers again (the lab restarts it when its config
+        changes: until then the API says it cannot validate the KubeSphere endpoint)."""
+        deadline = time.time() + 120
+        while True:
+            status, text = validate_once(kubeconfig_text, name)
+            if join_checks.console_code(text) != "kubesphere_unreachable" or time.time() > deadline:
+                return status, text
+            time.sleep(3)
+
+    def validate_once(kubeconfig_text, name="member3"):
+        body = {"apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster", "metadata": {"name": name},
+                "spec": {"provider": "", "joinFederation": True, "connection": {
+                    "type": "direct", "kubeconfig": base64.b64encode(kubeconfig_text.encode()).decode()}}}
+        return ks_api(lab, VALIDATION, "POST", body)
+
+    m3 = embedded_kubeconfig(lab.kubeconfig("member3"))
+    dead = yaml.safe_load(m3)
+    dead["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % free_port()
+    dead_text = yaml.safe_dump(dead)
+    cases = []
+
+    set_member3(lab, "member", jwt=OTHER_JWT)
+    try:
+        cases.append(("jwt", validate(m3), {}))
+        seen = assert_refused_writing_nothing(lab, ansible_run, join_checks.console_code(cases[-1][1][1]))
+    finally:
+        set_member3(lab, "member")
+    set_member3(lab, "none")
+    try:
+        cases.append(("role", validate(m3), {}))
+        assert_refused_writing_nothing(lab, ansible_run, join_checks.console_code(cases[-1][1][1]))
+    finally:
+        set_member3(lab, "member")
+    cases.append(("twice", validate(embedded_kubeconfig(lab.kubeconfig("member1")), "member1-again"), {}))
+    assert_refused_writing_nothing(lab, ansible_run, join_checks.console_code(cases[-1][1][1]),
+                                   name="member1-again", kubeconfig_of="member1")
+    cases.append(("unreachable", validate(dead_text), {}))
+    assert_refused_writing_nothing(lab, ansible_run, join_checks.console_code(cases[-1][1][1]),
+                                   stored_kubeconfig=dead_text)
+    codes = {case[0]: join_checks.console_code(case[1][1]) for case in cases}
+    assert all(case[1][0] >= 400 for case in cases), cases
+    assert codes == {"jwt": "jwt_mismatch", "role": "member_role_not_member", "twice": "already_imported",
+                     "unreachable": "member_unreachable"}, cases
+    assert seen["problems"]
+    # the console accepts member3 as it is now; the collection accepts it too (check mode: nothing written)
+    status, text = validate(m3)
+    assert status == 200, text
+
+
+# --- an import interrupted by a dead member kube-apiserver, then finished by a rerun ---------------------------
+
+
+def _restart_apiserver(lab, name):
+    from kslabkit import lab as kslab  # noqa: PLC0415
+
+    old = os.environ.get("KSLAB_STATE")
+    os.environ["KSLAB_STATE"] = lab.state_dir
+    try:
+        state = kslab.load_state()
+        c = state["clusters"][name]
+        etcd_url = "http://127.0.0.1:%d" % state["etcd"]["port"]
+        c["pid"] = kslab._spawn(kslab._apiserver_argv(name, c, etcd_url), c["log"],
+                                os.path.join(c["dir"], "apiserver.pid"))
+        kslab.save_state(state)
+    finally:
+        if old is None:
+            os.environ.pop("KSLAB_STATE", None)
+        else:
+            os.environ["KSLAB_STATE"] = old
+    lab.state = state
+    from kslabkit.rest import Rest  # noqa: PLC0415
+
+    wait_for(lambda: Rest(lab.kubeconfig(name)).get("/api/v1/namespaces/kube-system"), 120, "%s back" % name)
+
+
+def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishes_with_one_cluster(fleet, ansible_run):
+    lab = fleet
+    set_member3(lab, "member")
+    play = import_play(lab, wait_timeout=90)
+    fd_path = os.path.join(lab.state_dir, "interrupted.yml")
+    with open(fd_path, "w") as f:
+        f.write(play)
+    venv_bin = os.path.dirname(sys.executable)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+    proc = subprocess.Popen([os.path.join(venv_bin, "ansible-playbook"), "-i", "localhost,", fd_path], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the Cluster is created (after every check): stop member3's kube-apiserver at once. KubeSphere may
+        # already have set Ready (it can within the same second), but kubefed has not probed it yet: the
+        # import waits for both, so it cannot finish
+        wait_for(lambda: cluster(lab, "member3"), 240, "Cluster member3 created", interval=0.1)
+        kfc = lab.client(lab.host).try_get("%s/member3" % KFC)
+        assert (condition(kfc, "Ready") or {}).get("status") != "True", kfc
+        pid = lab.state["clusters"]["member3"]["pid"]
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            assert b"kube-apiserver" in f.read()
+        os.kill(pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, out[-3000:]
+    data = json.loads(out[out.index("{"):])
+    res = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert res.get("failed") and "cluster 'member3'" in res["msg"] and "Cluster member3" in res["msg"], res["msg"]
+    assert "not healthy" in res["msg"] or "not reachable" in res["msg"] or "unreachable" in res["msg"], res["msg"]
+
+    _restart_apiserver(lab, "member3")
+    run = ansible_run(import_play(lab), "localhost,", timeout=900)
+    res = only_result(run)
+    assert run.rc == 0 and res["health"]["verdict"] == "ready", run
+    member3_uid = uid_of(lab, "member3")
+    assert [c["metadata"]["name"] for c in clusters_of(lab) if c["status"].get("uid") == member3_uid] == ["member3"]
+    run = ansible_run(import_play(lab), "localhost,", timeout=900)
+    assert run.rc == 0 and only_result(run)["changed"] is False, run
+
+
+def test_a_dedicated_credential_replaces_the_stored_kubeconfig_and_its_token_is_never_printed(fleet, ansible_run):
+    """member3 is imported (with the lab's admin kubeconfig) by the test above: dedicated_credential makes a
+    ServiceAccount bound to cluster-admin on it and stores that token's kubeconfig instead (the webhook accepts
+    it: same cluster); the member stays healthy; a rerun changes nothing and never prints the token."""
+    lab = fleet
+    assert cluster(lab, "member3") is not None
+    run = ansible_run(import_play(lab, dedicated_credential=True), "localhost,", timeout=900)
+    res = only_result(run)
+    assert run.rc == 0 and res["changed"] is True and res["health"]["verdict"] == "ready", run
+    assert res["credential"]["cluster_role"] == "cluster-admin"
+    stored = yaml.safe_load(base64.b64decode(cluster(lab, "member3")["spec"]["connection"]["kubeconfig"]))
+    assert list(stored["users"][0]["user"]) == ["token"]
+    m3 = lab.client("member3")
+    secret = m3.get("/api/v1/namespaces/kube-system/secrets/kubesphere-multicluster-token")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert stored["users"][0]["user"]["token"] == token
+    binding = m3.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubesphere-multicluster:cluster-admin")
+    assert binding["roleRef"]["name"] == "cluster-admin"
+    # KubeSphere uses it: its controller's requests on member3 now come as that ServiceAccount
+    assert condition(cluster(lab, "member3"), "Ready")["status"] == "True"
+
+    run = ansible_run(import_play(lab, dedicated_credential=True), "localhost,", verbosity=3, callback="default",
+                      timeout=900)
+    assert run.rc == 0 and "changed=0" in run.stdout, run
+    assert token not in run.stdout + run.stderr
