@@ -609,8 +609,12 @@ def write_inventory(state):
         "kubesphere_members": {"hosts": {n: None for n in names[1:]}},
         "kubesphere_clusters": {
             "children": {"kubesphere_host": None, "kubesphere_members": None},
+            # Every kube-apiserver of the lab is on 127.0.0.1, so the kubeconfig the host stores for a direct
+            # member names a loopback address, which the collection's import refuses unless allowed (as
+            # inventories/lab allows it): right for a one-machine lab only.
             "vars": {"ansible_connection": "local",
-                     "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                     "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                     "kubesphere_join_allow_loopback": True},
         },
     }
     for n in names:
