@@ -13,7 +13,7 @@ import yaml
 from awxkit import CONFIG, REPO, cluster_kubeconfig, secrets_of
 
 pytestmark = pytest.mark.timeout(900)
-FAST = {"host_wait_sleep": 1, "member_wait_sleep": 1, "host_wait_timeout": 90, "member_wait_timeout": 90}
+FAST = {"host_config_wait_sleep": 1, "member_config_wait_sleep": 1, "host_config_wait_timeout": 90, "member_config_wait_timeout": 90}
 KUBE_SYSTEM = "/api/v1/namespaces/kube-system"
 READ = "Read the cluster"
 
