@@ -516,6 +516,11 @@ if [ "$LIST" = 1 ]; then
   exit 0
 fi
 
+# Nothing is written (not even the cache folder) when a binary must be built and there is no Go to build it.
+for name in "${SELECTED[@]}"; do
+  { [ "$FORCE" = 1 ] || [ ! -x "$(bin_path "$name")" ]; } && { need_go; break; }
+done
+
 mkdir -p "$ROOT"
 exec 9>"$ROOT/.build.lock"
 if ! flock -n 9; then

@@ -202,8 +202,14 @@ def test_build_without_go_says_what_to_install(tmp_path):
     build = os.path.join(os.path.dirname(KSLAB), "build-binaries.sh")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KSLAB_CACHE": str(tmp_path / "cache")}
     if any(os.access(os.path.join(d, "go"), os.X_OK) for d in env["PATH"].split(":")):
-        env["PATH"] = str(tmp_path)  # go lives in /usr/bin here: offer bash only
-        os.symlink("/bin/bash", tmp_path / "bash")
+        # go lives in /usr/bin here: offer every other command of /usr/bin and /bin, without go
+        tools = tmp_path / "path"
+        tools.mkdir()
+        for d in ("/usr/bin", "/bin"):
+            for name in os.listdir(d):
+                if name not in ("go", "gofmt") and not (tools / name).exists():
+                    os.symlink(os.path.join(d, name), tools / name)
+        env["PATH"] = str(tools)
     r = subprocess.run(["/bin/bash", build], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
