@@ -38,7 +38,7 @@
 #   (checkout or archive), then `go get github.com/modern-go/reflect2@v1.0.2` and dependencies from the proxy
 #   (its committed vendor/ is stale; without the reflect2 bump the binaries panic at run time).
 #
-# THE ONE CHANGE TO KUBESPHERE'S SOURCE (applied to the unpacked copy in the cache, never committed):
+# THE TWO CHANGES TO KUBESPHERE'S SOURCE (applied to the unpacked copy in the cache, never committed):
 #   ks-controller-manager v3.4.1 hard-codes its listen addresses: the webhook server on :8443 and the metrics
 #   server on controller-runtime's default :8080, both on all interfaces and without a flag, so two labs on one
 #   machine collide. The build adds cmd/controller-manager/app/zz_kslab_listen.go (a function that reads two
@@ -48,8 +48,11 @@
 #     KSLAB_KS_METRICS_ADDR=H:P    the metrics server listens on H:P instead of :8080 ("0" switches it off)
 #   With both unset the manager options are untouched (the original :8443 and :8080); a port that is not a number
 #   stops the process with a fatal log line. When KubeSphere's
-#   server.go no longer has that line the build stops with one line saying so. The patch's checksum is part of
-#   ks-controller-manager's stamp, so changing the patch rebuilds the binary.
+#   server.go no longer has that line the build stops with one line saying so.
+#   Second: ks-apiserver v3.4.1 serves its insecure port on ":<port>" (all interfaces) although it has a
+#   --bind-address flag; cmd/ks-apiserver/app/options/options.go's one `Addr: fmt.Sprintf(":%d", ...InsecurePort)`
+#   line is replaced by one that puts --bind-address in front (the lab passes 127.0.0.1). Nothing else changes.
+#   Both patches' checksum is part of the KubeSphere binaries' stamps, so changing a patch rebuilds them.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -149,7 +152,11 @@ func kslabListenAddresses(o *manager.Options) {
 		o.MetricsBindAddress = a
 	}
 }'
-KS_PATCH_SHA=$(printf '%s\n%s\n%s\n' "$KS_PATCH_ANCHOR" "$KS_PATCH_CALL" "$KS_PATCH_FILE" | sha256sum | cut -c1-16)
+# ks-apiserver's insecure server listens on ":<insecure-port>" whatever --bind-address says: the second change
+# makes it use --bind-address (the lab passes 127.0.0.1), as its secure server already does.
+KS_APISERVER_ANCHOR='		Addr: fmt.Sprintf(":%d", s.GenericServerRunOptions.InsecurePort),'
+KS_APISERVER_LINE='		Addr: fmt.Sprintf("%s:%d", s.GenericServerRunOptions.BindAddress, s.GenericServerRunOptions.InsecurePort), // kslab build-time patch: honour --bind-address'
+KS_PATCH_SHA=$(printf '%s\n%s\n%s\n%s\n%s\n' "$KS_PATCH_ANCHOR" "$KS_PATCH_CALL" "$KS_PATCH_FILE" "$KS_APISERVER_ANCHOR" "$KS_APISERVER_LINE" | sha256sum | cut -c1-16)
 
 apply_ks_patch() {  # $1 unpacked KubeSphere tree
   local f="$1/cmd/controller-manager/app/server.go" n
@@ -160,6 +167,11 @@ apply_ks_patch() {  # $1 unpacked KubeSphere tree
   grep -q 'Port: *8443,' "$f" || die "$nope: cmd/controller-manager/app/server.go no longer sets the webhook port 8443"
   awk -v anchor="$KS_PATCH_ANCHOR" -v call="$KS_PATCH_CALL" '$0 == anchor { print call } { print }' "$f" > "$f.kslab" && mv "$f.kslab" "$f"
   printf '%s\n' "$KS_PATCH_FILE" > "$1/cmd/controller-manager/app/zz_kslab_listen.go"
+  f="$1/cmd/ks-apiserver/app/options/options.go"
+  nope="the ks-apiserver bind-address patch no longer applies to this KubeSphere source"
+  n=$(grep -cxF -- "$KS_APISERVER_ANCHOR" "$f" 2>/dev/null || true)
+  [ "$n" = 1 ] || die "$nope: expected exactly one line '${KS_APISERVER_ANCHOR#		}' in cmd/ks-apiserver/app/options/options.go, found ${n:-0}"
+  awk -v anchor="$KS_APISERVER_ANCHOR" -v line="$KS_APISERVER_LINE" '$0 == anchor { print line; next } { print }' "$f" > "$f.kslab" && mv "$f.kslab" "$f"
 }
 
 # --- checks and bookkeeping ---------------------------------------------------------------------------------
