@@ -87,12 +87,18 @@ def _uses_sa(cluster_obj):
 
 
 @pytest.fixture(scope="module")
-def fed(lab):
-    """The session lab with roles set (site.yml) and member1/member2 imported as direct Clusters with a
-    ServiceAccount token (as the console does) and Ready for kubefed."""
+def fed(make_module_lab):
+    """A private lab (the imports would change what later tests of the shared lab see) with roles set
+    (site.yml) and member1/member2 imported as direct Clusters with a ServiceAccount token (as the console
+    does) and Ready for kubefed."""
+    lab = make_module_lab(members=2)
     host = lab.client(lab.host)
+    wait_for(lambda: all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
+                         for n in lab.names), 120, "the installer stand-in's first render")
     if host.try_get("%s/%s" % (KFC, lab.host)) is None:
-        run = run_playbook(os.path.join(REPO, "playbooks", "site.yml"), lab.inventory, timeout=900)
+        # the roles only: this fixture imports the members itself (SA-token kubeconfigs, see above)
+        run = run_playbook(os.path.join(REPO, "playbooks", "site.yml"), lab.inventory, timeout=900,
+                           extra_vars={"kubesphere_join_members": []})
         assert run.rc == 0, run
         wait_for(lambda: _cond(host.try_get("%s/%s" % (CLUSTERS, lab.host)), "Ready") == "True", 400, "host Ready")
     for m in MEMBERS:

@@ -2,7 +2,7 @@
 against a PRIVATE lab with KubeSphere's REAL control plane (ks-apiserver, ks-controller-manager, tower,
 kubefed, the real cluster-agent).
 
-One lab for the module (host, member1, member2, member3; ports from KSLAB_PORT_BASE, default 32350):
+One lab for the module (host, member1, member2, member3; ports from KSLAB_PRIVATE_PORT_BASE, else free ones):
 site.yml from a fleet where nothing is set up imports member1 (direct) and member2 (proxy) as
 inventories/lab says; member3 is never in the inventory: the refusal, oracle and interruption tests
 import it with the module directly. "Writes nothing" is read from the kube-apiservers' audit logs
@@ -77,7 +77,8 @@ def fleet(make_module_lab, tmp_path_factory):
     if os.environ.get("KSLAB_JOIN_STATE"):
         lab = _RunningLab(os.environ["KSLAB_JOIN_STATE"])
     else:
-        lab = make_module_lab(members=3, extra_env={"KSLAB_PORT_BASE": os.environ.get("KSLAB_PORT_BASE", "32350")})
+        base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")  # never KSLAB_PORT_BASE (the stage's shared lab)
+        lab = make_module_lab(members=3, extra_env={"KSLAB_PORT_BASE": base} if base else None)
     # inventories/lab, reading this lab's kubeconfigs (it finds them at <inventory>/../../.kslab)
     tree = tmp_path_factory.mktemp("inv")
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")

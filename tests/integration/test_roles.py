@@ -34,10 +34,11 @@ _labs_started = []
 def private_lab(make_lab, members=2, not_installed=()):
     """A private lab, every cluster role none, ks-installer stand-in with a short delay."""
     extra_env = {"KSLAB_INSTALLER_DELAY": "0.5"}
-    if os.environ.get("KSLAB_PORT_BASE"):  # a range given to this session: a fresh block of it per lab, so
-        # that a lab starting never meets the ports of the one just stopped (labs run one at a time here)
+    if os.environ.get("KSLAB_PRIVATE_PORT_BASE"):  # a range given to this session: a fresh block of it per lab,
+        # so that a lab starting never meets the ports of the one just stopped (labs run one at a time here);
+        # never KSLAB_PORT_BASE, which is the stage's shared lab. Unset: free ports.
         _labs_started.append(None)
-        extra_env["KSLAB_PORT_BASE"] = str(int(os.environ["KSLAB_PORT_BASE"]) + 100 * ((len(_labs_started) - 1) % 10))
+        extra_env["KSLAB_PORT_BASE"] = str(int(os.environ["KSLAB_PRIVATE_PORT_BASE"]) + 100 * ((len(_labs_started) - 1) % 10))
     lab = make_lab(members=members, not_installed=not_installed, extra_env=extra_env)
     installed = [n for n in lab.names if n not in not_installed]
     deadline = time.time() + 60

@@ -3,7 +3,7 @@ real control plane whose members are joined, as the console imports them (a dire
 member's embedded admin kubeconfig, joinFederation true) -- the way tests/lab/tests/test_real_*.py do --
 and a member killed the way test_real_dead_member.py kills one.
 
-Ports: KSLAB_PORT_BASE from the environment when it is set (each test module adds its own offset), else a
+Ports: KSLAB_PRIVATE_PORT_BASE from the environment when it is set (each test module adds its own offset), else a
 free range. Roles are set by the collection's own playbooks (host_config.yml, member_config.yml)."""
 
 import base64
@@ -41,12 +41,12 @@ def wait_for(check, timeout=300, what="condition", interval=1.0):
 
 
 def port_base(offset):
-    base = os.environ.get("KSLAB_PORT_BASE")
+    base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")  # never KSLAB_PORT_BASE: that is the stage's shared lab
     return int(base) + offset if base else None
 
 
 def start_lab(make_module_lab, offset, members=2):
-    """A private lab (the shared fixture), on KSLAB_PORT_BASE + offset when KSLAB_PORT_BASE is set."""
+    """A private lab (the shared fixture), on KSLAB_PRIVATE_PORT_BASE + offset when it is set (else free ports)."""
     base = port_base(offset)
     return make_module_lab(members=members, extra_env={"KSLAB_PORT_BASE": str(base)} if base else None)
 
