@@ -35,6 +35,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import clu
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import describe
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation import selector_matches
 
 KUBEFED_NAMESPACE = "kube-federation-system"
 KS_NAMESPACE = "kubesphere-system"
@@ -101,28 +102,6 @@ def dead(cluster, member, kubefed_cluster):
 
 # ---------------------------------------------------------------------------------------------------
 # placements
-
-
-def selector_matches(selector, labels):
-    """A Kubernetes label selector against a label map (matchLabels and matchExpressions In, NotIn,
-    Exists, DoesNotExist). An empty selector matches everything; None matches nothing (kubefed)."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 def placements(name, cluster_labels, federated):
