@@ -437,6 +437,18 @@ def no_shop(fed):
     remove()
 
 
+@pytest.fixture
+def lab_inventory_dir(fed, tmp_path):
+    """The committed inventories/lab, reading the kubeconfigs of this module's private lab (it finds them at
+    <inventory>/../../.kslab: a copy of the folder in a temporary tree whose .kslab links to the lab's state)."""
+    import shutil  # noqa: PLC0415
+
+    target = tmp_path / "inventories" / "lab"
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), target)
+    os.symlink(fed.state_dir, tmp_path / ".kslab")
+    return str(target)
+
+
 def test_federate_playbook_on_the_lab_inventory(fed, lab_inventory_dir, no_shop):
     playbook = os.path.join(REPO, "playbooks", "federate.yml")
     run = run_playbook(playbook, lab_inventory_dir, timeout=900)
