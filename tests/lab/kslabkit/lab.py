@@ -136,12 +136,16 @@ def kubeconfig_path(name, state=None):
 
 
 def _alive(pid, needle):
-    """True when `pid` runs and its command line contains `needle` (so a reused pid is not ours)."""
+    """True when `pid` runs and its command line contains `needle` (so a reused pid is not ours); a tuple
+    needle: every part of it (e.g. the program and this lab's state folder, so that another lab's process
+    that got a recycled pid is never taken for ours)."""
+    parts = needle if isinstance(needle, tuple) else (needle,)
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return needle.encode() in f.read()
+            cmdline = f.read()
     except (OSError, TypeError):
         return False
+    return all(part.encode() in cmdline for part in parts)
 
 
 def _port_free(port):
@@ -574,13 +578,18 @@ def _wait_port(port, timeout, what, log):
 SUPERVISOR_NEEDLE = "standins"
 
 
+def supervisor_needle(state_dir):
+    """What identifies this lab's supervisor: `python -m standins --state <this lab's state folder>`."""
+    return (SUPERVISOR_NEEDLE, state_dir)
+
+
 def start_supervisor(state):
     """Start the lab's supervisor (tests/lab/standins: the ks-installer stand-in, the CONNECT proxy and the
     KubeSphere processes that follow what the installer renders) in the background, once."""
     if os.environ.get("KSLAB_NO_STANDINS") == "1":
         return
     pid = state.get("standins", {}).get("pid")
-    if pid and _alive(pid, SUPERVISOR_NEEDLE):
+    if pid and _alive(pid, supervisor_needle(state["state_dir"])):
         return
     sd = state["state_dir"]
     env = dict(os.environ, PYTHONPATH=LAB_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -590,7 +599,7 @@ def start_supervisor(state):
     save_state(state)
     deadline = time.time() + 20
     while time.time() < deadline and _port_free(state["ports"]["connect"]):
-        if not _alive(state["standins"]["pid"], SUPERVISOR_NEEDLE):
+        if not _alive(state["standins"]["pid"], supervisor_needle(sd)):
             raise LabError("the lab's supervisor exited at start-up: %s (log %s)"
                            % (" | ".join(log_tail(log, 3)) or "no output", log))
         time.sleep(0.2)
@@ -705,7 +714,7 @@ def status():
         rows.append(("kube-controller-manager", n, kcm, "-",
                      "ok running" if _alive(kcm, "kube-controller-manager") else "not running", c.get("kcm_log")))
     sp = state.get("standins", {}).get("pid")
-    sup_ok = bool(sp) and _alive(sp, SUPERVISOR_NEEDLE)
+    sup_ok = bool(sp) and _alive(sp, supervisor_needle(state["state_dir"]))
     if os.environ.get("KSLAB_NO_STANDINS") != "1" or sp:
         sup_log = state.get("standins", {}).get("log") or os.path.join(state["state_dir"], "logs", "supervisor.log")
         rows.append(("supervisor", "", sp, "-", "ok running" if sup_ok else "not running", sup_log))
@@ -737,7 +746,7 @@ def down(quiet=False):
     stopped = []
     pids = []
     sp = state.get("standins", {}).get("pid") or _read_pid(os.path.join(sd, "standins.pid"))
-    pids.append(("supervisor", sp, SUPERVISOR_NEEDLE, 10))
+    pids.append(("supervisor", sp, supervisor_needle(sd), 10))
     for p in read_procs(sd):
         pids.append((p.get("name", p.get("kind")), p.get("pid"), p.get("needle", "kslab"), 5))
     for n, c in (state.get("clusters") or {}).items():
