@@ -3,14 +3,14 @@
 # folders and ports, so a lab you keep running for the demo is not touched).
 #
 # Stages: unit -> the lab's own tests (tests/lab/tests: kube-apiservers, KubeSphere's real control plane,
-# the installer stand-in) -> collection integration -> ansible-test sanity -> ansible-lint -> molecule ->
+# the installer stand-in) -> collection integration -> ansible-test sanity -> ansible-lint -> changelog -> molecule ->
 # collection build and install. Every lab runs KubeSphere 3.4's real CRDs (../shared/kubesphere-crds) and
 # binaries (tests/lab/build-binaries.sh). Each stage prints its time; the last line sums every pytest
 # stage as "N passed, N failed, N skipped". A pytest stage that collects no test fails, unless it is
 # marked as one that may be empty.
 #
 #   tests/run-all.sh                 every stage
-#   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint molecule build)
+#   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -68,6 +68,12 @@ sanity() {
 STALE_COPY="$HOME/.ansible/collections/ansible_collections/kubesphere/multicluster"
 lint() { rm -rf "$STALE_COPY"; "$BIN/ansible-lint" --offline -q; }
 
+# The changelog: every fragment in changelogs/fragments and changelogs/changelog.yaml as antsibull-changelog
+# reads them (a fragment with an unknown section or a non-list entry fails here, not at release time).
+changelog() {
+  (cd "$REPO" && "$BIN/antsibull-changelog" lint && "$BIN/antsibull-changelog" lint-changelog-yaml --strict changelogs/changelog.yaml)
+}
+
 molecule_all() {
   [ -d extensions/molecule ] || { echo "(no molecule scenarios)"; return 0; }
   "$BIN/molecule" test --all
@@ -84,7 +90,7 @@ build_install() {
     && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
 }
 
-want() {  # no arguments: every stage; else only the named ones (unit lab integration awx sanity lint molecule build)
+want() {  # no arguments: every stage; else only the named ones (unit lab integration awx sanity lint changelog molecule build)
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
@@ -100,6 +106,7 @@ want awx && stage "AWX: jobs through ansible-runner, templates, execution enviro
   pytest_stage awx "$REPO/build/lab-awx" 26900 must-collect tests/awx
 want sanity && stage "ansible-test sanity" sanity
 want lint && stage "ansible-lint" lint
+want changelog && stage "changelog (antsibull-changelog lint)" changelog
 want molecule && stage "molecule" molecule_all
 want build && stage "collection build and install" build_install
 
