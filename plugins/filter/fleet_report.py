@@ -43,6 +43,13 @@ options:
   generated:
     description: A time stamp to print in the report (e.g. C(now(utc=true\).isoformat(\))).
     type: str
+  projects_var:
+    description:
+      - Name of the variable each member registered its C(federation_info) result in (with C(list_projects=true)).
+      - The multi-cluster projects placed on a member are read from it and shown under that member. A member
+        without that variable, or whose read failed, shows no projects.
+    type: str
+    default: status_projects_info
 """
 
 EXAMPLES = r"""
@@ -66,7 +73,15 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet_report as renderer
 
 
-def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", format="html", generated=None):
+def _placed_projects(result):
+    """The names of the projects in a federation_info result (list_projects=true), or None when not read."""
+    if not isinstance(result, dict) or result.get("failed") or not isinstance(result.get("projects"), list):
+        return None
+    return [p.get("name") if isinstance(p, dict) else p for p in result["projects"]]
+
+
+def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", format="html", generated=None,
+                  projects_var="status_projects_info"):
     if format not in ("html", "json", "data"):
         raise AnsibleFilterError("fleet_report: format must be html, json or data, not %r" % (format,))
     all_facts, connection_types = [], {}
@@ -80,6 +95,9 @@ def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", 
             facts = {"name": name, "reachable": False, "reason_code": "no_result",
                      "reason": (result.get("msg") if isinstance(result, dict) else None)
                      or "cluster_info returned no result (the task failed or was skipped)"}
+        placed = _placed_projects(hv.get(projects_var)) if projects_var else None
+        if placed is not None:
+            facts = dict(facts, projects=_merged(facts.get("projects"), placed))
         all_facts.append(facts)
         if hv.get("kubesphere_connection_type"):
             connection_types[facts.get("name") or name] = hv.get("kubesphere_connection_type")
@@ -89,6 +107,11 @@ def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", 
     if format == "data":
         return model
     return renderer.to_json(model) if format == "json" else renderer.to_html(model)
+
+
+def _merged(known, placed):
+    out = list(known) if isinstance(known, list) else []
+    return out + [p for p in placed if p and p not in out]
 
 
 class FilterModule(object):

@@ -10,7 +10,9 @@ error. What is read, and from where:
 
 - a cluster's own facts: name, reachable, reason_code, reason, role, kubernetes_version,
   kubesphere_version, kubesphere_installed, jwt_secret_hash, clock {offset, uncertainty}, warnings,
-  projects (list of names or of {name}), connection_type;
+  projects (list of names or of {name}; cluster_info does not read them: the fleet_report filter adds
+  the names each member's federation_info result lists, which is how the status role's report gets them),
+  connection_type;
 - the host's facts: maximum_clock_skew_seconds, and `clusters` (its Cluster objects: name, role,
   connection_type, ready, ready_reason, conditions, kubernetes_version, kubesphere_version, and, when the
   read model has them, kubefed {ready, offline, reason} or kubefed_ready, and projects);

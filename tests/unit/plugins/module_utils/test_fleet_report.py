@@ -119,3 +119,32 @@ def test_filter_reads_hostvars():
     assert model["host"] == "host" and rows["m3"]["reason"] == "boom" and rows["m3"]["state"] == "unreachable"
     assert _fleet_report(["h"], hostvars, "h", "r", "json").startswith("{")
     assert _fleet_report(["h"], hostvars, "h", "r").startswith("<!DOCTYPE html>")
+
+
+def test_filter_places_the_projects_federation_info_read_under_their_member():
+    # cluster_info's facts carry no projects: the status role reads them per member with federation_info
+    # (list_projects=true) into status_projects_info, and the report shows them under that member.
+    f = fleet()
+    facts = [dict(c) for c in f[:3]]
+    for c in facts:
+        c.pop("projects", None)
+        c.pop("federated_projects", None)
+    hostvars = {"h": {"kubesphere_cluster_name": "host", "r": {"cluster": facts[0]}},
+                "x1": {"kubesphere_cluster_name": "m1", "r": {"cluster": facts[1]},
+                       "status_projects_info": {"changed": False, "projects": [
+                           {"name": "shop", "workspace": "retail", "state": "in_sync"},
+                           {"name": "blog", "workspace": "media", "state": "drifted"}]}},
+                "x2": {"kubesphere_cluster_name": "m2", "r": {"cluster": facts[2]},
+                       "status_projects_info": {"failed": True, "msg": "host unreachable"}}}
+    rows = by_name(_fleet_report(["h", "x1", "x2"], hostvars, "h", "r", "data"))
+    assert rows["m1"]["projects"] == ["blog", "shop"]
+    assert rows["m2"]["projects"] == [] and rows["host"]["projects"] == []
+    as_json = {c["name"]: c for c in json.loads(_fleet_report(["h", "x1", "x2"], hostvars, "h", "r", "json"))["clusters"]}
+    assert as_json["m1"]["projects"] == ["blog", "shop"] and as_json["m2"]["projects"] == []
+    html = _fleet_report(["h", "x1", "x2"], hostvars, "h", "r", "html")
+    row = re.search(r'<tr data-cluster="m1"[^>]*>(.*?)</tr>', html).group(1)
+    assert re.findall(r"<td>([^<]*)</td>$", row) == ["blog, shop"]
+    assert "shop" not in re.search(r'<tr data-cluster="m2"[^>]*>(.*?)</tr>', html).group(1)
+    # without the variable (status_projects false) the report still renders, with no projects
+    rows = by_name(_fleet_report(["h", "x1"], hostvars, "h", "r", "data", None, "absent_var"))
+    assert rows["m1"]["projects"] == []
