@@ -65,31 +65,12 @@ options:
     description: Add the project's clusters to the workspace's WorkspaceTemplate placement (created if absent).
     type: bool
     default: false
-  state:
-    description: C(present) or C(absent).
-    type: str
-    choices: [present, absent]
-    default: present
   confirm:
     description: With O(state=absent), the project's name typed again.
     type: str
-  wait:
-    description: Wait until kubefed reports the namespace propagated to every cluster of the placement.
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait with O(wait).
-    type: int
-    default: 120
-  cluster_name:
-    description: The host's KubeSphere name, used in messages.
-    type: str
-    default: host
-  timeout:
-    description: Seconds for each call to the host.
-    type: float
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.federation
   - kubesphere.multicluster.attributes
 requirements:
   - kubernetes >= 24.2.0

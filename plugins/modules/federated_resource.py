@@ -74,28 +74,9 @@ options:
   member_api_versions:
     description: Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's C(api_versions)).
     type: dict
-  state:
-    description: C(present) or C(absent).
-    type: str
-    choices: [present, absent]
-    default: present
-  wait:
-    description: Wait until kubefed reports the object propagated to every cluster (and wrote the planned division).
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait with O(wait).
-    type: int
-    default: 120
-  cluster_name:
-    description: The host's KubeSphere name, used in messages.
-    type: str
-    default: host
-  timeout:
-    description: Seconds for each call to the host.
-    type: float
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.federation
   - kubesphere.multicluster.attributes
 requirements:
   - kubernetes >= 24.2.0

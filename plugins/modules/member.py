@@ -16,7 +16,8 @@ description:
     C(Cluster) object (C(cluster.kubesphere.io/v1alpha1)) as wanted. O(state=absent) unbinds it.
   - Runs on the member's inventory host (C(ansible_connection=local)) with the member's connection in
     kubernetes.core's option names and the host's under C(host_). It never connects to another cluster;
-    other KubeSphere hosts of the fleet are known from O(peers) (facts, no credentials).
+    other KubeSphere hosts of the fleet are known from O(peers) (facts, no credentials), and each is
+    checked for a Cluster of this member.
   - "O(state=present), in order: read the host (rendered kubesphere-config, Cluster objects, kube-system UID,
     clock; for proxy members tower's Service and the Nodes) and the member (for a direct member with the
     very kubeconfig the host will store: reachable or why not, rendered kubesphere-config, kube-system UID,
@@ -39,6 +40,8 @@ author:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - kubesphere.multicluster.host_auth_options
+  - kubesphere.multicluster.peers
+  - kubesphere.multicluster.wait
   - kubesphere.multicluster.attributes
 options:
   state:
@@ -157,50 +160,10 @@ options:
     description: O(state=absent), dead path. Where the webhook configuration is saved before it is deleted.
     type: path
     default: ~/.ansible/kubesphere-backups
-  peers:
-    description:
-      - The fleet's clusters as FACTS (the P(kubesphere.multicluster.peer_facts#filter) filter shapes what the
-        preflight role read); other KubeSphere hosts among them are checked for a Cluster of this member.
-        No connection options.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      name:
-        description: The cluster's KubeSphere name.
-        type: str
-        required: true
-      role:
-        description: Its effective role.
-        type: str
-      kube_system_uid:
-        description: UID of its kube-system namespace.
-        type: str
-      clusters:
-        description: On a host, its Cluster objects (name and C(status.uid)).
-        type: list
-        elements: dict
-        default: []
-        suboptions:
-          name:
-            description: The Cluster object's name.
-            type: str
-            required: true
-          uid:
-            description: C(status.uid) of the Cluster object.
-            type: str
   wait:
     description: Wait for Initialized, AgentAvailable and health (present), or for the Cluster to be gone (absent). Never in check mode.
     type: bool
     default: true
-  wait_timeout:
-    description: Seconds to wait. Real KubeSphere resyncs every 120 s; kubefed needs 3 probes 10 s apart.
-    type: int
-    default: 600
-  wait_sleep:
-    description: Seconds between two polls.
-    type: int
-    default: 5
   timeout:
     description: Seconds one API request (or one poll) may take before the cluster counts as unreachable.
     type: int

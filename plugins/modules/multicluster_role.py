@@ -37,6 +37,8 @@ author:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - kubesphere.multicluster.host_auth_options
+  - kubesphere.multicluster.peers
+  - kubesphere.multicluster.wait
   - kubesphere.multicluster.attributes
 options:
   role:
@@ -84,39 +86,6 @@ options:
     type: list
     elements: str
     default: []
-  peers:
-    description:
-      - The clusters of the fleet, for the checks (a second host, a cluster imported or managed elsewhere),
-        as FACTS read before (the preflight role reads them with M(kubesphere.multicluster.cluster_info) and
-        the P(kubesphere.multicluster.peer_facts#filter) filter shapes them). No connection options; the
-        module never connects to a peer. The entry named like this cluster is skipped.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      name:
-        description: The cluster's KubeSphere name.
-        type: str
-        required: true
-      role:
-        description: Its effective role (C(host), C(member), C(none)); null when it could not be read.
-        type: str
-      kube_system_uid:
-        description: UID of its kube-system namespace.
-        type: str
-      clusters:
-        description: On a host, its Cluster objects (name, and the member's kube-system UID the host recorded).
-        type: list
-        elements: dict
-        default: []
-        suboptions:
-          name:
-            description: The Cluster object's name.
-            type: str
-            required: true
-          uid:
-            description: C(status.uid) of the Cluster object.
-            type: str
   force:
     description: Do it even when a guard refuses (each problem is then returned as a warning).
     type: bool
@@ -144,14 +113,6 @@ options:
         C(timeout) and what the installer last did.
     type: bool
     default: true
-  wait_timeout:
-    description: How many seconds to wait.
-    type: int
-    default: 600
-  wait_sleep:
-    description: Seconds between two checks.
-    type: int
-    default: 5
 notes:
   - KubeSphere 3.x with ks-installer. KubeSphere v4 has no ClusterConfiguration; there the host installs
     ks-core into members itself.
