@@ -53,12 +53,35 @@ options:
 """
 
 EXAMPLES = r"""
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context; the host cluster is groups['kubesphere_host'][0].
+# report_dir: an existing folder on the controller.
+
+- name: Read each cluster
+  kubesphere.multicluster.cluster_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+  register: ks_info
+
+- name: Read the multi-cluster projects placed on each member (the report shows them under it)
+  kubesphere.multicluster.federation_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
+    list_projects: true
+  register: status_projects_info
+  when: inventory_hostname in groups['kubesphere_members']
+
 - name: Write the fleet report
   run_once: true
   delegate_to: localhost
   ansible.builtin.copy:
-    dest: fleet-report/index.html
-    content: "{{ ansible_play_hosts_all | kubesphere.multicluster.fleet_report(hostvars, groups['kubesphere_host'][0], 'info') }}"
+    dest: "{{ report_dir }}/index.html"
+    content: "{{ ansible_play_hosts_all | kubesphere.multicluster.fleet_report(hostvars, groups['kubesphere_host'][0], 'ks_info') }}"
     mode: "0644"
 """
 

@@ -33,12 +33,25 @@ options:
 """
 
 EXAMPLES = r"""
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context; the host cluster is groups['kubesphere_host'][0].
+
+- name: Read each cluster
+  kubesphere.multicluster.cluster_info:
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+  register: preflight_cluster_info
+
 - name: Set the host role, checked against the rest of the fleet
   kubesphere.multicluster.multicluster_role:
     cluster_name: "{{ kubesphere_cluster_name }}"
     kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
     role: host
     peers: "{{ groups['kubesphere_clusters'] | kubesphere.multicluster.peer_facts(hostvars) }}"
+  when: inventory_hostname in groups['kubesphere_host']
 """
 
 RETURN = r"""

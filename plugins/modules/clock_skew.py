@@ -46,10 +46,15 @@ options:
 """
 
 EXAMPLES = r"""
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+
 - name: Measure every cluster's clock
   kubesphere.multicluster.cluster_info:
     cluster_name: "{{ kubesphere_cluster_name }}"
     kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
     clock_samples: 3
   register: clock_info
 

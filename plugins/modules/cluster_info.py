@@ -65,11 +65,15 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Read each cluster of the fleet (inventory layout of inventories/example)
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+
+- name: Read each cluster of the fleet
   kubesphere.multicluster.cluster_info:
     cluster_name: "{{ kubesphere_cluster_name }}"
     kubeconfig: "{{ kubesphere_kubeconfig }}"
-    context: "{{ kubesphere_context | default(omit) }}"
+    context: "{{ kubesphere_context }}"
   register: ks_info
 
 - name: Stop when a member's jwtSecret differs from the host's
@@ -78,10 +82,11 @@ EXAMPLES = r"""
     fail_msg: "{{ ks_info.cluster.name }}: jwtSecret differs from the host's"
   when: inventory_hostname in groups['kubesphere_members']
 
-- name: Fail at once when the cluster cannot be reached
+- name: Fail at once when a cluster cannot be reached
   kubesphere.multicluster.cluster_info:
-    cluster_name: member1
-    kubeconfig: /etc/kubesphere/member1.kubeconfig
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
     fail_on_unreachable: true
 """
 

@@ -77,21 +77,33 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: A project on two members
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+# The members are member1 and member2; the tasks run on the host's inventory host.
+
+- name: A project on two members, waiting until kubefed created its namespace on both
   kubesphere.multicluster.federated_project:
     kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
     name: shop
     workspace: retail
     clusters: [member1, member2]
     alias_name: Shop
+    wait: true
+  when: inventory_hostname in groups['kubesphere_host']
 
 - name: Delete it (members lose the namespace and everything in it)
   kubesphere.multicluster.federated_project:
     kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
     name: shop
     workspace: retail
     state: absent
     confirm: shop
+  when: inventory_hostname in groups['kubesphere_host']
 """
 
 RETURN = r"""

@@ -83,9 +83,17 @@ requirements:
 """
 
 EXAMPLES = r"""
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+# The members are member1 and member2, the project shop is placed on both (federated_project's example);
+# the tasks run on the host's inventory host.
+
 - name: A Deployment split 1:3 by weight, another image on member2
   kubesphere.multicluster.federated_resource:
     kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
     definition:
       apiVersion: apps/v1
       kind: Deployment
@@ -100,6 +108,34 @@ EXAMPLES = r"""
     replicas_by_weight: {total: 10, weights: {member1: 1, member2: 3}}
     settings:
       member2: {image: {web: "nginx:1.25-alpine"}}
+  when: inventory_hostname in groups['kubesphere_host']
+
+- name: A ConfigMap on every cluster of the project, one value other on member2
+  kubesphere.multicluster.federated_resource:
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    definition:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: shop-config, namespace: shop}
+      data: {LOG_LEVEL: info, REGION: eu-west}
+    settings:
+      member2: {data: {REGION: ap-east}}
+    wait: true
+  when: inventory_hostname in groups['kubesphere_host']
+
+- name: Remove the Deployment from every member
+  kubesphere.multicluster.federated_resource:
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
+    definition:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: web, namespace: shop}
+    state: absent
+  when: inventory_hostname in groups['kubesphere_host']
 """
 
 RETURN = r"""

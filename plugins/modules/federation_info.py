@@ -64,13 +64,22 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Drift of the shop project on this member
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+
+- name: Drift of the shop project on each member, and the multi-cluster projects placed there
   kubesphere.multicluster.federation_info:
     cluster_name: "{{ kubesphere_cluster_name }}"
     kubeconfig: "{{ kubesphere_kubeconfig }}"
-    host_kubeconfig: "{{ hostvars['host'].kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
+    host_cluster_name: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_cluster_name }}"
     namespace: shop
+    list_projects: true
   register: drift
+  when: inventory_hostname in groups['kubesphere_members']
 """
 
 RETURN = r"""

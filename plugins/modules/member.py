@@ -177,19 +177,34 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Import member1 directly (the host stores member1's kubeconfig)
-  kubesphere.multicluster.member:
-    name: member1
-    kubeconfig: /etc/kubesphere/member1.kubeconfig
-    host_kubeconfig: /etc/kubesphere/host.kubeconfig
-    group: production
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
 
-- name: Import an edge cluster by proxy (cluster-agent dials tower)
+- name: Import each member into the host, directly or by proxy as its inventory host says
   kubesphere.multicluster.member:
-    name: edge-1
-    connection_type: proxy
-    kubeconfig: /etc/kubesphere/edge-1.kubeconfig
-    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+    name: "{{ kubesphere_cluster_name }}"
+    # direct: the host stores this kubeconfig; proxy: the cluster-agent on the member dials tower
+    connection_type: "{{ kubesphere_connection_type | default('direct') }}"
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
+    group: "{{ kubesphere_cluster_group | default(omit) }}"
+    # only for a one-machine lab whose API servers listen on 127.0.0.1 (inventories/lab)
+    allow_loopback: "{{ kubesphere_join_allow_loopback | default(false) }}"
+  when: inventory_hostname in groups['kubesphere_members']
+
+- name: Unbind member2 (the typed confirmation; its Cluster, KubeFedCluster and agent go)
+  kubesphere.multicluster.member:
+    name: "{{ kubesphere_cluster_name }}"
+    state: absent
+    confirm_unbind: member2
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
+  when: kubesphere_cluster_name == 'member2'
 """
 
 RETURN = r"""

@@ -122,28 +122,41 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
+# of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
+# kubesphere_context (and members kubesphere_connection_type); the host cluster is groups['kubesphere_host'][0].
+# install_dir: a folder on the controller for the files of clusters not installed yet.
+
 - name: Make the host cluster
   kubesphere.multicluster.multicluster_role:
-    kubeconfig: /etc/kubesphere/host.kubeconfig
-    cluster_name: host
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
     role: host
-    proxy_publish_address: http://203.0.113.10:30721
+    # the address proxy members' agents dial, when the host has neither a LoadBalancer nor reachable NodePorts
+    proxy_publish_address: "{{ kubesphere_proxy_publish_address | default(omit) }}"
+  when: inventory_hostname in groups['kubesphere_host']
 
-- name: Make a member, with the host's jwtSecret and components
+- name: Make the members, with the host's jwtSecret and components
   kubesphere.multicluster.multicluster_role:
-    kubeconfig: /etc/kubesphere/member1.kubeconfig
-    cluster_name: member1
+    kubeconfig: "{{ kubesphere_kubeconfig }}"
+    context: "{{ kubesphere_context }}"
+    cluster_name: "{{ kubesphere_cluster_name }}"
     role: member
-    host_kubeconfig: /etc/kubesphere/host.kubeconfig
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
     sync_components: true
     components_exclude: [servicemesh]
+  when: inventory_hostname in groups['kubesphere_members']
 
-- name: Write the cluster-configuration.yaml a new member is installed with
+- name: Write the cluster-configuration.yaml a new member (member3) is installed with
   kubesphere.multicluster.multicluster_role:
     cluster_name: member3
     role: member
-    host_kubeconfig: /etc/kubesphere/host.kubeconfig
-    dest: /srv/install/member3/cluster-configuration.yaml
+    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
+    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
+    dest: "{{ install_dir }}/member3-cluster-configuration.yaml"
+  run_once: true
 """
 
 RETURN = r"""
