@@ -56,25 +56,9 @@ EXAMPLES = r"""
 # Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
 # of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
 # kubesphere_context; the host cluster is groups['kubesphere_host'][0].
-# report_dir: an existing folder on the controller.
-
-- name: Read each cluster
-  kubesphere.multicluster.cluster_info:
-    cluster_name: "{{ kubesphere_cluster_name }}"
-    kubeconfig: "{{ kubesphere_kubeconfig }}"
-    context: "{{ kubesphere_context }}"
-  register: ks_info
-
-- name: Read the multi-cluster projects placed on each member (the report shows them under it)
-  kubesphere.multicluster.federation_info:
-    cluster_name: "{{ kubesphere_cluster_name }}"
-    kubeconfig: "{{ kubesphere_kubeconfig }}"
-    context: "{{ kubesphere_context }}"
-    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
-    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
-    list_projects: true
-  register: status_projects_info
-  when: inventory_hostname in groups['kubesphere_members']
+# ks_info: each cluster's cluster_info result (cluster_info's example registers it); status_projects_info:
+# each member's federation_info result with list_projects=true (federation_info's example registers it), read
+# for the projects placed on each member. report_dir: an existing folder on the controller.
 
 - name: Write the fleet report
   run_once: true

@@ -38,13 +38,7 @@ EXAMPLES = r"""
 # Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
 # of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
 # kubesphere_context; the host cluster is groups['kubesphere_host'][0].
-
-- name: Read each cluster
-  kubesphere.multicluster.cluster_info:
-    cluster_name: "{{ kubesphere_cluster_name }}"
-    kubeconfig: "{{ kubesphere_kubeconfig }}"
-    context: "{{ kubesphere_context }}"
-  register: ks_info
+# ks_info: each cluster's cluster_info result (cluster_info's example registers it).
 
 - name: Print the fleet
   run_once: true

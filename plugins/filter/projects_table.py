@@ -35,17 +35,8 @@ EXAMPLES = r"""
 # Tasks of a play over the fleet (hosts: kubesphere_clusters, gather_facts: false), with the inventory layout
 # of inventories/example: each cluster's inventory host sets kubesphere_cluster_name, kubesphere_kubeconfig and
 # kubesphere_context; the host cluster is groups['kubesphere_host'][0].
-
-- name: Read the multi-cluster projects placed on each member
-  kubesphere.multicluster.federation_info:
-    cluster_name: "{{ kubesphere_cluster_name }}"
-    kubeconfig: "{{ kubesphere_kubeconfig }}"
-    context: "{{ kubesphere_context }}"
-    host_kubeconfig: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_kubeconfig }}"
-    host_context: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_context }}"
-    list_projects: true
-  register: status_projects_info
-  when: inventory_hostname in groups['kubesphere_members']
+# status_projects_info: each member's federation_info result with list_projects=true (federation_info's
+# example registers it).
 
 - name: Print the projects per member
   run_once: true

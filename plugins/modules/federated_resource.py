@@ -130,11 +130,8 @@ EXAMPLES = r"""
     kubeconfig: "{{ kubesphere_kubeconfig }}"
     context: "{{ kubesphere_context }}"
     cluster_name: "{{ kubesphere_cluster_name }}"
-    definition:
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata: {name: web, namespace: shop}
     state: absent
+    definition: {apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}}
   when: inventory_hostname in groups['kubesphere_host']
 """
 

@@ -78,7 +78,7 @@ EXAMPLES = r"""
     host_cluster_name: "{{ hostvars[groups['kubesphere_host'][0]].kubesphere_cluster_name }}"
     namespace: shop
     list_projects: true
-  register: drift
+  register: status_projects_info
   when: inventory_hostname in groups['kubesphere_members']
 """
 
