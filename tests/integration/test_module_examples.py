@@ -64,13 +64,13 @@ def _is_absent(task):
 def test_every_module_has_examples_in_the_life():
     modules = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith(".py") and not f.startswith("_"))
     filters = sorted("filter/" + f[:-3] for f in os.listdir(os.path.join(PLUGINS, "filter")) if f.endswith(".py"))
-    assert sorted({m for m, _ in LIFE if "/" not in m}) == modules
-    assert sorted({m for m, _ in LIFE if "/" in m} | set(NOT_RUN)) == filters
+    assert sorted({e[0] for e in LIFE if "/" not in e[0]}) == modules
+    assert sorted({e[0] for e in LIFE if "/" in e[0]} | set(NOT_RUN)) == filters
     for module in modules:
         tasks = examples(module)
         assert tasks and all(t.get("name") for t in tasks), module
         assert any(("kubesphere.multicluster.%s" % module) in t for t in tasks), module
-    for plugin in sorted({m for m, _ in LIFE if "/" in m}):
+    for plugin in sorted({e[0] for e in LIFE if "/" in e[0]}):
         tasks = examples(plugin)
         assert tasks and all(t.get("name") for t in tasks), plugin
         assert "kubesphere.multicluster.%s(" % plugin.split("/")[1] in yaml.safe_dump(tasks, width=1000), plugin
