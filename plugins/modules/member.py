@@ -205,9 +205,20 @@ options:
     description: Seconds one API request (or one poll) may take before the cluster counts as unreachable.
     type: int
     default: 30
+  _wait_slice:
+    description:
+      - Internal, set by the module's action plugin; do not set it. Its waits stop after this slice and the
+        module returns C(pending), so the plugin can print progress and run it again (see the notes).
+    type: dict
 notes:
   - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
     dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
+  - Long waits print progress. The module's action plugin runs it in slices of
+    C(kubesphere_progress_interval) seconds (a variable, 20 by default; 0 turns slicing off) and, after each
+    slice whose wait is not over, prints at the default verbosity one line per host: the cluster, what it waits
+    for (Initialized, AgentAvailable, healthy), what it sees now, and the seconds waited of O(wait_timeout). The result is the one a single run
+    gives (C(changed) and the diff from the slice that wrote). Run without the action plugin, the module waits
+    in one go. Check mode never waits.
 seealso:
   - module: kubesphere.multicluster.multicluster_role
   - module: kubesphere.multicluster.cluster_info
@@ -313,6 +324,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         wait_sleep=dict(type="int", default=5),
+        _wait_slice=dict(type="dict"),
         timeout=dict(type="int", default=30),
     )
     spec.update(auth_argspec())
