@@ -118,8 +118,8 @@ def test_a_later_slice_still_tells_a_failed_multicluster_task_from_what_the_firs
     and enabledTime moved since our write) comes from the facts the first slice handed over."""
     conn = conn_of(objects_of("host", T1))  # the run since the write rendered host, multicluster unset
     before = {"config_role": "none", "enabled_time": T0, "role_before": "none", "wrote": True}
-    p = params(**{progress.OPTION: {"seconds": 20, "resume": {"cluster": "h", "condition": "ks-installer applied role 'host'",
-                                                             "elapsed": 40, "before": before}}})
+    resume = {"cluster": "h", "condition": "ks-installer applied role 'host'", "elapsed": 40, "before": before}
+    p = params(**{progress.OPTION: {"seconds": 20, "resume": resume}})
     with pytest.raises(KubeSphereError) as e:
         mr.wait_applied(FakeModule(), p, conn, mr.read(conn), None, progress.Slicer(p), before)
     assert e.value.code == "installer_failed" and "moved since our write" in e.value.msg

@@ -19,8 +19,8 @@ def test_interval_defaults_to_20_and_0_turns_slicing_off():
 
 def test_slice_args_add_the_internal_option_and_drop_a_users_own():
     args = {"name": "m1", "wait_timeout": 600, sliced.OPTION: {"seconds": 1}}
-    assert sliced.slice_args(args, 20, None) == {"name": "m1", "wait_timeout": 600,
-                                                  sliced.OPTION: {"seconds": 20, "resume": {}}}
+    wanted = {"name": "m1", "wait_timeout": 600, sliced.OPTION: {"seconds": 20, "resume": {}}}
+    assert sliced.slice_args(args, 20, None) == wanted
     assert sliced.slice_args(args, 20, {"elapsed": 5})[sliced.OPTION]["resume"] == {"elapsed": 5}
     assert sliced.slice_args(args, 0, None) == {"name": "m1", "wait_timeout": 600}
 
