@@ -48,8 +48,13 @@ class Slicer:
         wait (same cluster and condition), the time it had waited already counts."""
         before = 0
         if self.resume.get("cluster") == cluster and self.resume.get("condition") == condition:
-            before = max(0, int(self.resume.get("elapsed") or 0))
+            # the time waited so far, and what this run took before it came back to the wait (re-reading,
+            # the checks): the wait is as long in wall time as in one run
+            before = max(0, float(self.resume.get("elapsed") or 0)) + (self.clock() - self.started)
         return Wait(self, cluster, condition, timeout, before)
+
+    def ran(self):
+        return self.clock() - self.started
 
     def left(self):
         return None if self.seconds is None else self.seconds - (self.clock() - self.started)
@@ -83,8 +88,10 @@ class Wait:
         slice_left = self.slicer.left()
         if slice_left is not None and slice_left <= 0 and not self.spent():
             elapsed = self.elapsed()
-            handed = dict(resume, cluster=self.cluster, condition=self.condition, elapsed=int(elapsed))
-            raise WaitPending(self.cluster, self.condition, describe_state(), elapsed, self.timeout, handed)
+            handed = dict(resume, cluster=self.cluster, condition=self.condition, elapsed=round(elapsed, 1))
+            error = WaitPending(self.cluster, self.condition, describe_state(), elapsed, self.timeout, handed)
+            error.pending["ran"] = round(self.slicer.ran(), 1)
+            raise error
 
 
 def pending_result(result, error):

@@ -51,6 +51,16 @@ def slice_args(args, seconds, resume):
     return out
 
 
+def carry_over(pending, call_seconds):
+    """What the next slice gets: the module's `resume`, its wait's time plus what the call took outside the
+    module's run (sending the module, starting Python, returning), so wait_timeout stays wall time."""
+    resume = dict(pending.get("resume") or {})
+    if "elapsed" in resume:
+        outside = max(0.0, call_seconds - float(pending.get("ran") or call_seconds))
+        resume["elapsed"] = round(float(resume["elapsed"]) + outside, 1)
+    return resume
+
+
 def progress_line(pending, hidden=False):
     """One line on a wait not over yet, e.g. "member2: waiting until Cluster member2 is healthy (...)
     (KubeFedCluster member2 Offline), 40 s of 600 s". With no_log only the times are shown."""
@@ -107,6 +117,7 @@ class SlicedModuleAction(ActionBase):
         args = dict(self._task.args)
         results, resume, started, longest = [], None, time.monotonic(), 0
         while True:
+            called = time.monotonic()
             out = self._execute_module(module_name=self.MODULE, module_args=slice_args(args, seconds, resume),
                                        task_vars=task_vars, wrap_async=bool(self._task.async_val))
             results.append(out)
@@ -114,7 +125,7 @@ class SlicedModuleAction(ActionBase):
             if not pending or out.get("failed") or out.get("unreachable"):
                 break
             display.display("[%s] %s" % (host, progress_line(pending, hidden=self._task.no_log)))
-            resume = pending.get("resume") or {}
+            resume = carry_over(pending, time.monotonic() - called)
             longest = max(longest, int(pending.get("timeout") or 0))
             if time.monotonic() - started > RUNAWAY_FACTOR * longest + 60:
                 final = merge(results, self.WRITE_KEYS)

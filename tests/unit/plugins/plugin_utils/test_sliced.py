@@ -50,3 +50,9 @@ def test_merge_of_slices_that_wrote_nothing_is_unchanged_and_a_late_failure_keep
     failed = sliced.merge([{"changed": True, "diff": {"a": 1}, "pending": PENDING},
                            {"changed": False, "failed": True, "msg": "cluster 'm1': not healthy within 600 s"}])
     assert failed["failed"] and failed["changed"] and failed["diff"] == {"a": 1}
+
+
+def test_the_next_slice_counts_what_the_call_took_outside_the_modules_run():
+    pending = dict(PENDING, ran=20.0, resume={"cluster": "member2", "condition": "c", "elapsed": 18.0, "before": {"x": 1}})
+    assert sliced.carry_over(pending, 22.5) == {"cluster": "member2", "condition": "c", "elapsed": 20.5, "before": {"x": 1}}
+    assert sliced.carry_over(dict(PENDING, resume={}), 22.5) == {}
