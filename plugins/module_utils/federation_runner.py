@@ -24,6 +24,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
 
 FED_NS = "kube-federation-system"
 FTC_API = "core.kubefed.io/v1beta1"
@@ -124,16 +125,31 @@ def _settled(fed_obj, clusters):
     return all(prop["clusters"].get(c) == "" for c in clusters)
 
 
+def propagation_state(obj):
+    """What a placement wait sees now, in words (safe to print)."""
+    prop = drift.propagation(obj or {})
+    others = sorted("%s: %s" % (c, code) for c, code in prop["clusters"].items() if code)
+    return "%s%s%s" % (prop["message"] or "propagation %s" % prop["status"], "; stale" if prop["stale"] else "",
+                       "; " + ", ".join(others) if others else "")
+
+
+def _placement_wait(module, conn, subject, clusters):
+    """The wait's time (progress.py): run by the action plugin, it stops at the end of its slice."""
+    condition = "kubefed propagated %s to %s" % (subject, ", ".join(sorted(clusters)) or "no cluster")
+    return Slicer(module.params).wait(conn.label, condition, module.params["wait_timeout"])
+
+
 def _wait_propagated(module, conn, api_version, kind, name, namespace, clusters, timeout):
-    deadline = time.time() + timeout
+    wait = _placement_wait(module, conn, describe(kind, name, namespace), clusters)
     obj = None
     while True:
         obj = conn.get(api_version, kind, name, namespace)
         if _settled(obj, clusters):
             return True, obj
-        if time.time() > deadline:
+        if wait.spent():
             return False, obj
-        time.sleep(2)
+        wait.check(lambda: propagation_state(obj))
+        time.sleep(wait.nap(2))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -227,8 +243,13 @@ def run_project(module):
         result = {"changed": changed, "result": federation.normalize_federated(fed_after),
                   "namespace": ns_after, "clusters": sorted(set(p["clusters"]))}
         if p["wait"] and not module.check_mode:
-            ok, obj = _wait_propagated(module, conn, federation.TYPES_API_VERSION, "FederatedNamespace", name, name,
-                                       p["clusters"], p["wait_timeout"])
+            try:
+                ok, obj = _wait_propagated(module, conn, federation.TYPES_API_VERSION, "FederatedNamespace", name,
+                                           name, p["clusters"], p["wait_timeout"])
+            except WaitPending as e:
+                if module._diff:
+                    result["diff"] = diffs
+                module.exit_json(**pending_result(result, e))
             result["result"] = federation.normalize_federated(obj)
             result["propagation"] = drift.propagation(obj or {})
             if not ok:
@@ -423,8 +444,13 @@ def run_resource(module):
             placed = federation.placed_clusters(clusters, settings)
             if weight_mode:
                 placed = sorted(c for c in placed if replicas.get(c))
-            ok, obj = _wait_for_resource(conn, fed_type, name, namespace, placed, replicas if weight_mode else None,
-                                         p["wait_timeout"])
+            try:
+                ok, obj = _wait_for_resource(module, conn, fed_type, name, namespace, placed,
+                                             replicas if weight_mode else None, p["wait_timeout"])
+            except WaitPending as e:
+                if module._diff:
+                    result["diff"] = diffs
+                module.exit_json(**pending_result(result, e))
             result["result"] = shown(federation.normalize_federated(obj))
             result["propagation"] = drift.propagation(obj or {})
             if not ok:
@@ -454,9 +480,9 @@ def _apply_rsp(conn, rsp, live, check_mode, namespace_missing):
     return True, conn.apply(rsp, dry_run=check_mode)
 
 
-def _wait_for_resource(conn, fed_type, name, namespace, clusters, division, timeout):
+def _wait_for_resource(module, conn, fed_type, name, namespace, clusters, division, timeout):
     """kubefed propagated the object to every placed cluster, and (weight mode) wrote the planned division."""
-    deadline = time.time() + timeout
+    wait = _placement_wait(module, conn, describe(fed_type["kind"], name, namespace), clusters)
     obj = None
     while True:
         obj = conn.get(fed_type["apiVersion"], fed_type["kind"], name, namespace)
@@ -466,9 +492,10 @@ def _wait_for_resource(conn, fed_type, name, namespace, clusters, division, time
             ok = all(written.get(c, 0) == n for c, n in division.items())
         if ok:
             return True, obj
-        if time.time() > deadline:
+        if wait.spent():
             return False, obj
-        time.sleep(2)
+        wait.check(lambda: propagation_state(obj))
+        time.sleep(wait.nap(2))
 
 
 def _delete_resource(module, conn, fed_type, name, namespace, subject, shown):

@@ -31,6 +31,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import cre
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
 
 KS_API_PROBE = "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version"
 SA_NAMESPACES = (join_checks.KS_NAMESPACE, join_checks.KUBEFED_NAMESPACE)
@@ -181,6 +182,7 @@ class Importer:
     def __init__(self, module, host_conn, member_conn, read_conn):
         self.module = module
         self.p = module.params
+        self.slicer = Slicer(module.params)
         self.name = self.p["name"]
         self.type = self.p["connection_type"]
         self.host = host_conn
@@ -208,8 +210,9 @@ class Importer:
 
     def wait_until(self, what, predicate, describe_state):
         """Poll the host's Cluster (and KubeFedCluster) until predicate(cluster, kubefed) holds; fail with
-        the last state when wait_timeout passes. Host read errors during the wait are retried."""
-        deadline = time.time() + self.p["wait_timeout"]
+        the last state when wait_timeout passes. Host read errors during the wait are retried. Run by the
+        action plugin, the wait stops at the end of its slice with WaitPending (progress.py)."""
+        wait = self.slicer.wait(self.name, "%s is %s" % (describe(co.KIND, self.name), what), self.p["wait_timeout"])
         last, last_error = None, None
         while True:
             self.host._deadline = None  # the connection's timeout bounds each poll, not the whole wait
@@ -220,13 +223,14 @@ class Importer:
                     return live, kf
             except KubeSphereError as e:
                 last_error = e.msg
-            if time.time() >= deadline:
-                state = last_error or (describe_state(*last) if last else "nothing read")
+            state = last_error or (describe_state(*last) if last else "nothing read")
+            if wait.spent():
                 self.fail("cluster '%s': %s: not %s within %s s: %s" % (
                     self.name, describe(co.KIND, self.name), what, self.p["wait_timeout"], state),
                     cluster=co.mask(last[0]) if last else None,
                     health=co.health(*last) if last else None)
-            time.sleep(self.p["wait_sleep"])
+            wait.check(lambda: state)
+            time.sleep(wait.nap(self.p["wait_sleep"]))
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -396,11 +400,15 @@ class Importer:
             live, kf = self.read_pair() if not self.check else (cluster, None)
             self.result["health"] = co.health(live, kf) if not self.check else None
         self.result["cluster"] = co.mask(objects.normalize(cluster))
+        self.module.exit_json(**self.outcome())
+
+    def outcome(self):
+        """The result with the diff of what this run wrote."""
         if self.module._diff and self.diff:
             self.result["diff"] = self.diff.get("cluster") or self.diff.get("agent")
             if "cluster" in self.diff and "agent" in self.diff:
                 self.result["diff_agent"] = self.diff["agent"]
-        self.module.exit_json(**self.result)
+        return self.result
 
 
 def run(module, connection_class=None):
@@ -437,6 +445,9 @@ def run(module, connection_class=None):
         importer = Importer(module, host, member, read_conn)
         importer.stored = stored
         importer.conn_class = Conn
-        importer.run()
+        try:
+            importer.run()
+        except WaitPending as e:
+            module.exit_json(**pending_result(importer.outcome(), e))
     except KubeSphereError as e:
         module.fail_from(e)

@@ -15,12 +15,14 @@ __metaclass__ = type
 
 import os
 import tempfile
+import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, components, installer, objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
-    Connection, auth_params, ensure_object, poll)
+    Connection, auth_params, ensure_object)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 try:
@@ -133,17 +135,40 @@ def applied_problems(p, state, secret):
     return installer.applied_problems(p["role"], state["config"], state["cluster_configuration"], secret, host_opts(p))
 
 
-def wait_applied(module, p, conn, target, secret):
-    """Poll (kubernetes.core's clock) until installer.applied_problems is empty. ks-installer writes no
-    `failed` status (servicemesh aside), so a failure is told from what a run leaves: for a host, a run
-    since our write that rendered clusterRole host without enabling multicluster fails at once
-    (installer.multicluster_task_failed); anything else ends at wait_timeout with what the installer last
-    did. Returns the last state read."""
-    before_cc, before_config = target["cluster_configuration"], target["config"]
-    state = target
-    for _elapsed in poll(p["wait_timeout"], max(p["wait_sleep"], 0.2)):
+CONDITION = "ks-installer applied role '%s'"
+
+
+def before_facts(target, changed):
+    """What the wait needs from the state read before our write, safe to print and to hand to the next
+    slice: the rendered role, status.core.enabledTime and spec's role, and whether this run wrote."""
+    return {"config_role": installer.config_role(target["config"]),
+            "enabled_time": installer.core_enabled_time(target["cluster_configuration"]),
+            "role_before": cluster_state.spec_role(target), "wrote": bool(changed)}
+
+
+def before_objects(before):
+    """Minimal ClusterConfiguration and kubesphere-config carrying just the facts of before_facts(), for
+    installer.multicluster_task_failed / installer_activity."""
+    cc = {"status": {"core": {"enabledTime": before["enabled_time"]}}} if before["enabled_time"] else {}
+    config = {"multicluster": {"clusterRole": before["config_role"]}} if before["config_role"] else {}
+    return cc, config
+
+
+def wait_applied(module, p, conn, target, secret, slicer=None, before=None):
+    """Poll until installer.applied_problems is empty. ks-installer writes no `failed` status (servicemesh
+    aside), so a failure is told from what a run leaves: for a host, a run since our write that rendered
+    clusterRole host without enabling multicluster fails at once (installer.multicluster_task_failed);
+    anything else ends at wait_timeout with what the installer last did. Returns the last state read.
+    `before` (before_facts) is what was read before our write, handed over by the previous slice when the
+    action plugin runs the wait in slices (progress.py); at the end of a slice this raises WaitPending."""
+    before = before or before_facts(target, False)
+    slicer = slicer or Slicer(p)
+    before_cc, before_config = before_objects(before)
+    wait = slicer.wait(p["cluster_name"], CONDITION % p["role"], p["wait_timeout"])
+    while True:
         state = read(conn)
-        if not applied_problems(p, state, secret):
+        left = applied_problems(p, state, secret)
+        if not left:
             return state
         cc, config = state["cluster_configuration"], state["config"]
         if installer.multicluster_task_failed(p["role"], before_config, before_cc, config, cc):
@@ -156,10 +181,10 @@ def wait_applied(module, p, conn, target, secret):
                 % (p["role"], installer.installer_activity(cc, config, before_cc), installer.KS_NAMESPACE,
                    ": %s" % log if log else "", installer.RERUN_HINT),
                 cluster=p["cluster_name"], code="installer_failed")
-    state = read(conn)
-    left = applied_problems(p, state, secret)
-    if not left:
-        return state
+        if wait.spent():
+            break
+        wait.check(lambda: "; ".join(left), before=before)
+        time.sleep(wait.nap(max(p["wait_sleep"], 0.2)))
     log = installer_log(conn)
     raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. If its last run "
                           "failed (its pod's log in %s says \"Task '...' failed:\"), %s"
@@ -205,6 +230,8 @@ def run(module):
     result = {"changed": False, "role": p["role"], "applied": False, "components_enabled": []}
     try:
         module.exit_json(**change(module, p, result))
+    except WaitPending as e:
+        module.exit_json(**pending_result(result, e))
     except KubeSphereError as e:
         module.fail_from(e, **result)
 
@@ -237,19 +264,23 @@ def change(module, p, result):
     wanted = components_for(p, host, target["cluster_configuration"]) if p["role"] == "member" else []
     patch = installer.role_patch(p["role"], secret, host_opts(p), wanted)
     out = ensure_object(conn, installer.desired_cc(patch), module.check_mode, installer.SECRET_PATHS)
-    result.update(changed=out["changed"], result=out["after"], role_before=cluster_state.spec_role(target),
+    slicer = Slicer(p)
+    # a later slice of the same wait: what the first slice read before its write stands for `target`
+    before = (slicer.resume.get("before") if slicer.resume.get("cluster") == p["cluster_name"]
+              and slicer.resume.get("condition") == CONDITION % p["role"] else None) or before_facts(target, out["changed"])
+    result.update(changed=out["changed"], result=out["after"], role_before=before["role_before"],
                   components_enabled=wanted)
     if secret:
         result["jwt_secret_hash"] = fingerprint(secret)
     if module._diff:
         result["diff"] = out["diff"]
     if p["wait"] and not module.check_mode:
-        state = wait_applied(module, p, conn, target, secret)
+        state = wait_applied(module, p, conn, target, secret, slicer, before)
     else:
         state = read(conn)
     result["applied"] = not applied_problems(p, state, secret)
     result["installer"] = installer.installer_activity(state["cluster_configuration"], state["config"],
-                                                       target["cluster_configuration"] if out["changed"] else None)
+                                                       before_objects(before)[0] if before["wrote"] else None)
     return result
 
 

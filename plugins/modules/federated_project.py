@@ -70,10 +70,19 @@ options:
     type: str
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.wait_slice
   - kubesphere.multicluster.federation
   - kubesphere.multicluster.attributes
 requirements:
   - kubernetes >= 24.2.0
+notes:
+  - >-
+    Long waits print progress. The module's action plugin runs it in slices of C(kubesphere_progress_interval)
+    seconds (a variable, 20 by default; 0 turns slicing off) and, after each slice whose wait is not over,
+    prints at the default verbosity one line per host with the cluster, what it waits for (kubefed propagated
+    the project to the placement), what it sees now and the seconds waited of O(wait_timeout). The result is
+    the one a single run gives (C(changed) and the diff from the slice that wrote). Run without the action
+    plugin, the module waits in one go. Check mode never waits.
 """
 
 EXAMPLES = r"""
@@ -153,6 +162,7 @@ def main():
         confirm=dict(type="str"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),
+        _wait_slice=dict(type="dict"),
         cluster_name=dict(type="str", default="host"),
         timeout=dict(type="float"),
     )

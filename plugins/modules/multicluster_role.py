@@ -36,6 +36,7 @@ author:
   - kubesphere.multicluster contributors (@kubesphere)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - kubesphere.multicluster.wait_slice
   - kubesphere.multicluster.host_auth_options
   - kubesphere.multicluster.peers
   - kubesphere.multicluster.wait
@@ -116,6 +117,13 @@ options:
 notes:
   - KubeSphere 3.x with ks-installer. KubeSphere v4 has no ClusterConfiguration; there the host installs
     ks-core into members itself.
+  - >-
+    Long waits print progress. The module's action plugin runs it in slices of C(kubesphere_progress_interval)
+    seconds (a variable, 20 by default; 0 turns slicing off) and, after each slice whose wait is not over,
+    prints at the default verbosity one line per host with the cluster, what it waits for (ks-installer
+    applied the role), what it sees now and the seconds waited of O(wait_timeout). The result is the one a
+    single run gives (C(changed) and the diff from the slice that wrote). Run without the action plugin, the
+    module waits in one go. Check mode never waits.
 seealso:
   - module: kubesphere.multicluster.cluster_info
   - module: kubesphere.multicluster.fleet_check
@@ -236,6 +244,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         wait_sleep=dict(type="int", default=5),
+        _wait_slice=dict(type="dict"),
     )
     spec.update(auth_argspec())
     spec.update(auth_argspec("host_"))

@@ -60,3 +60,28 @@ def test_the_skew_limit_is_the_smaller_rendered_value_unless_given():
     assert join_runner.max_skew(member, host, None) == 4.0
     assert join_runner.max_skew(member, host, 2) == 2.0
     assert join_runner.max_skew({"config": None}, {"config": {}}, None) == 10.0
+
+
+def test_the_health_wait_ends_its_slice_pending_with_the_cluster_condition_and_state(monkeypatch):
+    """Run by the action plugin (_wait_slice), the wait stops at the end of the slice with what it sees;
+    wait_timeout is not spent, so this is no failure."""
+    from fakes import FakeConnection, FakeModule  # noqa: PLC0415
+
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils import progress  # noqa: PLC0415
+
+    now = [0.0]
+    monkeypatch.setattr(join_runner.time, "sleep", lambda s: now.__setitem__(0, now[0] + max(s, 1)))
+    cluster = {"apiVersion": co.API_VERSION, "kind": co.KIND, "metadata": {"name": "member2"},
+               "spec": {"connection": {"type": "proxy"}},
+               "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Unknown"}]}}
+    host = FakeConnection(label="host", objects=[cluster], served={(co.API_VERSION, co.KIND)})
+    module = FakeModule(name="member2", connection_type="proxy", wait_timeout=600, wait_sleep=5,
+                        **{progress.OPTION: {"seconds": 20}})
+    importer = join_runner.Importer(module, host, None, None)
+    importer.slicer = progress.Slicer(module.params, clock=lambda: now[0])
+    with pytest.raises(progress.WaitPending) as e:
+        importer.wait_until("healthy", lambda c, k: co.health(c, k)["healthy"], lambda c, k: co.health(c, k)["reason"])
+    pending = e.value.pending
+    assert pending["cluster"] == "member2" and pending["condition"] == "Cluster member2 is healthy"
+    assert pending["elapsed"] == 20 and pending["timeout"] == 600 and pending["state"]

@@ -1,0 +1,15 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of kubesphere.multicluster.federated_project: runs the module in time slices and prints its progress
+while it waits (plugins/plugin_utils/sliced.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced import SlicedModuleAction
+
+
+class ActionModule(SlicedModuleAction):
+    MODULE = "kubesphere.multicluster.federated_project"

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waits in time slices, so the controller can print progress while a module waits.
+
+A module cannot print on the controller while it runs; its action plugin (plugins/plugin_utils/sliced.py)
+can. The plugin runs the module with the internal option `_wait_slice` ({seconds, elapsed, resume}): the
+module's wait loops then stop at the end of the slice and the module returns, instead of its usual result,
+the same result with `pending` ({cluster, condition, state, elapsed, timeout, resume}); the plugin prints
+one line and runs the module again with the time already spent, until the module returns for good.
+Without `_wait_slice` (the module run directly) nothing changes: the waits run to wait_timeout.
+
+`pending` never carries a secret: `state` is what the module would put in its timeout message (already
+safe to print) and `resume` holds only facts the next slice needs (e.g. what was read before the write)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+OPTION = "_wait_slice"
+ARGUMENT_SPEC = {OPTION: {"type": "dict", "required": False, "default": None}}
+
+
+class WaitPending(Exception):
+    """Raised by a wait loop at the end of its slice, the wait not finished and wait_timeout not spent."""
+
+    def __init__(self, cluster, condition, state, elapsed, timeout, resume=None):
+        super(WaitPending, self).__init__("%s: waiting until %s (%s)" % (cluster, condition, state))
+        self.pending = {"cluster": cluster, "condition": condition, "state": state, "elapsed": int(elapsed),
+                        "timeout": timeout, "resume": resume or {}}
+
+
+class Slicer:
+    """The slice of one module run: at most `seconds` of waiting in this run (None: no slice, the module
+    was run directly), and `resume`, what the previous slice of the same wait handed over."""
+
+    def __init__(self, params, clock=time.monotonic):
+        options = params.get(OPTION) or {}
+        self.clock = clock
+        self.seconds = options.get("seconds") or None
+        self.resume = options.get("resume") or {}
+        self.started = clock()
+
+    def wait(self, cluster, condition, timeout):
+        """One wait of the module, up to `timeout` seconds in all: when the previous slice ended in the same
+        wait (same cluster and condition), the time it had waited already counts."""
+        before = 0
+        if self.resume.get("cluster") == cluster and self.resume.get("condition") == condition:
+            # the time waited so far, and what this run took before it came back to the wait (re-reading,
+            # the checks): the wait is as long in wall time as in one run
+            before = max(0, float(self.resume.get("elapsed") or 0)) + (self.clock() - self.started)
+        return Wait(self, cluster, condition, timeout, before)
+
+    def ran(self):
+        return self.clock() - self.started
+
+    def left(self):
+        return None if self.seconds is None else self.seconds - (self.clock() - self.started)
+
+
+class Wait:
+    def __init__(self, slicer, cluster, condition, timeout, before):
+        self.slicer, self.cluster, self.condition, self.timeout = slicer, cluster, condition, timeout
+        self.before = before
+        self.started = slicer.clock()
+
+    def elapsed(self):
+        return self.before + (self.slicer.clock() - self.started)
+
+    def spent(self):
+        """wait_timeout is spent: the wait fails with its usual timeout message."""
+        return self.elapsed() >= self.timeout
+
+    def nap(self, sleep):
+        """How long to sleep before the next poll: `sleep`, cut to what is left of the wait and the slice."""
+        left = self.timeout - self.elapsed()
+        slice_left = self.slicer.left()
+        if slice_left is not None:
+            left = min(left, slice_left)
+        return max(0.0, min(float(sleep), left))
+
+    def check(self, describe_state, **resume):
+        """After a poll that did not satisfy the wait: raise WaitPending at the end of the slice (when
+        wait_timeout is not spent yet; then the caller fails as usual). `describe_state()` is called only
+        then; `resume` is what the next slice needs besides the time waited (safe to print)."""
+        slice_left = self.slicer.left()
+        if slice_left is not None and slice_left <= 0 and not self.spent():
+            elapsed = self.elapsed()
+            handed = dict(resume, cluster=self.cluster, condition=self.condition, elapsed=round(elapsed, 1))
+            error = WaitPending(self.cluster, self.condition, describe_state(), elapsed, self.timeout, handed)
+            error.pending["ran"] = round(self.slicer.ran(), 1)
+            raise error
+
+
+def pending_result(result, error):
+    """The module's result at the end of a slice: what it did so far, and `pending`."""
+    out = dict(result)
+    out["pending"] = error.pending
+    return out

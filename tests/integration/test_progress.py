@@ -1,0 +1,86 @@
+"""Progress of long waits at the default verbosity (issue 12): the member and multicluster_role action plugins
+run their modules in time slices and print one line per slice: the cluster, the condition, what is seen now
+and the seconds waited. Against a private lab (KSLAB_PRIVATE_PORT_BASE picks its ports): site.yml on a fresh
+fleet with the default callback prints those lines and imports both members; a second run changes nothing."""
+
+import os
+import re
+import shutil
+import time
+
+import pytest
+
+from conftest import REPO
+
+SITE = os.path.join(REPO, "playbooks", "site.yml")
+FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 420,
+        "member_config_wait_sleep": 1, "host_config_wait_sleep": 1, "kubesphere_progress_interval": 2}
+LINE = re.compile(r"^\[(?P<host>[\w-]+)\] (?P<cluster>[\w-]+): waiting until (?P<condition>.+?)"
+                  r"(?: \(now: (?P<state>.*)\))?, (?P<elapsed>\d+) s of (?P<timeout>\d+) s$", re.M)
+RECAP = re.compile(r"^(?P<host>[\w-]+)\s*: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)", re.M)
+CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+
+pytestmark = pytest.mark.timeout(2400)
+
+
+@pytest.fixture(scope="module")
+def fleet(make_module_lab, tmp_path_factory):
+    base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")  # never KSLAB_PORT_BASE (the stage's shared lab)
+    lab = make_module_lab(members=2, extra_env={"KSLAB_PORT_BASE": base} if base else None)
+    tree = tmp_path_factory.mktemp("inv")
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
+    os.symlink(lab.state_dir, tree / ".kslab")
+    lab.lab_inventory = str(tree / "inventories" / "lab")
+    deadline = time.time() + 120
+    while not all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
+                  for n in lab.names):
+        assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
+        time.sleep(1)
+    return lab
+
+
+def recap(run):
+    return {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(run.stdout)}
+
+
+def ready(obj):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in ((obj or {}).get("status") or {}).get("conditions") or [])
+
+
+def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothing(fleet, ansible_run):
+    lab = fleet
+    run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, callback="default", timeout=1800)
+    assert run.rc == 0, run
+    lines = [m.groupdict() for m in LINE.finditer(run.stdout)]
+    # every line names its own host's cluster, and the seconds waited grow from one line to the next of a wait
+    assert lines and all(x["host"] == x["cluster"] and int(x["elapsed"]) <= int(x["timeout"]) for x in lines), lines
+    for cond in {(x["cluster"], x["condition"]) for x in lines}:
+        seen = [int(x["elapsed"]) for x in lines if (x["cluster"], x["condition"]) == cond]
+        assert seen == sorted(seen), (cond, seen)
+    # the host's role (ks-installer's run) and member1's health (kubefed's probes) take longer than a slice
+    assert [x for x in lines if x["cluster"] == lab.host and x["condition"] == "ks-installer applied role 'host'"
+            and int(x["timeout"]) == 600], lines
+    # a proxy member's waits (tower, the agent) may end within one slice: its lines, if any, are its own
+    for name in ("member1", "member2"):
+        mine = [x for x in lines if x["condition"].startswith("Cluster %s is " % name)]
+        assert all(x["cluster"] == name and int(x["timeout"]) == 420 for x in mine), mine
+    health = [x for x in lines if x["condition"] == "Cluster member1 is healthy (Ready True and its KubeFedCluster Ready True)"]
+    assert health and all(x["state"] for x in health), lines
+    # the lines carry no secret: no kubeconfig, certificate or token
+    printed = "\n".join(m.group(0) for m in LINE.finditer(run.stdout))
+    assert not re.search(r"BEGIN|client-key|token|kubeconfig|eyJ", printed, re.I), printed
+    stats = recap(run)
+    assert stats["member1"]["changed"] > 0 and stats["member2"]["changed"] > 0, stats
+    assert all(s["failed"] == 0 and s["unreachable"] == 0 for s in stats.values()), stats
+    # the real outcome: both members imported and Ready
+    clusters = {c["metadata"]["name"]: c for c in lab.client(lab.host).get(CLUSTERS)["items"]}
+    assert ready(clusters["member1"]) and ready(clusters["member2"]), clusters.keys()
+    assert clusters["member2"]["spec"]["connection"]["type"] == "proxy"
+
+    again = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, callback="default", timeout=1200)
+    assert again.rc == 0, again
+    stats = recap(again)
+    assert stats and all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), (stats, again)
+    assert not LINE.search(again.stdout), again

@@ -1,0 +1,126 @@
+"""module_utils/progress.py: a wait's time across slices, when a slice ends with WaitPending, and what it
+hands over; and the multicluster_role wait run in slices (the fake connection, a fake clock, no sleeps)."""
+
+import pytest
+import yaml
+from fakes import FakeConnection, FakeModule
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import multicluster_role as mr
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import progress
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def slicer(clock, seconds=None, resume=None, timeout=600):
+    options = {"seconds": seconds, "resume": resume} if seconds or resume else None
+    return progress.Slicer({"wait_timeout": timeout, progress.OPTION: options}, clock=clock)
+
+
+def test_without_a_slice_a_wait_never_ends_pending():
+    clock = Clock()
+    wait = slicer(clock).wait("m1", "x", 600)
+    clock.now += 599
+    wait.check(lambda: "state")  # no slice: nothing raised
+    assert not wait.spent() and wait.nap(5) == 1.0
+    clock.now += 1
+    assert wait.spent() and wait.nap(5) == 0.0
+
+
+def test_a_slice_ends_with_pending_and_the_next_slice_of_the_same_wait_counts_the_time_already_waited():
+    clock = Clock()
+    wait = slicer(clock, seconds=20).wait("member2", "Cluster member2 is healthy", 600)
+    clock.now += 15
+    wait.check(lambda: pytest.fail("described before the end of the slice"))
+    assert wait.nap(10) == 5.0  # cut to what is left of the slice
+    clock.now += 5
+    with pytest.raises(progress.WaitPending) as e:
+        wait.check(lambda: "KubeFedCluster member2 Offline", extra="kept")
+    pending = e.value.pending
+    assert pending == {"cluster": "member2", "condition": "Cluster member2 is healthy",
+                       "state": "KubeFedCluster member2 Offline", "elapsed": 20, "timeout": 600, "ran": 20.0,
+                       "resume": {"cluster": "member2", "condition": "Cluster member2 is healthy", "elapsed": 20.0,
+                                  "extra": "kept"}}
+    nxt = slicer(clock, seconds=20, resume=pending["resume"])
+    clock.now += 3  # the next run re-reads and checks before it comes back to the wait: that counts too
+    assert nxt.wait("member2", "Cluster member2 is healthy", 600).elapsed() == 23.0
+    assert nxt.wait("member2", "Cluster member2 is Initialized by tower", 600).elapsed() == 0  # another wait
+    assert nxt.wait("member1", "Cluster member2 is healthy", 600).elapsed() == 0  # another cluster
+
+
+def test_when_wait_timeout_is_spent_the_slice_does_not_end_pending_and_the_caller_times_out():
+    clock = Clock()
+    resume = {"cluster": "m1", "condition": "c", "elapsed": 590}
+    wait = slicer(clock, seconds=20, resume=resume).wait("m1", "c", 600)
+    assert wait.nap(30) == 10.0  # cut to what is left of wait_timeout
+    clock.now += 20
+    assert wait.spent()
+    wait.check(lambda: "state")  # nothing raised: the caller fails with its timeout message
+
+
+def test_pending_result_keeps_what_the_slice_did():
+    error = progress.WaitPending("m1", "c", "s", 3.7, 600)
+    out = progress.pending_result({"changed": True, "diff": {"after": 1}}, error)
+    assert out["changed"] is True and out["diff"] == {"after": 1} and out["pending"]["elapsed"] == 3
+
+
+# --- multicluster_role's wait in slices -------------------------------------------------------------
+
+CC_API = "installer.kubesphere.io/v1alpha1"
+T0, T1 = "2026-01-01T00:00:00UTC", "2026-01-01T00:05:00UTC"
+
+
+def objects_of(role, enabled_time):
+    doc = {"multicluster": {"clusterRole": role}}
+    return [
+        {"apiVersion": CC_API, "kind": "ClusterConfiguration", "metadata": {"name": "ks-installer", "namespace": "kubesphere-system"},
+         "spec": {"multicluster": {"clusterRole": "host"}}, "status": {"core": {"status": "enabled", "enabledTime": enabled_time}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
+         "data": {"kubesphere.yaml": yaml.safe_dump(doc)}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubesphere-system"}},
+    ]
+
+
+def conn_of(objs):
+    return FakeConnection(label="h", objects=objs, served={("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Pod"),
+                                                           (CC_API, "ClusterConfiguration")})
+
+
+def params(**kw):
+    base = {"cluster_name": "h", "role": "host", "jwt_secret": None, "host_cluster_name": None,
+            "proxy_publish_address": None, "wait_timeout": 600, "wait_sleep": 0, "peers": []}
+    base.update(kw)
+    return base
+
+
+def test_the_role_wait_ends_its_slice_pending_with_the_state_and_what_was_read_before_the_write(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(mr.time, "sleep", lambda s: setattr(clock, "now", clock.now + max(s, 1)))
+    conn = conn_of(objects_of("none", T0))
+    target = mr.read(conn)
+    before = mr.before_facts(target, True)
+    p = params(**{progress.OPTION: {"seconds": 20}})
+    with pytest.raises(progress.WaitPending) as e:
+        mr.wait_applied(FakeModule(), p, conn, target, None, progress.Slicer(p, clock=clock), before)
+    pending = e.value.pending
+    assert pending["cluster"] == "h" and pending["condition"] == "ks-installer applied role 'host'"
+    assert "clusterRole 'none' (wanted 'host')" in pending["state"] and pending["timeout"] == 600
+    assert pending["resume"]["before"] == {"config_role": "none", "enabled_time": T0, "role_before": "host", "wrote": True}
+
+
+def test_a_later_slice_still_tells_a_failed_multicluster_task_from_what_the_first_slice_read():
+    """The later slice reads a ClusterConfiguration written already; the failure evidence (the role rendered
+    and enabledTime moved since our write) comes from the facts the first slice handed over."""
+    conn = conn_of(objects_of("host", T1))  # the run since the write rendered host, multicluster unset
+    before = {"config_role": "none", "enabled_time": T0, "role_before": "none", "wrote": True}
+    resume = {"cluster": "h", "condition": "ks-installer applied role 'host'", "elapsed": 40, "before": before}
+    p = params(**{progress.OPTION: {"seconds": 20, "resume": resume}})
+    with pytest.raises(KubeSphereError) as e:
+        mr.wait_applied(FakeModule(), p, conn, mr.read(conn), None, progress.Slicer(p), before)
+    assert e.value.code == "installer_failed" and "moved since our write" in e.value.msg
