@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 from fractions import Fraction
 
@@ -46,7 +47,7 @@ def parse(value):
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             raise QuantityError("not a quantity: %r" % (value,))
         # repr gives the shortest text that reads back as this float: 0.1 is 1/10, not its binary value
         return parse(repr(value))

@@ -18,7 +18,7 @@ description:
   - Per-cluster settings in user terms (O(settings)) become kubefed overrides; kubefed's rules are checked
     first, against the object kubefed would create, with a message per bad override. Refuses a kind without a
     FederatedTypeConfig, a cluster that is not a Ready member (by its KubeFedCluster) or not in the project,
-    and a member that does not serve the API version (O(member_api_versions)): one of the resource's clusters,
+    and a member that does not serve the API version (O(member_api_versions)), one of the resource's clusters
     or any other member Ready for kubefed, as kubefed propagates a kind to no cluster while one Ready member
     does not serve it. Nothing is written when a check fails.
   - Replicas by count (O(settings).<cluster>.replicas; 0 removes the cluster from the placement, as the
