@@ -377,7 +377,11 @@ def test_workspace_placement_reaches_the_members_through_kubesphere_and_kubefed(
         def federated_workspace():
             fws = host.try_get(FWS_PATH + ws)
             wt_now = host.get(WT_PATH + ws)
-            return (fws, wt_now) if fws and fws.get("spec") == wt_now["spec"] else None
+            # the same spec, read back through KubeSphere's Go types (an empty template gains
+            # metadata.creationTimestamp: null there): compare what matters, placement and overrides
+            same = fws and all((fws.get("spec") or {}).get(k) == (wt_now.get("spec") or {}).get(k)
+                               for k in ("placement", "overrides"))
+            return (fws, wt_now) if same else None
         fws, wt = wait_for(federated_workspace, 240, "KubeSphere's FederatedWorkspace %s" % ws)
         assert wt["metadata"]["labels"].get("kubefed.io/managed") == "false", wt["metadata"]
         assert "finalizers.workspacetemplate.kubesphere.io" in (wt["metadata"].get("finalizers") or []), wt["metadata"]
