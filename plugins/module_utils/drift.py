@@ -21,9 +21,10 @@ what it defaults (fields absent from the expected object are not compared, excep
 maps of ConfigMaps and Secrets, compared whole; an expected zero, false or empty value matches an absent
 one, as the server omits them) and what KubeSphere adds on members (fidelity-audit F14: the label
 kubesphere.io/namespace and the finalizer finalizers.kubesphere.io/namespaces on namespaces) and the label
-kubernetes.io/metadata.name the API server puts on every namespace. Known limit:
-quantities are compared as written ("1000m" in the template and "1" on the member differ), so write them in
-the canonical form the API server returns.
+kubernetes.io/metadata.name the API server puts on every namespace. Fields whose schema type is a resource
+quantity (resources requests/limits, emptyDir sizeLimit, ... see quantity.is_quantity_path) are compared by
+value, as the member's API server stores them in canonical form ("0.5" or 0.5 becomes "500m", "1024Mi" becomes
+"1Gi"); every other field is compared as written.
 
 Per member, a state:
 - in_sync: the live object matches;
@@ -44,7 +45,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import federation, quantity
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import SERVER_OWNED_METADATA
 
 IGNORED_METADATA = tuple(SERVER_OWNED_METADATA) + ("deletionTimestamp", "ownerReferences")
@@ -168,8 +169,9 @@ def _empty(value):
     return value is None or value is False or value == 0 or value == {} or value == [] or value == ""
 
 
-def _subset_diff(expected, live, path, out):
-    """Pointers where `live` does not hold `expected` (dicts as subsets; lists by index, same length)."""
+def _subset_diff(expected, live, path, out, kind=None):
+    """Pointers where `live` does not hold `expected` (dicts as subsets; lists by index, same length;
+    quantities of `kind` by value)."""
     if isinstance(expected, dict):
         if not isinstance(live, dict):
             out.append(path or "/")
@@ -180,16 +182,16 @@ def _subset_diff(expected, live, path, out):
                 if not _empty(expected[key]):
                     out.append(sub)
                 continue
-            _subset_diff(expected[key], live[key], sub, out)
+            _subset_diff(expected[key], live[key], sub, out, kind)
         return
     if isinstance(expected, list):
         if not isinstance(live, list) or len(live) != len(expected):
             out.append(path or "/")
             return
         for idx, (exp_item, live_item) in enumerate(zip(expected, live)):
-            _subset_diff(exp_item, live_item, "%s/%d" % (path, idx), out)
+            _subset_diff(exp_item, live_item, "%s/%d" % (path, idx), out, kind)
         return
-    if expected != live:
+    if expected != live and not (quantity.is_quantity_path(path, kind) and quantity.equal(expected, live)):
         out.append(path or "/")
 
 
@@ -225,7 +227,7 @@ def differing_fields(expected, live, kind=None):
     if kind in federation.DATA_KINDS:
         for key in EXACT_MAPS:
             _exact_map_diff(exp.pop(key, None), cur.pop(key, None), "/" + key, out)
-    _subset_diff(exp, cur, "", out)
+    _subset_diff(exp, cur, "", out, kind)
     return sorted(set(out))
 
 

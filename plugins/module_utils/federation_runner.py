@@ -364,7 +364,8 @@ def run_resource(module):
         problems += fchecks.clusters(subject, clusters, members)
         if fed_ns is not None:
             problems += fchecks.project_clusters(subject, clusters, project_names)
-        problems += fchecks.served(subject, target["apiVersion"], clusters, p.get("member_api_versions"))
+        problems += fchecks.served(subject, target["apiVersion"], clusters, p.get("member_api_versions"),
+                                   ready_members=[m["name"] for m in members if m["kubefed_ready"]])
         template = federation.template_of(manifest, target["apiVersion"])
         problems += fchecks.settings(subject, kind, template, clusters, settings)
         problems += fchecks.template(subject, manifest)

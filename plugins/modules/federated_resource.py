@@ -18,8 +18,9 @@ description:
   - Per-cluster settings in user terms (O(settings)) become kubefed overrides; kubefed's rules are checked
     first, against the object kubefed would create, with a message per bad override. Refuses a kind without a
     FederatedTypeConfig, a cluster that is not a Ready member (by its KubeFedCluster) or not in the project,
-    and a member that does not serve the API version (O(member_api_versions)). Nothing is written when a check
-    fails.
+    and a member that does not serve the API version (O(member_api_versions)), one of the resource's clusters
+    or any other member Ready for kubefed, as kubefed propagates a kind to no cluster while one Ready member
+    does not serve it. Nothing is written when a check fails.
   - Replicas by count (O(settings).<cluster>.replicas; 0 removes the cluster from the placement, as the
     console does) or by weight (O(replicas_by_weight), a ReplicaSchedulingPreference). The division kubefed
     will make is computed first (kubefed's planner) and returned in RV(replicas) and in the diff, before
@@ -72,7 +73,11 @@ options:
     type: bool
     default: false
   member_api_versions:
-    description: Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's C(api_versions)).
+    description:
+      - Facts, C({cluster, [group/version, ...]}), what each member serves (federation_info's C(api_versions)).
+      - Every member given that is Ready for kubefed must serve the resource's API version, placed or not
+        (kubefed v0.8.1 waits for its watch of the kind on every Ready member before it propagates anything
+        of that kind).
     type: dict
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options

@@ -86,12 +86,15 @@ def _uses_sa(cluster_obj):
     return b"kubesphere-fed-test" in text
 
 
-@pytest.fixture(scope="module")
-def fed(make_module_lab):
-    """A private lab (the imports would change what later tests of the shared lab see) with roles set
-    (site.yml) and member1/member2 imported as direct Clusters with a ServiceAccount token (as the console
-    does) and Ready for kubefed."""
-    lab = make_module_lab(members=2)
+def private_lab_env(offset=0):
+    """extra_env for make_module_lab: KSLAB_PRIVATE_PORT_BASE (when set) + `offset` as the private lab's port
+    base, so a session whose port range is assigned keeps its labs inside it (default: any free range)."""
+    base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")
+    return {"KSLAB_PORT_BASE": str(int(base) + offset)} if base else None
+
+
+def joined_fleet(lab):
+    """Makes `lab` a joined fleet (see fed) and returns it."""
     host = lab.client(lab.host)
     wait_for(lambda: all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
                          for n in lab.names), 120, "the installer stand-in's first render")
@@ -121,6 +124,14 @@ def fed(make_module_lab):
         wait_for(lambda m=m: _cond(host.try_get("%s/%s" % (KFC, m)), "Ready") == "True", 400,
                  "KubeFedCluster %s Ready" % m)
     return lab
+
+
+@pytest.fixture(scope="module")
+def fed(make_module_lab):
+    """A private lab (the imports would change what later tests of the shared lab see) with roles set
+    (site.yml) and member1/member2 imported as direct Clusters with a ServiceAccount token (as the console
+    does) and Ready for kubefed."""
+    return joined_fleet(make_module_lab(members=2, extra_env=private_lab_env()))
 
 
 def kubeconfig_vars(lab):

@@ -265,14 +265,30 @@ def federated_type(subject, api_version, kind, ftcs):
     return []
 
 
-def served(subject, api_version, names, served_map):
-    """Each member must serve the target's group/version."""
+def served(subject, api_version, names, served_map, ready_members=None):
+    """Each cluster of the resource must serve the target's group/version, and so must every other member
+    that is Ready for kubefed (`ready_members`): kubefed v0.8.1's sync controller of a type reconciles
+    nothing until its informer of the target kind has synced on EVERY Ready KubeFedCluster (sync
+    controller isSynced: GetTargetStore().ClustersSynced(ready clusters)), and on a cluster that does not
+    serve the kind that list fails for ever. Seen on the lab's real kubefed: a kind served by the host and
+    member1 only, placed on member1 only, never reached member1 while member2 was Ready ("Failed to watch
+    ... the server could not find the requested resource", every few seconds). A cluster without an entry in
+    `served_map` is not judged."""
     out = []
-    for cluster in sorted(set(names or [])):
+    placed = set(names or [])
+    for cluster in sorted(placed):
         versions = (served_map or {}).get(cluster)
         if versions is not None and api_version not in versions:
             out.append(problem("api_not_served", cluster, WHERE % (cluster, subject)
                                + "the cluster does not serve %s" % api_version))
+    for cluster in sorted(set(ready_members or []) - placed):
+        versions = (served_map or {}).get(cluster)
+        if versions is not None and api_version not in versions:
+            out.append(problem("api_not_served_by_member", cluster, WHERE % (cluster, subject)
+                               + "the cluster does not serve %s; it is not one of the resource's clusters, but "
+                                 "kubefed propagates a kind only when every Ready member serves it (its sync "
+                                 "controller waits for all of them), so the object would reach no cluster; "
+                                 "install the API there too, or unjoin the member" % api_version))
     return out
 
 

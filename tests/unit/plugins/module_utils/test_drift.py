@@ -360,3 +360,63 @@ def test_unreadable_overrides_fail_every_cluster_as_in_kubefed(bad):
     assert entry["state"] == "unknown"
     with pytest.raises(fed.PatchError):
         fed.overrides_map(obj)
+
+
+# ---------------------------------------------------------------- quantities
+
+def _with_resources(obj, requests, limits=None):
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    container["resources"] = {"requests": dict(requests)}
+    if limits:
+        container["resources"]["limits"] = dict(limits)
+    return obj
+
+
+def test_quantities_the_apiserver_canonicalised_are_not_drift():
+    manifest = _with_resources(deployment(), {"cpu": 0.5, "memory": "1024Mi"}, {"cpu": "1000m", "memory": "1e9"})
+    manifest["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}]
+    obj = fed.federated_object(manifest, FTC_DEPLOYMENT, ["member1"], None)
+    live = member_copy(obj, "member1")
+    pod = live["spec"]["template"]["spec"]
+    # what the member's API server stores (canonical form)
+    pod["containers"][0]["resources"] = {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                         "limits": {"cpu": "1", "memory": "1G"}}
+    pod["volumes"][0]["emptyDir"]["sizeLimit"] = "512Mi"
+    row = drift.member_drift(obj, DEPLOY_TARGET, "member1", live)
+    assert row["state"] == "in_sync", row
+
+
+def test_a_different_quantity_is_drift():
+    obj = fed.federated_object(_with_resources(deployment(), {"cpu": 0.5, "memory": "1Gi"}), FTC_DEPLOYMENT,
+                               ["member1"], None)
+    live = member_copy(obj, "member1")
+    live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {"cpu": "600m", "memory": "1G"}
+    row = drift.member_drift(obj, DEPLOY_TARGET, "member1", live)
+    assert row["state"] == "drifted"
+    assert row["fields"] == ["/spec/template/spec/containers/0/resources/requests/cpu",
+                             "/spec/template/spec/containers/0/resources/requests/memory"]
+
+
+def test_values_outside_quantity_fields_are_compared_as_written():
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "demo"},
+          "data": {"cpu": "0.5"}}
+    obj = fed.federated_object(cm, FTC_CONFIGMAP, ["member1"], None)
+    target = fed.federated_types(FTC_CONFIGMAP)["target"]
+    live = drift.object_for_cluster(obj, target, "member1")
+    live["data"]["cpu"] = "500m"
+    assert drift.member_drift(obj, target, "member1", live)["fields"] == ["/data/cpu"]
+    # an annotation-like or replica field holding a number is not a quantity either
+    dep = fed_deployment()
+    live = member_copy(dep, "member1")
+    live["spec"]["replicas"] = "1"
+    assert "/spec/replicas" in drift.member_drift(dep, DEPLOY_TARGET, "member1", live)["fields"]
+
+
+def test_a_quantity_override_is_compared_by_value():
+    obj = fed.federated_object(_with_resources(deployment(), {"cpu": "250m"}), FTC_DEPLOYMENT, ["member1"],
+                               {"member1": {"overrides": [
+                                   {"path": "/spec/template/spec/containers/0/resources/requests/cpu",
+                                    "value": 1.5}]}})
+    live = member_copy(obj, "member1")
+    live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "1500m"
+    assert drift.member_drift(obj, DEPLOY_TARGET, "member1", live)["state"] == "in_sync"

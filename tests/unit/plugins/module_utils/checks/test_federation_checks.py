@@ -205,6 +205,23 @@ def test_served_versions():
     assert [(p["cluster"], p["code"]) for p in problems] == [("member2", "api_not_served")]
 
 
+def test_every_ready_member_must_serve_the_version_even_unplaced():
+    """kubefed's sync controller of a kind waits until its informer synced on every Ready KubeFedCluster."""
+    served = {"member1": ["v1", "example.com/v1"], "member2": ["v1"], "member3": ["v1", "example.com/v1"]}
+    problems = shaped(checks.served(SUBJECT, "example.com/v1", ["member1"], served,
+                                    ready_members=["host", "member1", "member2", "member3"]))
+    assert [(p["cluster"], p["code"]) for p in problems] == [("member2", "api_not_served_by_member")]
+    assert "every Ready member" in problems[0]["message"]
+    # placed and not served: the placed code only, once
+    problems = checks.served(SUBJECT, "example.com/v1", ["member1", "member2"], served,
+                             ready_members=["member1", "member2"])
+    assert [(p["cluster"], p["code"]) for p in problems] == [("member2", "api_not_served")]
+    # a member that is not Ready for kubefed does not block kubefed; one without facts is not judged
+    assert checks.served(SUBJECT, "example.com/v1", ["member1"], served, ready_members=["member1"]) == []
+    assert checks.served(SUBJECT, "example.com/v1", ["member1"], {"member1": served["member1"]},
+                         ready_members=["member1", "member2"]) == []
+
+
 def test_a_raw_override_of_a_path_a_setting_writes_is_refused():
     obj = fed.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
         "replicas": 2, "overrides": [{"path": "/spec/replicas", "value": 5}]}})
