@@ -17,6 +17,7 @@ playbook's user (kslab-admin) per cluster and verb from the audit log, and write
   .venv/bin/python tests/bench/site_bench.py --quick              members 2,8; 1 cold, 3 reruns per way
   ... --members 2,4 --cold-repeats 1 --repeats 3 --forks 10 --no-forks1 --json build/bench-site.json
   ... --members 8 --cold-ways collection                          only the collection measured cold
+  .venv/bin/python tests/bench/site_bench.py --markdown build/bench-site/results.json   tables for the docs
   KSLAB_PORT_BASE=27000 (default)                                 the lab's first port (3+9N ports)
 
 Counting: requests of user kslab-admin whose user agent is the Python kubernetes client or urllib (the
@@ -185,7 +186,32 @@ def verbs_table(recs, members):
     return out
 
 
+def markdown(paths):
+    """Markdown tables (docs/performance.md) from one or more results.json files."""
+    print("| members | forks | phase | way | runs | median (min-max) | tasks / host-task results | requests: host, "
+          "per member (max) | writes | changed |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        for n, res in sorted(data["sizes"].items(), key=lambda kv: int(kv[0])):
+            for phase in ("cold", "rerun", "rerun_forks1"):
+                recs = res.get(phase) or []
+                forks = recs[0]["forks"] if recs else 0
+                for r in summary(recs, int(n)):
+                    print("| %s | %d | %s | %s | %d | %.1f s (%.1f-%.1f) | %d / %d | %d, %d | %d | %d |" % (
+                        n, forks, "no-op rerun" if phase != "cold" else "cold", r["way"], r["runs"], r["median"],
+                        r["min"], r["max"], r["tasks"], r["results"], r["host_requests"], r["member_requests"],
+                        r["writes"], r["changed"]))
+        for n, res in sorted(data["sizes"].items(), key=lambda kv: int(kv[0])):
+            for phase in ("cold", "rerun"):
+                for way, verbs in (res.get("verbs") or {}).get(phase, {}).items():
+                    print("\n- %s members, %s, %s: %s" % (n, phase, way, ", ".join("%s %g" % kv for kv in verbs.items())))
+
+
 def main():
+    if sys.argv[1:2] == ["--markdown"]:
+        return markdown(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", default="2,4,8", help="fleet sizes, comma-separated (default 2,4,8)")
     ap.add_argument("--cold-repeats", type=int, default=3, help="cold runs per way and size (default 3)")
