@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench clean
+.PHONY: demo test system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench bench-site clean
 
 demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
 	tests/lab/kslab up
@@ -56,6 +56,8 @@ unit: venv link
 	$(BIN)/pytest -q tests/unit
 bench: venv link lab-binaries
 	$(BIN)/python tests/bench/lab_bench.py
+bench-site: venv link lab-binaries  ## site.yml against a plain kubernetes.core playbook (docs/performance.md); BENCH_ARGS=--quick
+	$(BIN)/python tests/bench/site_bench.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf build .pytest_cache tests/output
