@@ -532,7 +532,7 @@ def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishe
 
 @pytest.mark.xfail(strict=False, reason="failed once (rc 2, reason cut from the output) in the merged tree's full run, "
                    "after the interrupted-import test on member3; not reproduced since (passed in a full module run "
-                   "and in a -k run of the two tests); a failure now prints the module's msg, code and problems")
+                   "and in two -k runs of the two tests); a failure now prints the module's msg, code and problems")
 def test_a_dedicated_credential_replaces_the_stored_kubeconfig_and_its_token_is_never_printed(fleet, ansible_run):
     """member3 is imported (with the lab's admin kubeconfig) by the test above: dedicated_credential makes a
     ServiceAccount bound to cluster-admin on it and stores that token's kubeconfig instead (the webhook accepts
