@@ -137,24 +137,9 @@ def free_port():
 
 def _free_port_base(span=20):
     """A port base whose `span` ports on 127.0.0.1 are all free (so concurrent sessions do not collide)."""
-    import random  # noqa: PLC0415
-    import socket  # noqa: PLC0415
+    from ports import free_block  # noqa: PLC0415 (tests/ is on sys.path once this conftest is loaded)
 
-    for _attempt in range(200):
-        base = random.randrange(27000, 32000, span)
-        socks = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free range of %d ports found on 127.0.0.1" % span)
+    return free_block(span, 27000, 32000, span)
 
 
 class _PrivateLabs:

@@ -25,7 +25,12 @@ description:
     same API server, an unknown setting - and the source fails with all of them.
   - With O(discover=true) it also reads the host cluster's C(Cluster) objects and adds what the host knows
     (C(kubesphere_joined), C(kubesphere_ready), C(kubesphere_ready_reason), C(kubesphere_labels),
-    C(kubesphere_kubernetes_version), C(kubesphere_kubesphere_version)); members the host manages but the
+    C(kubesphere_kubernetes_version), C(kubesphere_kubesphere_version)), and from the host's
+    C(KubeFedCluster) objects the health verdict the collection's modules give (C(kubesphere_health) - ready,
+    offline, unhealthy, joining, not_federated, not_ready, terminating or unknown - and
+    C(kubesphere_health_reason)). C(kubesphere_ready) is false when kubefed says a member whose C(Cluster)
+    claims Ready is offline or unhealthy - a member that died after joining keeps Ready true on its
+    C(Cluster), because KubeSphere's webhook denies the update. Members the host manages but the
     file does not list are added to group C(kubesphere_discovered) (not a child of C(kubesphere_clusters),
     so no play acts on them - they have no kubeconfig here) with C(kubesphere_discovered=true), so an AWX
     inventory source always shows the real fleet. Kubeconfigs and tokens in C(Cluster) objects are never read into
@@ -109,7 +114,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import CLUSTER_API_VERSION, CLUSTER_KIND
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 
 try:  # ansible-core >= 2.19 templates only trusted inventory values
@@ -160,10 +165,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection  # noqa: PLC0415
 
-            items = Connection(None, host["cluster_name"], params=params).list(CLUSTER_API_VERSION, CLUSTER_KIND)
+            conn = Connection(None, host["cluster_name"], params=params)
+            items = conn.list(cluster_state.CLUSTER_API_VERSION, cluster_state.CLUSTER_KIND)
+            # kubefed's view: a member that died after joining keeps Ready True on its Cluster
+            kubefed = conn.list(cluster_state.KUBEFED_API_VERSION, cluster_state.KUBEFED_KIND,
+                                cluster_state.KUBEFED_NAMESPACE, if_served=True)
         except KubeSphereError as e:
             raise AnsibleParserError("%s: cannot discover the fleet from the host: %s" % (path, e.msg))
-        found = fleet.discovered_clusters(items)
+        found = fleet.discovered_clusters(items, kubefed)
         if self.get_option("cache"):
             self._cache[key] = found
         return found

@@ -244,10 +244,23 @@ def inventory_hostvars(c):
 # discovery from the host's Cluster objects
 
 
-def discovered_clusters(items):
+# health verdicts (cluster_object.health) in which kubefed says a Cluster that claims Ready is not usable
+NOT_READY_VERDICTS = ("offline", "unhealthy", "terminating")
+
+
+def discovered_clusters(items, kubefed=None):
     """What the host's Cluster objects say about each cluster (no kubeconfig, no token), as
-    cluster_state.cluster_summary reads them, sorted by name."""
-    return cluster_state.cluster_summaries(items)
+    cluster_state.cluster_summary reads them, sorted by name. With the host's KubeFedClusters (`kubefed`,
+    as read; None when not read or not served) each summary also carries cluster_state's health verdict
+    (`health`, `health_reason`), and `ready` is False where kubefed contradicts the Cluster's Ready: a
+    member that died after joining keeps Ready True on its Cluster, only kubefed says Offline."""
+    found = cluster_state.cluster_summaries(items)
+    if kubefed is not None:
+        cluster_state.add_health(found, items, kubefed)
+        for x in found:
+            if x["ready"] and x["health"] in NOT_READY_VERDICTS:
+                x["ready"], x["ready_reason"] = False, x["health_reason"]
+    return found
 
 
 def merge_discovered(clusters, discovered):
@@ -275,8 +288,11 @@ def merge_discovered(clusters, discovered):
 
 
 def _facts_of(x):
-    return {"ready": x["ready"], "ready_reason": x["ready_reason"], "labels": x["labels"],
-            "kubernetes_version": x["kubernetes_version"], "kubesphere_version": x["kubesphere_version"]}
+    out = {"ready": x["ready"], "ready_reason": x["ready_reason"], "labels": x["labels"],
+           "kubernetes_version": x["kubernetes_version"], "kubesphere_version": x["kubesphere_version"]}
+    if "health" in x:
+        out.update(health=x["health"], health_reason=x["health_reason"])
+    return out
 
 
 def public_view(c):

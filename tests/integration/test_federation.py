@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from auditlog import AuditLog
+from polling import wait_for
+from unbind_lab import sa_token_kubeconfig
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,47 +40,11 @@ KFC = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedcl
 TYPES = "/apis/types.kubefed.io/v1beta1"
 
 
-def wait_for(check, timeout=180, what="condition", interval=1.0):
-    from kslabkit.rest import ApiError  # noqa: PLC0415
-
-    deadline, last = time.time() + timeout, None
-    while time.time() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (ApiError, OSError, KeyError, TypeError, IndexError) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
-
-
 def _cond(obj, kind):
     for c in (obj or {}).get("status", {}).get("conditions") or []:
         if c.get("type") == kind:
             return c.get("status")
     return None
-
-
-def sa_kubeconfig(lab, name, sa="kubesphere-fed-test"):
-    """A ServiceAccount-token kubeconfig (cluster-admin) for a member, as users make one for an import: the
-    host's controllers then act on the member as that ServiceAccount, never as the collection's admin user,
-    so the audit log tells the collection's writes from theirs."""
-    from kslabkit.lab import embedded_kubeconfig  # noqa: PLC0415
-
-    rest = lab.client(name)
-    rest.ensure({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": "kube-system"}})
-    rest.ensure({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": sa},
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                 "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": "kube-system"}]})
-    token = rest.request("POST", "/api/v1/namespaces/kube-system/serviceaccounts/%s/token" % sa,
-                         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                          "spec": {"expirationSeconds": 24 * 3600}})["status"]["token"]
-    cluster = yaml.safe_load(embedded_kubeconfig(lab.kubeconfig(name)))["clusters"][0]["cluster"]
-    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": name,
-                           "clusters": [{"name": name, "cluster": cluster}],
-                           "users": [{"name": sa, "user": {"token": token}}],
-                           "contexts": [{"name": name, "context": {"cluster": name, "user": sa}}]})
 
 
 def _uses_sa(cluster_obj):
@@ -108,7 +74,7 @@ def joined_fleet(lab):
         existing = host.try_get("%s/%s" % (CLUSTERS, m))
         if existing is not None and _uses_sa(existing):
             continue
-        kubeconfig = base64.b64encode(sa_kubeconfig(lab, m).encode()).decode()
+        kubeconfig = base64.b64encode(sa_token_kubeconfig(lab, m, "kubesphere-fed-test").encode()).decode()
         if existing is None:
             host.request("POST", CLUSTERS, {
                 "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",

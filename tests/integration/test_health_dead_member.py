@@ -80,6 +80,24 @@ def test_status_preflight_and_cluster_info_say_offline_while_the_cluster_says_re
     assert any("member1" in m and "Offline" in m for m in said[lab.host]["msg"]), pre
 
 
+def test_the_inventory_plugin_says_the_dead_member_is_not_ready(dead, tmp_path):
+    """Discovery (kubesphere.multicluster.clusters, discover: true) gives the same verdict as cluster_info:
+    kubesphere_ready is false and kubesphere_health offline although the Cluster still says Ready True."""
+    from test_inventory_plugin import ansible_inventory, compact, plain  # noqa: PLC0415
+
+    lab = dead
+    assert condition(cluster(lab.client(lab.host), "member1"), "Ready")["status"] == "True"
+    proc = ansible_inventory(compact(lab, tmp_path, discover=True))
+    assert proc.returncode == 0, proc.stderr
+    hostvars = json.loads(proc.stdout)["_meta"]["hostvars"]
+    for name in lab.members:
+        seen = plain(hostvars[name])
+        assert (seen["kubesphere_joined"], seen["kubesphere_ready"], seen["kubesphere_health"]) == (True, False, "offline")
+        assert "KubeFedCluster kube-federation-system/%s reports Offline" % name in seen["kubesphere_ready_reason"]
+    host = plain(hostvars[lab.host])
+    assert (host["kubesphere_ready"], host["kubesphere_health"]) == (True, "ready")
+
+
 def test_unbind_of_a_dead_member_is_refused_without_force(dead, ansible_run, tmp_path):
     lab = dead
     audit = AuditLog.for_lab(lab)

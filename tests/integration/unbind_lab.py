@@ -11,12 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import yaml
 
 from kslabkit.lab import embedded_kubeconfig
-from kslabkit.rest import ApiError
+from polling import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KSLAB = os.path.join(REPO, "tests", "lab", "kslab")
@@ -24,20 +23,6 @@ CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
 KFC = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters"
 VWC = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cluster.kubesphere.io"
 SERVER_OWNED = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields")
-
-
-def wait_for(check, timeout=300, what="condition", interval=1.0):
-    """Poll check() until it returns something truthy; fail with the last value or error after timeout."""
-    deadline, last = time.time() + timeout, None
-    while time.time() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (ApiError, OSError, KeyError, TypeError, IndexError) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
 
 
 def port_base(offset):

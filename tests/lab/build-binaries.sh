@@ -22,7 +22,7 @@
 # A binary is not rebuilt when it reports the pinned version (--version; `version` for KubeSphere's) and, where
 # the version alone does not say how it was built, its stamp file (bin/.NAME.stamp) matches: kubefed (wrapper
 # module checksum), KubeSphere (source checksum, patch checksum), tower (no version output at all: source checksum,
-# reflect2 version). Builds use GOTOOLCHAIN=local and CGO_ENABLED=0; one build at a time per cache root (flock).
+# reflect2 version, patch checksum). Builds use GOTOOLCHAIN=local and CGO_ENABLED=0; one build at a time per cache root (flock).
 #
 # Sources:
 # - Kubernetes: the Go module proxy, through a generated wrapper module (<root>/<version>/kubebin). k8s.io/kubernetes
@@ -53,6 +53,20 @@
 #   --bind-address flag; cmd/ks-apiserver/app/options/options.go's one `Addr: fmt.Sprintf(":%d", ...InsecurePort)`
 #   line is replaced by one that puts --bind-address in front (the lab passes 127.0.0.1). Nothing else changes.
 #   Both patches' checksum is part of the KubeSphere binaries' stamps, so changing a patch rebuilds them.
+#
+# THE ONE CHANGE TO TOWER'S SOURCE (the third build-time change; applied to the unpacked copy in the cache, never
+# committed): tower v0.2.1's proxy opens two listeners for every proxy member it serves (a port tower draws at
+# random from 6000-7000, the constants portRangeMin/portRangeMax with no flag, and that port + 10000) on all
+# interfaces (pkg/proxy/proxy_server.go `Addr: fmt.Sprintf(":%d", port)`). The build adds
+# pkg/proxy/zz_kslab_bind.go (two functions that read one environment variable) and changes two lines:
+# proxy_server.go's `Addr:` line calls kslabListenAddr(port), and proxy.go's allocatePort loop line
+# `if !collision {` also asks kslabPortFree(port). Effect, and nothing else:
+#     KSLAB_TOWER_BIND=ADDR   the per-member listeners listen on ADDR only (the lab passes 127.0.0.1), and the port
+#                             draw skips a port whose two listeners cannot be opened on ADDR now (another lab's
+#                             tower holds it: the range itself cannot be chosen in tower, so labs share it)
+#   Unset, the listeners are ":<port>" and every drawn port is taken, as upstream. The patch's checksum is part of
+#   tower's stamps, so changing it rebuilds tower-proxy and tower-agent. Where the lines are not found the build
+#   stops with one line saying so.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -172,6 +186,62 @@ apply_ks_patch() {  # $1 unpacked KubeSphere tree
   n=$(grep -cxF -- "$KS_APISERVER_ANCHOR" "$f" 2>/dev/null || true)
   [ "$n" = 1 ] || die "$nope: expected exactly one line '${KS_APISERVER_ANCHOR#		}' in cmd/ks-apiserver/app/options/options.go, found ${n:-0}"
   awk -v anchor="$KS_APISERVER_ANCHOR" -v line="$KS_APISERVER_LINE" '$0 == anchor { print line; next } { print }' "$f" > "$f.kslab" && mv "$f.kslab" "$f"
+}
+
+# --- the tower bind-address patch (see the header) ------------------------------------------------------------
+TOWER_ADDR_ANCHOR='		Addr:      fmt.Sprintf(":%d", port),'
+TOWER_ADDR_LINE='		Addr:      kslabListenAddr(port), // kslab build-time patch: see zz_kslab_bind.go'
+TOWER_PORT_ANCHOR='		if !collision {'
+TOWER_PORT_LINE='		if !collision && kslabPortFree(port) { // kslab build-time patch: see zz_kslab_bind.go'
+TOWER_PATCH_FILE='// Code added by the kslab build (tests/lab/build-binaries.sh of kubesphere.multicluster) to the copy of
+// tower it builds for its test lab. Not part of tower.
+//
+// tower opens two listeners per proxy member (a port drawn from 6000-7000 and that port + 10000) on all
+// interfaces, without a flag. KSLAB_TOWER_BIND=ADDR makes them listen on ADDR only, and makes the port draw
+// skip a port whose listeners cannot be opened on ADDR now (another tower on the machine holds it).
+// Unset, nothing changes.
+
+package proxy
+
+import (
+	"net"
+	"os"
+	"strconv"
+)
+
+func kslabListenAddr(port uint16) string {
+	return net.JoinHostPort(os.Getenv("KSLAB_TOWER_BIND"), strconv.Itoa(int(port)))
+}
+
+func kslabPortFree(port uint16) bool {
+	bind := os.Getenv("KSLAB_TOWER_BIND")
+	if bind == "" {
+		return true
+	}
+	for _, p := range []int{int(port), int(port) + 10000} {
+		l, err := net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}'
+TOWER_PATCH_SHA=$(printf '%s\n%s\n%s\n%s\n%s\n' "$TOWER_ADDR_ANCHOR" "$TOWER_ADDR_LINE" "$TOWER_PORT_ANCHOR" "$TOWER_PORT_LINE" "$TOWER_PATCH_FILE" | sha256sum | cut -c1-16)
+
+replace_one_line() {  # file anchor line what: the one line equal to anchor becomes line, or the build stops
+  local f=$1 anchor=$2 line=$3 nope="the $4 no longer applies to this source" n
+  n=$(grep -cxF -- "$anchor" "$f" 2>/dev/null || true)
+  [ "$n" = 1 ] || die "$nope: expected exactly one line '$(printf '%s' "$anchor" | sed 's/^[[:space:]]*//')' in ${f##*/src.new/}, found ${n:-0}"
+  awk -v anchor="$anchor" -v line="$line" '$0 == anchor { print line; next } { print }' "$f" > "$f.kslab" && mv "$f.kslab" "$f"
+}
+
+apply_tower_patch() {  # $1 unpacked tower tree
+  replace_one_line "$1/pkg/proxy/proxy_server.go" "$TOWER_ADDR_ANCHOR" "$TOWER_ADDR_LINE" "tower bind-address patch"
+  replace_one_line "$1/pkg/proxy/proxy.go" "$TOWER_PORT_ANCHOR" "$TOWER_PORT_LINE" "tower bind-address patch"
+  grep -q '^	portRangeMin = 6000$' "$1/pkg/proxy/proxy.go" \
+    || die "the tower bind-address patch no longer applies to this source: pkg/proxy/proxy.go no longer draws ports from 6000"
+  printf '%s\n' "$TOWER_PATCH_FILE" > "$1/pkg/proxy/zz_kslab_bind.go"
 }
 
 # --- checks and bookkeeping ---------------------------------------------------------------------------------
@@ -484,16 +554,17 @@ tower_source() {
     [ -f "$TOWER_SRC" ] || die "no tower source at $TOWER_SRC: point KSLAB_TOWER_SRC at a tower $TOWER_VERSION checkout (git clone --branch $TOWER_VERSION https://github.com/kubesphere/tower) or an archive of one"
     expect=$TOWER_ARCHIVE_SHA256
   fi
-  TOWER_ID="$(source_identity "$TOWER_SRC" "$expect") reflect2=$REFLECT2"
+  TOWER_ID="$(source_identity "$TOWER_SRC" "$expect") reflect2=$REFLECT2 patch=$TOWER_PATCH_SHA"
 }
 
 tower_unpacked() {
   local src="$TOWER_DIR/src"
-  say "    unpacking tower $TOWER_VERSION from $TOWER_SRC into $src; go get github.com/modern-go/reflect2@$REFLECT2"
+  say "    unpacking tower $TOWER_VERSION from $TOWER_SRC into $src, applying the bind-address patch; go get github.com/modern-go/reflect2@$REFLECT2"
   unpack_source "$TOWER_SRC" "$src"
   [ -f "$src.new/go.mod" ] && grep -q '^module kubesphere.io/tower$' "$src.new/go.mod" && [ -d "$src.new/cmd/proxy" ] \
     || die "$TOWER_SRC is not a tower source tree: point KSLAB_TOWER_SRC at a tower $TOWER_VERSION checkout or archive"
   rm -rf "$src.new/vendor"   # stale upstream; dependencies come from the module proxy
+  apply_tower_patch "$src.new"
   (cd "$src.new" && GOFLAGS=-mod=mod go get "github.com/modern-go/reflect2@$REFLECT2" >/dev/null 2>"$TOWER_DIR/get.log") \
     || { tail -n 20 "$TOWER_DIR/get.log" >&2; die "go get github.com/modern-go/reflect2@$REFLECT2 for tower failed (log: $TOWER_DIR/get.log)"; }
   (cd "$src.new" && go mod download) || die "module download for tower failed (check GOPROXY=$(go env GOPROXY) and the network)"

@@ -247,9 +247,12 @@ class Supervisor:
         argv = [kslab.binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
                 "--ca-cert=%s/ca.crt" % self.lab_ca, "--ca-key=%s/ca.key" % self.lab_ca,
                 "--host=127.0.0.1", "--port=%d" % p["tower"], "--v=2"]
-        out["tower@" + n] = {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"),
-                             "key": _hash(argv), "address": "127.0.0.1:%d" % p["tower"], "health": {"tcp": p["tower"]},
-                             "stop_timeout": 2}
+        # its per-member listeners (6000-7000 and +10000) on 127.0.0.1 only, on ports no other tower holds: the
+        # lab's build-time change to tower (build-binaries.sh); upstream listens on all interfaces
+        env = {"KSLAB_TOWER_BIND": "127.0.0.1"}
+        out["tower@" + n] = {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"), "env": env,
+                             "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["tower"],
+                             "health": {"tcp": p["tower"]}, "stop_timeout": 2}
         self.play_tower_load_balancer(n)
         agents_map[(tower_ip(c["index"]), TOWER_SERVICE_PORT)] = p["tower"]
         # tower's mc-<name> Services of proxy clusters: reachable from the host's binaries via HTTPS_PROXY

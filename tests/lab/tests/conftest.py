@@ -13,14 +13,13 @@ KSLAB_TEST_PORT_BASE+100 when set) and stopped at the end of the session (KSLAB_
 
 import json
 import os
-import random
 import shutil
-import socket
 import subprocess
 
 import pytest
 
 from kslabkit.rest import Rest
+from ports import free_block
 
 from .realks import (CLUSTERS, admin_kubeconfig, direct_cluster, kubefed_ready, sa_token_kubeconfig, set_role,
                      wait_condition, wait_for, wait_ks_apiserver, wait_rendered)
@@ -77,21 +76,7 @@ def _base(offset, span=60):
     """KSLAB_TEST_PORT_BASE + offset, else a block of `span` ports that are all free on 127.0.0.1 now."""
     if os.environ.get("KSLAB_TEST_PORT_BASE"):
         return int(os.environ["KSLAB_TEST_PORT_BASE"]) + offset
-    for _attempt in range(200):
-        base = random.randrange(20000, 32000 - span, 10)
-        socks = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free block of %d ports on 127.0.0.1" % span)
+    return free_block(span, 20000, 32000, 10)
 
 
 @pytest.fixture(scope="session")

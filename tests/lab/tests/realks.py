@@ -8,34 +8,19 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 
 import yaml
 
 from kslabkit.lab import embedded_kubeconfig
-from kslabkit.rest import ApiError
+from polling import wait_for
 from standins.installer import CC_PATH, read_ks_config
 
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
 KFC = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters"
 TYPES = "/apis/types.kubefed.io/v1beta1"
 VWC = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cluster.kubesphere.io"
-
-
-def wait_for(check, timeout=120, what="condition", interval=0.5):
-    """Poll check() until it returns something truthy; fail with the last value or error after timeout."""
-    deadline, last = time.time() + timeout, None
-    while time.time() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (ApiError, OSError, KeyError, TypeError, IndexError, StopIteration) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
 
 
 # --- roles through the ClusterConfiguration -------------------------------------------------------

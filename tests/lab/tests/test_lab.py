@@ -7,12 +7,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
 from kslabkit import lab as kslab
 from kslabkit.rest import ApiError, Rest
+
+import polling
 
 KSLAB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kslab")
 
@@ -226,18 +227,8 @@ KS_VERSION_VIA_PROXY = "/api/v1/namespaces/kubesphere-system/services/:ks-apiser
 
 
 def wait_for(what, fn, timeout=120, interval=1.0):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (ApiError, OSError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    pytest.fail("%s: not within %d s (last: %r)" % (what, timeout, last))
+    """tests/polling.py's wait_for, the description first (as this file's calls read)."""
+    return polling.wait_for(fn, timeout, what, interval)
 
 
 def procs(lab):

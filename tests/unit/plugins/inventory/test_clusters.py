@@ -215,11 +215,25 @@ class FakeConnection:
 
         def obj(name, ready, labels=None):
             return {"metadata": {"name": name, "labels": labels or {}},
-                    "spec": {"connection": {"type": "proxy", "token": "tok", "kubeconfig": "c2VjcmV0"}},
+                    "spec": {"connection": {"type": "proxy", "token": "tok", "kubeconfig": "c2VjcmV0"},
+                             "joinFederation": True},
                     "status": {"conditions": [{"type": "Ready", "status": ready}], "kubeSphereVersion": "v3.4.1"}}
 
+        if kind == "KubeFedCluster":
+            assert (api_version, namespace, if_served) == ("core.kubefed.io/v1beta1", "kube-federation-system", True)
+            return [kfc(n, s) for n, s in FakeConnection.kubefed.items()]
         return [obj("host", "True", {"cluster-role.kubesphere.io/host": ""}), obj("member1", "True"),
                 obj("edge-9", "False", {"cluster.kubesphere.io/group": "edge"})]
+
+
+FakeConnection.kubefed = {"host": "Ready", "member1": "Ready"}
+
+
+def kfc(name, state):
+    """A KubeFedCluster as kubefed writes it: Ready True, or (a member that stopped answering) Offline True."""
+    conds = [{"type": "Ready", "status": "True", "reason": "ClusterReady"}] if state == "Ready" else [
+        {"type": "Offline", "status": "True", "reason": "ClusterNotReachable", "message": "cluster is not reachable"}]
+    return {"metadata": {"name": name, "namespace": "kube-federation-system"}, "status": {"conditions": conds}}
 
 
 def test_discovery_adds_what_the_host_knows(plugin_class, kubeconfigs, monkeypatch):
@@ -227,10 +241,13 @@ def test_discovery_adds_what_the_host_knows(plugin_class, kubeconfigs, monkeypat
 
     monkeypatch.setattr(_k8s, "Connection", FakeConnection)
     FakeConnection.calls = []
+    monkeypatch.setattr(FakeConnection, "kubefed", {"host": "Ready", "member1": "Ready"})
     inv = parse(plugin_class, kubeconfigs, dict(good(), discover=True))[0]
-    assert FakeConnection.calls == [("host", "host", "Cluster")]
+    assert FakeConnection.calls == [("host", "host", "Cluster"), ("host", "host", "KubeFedCluster")]
     m1, m2, edge = (inv.get_host(n).vars for n in ("member1", "member2", "edge-9"))
     assert (m1["kubesphere_joined"], m1["kubesphere_ready"], m1["kubesphere_kubesphere_version"]) == (True, True, "v3.4.1")
+    assert m1["kubesphere_health"] == "ready" and inv.get_host("host").vars["kubesphere_health"] == "ready"
+    assert "kubesphere_health" not in m2  # not joined: nothing the host knows
     assert (m2["kubesphere_joined"], m2["kubesphere_discovered"]) == (False, False)
     assert (edge["kubesphere_discovered"], edge["kubesphere_ready"], edge["kubesphere_connection_type"],
             edge["kubesphere_cluster_group"]) == (True, False, "proxy", "edge")
@@ -238,6 +255,35 @@ def test_discovery_adds_what_the_host_knows(plugin_class, kubeconfigs, monkeypat
     assert members_of(inv, "kubesphere_discovered") == ["edge-9"]
     assert "edge-9" not in members_of(inv, "kubesphere_clusters")
     assert "c2VjcmV0" not in repr({h: inv.get_host(h).vars for h in inv.hosts}) and "tok" not in repr(edge)
+
+
+def test_a_member_kubefed_says_offline_is_not_ready_although_its_cluster_says_ready(plugin_class, kubeconfigs,
+                                                                                     monkeypatch):
+    """The verdict cluster_info and status give (cluster_object.health): the Cluster of a member that died
+    after joining keeps Ready True (KubeSphere's webhook denies the update), its KubeFedCluster says Offline."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
+
+    monkeypatch.setattr(_k8s, "Connection", FakeConnection)
+    monkeypatch.setattr(FakeConnection, "kubefed", {"host": "Ready", "member1": "Offline"})
+    inv = parse(plugin_class, kubeconfigs, dict(good(), discover=True))[0]
+    m1 = inv.get_host("member1").vars
+    assert (m1["kubesphere_joined"], m1["kubesphere_ready"], m1["kubesphere_health"]) == (True, False, "offline")
+    assert "KubeFedCluster kube-federation-system/member1 reports Offline" in m1["kubesphere_ready_reason"]
+    assert m1["kubesphere_health_reason"] == m1["kubesphere_ready_reason"]
+    assert inv.get_host("host").vars["kubesphere_ready"] is True
+
+
+def test_discovery_without_kubefed_keeps_the_clusters_ready(plugin_class, kubeconfigs, monkeypatch):
+    """A host that does not serve KubeFedCluster (list(if_served=True) -> None): Ready as the Cluster says."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
+
+    class NoKubefed(FakeConnection):
+        def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
+            return None if kind == "KubeFedCluster" else FakeConnection.list(self, api_version, kind, namespace)
+
+    monkeypatch.setattr(_k8s, "Connection", NoKubefed)
+    m1 = parse(plugin_class, kubeconfigs, dict(good(), discover=True))[0].get_host("member1").vars
+    assert m1["kubesphere_ready"] is True and "kubesphere_health" not in m1
 
 
 def test_discovery_uses_the_cache(plugin_class, kubeconfigs, monkeypatch):
@@ -249,7 +295,7 @@ def test_discovery_uses_the_cache(plugin_class, kubeconfigs, monkeypatch):
                cache_connection=str(kubeconfigs / "cache"))
     parse(plugin_class, kubeconfigs, doc, cache=False)   # refresh: reads the host and fills the cache
     inv = parse(plugin_class, kubeconfigs, doc, cache=True)[0]  # served from the cache
-    assert len(FakeConnection.calls) == 1
+    assert len(FakeConnection.calls) == 2  # Clusters and KubeFedClusters, once
     assert inv.get_host("edge-9").vars["kubesphere_discovered"] is True
 
 
