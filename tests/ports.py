@@ -1,13 +1,26 @@
 """Free port blocks for private labs (tests/conftest.py's and the lab tests' conftest import it as `ports`, as
 they import tests/auditlog.py)."""
 
+import os
 import random
 import socket
 
 
+def private_range(low, high):
+    """The port range private labs take blocks from: KSLAB_PRIVATE_PORTS ("LOW-HIGH", set per stage by
+    tests/run-all.sh so that stages running side by side never draw from the same ports), else [low, high)."""
+    spec = os.environ.get("KSLAB_PRIVATE_PORTS", "")
+    if spec:
+        first, _, last = spec.partition("-")
+        return int(first), int(last)
+    return low, high
+
+
 def free_block(span, low, high, step):
     """A base in [low, high - span) (a multiple of `step` from `low`) whose `span` ports on 127.0.0.1 are all
-    free now, so that concurrent sessions do not collide. RuntimeError after 200 tries."""
+    free now, so that concurrent sessions do not collide. RuntimeError after 200 tries. KSLAB_PRIVATE_PORTS
+    replaces [low, high)."""
+    low, high = private_range(low, high)
     for _attempt in range(200):
         base = random.randrange(low, high - span, step)
         socks = []

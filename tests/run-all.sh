@@ -2,15 +2,20 @@
 # Every test of the project, as `make test` and .ci/run run it. Starts and stops its own labs (own state
 # folders and ports, so a lab you keep running for the demo is not touched).
 #
-# Stages: unit -> the lab's own tests (tests/lab/tests: kube-apiservers, KubeSphere's real control plane,
-# the installer stand-in) -> collection integration -> ansible-test sanity -> ansible-lint -> changelog -> molecule ->
-# collection build and install. Every lab runs KubeSphere 3.4's real CRDs (../shared/kubesphere-crds) and
-# binaries (tests/lab/build-binaries.sh). Each stage prints its time; the last line sums every pytest
-# stage as "N passed, N failed, N skipped". A pytest stage that collects no test fails, unless it is
-# marked as one that may be empty.
+# Two lanes run side by side, because the lab stages mostly wait on KubeSphere's and kubefed's own timers
+# (health probes every 10 s, a 20 s availableDelay, resyncs) while the other stages need the CPU:
+#   checks: unit -> ansible-test sanity -> ansible-lint -> changelog -> molecule -> collection build and install
+#   labs:   the lab's binaries (tests/lab/build-binaries.sh; cached in ~/.cache/kslab) -> then at once:
+#           lab (tests/lab/tests: kube-apiservers, KubeSphere's real control plane, the installer stand-in),
+#           integration-1 and integration-2 (tests/integration, split by file), awx (tests/awx)
+# Each stage has its own lab state folder, its own port base for its shared lab and its own port range for its
+# private labs (KSLAB_PRIVATE_PORTS), so stages never meet. A stage's output goes to build/test-results/<stage>.log;
+# one line says when each stage ends, a failed stage's log is printed at the end, and the last line sums every
+# pytest stage as "N passed, N failed, N skipped". A pytest stage that collects no test fails.
 #
 #   tests/run-all.sh                 every stage
 #   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build)
+#   KSLAB_TEST_SERIAL=1 tests/run-all.sh    one stage after the other, output straight to the terminal
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -19,28 +24,34 @@ RESULTS="$REPO/build/test-results"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 export ANSIBLE_COLLECTIONS_PATH="$REPO/build/collections" ANSIBLE_CONFIG="$REPO/ansible.cfg" PATH="$BIN:$PATH"
 export KSLAB_INSTALLER_DELAY="${KSLAB_INSTALLER_DELAY:-1}"
-failed=()
+SERIAL="${KSLAB_TEST_SERIAL:-0}"
+T0=$(date +%s)
 
-stage() {  # stage NAME COMMAND...
+stage() {  # stage NAME COMMAND...: runs it, records its exit code and time in $RESULTS/NAME.{rc,secs}
   local name=$1; shift
-  local t0=$(date +%s)
-  echo; echo "=== $name ==="
-  "$@"
-  local rc=$?
-  echo "=== $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $(( $(date +%s) - t0 )) s ==="
-  [ $rc -eq 0 ] || failed+=("$name")
+  local t0=$(date +%s) rc
+  if [ "$SERIAL" = 1 ]; then
+    echo; echo "=== $name ==="
+    "$@"; rc=$?
+  else
+    echo "--- $name: started at +$(( t0 - T0 )) s"
+    "$@" >"$RESULTS/$name.log" 2>&1; rc=$?
+  fi
+  echo "$rc" >"$RESULTS/$name.rc"; echo $(( $(date +%s) - t0 )) >"$RESULTS/$name.secs"
+  local summary=""
+  [ "$SERIAL" = 1 ] || summary=$(grep -E "^(=+ )?[0-9]+ (passed|failed)|(passed|failed|error).* in [0-9.]+s" "$RESULTS/$name.log" | tail -n1)
+  echo "=== $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)") in $(cat "$RESULTS/$name.secs") s${summary:+ ($summary)} ==="
+  return 0
 }
 
-pytest_stage() {  # pytest_stage NAME STATE_DIR PORT_BASE may-be-empty|must-collect PATHS...
-  # Runs against its own lab (own state folder and ports) and stops only that lab.
-  local name=$1 state=$2 port=$3 empty=$4; shift 4
-  env KSLAB_STATE="$state" KSLAB_PORT_BASE="$port" \
+pytest_stage() {  # pytest_stage NAME STATE_DIR PORT_BASE PRIVATE_PORTS PATHS...
+  # Runs against its own lab (own state folder and ports), its private labs take ports from PRIVATE_PORTS
+  # (low-high), and it stops only its own lab.
+  local name=$1 state=$2 port=$3 private=$4; shift 4
+  env KSLAB_STATE="$state" KSLAB_PORT_BASE="$port" KSLAB_PRIVATE_PORTS="$private" \
     "$BIN/pytest" -q -p no:cacheprovider --timeout=900 --junitxml="$RESULTS/$name.xml" "$@"
   local rc=$?
-  if [ $rc -eq 5 ]; then
-    if [ "$empty" = may-be-empty ]; then echo "($name: no tests collected)"; rc=0
-    else echo "($name: no tests collected: this stage must run tests)"; fi
-  fi
+  [ $rc -eq 5 ] && echo "($name: no tests collected: this stage must run tests)"
   [ -f "$state/lab.json" ] && KSLAB_STATE="$state" "$REPO/tests/lab/kslab" down >/dev/null 2>&1
   return $rc
 }
@@ -90,27 +101,79 @@ build_install() {
     && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
 }
 
-want() {  # no arguments: every stage; else only the named ones (unit lab integration awx sanity lint changelog molecule build)
+want() {  # no arguments: every stage; else only the named ones
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
 STAGES=("$@")
 
-# Port bases 100 apart: a 3-cluster lab uses 30 ports (tests/lab/kslabkit/lab.py `layout`).
-want unit && stage "unit tests" pytest_stage unit "$REPO/build/lab-unit" 26600 must-collect tests/unit
-want lab && stage "lab: kube-apiservers, KubeSphere's control plane, installer stand-in" \
-  pytest_stage lab "$REPO/build/lab-lab" 26700 must-collect tests/lab/tests
-want integration && stage "collection integration" \
-  pytest_stage integration "$REPO/build/lab-int" 26800 must-collect tests/integration
-want awx && stage "AWX: jobs through ansible-runner, templates, execution environment, report in a browser" \
-  pytest_stage awx "$REPO/build/lab-awx" 26900 must-collect tests/awx
-want sanity && stage "ansible-test sanity" sanity
-want lint && stage "ansible-lint" lint
-want changelog && stage "changelog (antsibull-changelog lint)" changelog
-want molecule && stage "molecule" molecule_all
-want build && stage "collection build and install" build_install
+# tests/integration in two halves of about equal length, split by file: the first holds the import, unbind,
+# progress and installed-collection tests, the second every other file (a file not listed goes there).
+INTEGRATION_1=(test_join.py test_unbind.py test_health_dead_member.py test_connections.py test_installed_collection.py test_progress.py)
+integration_files() {  # integration_files 1|2
+  local f base listed
+  for f in tests/integration/test_*.py; do
+    base=${f##*/}; listed=0
+    for l in "${INTEGRATION_1[@]}"; do [ "$l" = "$base" ] && listed=1; done
+    if { [ "$1" = 1 ] && [ $listed = 1 ]; } || { [ "$1" = 2 ] && [ $listed = 0 ]; }; then echo "$f"; fi
+  done
+}
+
+checks_lane() {
+  want unit && stage unit pytest_stage unit "$REPO/build/lab-unit" 26300 31000-31900 tests/unit
+  want sanity && stage sanity sanity
+  want lint && stage lint lint
+  want changelog && stage changelog changelog
+  want molecule && stage molecule molecule_all
+  want build && stage build build_install
+}
+
+labs_lane() {
+  want lab || want integration || want awx || return 0
+  stage lab-binaries "$REPO/tests/lab/build-binaries.sh"
+  if [ "$(cat "$RESULTS/lab-binaries.rc")" != 0 ]; then echo "(the lab's binaries did not build: no lab stage runs)"; return 0; fi
+  # Every kube-apiserver, ks-apiserver and ks-controller-manager watches its certificates with inotify (about
+  # 14 instances per 3-cluster lab); four lab stages at once, each with its shared lab and a private one, need
+  # more than the kernel's default of 128 per user. Raised where we may (root), else the stages take turns.
+  local limit=/proc/sys/fs/inotify/max_user_instances have together=1
+  have=$(cat "$limit" 2>/dev/null || echo 0)
+  if [ "$SERIAL" != 1 ] && [ "$have" -lt 512 ]; then
+    if { echo 512 >"$limit"; } 2>/dev/null; then echo "(fs.inotify.max_user_instances raised from $have to 512 for the lab stages side by side)"
+    else echo "(fs.inotify.max_user_instances is $have and cannot be raised here: the lab stages run one after the other)"; together=0; fi
+  fi
+  # Port bases 100 apart (a 3-cluster lab uses 30 ports, tests/lab/kslabkit/lab.py `layout`); private labs
+  # take blocks from each stage's own range.
+  local pids=()
+  run() { if [ "$SERIAL" = 1 ] || [ $together = 0 ]; then "$@"; else "$@" & pids+=($!); fi; }
+  want lab && run stage lab pytest_stage lab "$REPO/build/lab-lab" 26700 27000-28000 tests/lab/tests
+  want integration && run stage integration-1 pytest_stage integration-1 "$REPO/build/lab-int1" 26800 28000-29000 $(integration_files 1)
+  want integration && run stage integration-2 pytest_stage integration-2 "$REPO/build/lab-int2" 26500 29000-30000 $(integration_files 2)
+  want awx && run stage awx pytest_stage awx "$REPO/build/lab-awx" 26900 30000-31000 tests/awx
+  [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
+}
+
+if [ "$SERIAL" = 1 ]; then
+  checks_lane; labs_lane
+else
+  checks_lane & checks_pid=$!
+  labs_lane & labs_pid=$!
+  wait $checks_pid $labs_pid
+fi
 
 echo
+failed=()
+for rcfile in "$RESULTS"/*.rc; do
+  [ -e "$rcfile" ] || continue
+  name=$(basename "$rcfile" .rc)
+  [ "$(cat "$rcfile")" = 0 ] || failed+=("$name")
+done
+if [ "$SERIAL" != 1 ]; then
+  for name in "${failed[@]}"; do
+    echo "===== log of the failed stage $name ($RESULTS/$name.log) ====="
+    tail -n 400 "$RESULTS/$name.log"
+  done
+fi
+echo "all stages: $(( $(date +%s) - T0 )) s"
 "$BIN/python" - "$RESULTS" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 t = f = e = s = 0

@@ -14,6 +14,7 @@ from kslabkit import lab as kslab
 from kslabkit.rest import ApiError, Rest
 
 import polling
+import ports
 
 KSLAB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kslab")
 
@@ -145,8 +146,10 @@ def test_bad_input_gives_one_clear_line(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def _free_block(span, start=28000, stop=31000):
-    """The first base in [start, stop) whose `span` ports are all free now: scanned in order, no randomness."""
+def _free_block(span):
+    """The first base in the private port range (tests/ports.py) whose `span` ports are all free now: scanned in
+    order, no randomness."""
+    start, stop = ports.private_range(28000, 31000)
     for base in range(start, stop, span):
         if all(kslab._port_free(p) for p in range(base, base + span)):
             return base
