@@ -25,7 +25,9 @@ def wait_for(check, timeout=120, what="condition", interval=1.0):
             last = check()
             if last:
                 return last
-        except RETRIED as e:
+        except Exception as e:  # pylint: disable=broad-except (only RETRIED ones are polled again)
+            if not isinstance(e, RETRIED):
+                raise
             last = e
         if time.time() >= deadline:
             raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))

@@ -11,7 +11,7 @@ def private_range(low, high):
     tests/run-all.sh so that stages running side by side never draw from the same ports), else [low, high)."""
     spec = os.environ.get("KSLAB_PRIVATE_PORTS", "")
     if spec:
-        first, _, last = spec.partition("-")
+        first, last = spec.split("-", 1)
         return int(first), int(last)
     return low, high
 

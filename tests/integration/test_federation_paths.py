@@ -88,15 +88,14 @@ def in_sync_on(fleet, m, ns, kind, name):
 
 def test_quantities_canonicalised_by_the_member_are_not_drift(fleet, project):
     ns = project
+    pod = {"containers": [{"name": "app", "image": "nginx:1.25",
+                           "resources": {"requests": {"cpu": 0.5, "memory": "1024Mi"},
+                                         "limits": {"cpu": "1000m", "memory": "1.5Gi"}}}],
+           "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}]}
     dep = {"apiVersion": "apps/v1", "kind": "Deployment",
            "metadata": {"name": "qty", "namespace": ns, "labels": {"app": "qty"}},
            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "qty"}},
-                    "template": {"metadata": {"labels": {"app": "qty"}},
-                                 "spec": {"containers": [{
-                                     "name": "app", "image": "nginx:1.25",
-                                     "resources": {"requests": {"cpu": 0.5, "memory": "1024Mi"},
-                                                   "limits": {"cpu": "1000m", "memory": "1.5Gi"}}}],
-                                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}]}}}}
+                    "template": {"metadata": {"labels": {"app": "qty"}}, "spec": pod}}}
     apply_twice(fleet, [resource_task(dep)])
     path = "/apis/apps/v1/namespaces/%s/deployments/qty" % ns
     for m in MEMBERS:
@@ -240,8 +239,10 @@ def _served(fleet, ns, want):
     """{member: api_versions} from federation_info, once `want(member, versions)` holds for each."""
     out = {}
     for m in MEMBERS:
-        out[m] = wait_for(lambda m=m: (lambda v: v if want(m, v) else None)(info(fleet, m, ns)["api_versions"]),
-                          120, "discovery of %s" % m)
+        def served(m=m):
+            versions = info(fleet, m, ns)["api_versions"]
+            return versions if want(m, versions) else None
+        out[m] = wait_for(served, 120, "discovery of %s" % m)
     return out
 
 

@@ -257,8 +257,8 @@ def test_discovery_adds_what_the_host_knows(plugin_class, kubeconfigs, monkeypat
     assert "c2VjcmV0" not in repr({h: inv.get_host(h).vars for h in inv.hosts}) and "tok" not in repr(edge)
 
 
-def test_a_member_kubefed_says_offline_is_not_ready_although_its_cluster_says_ready(plugin_class, kubeconfigs,
-                                                                                     monkeypatch):
+def test_a_member_kubefed_says_offline_is_not_ready_although_its_cluster_says_ready(
+        plugin_class, kubeconfigs, monkeypatch):
     """The verdict cluster_info and status give (cluster_object.health): the Cluster of a member that died
     after joining keeps Ready True (KubeSphere's webhook denies the update), its KubeFedCluster says Offline."""
     from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
