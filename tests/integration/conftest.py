@@ -43,8 +43,19 @@ class PlaybookRun:
                 out.update(task["hosts"])
         return out
 
+    def failures(self):
+        """'task [host]: msg' of every failed or unreachable result (what a failed run's report shows first)."""
+        out = []
+        for task in self.tasks():
+            for host, res in task.get("hosts", {}).items():
+                if res.get("failed") or res.get("unreachable"):
+                    out.append("%s [%s]: %s%s" % (task["task"]["name"], host, res.get("msg"),
+                                                  " (code %s)" % res["code"] if res.get("code") else ""))
+        return out
+
     def __repr__(self):
-        return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout[-6000:], self.stderr[-3000:])
+        failed = "".join("FAILED %s\n" % f for f in self.failures())
+        return "PlaybookRun(rc=%s)\n%sSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, failed, self.stdout[-6000:], self.stderr[-3000:])
 
 
 def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, verbosity=0, callback="ansible.posix.json",

@@ -27,7 +27,12 @@ pytestmark = pytest.mark.timeout(2400)
 @pytest.fixture(scope="module")
 def fleet(make_module_lab, tmp_path_factory):
     base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")  # never KSLAB_PORT_BASE (the stage's shared lab)
-    lab = make_module_lab(members=2, extra_env={"KSLAB_PORT_BASE": base} if base else None)
+    # The installer stand-in takes 6 s per run here (run-all.sh makes it 1 s): the host role's wait must outlast
+    # a 2 s slice for its progress line to be certain.
+    extra_env = {"KSLAB_INSTALLER_DELAY": "6"}
+    if base:
+        extra_env["KSLAB_PORT_BASE"] = base
+    lab = make_module_lab(members=2, extra_env=extra_env)
     tree = tmp_path_factory.mktemp("inv")
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
     os.symlink(lab.state_dir, tree / ".kslab")
