@@ -25,7 +25,8 @@ def wait_for(check, timeout=120, what="condition", interval=1.0):
             last = check()
             if last:
                 return last
-        except Exception as e:  # pylint: disable=broad-except (only RETRIED ones are polled again)
+        except Exception as e:  # pylint: disable=broad-except
+            # only the RETRIED ones are polled again
             if not isinstance(e, RETRIED):
                 raise
             last = e
