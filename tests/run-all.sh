@@ -49,7 +49,8 @@ pytest_stage() {  # pytest_stage NAME STATE_DIR PORT_BASE PRIVATE_PORTS PATHS...
   # (low-high), and it stops only its own lab.
   local name=$1 state=$2 port=$3 private=$4; shift 4
   env KSLAB_STATE="$state" KSLAB_PORT_BASE="$port" KSLAB_PRIVATE_PORTS="$private" \
-    "$BIN/pytest" -q -p no:cacheprovider --timeout=900 --junitxml="$RESULTS/$name.xml" "$@"
+    "$BIN/pytest" -q -p no:cacheprovider --timeout=900 --junitxml="$RESULTS/$name.xml" \
+      -o junit_logging=system-out -o junit_log_passing_tests=false "$@"
   local rc=$?
   [ $rc -eq 5 ] && echo "($name: no tests collected: this stage must run tests)"
   [ -f "$state/lab.json" ] && KSLAB_STATE="$state" "$REPO/tests/lab/kslab" down >/dev/null 2>&1

@@ -173,13 +173,8 @@ notes:
   - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
     dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
   - >-
-    Long waits print progress. The module's action plugin runs it in slices of C(kubesphere_progress_interval)
-    seconds (a variable, 20 by default; 0 turns slicing off) and, after each slice whose wait is not over,
-    prints at the default verbosity one line per host with the cluster, what it waits for (Initialized,
-    AgentAvailable, healthy), what it sees now and the seconds waited of O(wait_timeout). The result is the
-    one a single run gives (C(changed) and the diff from the slice that wrote). Run without the action plugin,
-    the module waits in one go. Check mode never waits. The wait of O(state=absent) (until the Cluster is
-    gone) is not sliced yet: it prints nothing until it ends.
+    The waits that print progress: Initialized, AgentAvailable, healthy. The wait of O(state=absent) (until the
+    Cluster is gone) is not sliced yet: it prints nothing until it ends.
 seealso:
   - module: kubesphere.multicluster.multicluster_role
   - module: kubesphere.multicluster.cluster_info

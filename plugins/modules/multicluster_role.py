@@ -118,12 +118,7 @@ notes:
   - KubeSphere 3.x with ks-installer. KubeSphere v4 has no ClusterConfiguration; there the host installs
     ks-core into members itself.
   - >-
-    Long waits print progress. The module's action plugin runs it in slices of C(kubesphere_progress_interval)
-    seconds (a variable, 20 by default; 0 turns slicing off) and, after each slice whose wait is not over,
-    prints at the default verbosity one line per host with the cluster, what it waits for (ks-installer
-    applied the role), what it sees now and the seconds waited of O(wait_timeout). The result is the one a
-    single run gives (C(changed) and the diff from the slice that wrote). Run without the action plugin, the
-    module waits in one go. Check mode never waits.
+    The waits that print progress: ks-installer applied the role.
 seealso:
   - module: kubesphere.multicluster.cluster_info
   - module: kubesphere.multicluster.fleet_check

@@ -542,6 +542,9 @@ def test_a_dedicated_credential_replaces_the_stored_kubeconfig_and_its_token_is_
         ensure_member3_imported(lab, ansible_run)
     run = ansible_run(import_play(lab, dedicated_credential=True), "localhost,", timeout=900)
     res = only_result(run)
+    if run.rc != 0:  # printed so that the stage's JUnit XML keeps it (the test is xfail: its traceback is not kept)
+        print("dedicated-credential import failed: %r" % ([res.get("msg"), res.get("code"), res.get("problems")]
+                                                          + run.failures()))
     assert run.rc == 0, (res.get("msg"), res.get("code"), res.get("problems"), run)
     assert res["changed"] is True and res["health"]["verdict"] == "ready", run
     assert res["credential"]["cluster_role"] == "cluster-admin"
