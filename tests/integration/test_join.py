@@ -11,7 +11,6 @@ import it with the module directly. "Writes nothing" is read from the kube-apise
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from auditlog import AuditLog
+from conftest import with_lab_inventory
 from polling import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -79,17 +79,8 @@ def fleet(make_module_lab, tmp_path_factory):
     else:
         base = os.environ.get("KSLAB_PRIVATE_PORT_BASE")  # never KSLAB_PORT_BASE (the stage's shared lab)
         lab = make_module_lab(members=3, extra_env={"KSLAB_PORT_BASE": base} if base else None)
-    # inventories/lab, reading this lab's kubeconfigs (it finds them at <inventory>/../../.kslab)
-    tree = tmp_path_factory.mktemp("inv")
-    shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
-    os.symlink(lab.state_dir, tree / ".kslab")
-    lab.lab_inventory = str(tree / "inventories" / "lab")
+    with_lab_inventory(lab, tmp_path_factory)
     lab.audit = AuditLog.for_lab(lab)
-    deadline = time.time() + 120
-    while not all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
-                  for n in lab.names):
-        assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
-        time.sleep(1)
     return lab
 
 
@@ -530,9 +521,9 @@ def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishe
     assert run.rc == 0 and only_result(run)["changed"] is False, run
 
 
-@pytest.mark.xfail(strict=False, reason="failed once (rc 2, reason cut from the output) in the merged tree's full run, "
-                   "after the interrupted-import test on member3; not reproduced since (passed in a full module run "
-                   "and in two -k runs of the two tests); a failure now prints the module's msg, code and problems")
+@pytest.mark.xfail(strict=False, reason="a known defect not yet explained: fails in full `make test` runs (the lab stages "
+                   "side by side, after the interrupted-import test on member3) and passes alone; a failure prints the "
+                   "module's msg, code and problems into the stage's JUnit XML")
 def test_a_dedicated_credential_replaces_the_stored_kubeconfig_and_its_token_is_never_printed(fleet, ansible_run):
     """member3 is imported (with the lab's admin kubeconfig) by the test above: dedicated_credential makes a
     ServiceAccount bound to cluster-admin on it and stores that token's kubeconfig instead (the webhook accepts

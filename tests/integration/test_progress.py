@@ -5,12 +5,10 @@ fleet with the default callback prints those lines and imports both members; a s
 
 import os
 import re
-import shutil
-import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, with_lab_inventory
 
 SITE = os.path.join(REPO, "playbooks", "site.yml")
 FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 420,
@@ -33,16 +31,7 @@ def fleet(make_module_lab, tmp_path_factory):
     if base:
         extra_env["KSLAB_PORT_BASE"] = base
     lab = make_module_lab(members=2, extra_env=extra_env)
-    tree = tmp_path_factory.mktemp("inv")
-    shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
-    os.symlink(lab.state_dir, tree / ".kslab")
-    lab.lab_inventory = str(tree / "inventories" / "lab")
-    deadline = time.time() + 120
-    while not all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
-                  for n in lab.names):
-        assert time.time() < deadline, "the ks-installer stand-in did not render kubesphere-config"
-        time.sleep(1)
-    return lab
+    return with_lab_inventory(lab, tmp_path_factory)
 
 
 def recap(run):
