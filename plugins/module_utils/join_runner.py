@@ -357,10 +357,9 @@ class Importer:
         if self.type == "proxy":
             proxy = self.host_facts["proxy"]
             self.result["proxy"] = {k: proxy.get(k) for k in ("address", "source", "api_agrees")}
-        if self.slicer.resume.get("condition") and live is not None:
-            # A later slice of the same task (progress.py): the first slice made the checks and the writes and
-            # this one only goes on waiting. The checks are not made again: a member that stops answering
-            # after its Cluster was written fails in the wait, naming the Cluster, as in one run.
+        if self.slicer.resuming and live is not None:
+            # The checks are not made again: a member that stops answering after its Cluster was written
+            # fails in the wait, naming the Cluster, as in one run.
             cluster = live
         else:
             member = read_member(self.read_conn)

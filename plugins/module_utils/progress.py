@@ -43,6 +43,12 @@ class Slicer:
         self.resume = options.get("resume") or {}
         self.started = clock()
 
+    @property
+    def resuming(self):
+        """This run is a later slice of the same task: an earlier slice made the checks and the writes and
+        stopped in a wait (its `resume` names the wait), so this one only has that wait left."""
+        return bool(self.resume.get("condition"))
+
     def wait(self, cluster, condition, timeout):
         """One wait of the module, up to `timeout` seconds in all: when the previous slice ended in the same
         wait (same cluster and condition), the time it had waited already counts."""

@@ -124,3 +124,10 @@ def test_a_later_slice_still_tells_a_failed_multicluster_task_from_what_the_firs
     with pytest.raises(KubeSphereError) as e:
         mr.wait_applied(FakeModule(), p, conn, mr.read(conn), None, progress.Slicer(p), before)
     assert e.value.code == "installer_failed" and "moved since our write" in e.value.msg
+
+
+def test_a_slice_resumes_only_when_the_previous_one_stopped_in_a_wait():
+    Slicer = progress.Slicer
+    assert not Slicer({}).resuming
+    assert not Slicer({"_wait_slice": {"seconds": 20, "resume": {}}}).resuming
+    assert Slicer({"_wait_slice": {"seconds": 20, "resume": {"cluster": "m1", "condition": "x", "elapsed": 3}}}).resuming
