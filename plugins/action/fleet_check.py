@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
 
 ARGUMENT_SPEC = {

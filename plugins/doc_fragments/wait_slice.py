@@ -2,7 +2,7 @@
 # Copyright: kubesphere.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster: the internal option through which a waiting module's action plugin runs
-it in time slices and prints progress (plugins/plugin_utils/sliced.py, plugins/module_utils/progress.py)."""
+it in time slices and prints progress (plugins/plugin_utils/sliced.py, plugins/module_utils/execute/slicing.py)."""
 
 from __future__ import absolute_import, division, print_function
 

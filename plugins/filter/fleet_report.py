@@ -77,7 +77,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet_report as renderer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report_page as renderer
 
 
 def _placed_projects(result):

@@ -52,7 +52,7 @@ _value:
   type: str
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import fleet_table, no_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import fleet_table, no_result
 
 
 def _fleet_table(hosts, hostvars, host=None, result_var="kubesphere_status"):

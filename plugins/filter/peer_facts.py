@@ -61,7 +61,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import peer_facts
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import peer_facts
 
 
 def _peer_facts(hosts, hostvars, result_var="preflight_cluster_info"):

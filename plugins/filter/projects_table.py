@@ -50,7 +50,7 @@ _value:
   type: str
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import projects_table
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import projects_table
 
 
 def _projects_table(hosts, hostvars, result_var="status_projects_info"):

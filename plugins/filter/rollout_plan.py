@@ -61,7 +61,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.rollout import RolloutError, plan
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.rollout import RolloutError, plan
 
 
 def rollout_plan(groups, waves=None, members_group="kubesphere_members"):

@@ -112,9 +112,9 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 
 try:  # ansible-core >= 2.19 templates only trusted inventory values

@@ -36,7 +36,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import kubeconfig, objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client

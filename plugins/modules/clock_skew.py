@@ -89,7 +89,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.clock import run_clock_skew
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.clock import run_clock_skew
 
 
 def main():

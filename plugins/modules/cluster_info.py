@@ -165,7 +165,7 @@ cluster:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import run_cluster_info
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import run_cluster_info
 
 
 def main():

@@ -174,7 +174,7 @@ problems:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation_runner import run_resource
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.federation import run_resource
 
 
 def main():

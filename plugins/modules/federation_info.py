@@ -103,7 +103,7 @@ resources:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation_runner import run_info
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.federation import run_info
 
 
 def main():

@@ -251,7 +251,8 @@ agent:
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
     KubeSphereModule, auth_argspec)
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import join_runner, unbind_runner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_runner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import unbind as unbind_runner
 
 
 def main():

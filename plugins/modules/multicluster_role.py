@@ -210,8 +210,8 @@ dest:
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
     KubeSphereModule, auth_argspec)
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.multicluster_role import run
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.installer import ROLES
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.role import run
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4.installer import ROLES
 
 
 def main():

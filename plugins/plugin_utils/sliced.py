@@ -5,7 +5,7 @@
 module in time slices and print, between two slices, one progress line per host at the default
 verbosity, since a module cannot print on the controller while it runs.
 
-The module side is plugins/module_utils/progress.py: given the internal option `_wait_slice`
+The module side is plugins/module_utils/execute/slicing.py: given the internal option `_wait_slice`
 ({seconds, resume}) its waits stop at the end of the slice and it returns its result with `pending`
 ({cluster, condition, state, elapsed, timeout, resume}). Every slice runs the whole module again: it
 finds nothing left to write (it is idempotent) and goes on waiting where the previous slice stopped
@@ -24,7 +24,7 @@ from ansible.utils.display import Display
 
 display = Display()
 
-OPTION = "_wait_slice"  # plugins/module_utils/progress.py OPTION
+OPTION = "_wait_slice"  # plugins/module_utils/execute/slicing.py OPTION
 INTERVAL_VAR = "kubesphere_progress_interval"
 DEFAULT_INTERVAL = 20
 # a wait is bounded by its wait_timeout; the module waits at most a few times in a row (three for a proxy

@@ -28,7 +28,7 @@ from polling import wait_for
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from standins.installer import CC_PATH, read_ks_config, static_token  # noqa: E402
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import agent  # noqa: E402
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: E402
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks  # noqa: E402
 
 SITE = os.path.join(REPO, "playbooks", "site.yml")

@@ -6,7 +6,7 @@ if_served) for a kind it does not serve, server-side dry run writing nothing, me
 
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
 
 

@@ -19,7 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import drift, federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 WHERE = "cluster %r: %s: "

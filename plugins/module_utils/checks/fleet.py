@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 

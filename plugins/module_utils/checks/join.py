@@ -56,8 +56,8 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 

@@ -17,11 +17,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.cluster_state import (
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import (
     V4_HOST_ANNOTATION, spec_role)
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 
 FORCE_HINT = "force: true to do it anyway"
 

@@ -31,11 +31,11 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.federation import selector_matches
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federation import selector_matches
 
 KUBEFED_NAMESPACE = "kube-federation-system"
 KS_NAMESPACE = "kubesphere-system"

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import agent
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent
 
 TOKEN = "0123456789abcdef" * 4
 

@@ -4,7 +4,7 @@ import email.utils
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 
 T = 1764031573.0  # a whole second: Wed, 25 Nov 2026 00:46:13 GMT
 

@@ -4,7 +4,7 @@ import datetime
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import codes
 
 KUBECONFIG = """apiVersion: v1

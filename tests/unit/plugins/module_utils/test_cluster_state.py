@@ -7,8 +7,8 @@ import yaml
 
 from fakes import FakeConnection
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state as cs
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import report
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state as cs
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 CC_API = "installer.kubesphere.io/v1alpha1"

@@ -1,6 +1,6 @@
 """components.py: which pluggable components a member must enable."""
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import components as comp
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components as comp
 
 HOST = {
     "authentication": {"enabled": True},            # not a component

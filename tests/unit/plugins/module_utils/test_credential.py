@@ -3,8 +3,8 @@ import base64
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import credential
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import codes
 
 

@@ -5,7 +5,8 @@ import copy
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import drift, federation as fed
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation as fed
 
 
 def ftc(name, kind, group="", version="v1"):

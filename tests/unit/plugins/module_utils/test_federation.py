@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import federation as fed
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation as fed
 
 FTC_DEPLOYMENT = {
     "apiVersion": "core.kubefed.io/v1beta1", "kind": "FederatedTypeConfig", "metadata": {"name": "deployments.apps"},

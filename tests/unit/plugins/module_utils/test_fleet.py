@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
 
 

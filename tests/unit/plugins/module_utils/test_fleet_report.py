@@ -5,7 +5,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import fleet_report as fr
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report_page as fr
 from ansible_collections.kubesphere.multicluster.plugins.filter.fleet_report import _fleet_report
 
 

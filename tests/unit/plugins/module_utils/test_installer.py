@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import installer as inst
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer as inst
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 SECRET = "s3cr3t-jwt-0123456789abcdefghijkl"

@@ -6,7 +6,7 @@ import base64
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import join_runner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_runner
 
 
 def kubeconfig_with_files(tmp_path):
@@ -67,8 +67,8 @@ def test_the_health_wait_ends_its_slice_pending_with_the_cluster_condition_and_s
     wait_timeout is not spent, so this is no failure."""
     from fakes import FakeConnection, FakeModule  # noqa: PLC0415
 
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co  # noqa: PLC0415
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils import progress  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing as progress  # noqa: PLC0415
 
     now = [0.0]
     monkeypatch.setattr(join_runner.time, "sleep", lambda s: now.__setitem__(0, now[0] + max(s, 1)))

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from fakes import FakeConnection, FakeModule
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import multicluster_role as mr
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import role as mr
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 

@@ -1,4 +1,4 @@
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 
 
 def test_normalize_drops_what_the_server_owns():

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import planner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 
 VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "..",
                        "shared", "testdata", "kubefed-planner-vectors.json")

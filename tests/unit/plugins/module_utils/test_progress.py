@@ -5,8 +5,8 @@ import pytest
 import yaml
 from fakes import FakeConnection, FakeModule
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import multicluster_role as mr
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import progress
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import role as mr
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing as progress
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 
 

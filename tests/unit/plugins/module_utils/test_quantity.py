@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import quantity as q
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import quantity as q
 
 
 @pytest.mark.parametrize("text,value", [

@@ -1,7 +1,7 @@
 
 
 def test_projects_table_lists_projects_per_member_and_what_is_not_in_sync():
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.report import projects_table
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import projects_table
 
     text = projects_table([
         ("member1", {"projects": [{"name": "shop", "state": "in_sync", "fields": []},

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.rollout import RolloutError, plan
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.rollout import RolloutError, plan
 
 GROUPS = {
     "all": ["host", "m1", "m2", "m3", "m4"],

@@ -7,7 +7,7 @@ import os
 import pytest
 from fakes import FakeConnection
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import unbind_runner as ur
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import unbind as ur
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 

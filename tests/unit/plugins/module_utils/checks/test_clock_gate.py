@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clock as timesync
 
 SYNCED = "C0A80001,ntp1.example.com,3,1795568000.0,0.000812,-0.0001,0.0003,-1.2,0.01,0.05,0.0001,0.0002,64.0,Normal"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import federation as fed
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation as fed
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import PROBLEM_KEYS, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as checks
 

@@ -3,8 +3,8 @@ import datetime
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import agent
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import PROBLEM_KEYS, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join
 

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import PROBLEM_KEYS, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind
 

@@ -9,7 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clock as clock_checks
 
 # ---------------------------------------------------------------------------------------------------

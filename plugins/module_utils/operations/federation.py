@@ -19,12 +19,15 @@ import base64
 import copy
 import time
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, drift, federation, planner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending, pending_result
 
 FED_NS = "kube-federation-system"
 FTC_API = "core.kubefed.io/v1beta1"

@@ -21,7 +21,8 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, kubeconfig
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 try:

@@ -14,7 +14,7 @@ try:
 except ImportError:  # reported by the module that uses it
     yaml = None
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path, merge
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path, merge
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
 
 KS_NAMESPACE = "kubesphere-system"

@@ -45,8 +45,9 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import federation, quantity
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import SERVER_OWNED_METADATA
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import quantity
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import SERVER_OWNED_METADATA
 
 IGNORED_METADATA = tuple(SERVER_OWNED_METADATA) + ("deletionTimestamp", "ownerReferences")
 # KubeSphere's member-side namespace controller (fidelity-audit F14), and the kube-apiserver itself, which

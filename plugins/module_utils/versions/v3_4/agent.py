@@ -34,7 +34,7 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import urlsplit
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 
 NAMESPACE = "kubesphere-system"
 NAME = "cluster-agent"

@@ -39,8 +39,8 @@ try:
 except ImportError:  # reported by the caller that reads kubeconfigs
     yaml = None
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 NAMESPACE = "kube-system"

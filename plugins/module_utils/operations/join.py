@@ -23,15 +23,17 @@ try:
 except ImportError:  # reported by the module (kubernetes needs PyYAML too)
     yaml = None
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import agent as agent_mod
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, installer, objects
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import credential as cred
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent as agent_mod
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential as cred
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending, pending_result
 
 KS_API_PROBE = "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version"
 SA_NAMESPACES = (join_checks.KS_NAMESPACE, join_checks.KUBEFED_NAMESPACE)

@@ -60,7 +60,7 @@ import base64
 import copy
 import re
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import planner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 
 MANAGED_LABEL = "kubefed.io/managed"
 WORKSPACE_LABEL = "kubesphere.io/workspace"

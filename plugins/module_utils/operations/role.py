@@ -17,12 +17,15 @@ import os
 import tempfile
 import time
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_state, components, installer, objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
     Connection, auth_params, ensure_object)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.progress import Slicer, WaitPending, pending_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending, pending_result
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 try:

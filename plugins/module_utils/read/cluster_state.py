@@ -28,9 +28,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import clock, cluster_object, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as cluster_object
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1"

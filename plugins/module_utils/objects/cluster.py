@@ -43,7 +43,7 @@ try:
 except ImportError:  # reported by the caller that reads kubeconfigs
     yaml = None
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 

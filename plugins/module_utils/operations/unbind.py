@@ -26,8 +26,9 @@ import json
 import os
 import tempfile
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import cluster_object as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import installer, objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params, wait_for
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError

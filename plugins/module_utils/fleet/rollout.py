@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import WAVE_PREFIX
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.model import WAVE_PREFIX
 
 
 class RolloutError(ValueError):
