@@ -73,11 +73,15 @@ def progress_line(pending, hidden=False):
 
 
 def merge(results, write_keys=("diff",)):
-    """The result one run gives, from the results of its slices (in order): the last slice's result,
-    `changed` if any slice changed something, the `write_keys` (diff and the like) from the first slice
-    that changed something (later slices find nothing to write), every slice's warnings once, and no
-    `pending` nor `_wait_slice` in the invocation."""
-    final = dict(results[-1])
+    """The result one run gives, from the results of its slices (in order): every key any slice returned,
+    the later slice's value where two did (a later slice re-reads and re-plans, so it returns only what it
+    did or saw itself: a value an earlier slice alone had, such as the dedicated credential of the slice
+    that made it, is kept); `changed` if any slice changed something; the `write_keys` (diff and the like)
+    from the first slice that changed something (later slices find nothing to write); every slice's
+    warnings once; no `pending` nor `_wait_slice` in the invocation."""
+    final = {}
+    for r in results:
+        final.update(r)
     final.pop("pending", None)
     writer = next((r for r in results if r.get("changed")), None)
     if writer is not None:

@@ -8,6 +8,8 @@ can. The plugin runs the module with the internal option `_wait_slice` ({seconds
 module's wait loops then stop at the end of the slice and the module returns, instead of its usual result,
 the same result with `pending` ({cluster, condition, state, elapsed, timeout, resume}); the plugin prints
 one line and runs the module again with the time already spent, until the module returns for good.
+A wait is known across slices by its key: the id of the plan step that waits (execute/executor.py), never
+the sentence shown to the user; `resume` also carries the values the plan's steps declared to carry.
 Without `_wait_slice` (the module run directly) nothing changes: the waits run to wait_timeout.
 
 `pending` never carries a secret: `state` is what the module would put in its timeout message (already
@@ -24,12 +26,14 @@ ARGUMENT_SPEC = {OPTION: {"type": "dict", "required": False, "default": None}}
 
 
 class WaitPending(Exception):
-    """Raised by a wait loop at the end of its slice, the wait not finished and wait_timeout not spent."""
+    """Raised by a wait loop at the end of its slice, the wait not finished and wait_timeout not spent.
+    `result` is what the run has to return so far (the executor fills it in)."""
 
     def __init__(self, cluster, condition, state, elapsed, timeout, resume=None):
         super(WaitPending, self).__init__("%s: waiting until %s (%s)" % (cluster, condition, state))
         self.pending = {"cluster": cluster, "condition": condition, "state": state, "elapsed": int(elapsed),
                         "timeout": timeout, "resume": resume or {}}
+        self.result = {}
 
 
 class Slicer:
@@ -47,17 +51,22 @@ class Slicer:
     def resuming(self):
         """This run is a later slice of the same task: an earlier slice made the checks and the writes and
         stopped in a wait (its `resume` names the wait), so this one only has that wait left."""
-        return bool(self.resume.get("condition"))
+        return bool(self.resume.get("key"))
 
-    def wait(self, cluster, condition, timeout):
+    def carried(self, name, default=None):
+        """A value an earlier slice handed over (`resume`), e.g. facts read before its write."""
+        return (self.resume.get("carry") or {}).get(name, default)
+
+    def wait(self, cluster, condition, timeout, key=None):
         """One wait of the module, up to `timeout` seconds in all: when the previous slice ended in the same
-        wait (same cluster and condition), the time it had waited already counts."""
+        wait (same cluster and key: the plan step's id), the time it had waited already counts."""
+        key = key or condition
         before = 0
-        if self.resume.get("cluster") == cluster and self.resume.get("condition") == condition:
+        if self.resume.get("cluster") == cluster and self.resume.get("key") == key:
             # the time waited so far, and what this run took before it came back to the wait (re-reading,
             # the checks): the wait is as long in wall time as in one run
             before = max(0, float(self.resume.get("elapsed") or 0)) + (self.clock() - self.started)
-        return Wait(self, cluster, condition, timeout, before)
+        return Wait(self, cluster, condition, timeout, before, key)
 
     def ran(self):
         return self.clock() - self.started
@@ -67,9 +76,10 @@ class Slicer:
 
 
 class Wait:
-    def __init__(self, slicer, cluster, condition, timeout, before):
+    def __init__(self, slicer, cluster, condition, timeout, before, key=None):
         self.slicer, self.cluster, self.condition, self.timeout = slicer, cluster, condition, timeout
         self.before = before
+        self.key = key or condition
         self.started = slicer.clock()
 
     def elapsed(self):
@@ -94,7 +104,7 @@ class Wait:
         slice_left = self.slicer.left()
         if slice_left is not None and slice_left <= 0 and not self.spent():
             elapsed = self.elapsed()
-            handed = dict(resume, cluster=self.cluster, condition=self.condition, elapsed=round(elapsed, 1))
+            handed = dict(resume, cluster=self.cluster, key=self.key, elapsed=round(elapsed, 1))
             error = WaitPending(self.cluster, self.condition, describe_state(), elapsed, self.timeout, handed)
             error.pending["ran"] = round(self.slicer.ran(), 1)
             raise error

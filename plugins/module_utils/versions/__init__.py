@@ -1,4 +1,47 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE to kubesphere.multicluster. What differs between KubeSphere versions, behind one seam: versions.for_version() picks the implementation."""
+"""PRIVATE to kubesphere.multicluster. What differs between KubeSphere versions, behind one seam.
+
+`detect(state)` tells a cluster's KubeSphere version from what the read model read (read/cluster_state.py),
+never from an assumption; `for_state(state)` / `implementation(version)` give that version's package, which
+every operation asks for what differs: how a role is set and read, how a member is joined and checked, the
+health predicate, the agent, the unbind steps, the federation engine. Names every version shares are in
+versions/vocabulary.py. KubeSphere 3.4 (versions/v3_4) is the one implementation today; a second one is a
+new package listed in IMPLEMENTATIONS, with no change to the executor or the operations."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
+
+IMPLEMENTATIONS = (v3_4,)
+SUPPORTED = tuple(impl.VERSION for impl in IMPLEMENTATIONS)
+
+
+def detect(state):
+    """{"version": "3.4" | None, "evidence": one sentence}: the first implementation whose evidence the
+    state shows. None when the cluster shows no KubeSphere the collection knows (not installed yet, or a
+    version it does not support)."""
+    for impl in IMPLEMENTATIONS:
+        evidence = impl.evidence(state)
+        if evidence:
+            return {"version": impl.VERSION, "evidence": evidence}
+    return {"version": None, "evidence": "no KubeSphere of a supported version (%s) found" % ", ".join(SUPPORTED)}
+
+
+def implementation(version):
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == version:
+            return impl
+    raise KubeSphereError("KubeSphere %s is not supported (supported: %s)" % (version, ", ".join(SUPPORTED)),
+                          code="unsupported_version")
+
+
+def for_state(state, default=v3_4.VERSION):
+    """The implementation for a cluster's state; `default` when nothing is installed yet (a role set before
+    install, a bare member: the version then comes from what the user installs)."""
+    found = detect(state)["version"]
+    return implementation(found or default)

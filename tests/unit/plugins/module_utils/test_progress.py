@@ -45,7 +45,7 @@ def test_a_slice_ends_with_pending_and_the_next_slice_of_the_same_wait_counts_th
     pending = e.value.pending
     assert pending == {"cluster": "member2", "condition": "Cluster member2 is healthy",
                        "state": "KubeFedCluster member2 Offline", "elapsed": 20, "timeout": 600, "ran": 20.0,
-                       "resume": {"cluster": "member2", "condition": "Cluster member2 is healthy", "elapsed": 20.0,
+                       "resume": {"cluster": "member2", "key": "Cluster member2 is healthy", "elapsed": 20.0,
                                   "extra": "kept"}}
     nxt = slicer(clock, seconds=20, resume=pending["resume"])
     clock.now += 3  # the next run re-reads and checks before it comes back to the wait: that counts too
@@ -56,7 +56,7 @@ def test_a_slice_ends_with_pending_and_the_next_slice_of_the_same_wait_counts_th
 
 def test_when_wait_timeout_is_spent_the_slice_does_not_end_pending_and_the_caller_times_out():
     clock = Clock()
-    resume = {"cluster": "m1", "condition": "c", "elapsed": 590}
+    resume = {"cluster": "m1", "key": "c", "elapsed": 590}
     wait = slicer(clock, seconds=20, resume=resume).wait("m1", "c", 600)
     assert wait.nap(30) == 10.0  # cut to what is left of wait_timeout
     clock.now += 20
@@ -130,4 +130,4 @@ def test_a_slice_resumes_only_when_the_previous_one_stopped_in_a_wait():
     Slicer = progress.Slicer
     assert not Slicer({}).resuming
     assert not Slicer({"_wait_slice": {"seconds": 20, "resume": {}}}).resuming
-    assert Slicer({"_wait_slice": {"seconds": 20, "resume": {"cluster": "m1", "condition": "x", "elapsed": 3}}}).resuming
+    assert Slicer({"_wait_slice": {"seconds": 20, "resume": {"cluster": "m1", "key": "x", "elapsed": 3}}}).resuming

@@ -52,6 +52,18 @@ def test_merge_of_slices_that_wrote_nothing_is_unchanged_and_a_late_failure_keep
     assert failed["failed"] and failed["changed"] and failed["diff"] == {"a": 1}
 
 
+def test_merge_keeps_what_only_an_earlier_slice_returned():
+    """The dedicated credential is made (and reported) by the slice that writes; a later slice that only goes
+    on waiting does not return it: the merged result still has it (it was lost before, when an import's
+    health wait outlasted one slice: the cause of the dedicated-credential test failing in loaded full runs)."""
+    first = {"changed": True, "credential": {"cluster_role": "cluster-admin"}, "credential_changes": ["Secret s"],
+             "pending": PENDING}
+    last = {"changed": False, "health": {"verdict": "ready"}}
+    out = sliced.merge([first, last], write_keys=("diff", "credential_changes"))
+    assert out["credential"] == {"cluster_role": "cluster-admin"} and out["credential_changes"] == ["Secret s"]
+    assert out["health"] == {"verdict": "ready"} and out["changed"] is True and "pending" not in out
+
+
 def test_the_next_slice_counts_what_the_call_took_outside_the_modules_run():
     pending = dict(PENDING, ran=20.0, resume={"cluster": "member2", "condition": "c", "elapsed": 18.0, "before": {"x": 1}})
     assert sliced.carry_over(pending, 22.5) == {"cluster": "member2", "condition": "c", "elapsed": 20.5, "before": {"x": 1}}
