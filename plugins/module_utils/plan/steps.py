@@ -54,6 +54,8 @@ class Step(dict):
                and v not in (None, False)}
         if self["kind"] in WRITES:
             out["verb"] = self["kind"]
+        elif self.get("verb"):  # an act that writes one API object says how (create, patch, apply, delete)
+            out["verb"] = self["verb"]
         for key in ("body", "patch"):
             if callable(self.get(key)):
                 out["deferred"] = "built from the values of earlier steps"
