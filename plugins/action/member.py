@@ -13,4 +13,4 @@ from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced imp
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.member"
-    WRITE_KEYS = ("diff", "diff_agent", "changes", "credential_changes")
+    WRITE_KEYS = ("diff", "diff_agent", "changes", "credential_changes", "path")

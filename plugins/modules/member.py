@@ -303,7 +303,7 @@ def main():
     spec.update(auth_argspec("host_"))
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
     if module.params["state"] == "absent":
-        unbind_runner.run(module)
+        module.run_operation(unbind_runner.run)
     else:
         join_runner.run(module)
 

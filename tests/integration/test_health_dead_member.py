@@ -122,10 +122,8 @@ def test_forced_unbind_of_a_dead_member_completes_and_restores_the_webhook(dead,
     assert r.rc == 0, r
     res = r.results("Unbind the member")["member1"]
     assert res["changed"] and res["path"] == "dead" and res["steps"]["ok"]
-    assert res["steps"]["done"][:3] == ["backup ValidatingWebhookConfiguration cluster.kubesphere.io on host",
-                                        "delete Cluster member1 on host",
-                                        "delete ValidatingWebhookConfiguration cluster.kubesphere.io on host"]
-    assert "create ValidatingWebhookConfiguration cluster.kubesphere.io on host" in res["steps"]["done"]
+    assert res["steps"]["done"][:3] == ["backup-webhook", "delete-cluster", "delete-webhook"]
+    assert "restore-webhook" in res["steps"]["done"]
     assert res["webhook_restored"] is True
     assert any("removes the ValidatingWebhookConfiguration" in w for w in res.get("warnings", []))
     assert cluster(host, "member1") is None
@@ -152,9 +150,9 @@ def test_the_webhook_is_restored_even_when_a_step_fails(dead, ansible_run, tmp_p
         assert r.rc != 0, r
         res = r.results("Unbind the member")["member2"]
         assert res["failed"] and res["code"] == "unbind_failed"
-        assert "wait_deleted Cluster member2" in res["msg"] and HOLD in res["msg"]
-        assert res["steps"]["failed"][0]["step"] == "wait_deleted Cluster member2 on host"
-        assert "create ValidatingWebhookConfiguration cluster.kubesphere.io on host" in res["steps"]["done"]
+        assert "step 'cluster-gone'" in res["msg"] and "Cluster member2" in res["msg"] and HOLD in res["msg"]
+        assert res["steps"]["failed"][0]["step"] == "cluster-gone"
+        assert "restore-webhook" in res["steps"]["done"]
         assert res["webhook_restored"] is True
         assert_webhook_as_before(lab)
         left = cluster(host, "member2")

@@ -111,8 +111,8 @@ class FakeConnection:
     def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False, subresource=None):
         self.calls.append(("merge_patch", (kind, name, dry_run)))
         existing = self.get(api_version, kind, name, namespace)
-        if existing is None:
-            raise self.error("not found (HTTP 404)", obj=describe(kind, name, namespace), code="not_found")
+        if existing is None:  # the adapter's rule: an absent object is None, never an exception
+            return None
         stored = self._bump(objects.merge(existing, patch))
         if not dry_run:
             self._put(stored)

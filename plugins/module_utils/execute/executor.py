@@ -59,13 +59,17 @@ class Context:
 class Outcome:
     def __init__(self):
         self.done, self.skipped, self.predicted = [], [], []
-        self.failed = None  # (step, KubeSphereError)
+        self.failures = []  # (step, KubeSphereError): the first stops the plan; an `always` step may add one
         self.changed = False
         self.diffs = []  # (step id, {before, after, before_header, after_header})
 
     @property
+    def failed(self):
+        return self.failures[0] if self.failures else None
+
+    @property
     def ok(self):
-        return self.failed is None
+        return not self.failures
 
     def diff_of(self, step_id):
         return next((d for i, d in self.diffs if i == step_id), None)
@@ -74,8 +78,7 @@ class Outcome:
         out = {"done": list(self.done), "skipped": list(self.skipped)}
         if self.predicted:
             out["predicted"] = list(self.predicted)
-        if self.failed:
-            out["failed"] = {"step": self.failed[0].id, "error": self.failed[1].msg}
+        out["failed"] = [{"step": step.id, "error": error.msg} for step, error in self.failures]
         return out
 
 
@@ -85,6 +88,8 @@ class Executor:
         self.result = result if result is not None else {}
         self.sleep = sleep
         self.outcome = Outcome()
+        # a later slice of the same run: what the earlier slices did counts as done in this run's report
+        self.outcome.done = list(context.slicer.resume.get("done") or [])
 
     # --- the plan -------------------------------------------------------------------------------------
 
@@ -101,27 +106,29 @@ class Executor:
                 self.ctx.values[step.id] = self.step(step)
             except WaitPending as pending:
                 pending.pending["resume"]["carry"] = self.carried(steps)
+                pending.pending["resume"]["done"] = list(self.outcome.done)
                 pending.result = self.result
                 raise
             except KubeSphereError as e:
-                if self.outcome.failed is None:
-                    self.outcome.failed = (step, e)
+                self.outcome.failures.append((step, e))
                 continue
         return self.outcome
 
-    def raise_failure(self, prefix=None, **result):
-        """Raise the first failure again, its message led by `prefix` and followed by what was skipped."""
+    def raise_failure(self, prefix=None, code=None, **result):
+        """Raise the first failure again, its message led by `prefix` and followed by what was skipped
+        (`code`: the code of that message; the failing step's own by default)."""
         if self.outcome.failed is None:
             return
         step, error = self.outcome.failed
         if prefix is None:
             raise error
-        reason = "%s at step '%s': %s; skipped: %s; done: %s" % (
-            prefix, step.id, error.msg, ", ".join(self.outcome.skipped) or "nothing",
+        later = ["also failed: step '%s': %s" % (s.id, e.msg) for s, e in self.outcome.failures[1:]]
+        reason = "%s at step '%s': %s; %sskipped: %s; done: %s" % (
+            prefix, step.id, error.msg, "".join(t + "; " for t in later), ", ".join(self.outcome.skipped) or "nothing",
             ", ".join(self.outcome.done) or "nothing")
         extra = dict(error.result)
         extra.update(result)
-        raise KubeSphereError(reason, cluster=step.get("cluster"), code=error.code or "failed", **extra)
+        raise KubeSphereError(reason, cluster=step.get("cluster"), code=code or error.code or "failed", **extra)
 
     def carried(self, steps):
         return {s.id: self.ctx.values[s.id] for s in steps if s.get("carry") and s.id in self.ctx.values}

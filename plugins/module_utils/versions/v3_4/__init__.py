@@ -46,3 +46,21 @@ def role(state):
 def health(cluster, kubefed_cluster=None, kubefed_read=True):
     """The health verdict {healthy, verdict, reason}: Ready on the Cluster and kubefed's view of it."""
     return cluster_object.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
+
+
+# --- unbind
+# KubeSphere 3.4's UPDATE webhook on Clusters (failurePolicy Fail): it dials the member on every update of a
+# joined Cluster, so a dead member's finalizer cannot be removed while it is there (kubesphere#2306, #6154).
+WEBHOOK_NAME = "cluster.kubesphere.io"
+# what the API server owns in a webhook configuration (left out of its backup and of the comparison)
+WEBHOOK_SERVER_OWNED = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink",
+                        "deletionTimestamp", "deletionGracePeriodSeconds")
+# kubefedctl's names on a joined member (KubeSphere joins with the host cluster name constant `kubesphere`)
+
+
+def kubefed_sa_name(name):
+    return "%s-kubesphere" % name
+
+
+def kubefed_rbac_name(name):
+    return "kubefed-controller-manager:%s" % kubefed_sa_name(name)

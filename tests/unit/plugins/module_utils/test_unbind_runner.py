@@ -1,5 +1,6 @@
-"""The unbind runner's executor over the one fake connection: the dead-member plan backs up the webhook
-configuration to a file before deleting it, and restores it exactly even when a later step fails."""
+"""operations/unbind.py over the one fake connection: the dead-member plan, run by the executor, backs up
+the webhook configuration to a file before deleting it, and restores it exactly even when a later step
+fails; a restore that differs keeps the backup; a backup left by a killed run is restored by the next."""
 
 import json
 import os
@@ -8,8 +9,9 @@ import pytest
 from fakes import FakeConnection
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import unbind as ur
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind as plans
 
 WEBHOOK = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
            "metadata": {"name": "cluster.kubesphere.io", "labels": {"app": "ks"}, "uid": "u-1",
@@ -29,46 +31,64 @@ SERVED = {("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
 PARAMS = {"wait": True, "wait_timeout": 5, "wait_sleep": 1}
 
 
-def dead_plan():
+OPTIONS = {"force": True, "remove_from_placements": False, "cleanup_member": False, "remove_agent": True,
+           "wait": True, "wait_timeout": 0, "wait_sleep": 1}
+WEBHOOK_REF = ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
+
+
+class Module:
+    check_mode = False
+    params = {}
+
+
+def dead_plan(io, webhook=WEBHOOK, cluster=CLUSTER, backup=None):
     member = {"reachable": False, "error": {"code": "unreachable", "message": "connection refused"}}
-    return checks.plan("member1", CLUSTER, member, None, WEBHOOK, force=True)
+    facts = {"cluster": cluster, "member": member, "kubefed_cluster": None, "webhook": webhook, "federated": [],
+             "webhook_backup": backup, "host_label": "host"}
+    return plans.plan("member1", facts, OPTIONS, io)
 
 
 def host():
     return FakeConnection(label="host", objects=[WEBHOOK, CLUSTER], served=SERVED)
 
 
+def execute(conn, steps):
+    return Executor(Context(Module(), {"host": conn}), {}, sleep=lambda s: None).run(steps)
+
+
 def test_the_dead_plan_backs_up_before_deleting_and_restores_when_a_step_fails(tmp_path):
     conn = host()
     path = ur.backup_path(str(tmp_path / "b"), "host")
-    ex = ur.Executor(PARAMS, conn, None, path)
+    io = ur.UnbindIO(conn, path)
     seen = []
+    original_delete = conn.delete
 
-    def execute(step):
-        if step["action"] == "delete" and step["kind"] == "ValidatingWebhookConfiguration":
+    def delete(api_version, kind, name, namespace=None, dry_run=False):
+        if kind == "ValidatingWebhookConfiguration":
             with open(path) as f:  # the backup is on disk before the configuration goes
                 seen.append(json.load(f))
-        if step["action"] == "wait_deleted":
-            raise KubeSphereError("injected failure")
-        return ex(step)
+        if kind == "Cluster":  # someone else's finalizer holds it: it stays
+            return conn.get(api_version, kind, name, namespace)
+        return original_delete(api_version, kind, name, namespace, dry_run)
 
-    plan = dead_plan()
+    conn.delete = delete
+    plan = dead_plan(io)
     assert plan["path"] == "dead"
-    out = checks.run(plan["steps"], execute)
-    assert not out["ok"] and out["failed"][0]["step"] == "wait_deleted Cluster member1 on host"
-    assert out["done"][-1] == "create ValidatingWebhookConfiguration cluster.kubesphere.io on host"
-    assert out["skipped"] == ["verify Cluster member1 on both"]
-    assert seen == [checks.restorable(WEBHOOK)]
-    live = conn.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
-    assert checks.restored(WEBHOOK, live) and ex.restored is True
+    # the Cluster keeps a finalizer of someone else's: the wait until it is gone fails (wait_timeout 0)
+    out = execute(conn, plan["steps"])
+    assert not out.ok and out.failed[0].id == "cluster-gone"
+    assert out.done[-1] == "restore-webhook" and out.skipped == []
+    assert seen == [plans.restorable(WEBHOOK)]
+    live = conn.get(*WEBHOOK_REF)
+    assert plans.restored(WEBHOOK, live) and io.restored is True
     assert not os.path.exists(path)  # restored exactly: the backup is not left to be restored later
 
 
 def test_a_restore_that_does_not_match_keeps_the_backup_and_fails(tmp_path):
     conn = host()
     path = ur.backup_path(str(tmp_path), "host")
-    ur.write_backup(path, checks.restorable(WEBHOOK))
-    ex = ur.Executor(PARAMS, conn, None, path)
+    ur.write_backup(path, plans.restorable(WEBHOOK))
+    io = ur.UnbindIO(conn, path)
     original_create = conn.create
 
     def lossy_create(obj, dry_run=False):
@@ -77,21 +97,21 @@ def test_a_restore_that_does_not_match_keeps_the_backup_and_fails(tmp_path):
         return original_create(obj, dry_run)
 
     conn.create = lossy_create
-    conn.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
+    conn.delete(*WEBHOOK_REF)
     with pytest.raises(KubeSphereError) as err:
-        ex.restore(conn, checks.restorable(WEBHOOK))
-    assert err.value.code == "restore_differs" and ex.restored is False
+        io.restore(Context(Module(), {"host": conn}), plans.restorable(WEBHOOK))
+    assert err.value.code == "restore_differs" and io.restored is False
     assert os.path.exists(path)
 
 
 def test_a_backup_left_by_a_killed_run_is_restored_by_the_next_one(tmp_path):
     path = ur.backup_path(str(tmp_path), "host")
-    ur.write_backup(path, checks.restorable(WEBHOOK))
-    assert ur.load_backup(path) == checks.restorable(WEBHOOK)
+    ur.write_backup(path, plans.restorable(WEBHOOK))
+    assert ur.load_backup(path) == plans.restorable(WEBHOOK)
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    plan = checks.plan("member1", None, {"reachable": True}, None, None, webhook_backup=ur.load_backup(path))
-    assert [s["action"] for s in plan["steps"]] == ["create", "verify"]
     conn = FakeConnection(label="host", objects=[], served=SERVED)
-    out = checks.run(plan["steps"], ur.Executor(PARAMS, conn, None, path))
-    live = conn.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
-    assert out["ok"] and checks.restored(WEBHOOK, live)
+    io = ur.UnbindIO(conn, path)
+    plan = dead_plan(io, webhook=None, cluster=None, backup=ur.load_backup(path))
+    assert [s["id"] for s in plan["steps"]] == ["restore-webhook"]
+    out = execute(conn, plan["steps"])
+    assert out.ok and plans.restored(WEBHOOK, conn.get(*WEBHOOK_REF)) and not os.path.exists(path)
