@@ -89,7 +89,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.clock import run_clock_skew
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import clock_skew
 
 
 def main():
@@ -99,7 +99,7 @@ def main():
         tracking=dict(type="str"),
         threshold=dict(type="float", default=5.0),
     ), supports_check_mode=True, required_by={"tracking": "node"})
-    run_clock_skew(module)
+    module.run_operation(clock_skew.run)
 
 
 if __name__ == "__main__":

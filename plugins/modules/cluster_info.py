@@ -165,7 +165,7 @@ cluster:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import run_cluster_info
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import cluster_info
 
 
 def main():
@@ -175,7 +175,7 @@ def main():
                    timeout={"type": "float", "default": 30},
                    clock_samples={"type": "int", "default": 1})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
-    run_cluster_info(module)
+    module.run_operation(cluster_info.run)
 
 
 if __name__ == "__main__":

@@ -82,25 +82,3 @@ def parse_duration(value, default=DEFAULT_MAX_SKEW):
     if not parts or "".join(n + u for n, u in parts) != text.lstrip("+"):
         return default
     return sum(float(n) * _UNIT[u] for n, u in parts)
-
-
-def run_clock_skew(module):
-    """The clock_skew module's work: the gate of checks/clock.py over its options; fails on a problem."""
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clock as gate  # noqa: PLC0415
-
-    p = module.params
-    try:
-        tracking = gate.parse_tracking(p["tracking"]) if p["tracking"] is not None else None
-    except ValueError as e:
-        module.fail_json(msg="node '%s': %s" % (p["node"], e))
-    verdict = gate.gate(p["clusters"], p["node"], tracking, p["threshold"])
-    result = {"changed": False, "problems": verdict["problems"]}
-    for w in verdict["warnings"]:
-        module.warn(w)
-    if verdict["report"]:
-        result.update(max_skew=verdict["report"]["max_skew"], max_skew_pair=verdict["report"]["max_skew_pair"])
-    if tracking is not None:
-        result["node_offset"] = tracking["offset"]
-    if verdict["problems"]:
-        module.fail_json(msg="; ".join(x["message"] for x in verdict["problems"]), **result)
-    module.exit_json(**result)

@@ -18,8 +18,8 @@ A state is a dict:
   status update), only its KubeFedCluster says Offline
 - kubefed_clusters: its KubeFedClusters {name, ready, offline, reason}, None when the kind is not served
 
-`facts(state)` turns a state into what the cluster_info module returns, and `run_cluster_info(module)`
-is that module's work. No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
+`facts(state)` turns a state into what the cluster_info module returns (operations/cluster_info.py runs
+that module). No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
 `config` (modules that return a state mask it) and facts carry only its fingerprint."""
 
 from __future__ import absolute_import, division, print_function
@@ -276,24 +276,3 @@ def summary(f):
     ks = ("KubeSphere %s" % (f["kubesphere_version"] or "(version unknown)")) if f["kubesphere_installed"] \
         else "KubeSphere not installed"
     return "cluster '%s': Kubernetes %s, %s, role %s" % (f["name"], f["kubernetes_version"], ks, f["role"])
-
-
-def run_cluster_info(module, connection_class=None):
-    """The cluster_info module's work: read, turn into facts, warn, exit (or fail when asked to)."""
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection  # noqa: PLC0415
-
-    p = module.params
-    name = p["cluster_name"]
-    try:
-        conn = (connection_class or Connection)(module, name, timeout=p["timeout"])
-        state = read(conn, samples=p["clock_samples"])
-    except KubeSphereError as e:  # a kubeconfig that cannot even be resolved
-        state = dict(empty(name), reachable=False, error={"code": e.code or "api_error", "message": e.reason})
-    result = facts(state)
-    if not state["reachable"]:
-        result = unreachable(name, state["error"]["code"], state["error"]["message"], p.get("context"))
-        if p["fail_on_unreachable"]:
-            module.fail_json(msg=summary(result), code=result["reason_code"], cluster=result)
-    for warning in result["warnings"]:
-        module.warn("cluster '%s': %s" % (name, warning))
-    module.exit_json(changed=False, msg=summary(result), cluster=result)
