@@ -29,8 +29,10 @@ import urllib.parse
 import yaml
 
 from . import connect
-from . import lab as kslab
 from .certs import make_ca, make_serving_cert
+from .kubeconfigs import component_kubeconfig
+from .layout import binary, egress_socket, lab_ca_dir, ports_needed, procs_dir, read_procs
+from .processes import _stop, log_tail
 from .rest import ApiError, Rest
 
 log = logging.getLogger("kslab.supervisor")
@@ -103,14 +105,14 @@ class Supervisor:
         self.running = {}  # name -> {"proc": Popen, "key": str, "spec": dict, "record": dict}
         self.backoff = {}  # name -> earliest restart time
         self.refused_agents = set()
-        lab_ports = set(range(self.state["port_base"], self.state["port_base"] + kslab.ports_needed(len(self.names))))
+        lab_ports = set(range(self.state["port_base"], self.state["port_base"] + ports_needed(len(self.names))))
         self.egress = {n: connect.Table("egress-" + n, lab_ports) for n in self.names}
         self.https_proxy = connect.Table("https-proxy", ())
-        self.lab_ca = kslab.lab_ca_dir(self.sd)
+        self.lab_ca = lab_ca_dir(self.sd)
         make_ca(self.lab_ca, "kslab-lab-ca")
-        os.makedirs(kslab.procs_dir(self.sd), exist_ok=True)
-        for rec in kslab.read_procs(self.sd):  # left by a supervisor that crashed: stop them, start afresh
-            if kslab._stop(rec.get("pid"), rec.get("needle", "kslab"), timeout=5):
+        os.makedirs(procs_dir(self.sd), exist_ok=True)
+        for rec in read_procs(self.sd):  # left by a supervisor that crashed: stop them, start afresh
+            if _stop(rec.get("pid"), rec.get("needle", "kslab"), timeout=5):
                 log.info("%s: stopped the process (pid %s) an earlier supervisor left running", rec["name"], rec["pid"])
             try:
                 os.unlink(self._record_path(rec["name"]))
@@ -118,7 +120,7 @@ class Supervisor:
                 pass
         self._listeners = []
         for n in self.names:
-            self._listeners.append(connect.serve_unix(kslab.egress_socket(self.clusters[n]), self.egress[n]))
+            self._listeners.append(connect.serve_unix(egress_socket(self.clusters[n]), self.egress[n]))
         self._listeners.append(connect.serve_tcp(self.ports["connect"], self.https_proxy))
         self.last_seen = {}  # cluster -> wanted entries of the last successful look (kept when a look fails)
 
@@ -127,12 +129,12 @@ class Supervisor:
     def rest(self, name):
         if name not in self._rest:
             c = self.clusters[name]
-            self._rest[name] = Rest(kslab.component_kubeconfig(c["dir"], name, c["server"], "supervisor"), timeout=10)
+            self._rest[name] = Rest(component_kubeconfig(c["dir"], name, c["server"], "supervisor"), timeout=10)
         return self._rest[name]
 
     def kubeconfig(self, cluster, component):
         c = self.clusters[cluster]
-        return kslab.component_kubeconfig(c["dir"], cluster, c["server"], component)
+        return component_kubeconfig(c["dir"], cluster, c["server"], component)
 
     def _workdir(self, cluster, what):
         d = os.path.join(self.clusters[cluster]["dir"], what)
@@ -211,7 +213,7 @@ class Supervisor:
 
         # ks-apiserver on every cluster with a rendered config
         wd = self._workdir(n, "ks-apiserver")
-        argv = [kslab.binary("ks-apiserver"), "--kubeconfig=%s" % self.kubeconfig(n, "ks-apiserver"),
+        argv = [binary("ks-apiserver"), "--kubeconfig=%s" % self.kubeconfig(n, "ks-apiserver"),
                 "--bind-address=127.0.0.1", "--insecure-port=%d" % p["ks_apiserver"], "--secure-port=0", "--v=2"]
         out["ks-apiserver@" + n] = {
             "kind": "ks-apiserver", "cluster": n, "argv": argv, "cwd": wd, "files": {"kubesphere.yaml": rendered},
@@ -232,7 +234,7 @@ class Supervisor:
         certs = os.path.join(wd, "webhook-certs")
         make_serving_cert(self.lab_ca, certs, "ks-controller-manager.kslab")
         self._write_if_changed(os.path.join(wd, "kubesphere.yaml"), rendered_for("ks-controller-manager"))
-        argv = [kslab.binary("ks-controller-manager"), "--controllers=cluster",
+        argv = [binary("ks-controller-manager"), "--controllers=cluster",
                 "--kubeconfig=%s" % self.kubeconfig(n, "ks-controller-manager"), "--webhook-cert-dir=%s" % certs,
                 "--leader-elect=false", "--v=2"]
         env = {"KSLAB_KS_WEBHOOK_PORT": str(p["ks_webhook"]), "KSLAB_KS_METRICS_ADDR": "127.0.0.1:%d" % p["ks_metrics"],
@@ -244,7 +246,7 @@ class Supervisor:
         }
 
         # tower's proxy; the lab plays its load balancer
-        argv = [kslab.binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
+        argv = [binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
                 "--ca-cert=%s/ca.crt" % self.lab_ca, "--ca-key=%s/ca.key" % self.lab_ca,
                 "--host=127.0.0.1", "--port=%d" % p["tower"], "--v=2"]
         # its per-member listeners (6000-7000 and +10000) on 127.0.0.1 only, on ports no other tower holds: the
@@ -269,7 +271,7 @@ class Supervisor:
 
         # kubefed, once the installer has created its KubeFedConfig
         if rest.try_get("/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedconfigs/kubefed" % FED_NS):
-            argv = [kslab.binary("kubefed-controller-manager"), "--kubeconfig=%s" % self.kubeconfig(n, "kubefed"),
+            argv = [binary("kubefed-controller-manager"), "--kubeconfig=%s" % self.kubeconfig(n, "kubefed"),
                     "--kubefed-namespace=%s" % FED_NS, "--v=2", "--rest-config-qps=50", "--rest-config-burst=100",
                     "--healthz-addr=127.0.0.1:%d" % p["kubefed_healthz"],
                     "--metrics-addr=127.0.0.1:%d" % p["kubefed_metrics"]]
@@ -308,7 +310,7 @@ class Supervisor:
                 log.warning("%s: not running cluster-agent: its --proxy-server %r is no tower of this lab", n, server)
             return {}
         c = self.clusters[n]
-        argv = [kslab.binary("tower-agent"), "--name=%s" % flags.get("name", ""), "--token=%s" % flags.get("token", ""),
+        argv = [binary("tower-agent"), "--name=%s" % flags.get("name", ""), "--token=%s" % flags.get("token", ""),
                 "--proxy-server=http://127.0.0.1:%d" % local, "--kubeconfig=%s" % self.kubeconfig(n, "cluster-agent"),
                 "--kubernetes-service=127.0.0.1:%d" % c["port"],
                 "--kubesphere-service=127.0.0.1:%d" % c["ports"]["ks_apiserver"], "--v=2"]
@@ -385,7 +387,7 @@ class Supervisor:
     # --- processes ------------------------------------------------------------------------------------
 
     def _record_path(self, name):
-        return os.path.join(kslab.procs_dir(self.sd), name.replace("/", "_") + ".json")
+        return os.path.join(procs_dir(self.sd), name.replace("/", "_") + ".json")
 
     def _write_record(self, name, record):
         tmp = self._record_path(name) + ".tmp"
@@ -422,7 +424,7 @@ class Supervisor:
             return
         proc = r["proc"]
         if proc.poll() is None:
-            kslab._stop(proc.pid, r["record"]["needle"], timeout=r["spec"].get("stop_timeout", 10))
+            _stop(proc.pid, r["record"]["needle"], timeout=r["spec"].get("stop_timeout", 10))
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -446,7 +448,7 @@ class Supervisor:
                 code = r["proc"].poll()
                 if code is None:
                     continue
-                tail = kslab.log_tail(r["record"]["log"], 10)
+                tail = log_tail(r["record"]["log"], 10)
                 log.error("%s DIED (exit %s); last lines of %s:\n    %s", name, code, r["record"]["log"],
                           "\n    ".join(tail) or "(empty)")
                 r["record"]["exit"] = code
@@ -489,6 +491,6 @@ class Supervisor:
                 pass
         for n in self.names:
             try:
-                os.unlink(kslab.egress_socket(self.clusters[n]))
+                os.unlink(egress_socket(self.clusters[n]))
             except OSError:
                 pass
