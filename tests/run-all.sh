@@ -142,7 +142,7 @@ labs_lane() {
     if { echo 512 >"$limit"; } 2>/dev/null; then echo "(fs.inotify.max_user_instances raised from $have to 512 for the lab stages side by side)"
     else echo "(fs.inotify.max_user_instances is $have and cannot be raised here: the lab stages run one after the other)"; together=0; fi
   fi
-  # Port bases 100 apart (a 3-cluster lab uses 30 ports, tests/lab/kslabkit/lab.py `layout`); private labs
+  # Port bases 100 apart (a 3-cluster lab uses 30 ports, tests/lab/kslabkit/layout.py `layout`); private labs
   # take blocks from each stage's own range.
   local pids=()
   run() { if [ "$SERIAL" = 1 ] || [ $together = 0 ]; then "$@"; else "$@" & pids+=($!); fi; }

@@ -163,7 +163,7 @@ def cluster_configuration(role="none", jwt_secret="", crds_dir=None):
 
 
 def _default_crds():
-    from .lab import default_crds_dir  # noqa: PLC0415
+    from .layout import default_crds_dir  # noqa: PLC0415
 
     return default_crds_dir()
 

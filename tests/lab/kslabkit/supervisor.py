@@ -29,8 +29,10 @@ import urllib.parse
 import yaml
 
 from . import connect
-from . import lab as kslab
 from .certs import make_ca, make_serving_cert
+from .kubeconfigs import component_kubeconfig
+from .layout import binary, egress_socket, lab_ca_dir, ports_needed, procs_dir, read_procs
+from .processes import _stop, log_tail
 from .rest import ApiError, Rest
 
 log = logging.getLogger("kslab.supervisor")
@@ -103,14 +105,14 @@ class Supervisor:
         self.running = {}  # name -> {"proc": Popen, "key": str, "spec": dict, "record": dict}
         self.backoff = {}  # name -> earliest restart time
         self.refused_agents = set()
-        lab_ports = set(range(self.state["port_base"], self.state["port_base"] + kslab.ports_needed(len(self.names))))
+        lab_ports = set(range(self.state["port_base"], self.state["port_base"] + ports_needed(len(self.names))))
         self.egress = {n: connect.Table("egress-" + n, lab_ports) for n in self.names}
         self.https_proxy = connect.Table("https-proxy", ())
-        self.lab_ca = kslab.lab_ca_dir(self.sd)
+        self.lab_ca = lab_ca_dir(self.sd)
         make_ca(self.lab_ca, "kslab-lab-ca")
-        os.makedirs(kslab.procs_dir(self.sd), exist_ok=True)
-        for rec in kslab.read_procs(self.sd):  # left by a supervisor that crashed: stop them, start afresh
-            if kslab._stop(rec.get("pid"), rec.get("needle", "kslab"), timeout=5):
+        os.makedirs(procs_dir(self.sd), exist_ok=True)
+        for rec in read_procs(self.sd):  # left by a supervisor that crashed: stop them, start afresh
+            if _stop(rec.get("pid"), rec.get("needle", "kslab"), timeout=5):
                 log.info("%s: stopped the process (pid %s) an earlier supervisor left running", rec["name"], rec["pid"])
             try:
                 os.unlink(self._record_path(rec["name"]))
@@ -118,7 +120,7 @@ class Supervisor:
                 pass
         self._listeners = []
         for n in self.names:
-            self._listeners.append(connect.serve_unix(kslab.egress_socket(self.clusters[n]), self.egress[n]))
+            self._listeners.append(connect.serve_unix(egress_socket(self.clusters[n]), self.egress[n]))
         self._listeners.append(connect.serve_tcp(self.ports["connect"], self.https_proxy))
         self.last_seen = {}  # cluster -> wanted entries of the last successful look (kept when a look fails)
 
@@ -127,12 +129,12 @@ class Supervisor:
     def rest(self, name):
         if name not in self._rest:
             c = self.clusters[name]
-            self._rest[name] = Rest(kslab.component_kubeconfig(c["dir"], name, c["server"], "supervisor"), timeout=10)
+            self._rest[name] = Rest(component_kubeconfig(c["dir"], name, c["server"], "supervisor"), timeout=10)
         return self._rest[name]
 
     def kubeconfig(self, cluster, component):
         c = self.clusters[cluster]
-        return kslab.component_kubeconfig(c["dir"], cluster, c["server"], component)
+        return component_kubeconfig(c["dir"], cluster, c["server"], component)
 
     def _workdir(self, cluster, what):
         d = os.path.join(self.clusters[cluster]["dir"], what)
@@ -184,14 +186,30 @@ class Supervisor:
 
     def look(self, n, egress, https, agents_map, hosts):
         """What cluster `n` asks for, from its rendered kubesphere-config."""
-        c = self.clusters[n]
         rest = self.rest(n)
+        cfg = self._rendered_config(rest)
+        if cfg is None:
+            self.unfurnish_ks_apiserver(n)
+            return {}
+        out = self._want_ks_apiserver(n, cfg, egress)
+        mc = cfg.get("multicluster") or {}
+        if not (mc.get("enable") is True and mc.get("clusterRole") == "host"):
+            return out
+        hosts.append(n)
+        out.update(self._want_ks_controller_manager(n, cfg))
+        out.update(self._want_tower(n, agents_map))
+        self._map_proxy_clusters(rest, https)
+        out.update(self._want_kubefed(n, rest))
+        return out
+
+    @staticmethod
+    def _rendered_config(rest):
+        """The cluster's rendered kubesphere.yaml with its in-cluster endpoints replaced by NOWHERE; None
+        when the installer has rendered none."""
         cm = rest.try_get(CONFIG_PATH)
         text = ((cm or {}).get("data") or {}).get("kubesphere.yaml")
-        out = {}
         if not text:
-            self.unfurnish_ks_apiserver(n)
-            return out
+            return None
         cfg = yaml.safe_load(text) or {}
         cfg["monitoring"] = dict(cfg.get("monitoring") or {}, endpoint=NOWHERE)  # must be non-empty
         for section in cfg.values():  # every other in-cluster endpoint (notification, ...): loopback too
@@ -199,63 +217,71 @@ class Supervisor:
                 host = urllib.parse.urlsplit(section["endpoint"]).hostname
                 if host not in ("127.0.0.1", "localhost"):
                     section["endpoint"] = NOWHERE
+        return cfg
+
+    def _rendered_for(self, n, cfg, component):
+        # In a pod, KubeSphere's binaries use the in-cluster config; here the file names the component's
+        # kubeconfig (the binaries reload this file when it changes, and then need it there, not in a flag).
+        kube = dict(cfg.get("kubernetes") or {})
+        kube["kubeconfig"] = self.kubeconfig(n, component)
+        return yaml.safe_dump(dict(cfg, kubernetes=kube), sort_keys=False)
+
+    def _want_ks_apiserver(self, n, cfg, egress):
+        """ks-apiserver, on every cluster with a rendered config, and the service proxy path to it."""
+        c = self.clusters[n]
         p = c["ports"]
-
-        def rendered_for(component):
-            # In a pod, KubeSphere's binaries use the in-cluster config; here the file names the component's
-            # kubeconfig (the binaries reload this file when it changes, and then need it there, not in a flag).
-            kube = dict(cfg.get("kubernetes") or {})
-            kube["kubeconfig"] = self.kubeconfig(n, component)
-            return yaml.safe_dump(dict(cfg, kubernetes=kube), sort_keys=False)
-        rendered = rendered_for("ks-apiserver")
-
-        # ks-apiserver on every cluster with a rendered config
+        rendered = self._rendered_for(n, cfg, "ks-apiserver")
         wd = self._workdir(n, "ks-apiserver")
-        argv = [kslab.binary("ks-apiserver"), "--kubeconfig=%s" % self.kubeconfig(n, "ks-apiserver"),
+        argv = [binary("ks-apiserver"), "--kubeconfig=%s" % self.kubeconfig(n, "ks-apiserver"),
                 "--bind-address=127.0.0.1", "--insecure-port=%d" % p["ks_apiserver"], "--secure-port=0", "--v=2"]
-        out["ks-apiserver@" + n] = {
+        out = {"ks-apiserver@" + n: {
             "kind": "ks-apiserver", "cluster": n, "argv": argv, "cwd": wd, "files": {"kubesphere.yaml": rendered},
             "key": _hash(argv, rendered), "address": "127.0.0.1:%d" % p["ks_apiserver"],
             "health": {"http": "http://127.0.0.1:%d/kapis/version" % p["ks_apiserver"], "expect": "v3.4.1",
                        "what": "/kapis/version"},
-        }
+        }}
         self.furnish_ks_apiserver(n)
         egress[(pod_ip(c["index"]), KS_POD_PORT)] = p["ks_apiserver"]
+        return out
 
-        mc = cfg.get("multicluster") or {}
-        if not (mc.get("enable") is True and mc.get("clusterRole") == "host"):
-            return out
-        hosts.append(n)
-
-        # ks-controller-manager: cluster controller and its webhook
+    def _want_ks_controller_manager(self, n, cfg):
+        """A host's ks-controller-manager: cluster controller and its webhook."""
+        p = self.clusters[n]["ports"]
         wd = self._workdir(n, "ks-controller-manager")
         certs = os.path.join(wd, "webhook-certs")
         make_serving_cert(self.lab_ca, certs, "ks-controller-manager.kslab")
-        self._write_if_changed(os.path.join(wd, "kubesphere.yaml"), rendered_for("ks-controller-manager"))
-        argv = [kslab.binary("ks-controller-manager"), "--controllers=cluster",
+        self._write_if_changed(os.path.join(wd, "kubesphere.yaml"), self._rendered_for(n, cfg, "ks-controller-manager"))
+        argv = [binary("ks-controller-manager"), "--controllers=cluster",
                 "--kubeconfig=%s" % self.kubeconfig(n, "ks-controller-manager"), "--webhook-cert-dir=%s" % certs,
                 "--leader-elect=false", "--v=2"]
         env = {"KSLAB_KS_WEBHOOK_PORT": str(p["ks_webhook"]), "KSLAB_KS_METRICS_ADDR": "127.0.0.1:%d" % p["ks_metrics"],
                "HTTPS_PROXY": "http://127.0.0.1:%d" % self.ports["connect"], "NO_PROXY": "127.0.0.1,localhost"}
-        out["ks-controller-manager@" + n] = {
+        return {"ks-controller-manager@" + n: {
             "kind": "ks-controller-manager", "cluster": n, "argv": argv, "cwd": wd, "env": env,
             "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["ks_webhook"],
             "health": {"http": "http://127.0.0.1:%d/metrics" % p["ks_metrics"], "what": "metrics"},
-        }
+        }}
 
-        # tower's proxy; the lab plays its load balancer
-        argv = [kslab.binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
+    def _want_tower(self, n, agents_map):
+        """A host's tower proxy; the lab plays its load balancer."""
+        c = self.clusters[n]
+        p = c["ports"]
+        argv = [binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
                 "--ca-cert=%s/ca.crt" % self.lab_ca, "--ca-key=%s/ca.key" % self.lab_ca,
                 "--host=127.0.0.1", "--port=%d" % p["tower"], "--v=2"]
         # its per-member listeners (6000-7000 and +10000) on 127.0.0.1 only, on ports no other tower holds: the
         # lab's build-time change to tower (build-binaries.sh); upstream listens on all interfaces
         env = {"KSLAB_TOWER_BIND": "127.0.0.1"}
-        out["tower@" + n] = {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"), "env": env,
-                             "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["tower"],
-                             "health": {"tcp": p["tower"]}, "stop_timeout": 2}
+        out = {"tower@" + n: {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"), "env": env,
+                              "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["tower"],
+                              "health": {"tcp": p["tower"]}, "stop_timeout": 2}}
         self.play_tower_load_balancer(n)
         agents_map[(tower_ip(c["index"]), TOWER_SERVICE_PORT)] = p["tower"]
-        # tower's mc-<name> Services of proxy clusters: reachable from the host's binaries via HTTPS_PROXY
+        return out
+
+    @staticmethod
+    def _map_proxy_clusters(rest, https):
+        """tower's mc-<name> Services of proxy clusters: reachable from the host's binaries via HTTPS_PROXY."""
         for cl in (rest.try_get("/apis/cluster.kubesphere.io/v1alpha1/clusters") or {}).get("items", []):
             conn = (cl.get("spec") or {}).get("connection") or {}
             if conn.get("type") != "proxy" or not conn.get("kubernetesAPIServerPort"):
@@ -267,20 +293,22 @@ class Supervisor:
                 if conn.get("kubesphereAPIServerPort"):
                     https[(ip, 80)] = int(conn["kubesphereAPIServerPort"])
 
-        # kubefed, once the installer has created its KubeFedConfig
-        if rest.try_get("/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedconfigs/kubefed" % FED_NS):
-            argv = [kslab.binary("kubefed-controller-manager"), "--kubeconfig=%s" % self.kubeconfig(n, "kubefed"),
-                    "--kubefed-namespace=%s" % FED_NS, "--v=2", "--rest-config-qps=50", "--rest-config-burst=100",
-                    "--healthz-addr=127.0.0.1:%d" % p["kubefed_healthz"],
-                    "--metrics-addr=127.0.0.1:%d" % p["kubefed_metrics"]]
-            env = {"HTTPS_PROXY": "http://127.0.0.1:%d" % self.ports["connect"], "NO_PROXY": "127.0.0.1,localhost"}
-            out["kubefed@" + n] = {
-                "kind": "kubefed", "cluster": n, "argv": argv, "cwd": self._workdir(n, "kubefed"), "env": env,
-                "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["kubefed_healthz"],
-                "health": {"http": "http://127.0.0.1:%d/healthz" % p["kubefed_healthz"], "what": "healthz"},
-                "before_start": self.clear_kubefed_lock,
-            }
-        return out
+    def _want_kubefed(self, n, rest):
+        """A host's kubefed controller-manager, once the installer has created its KubeFedConfig."""
+        if not rest.try_get("/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedconfigs/kubefed" % FED_NS):
+            return {}
+        p = self.clusters[n]["ports"]
+        argv = [binary("kubefed-controller-manager"), "--kubeconfig=%s" % self.kubeconfig(n, "kubefed"),
+                "--kubefed-namespace=%s" % FED_NS, "--v=2", "--rest-config-qps=50", "--rest-config-burst=100",
+                "--healthz-addr=127.0.0.1:%d" % p["kubefed_healthz"],
+                "--metrics-addr=127.0.0.1:%d" % p["kubefed_metrics"]]
+        env = {"HTTPS_PROXY": "http://127.0.0.1:%d" % self.ports["connect"], "NO_PROXY": "127.0.0.1,localhost"}
+        return {"kubefed@" + n: {
+            "kind": "kubefed", "cluster": n, "argv": argv, "cwd": self._workdir(n, "kubefed"), "env": env,
+            "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["kubefed_healthz"],
+            "health": {"http": "http://127.0.0.1:%d/healthz" % p["kubefed_healthz"], "what": "healthz"},
+            "before_start": self.clear_kubefed_lock,
+        }}
 
     def look_agent(self, n, agents_map):
         """The lab plays the kubelet for kubesphere-system/cluster-agent."""
@@ -308,7 +336,7 @@ class Supervisor:
                 log.warning("%s: not running cluster-agent: its --proxy-server %r is no tower of this lab", n, server)
             return {}
         c = self.clusters[n]
-        argv = [kslab.binary("tower-agent"), "--name=%s" % flags.get("name", ""), "--token=%s" % flags.get("token", ""),
+        argv = [binary("tower-agent"), "--name=%s" % flags.get("name", ""), "--token=%s" % flags.get("token", ""),
                 "--proxy-server=http://127.0.0.1:%d" % local, "--kubeconfig=%s" % self.kubeconfig(n, "cluster-agent"),
                 "--kubernetes-service=127.0.0.1:%d" % c["port"],
                 "--kubesphere-service=127.0.0.1:%d" % c["ports"]["ks_apiserver"], "--v=2"]
@@ -385,7 +413,7 @@ class Supervisor:
     # --- processes ------------------------------------------------------------------------------------
 
     def _record_path(self, name):
-        return os.path.join(kslab.procs_dir(self.sd), name.replace("/", "_") + ".json")
+        return os.path.join(procs_dir(self.sd), name.replace("/", "_") + ".json")
 
     def _write_record(self, name, record):
         tmp = self._record_path(name) + ".tmp"
@@ -422,7 +450,7 @@ class Supervisor:
             return
         proc = r["proc"]
         if proc.poll() is None:
-            kslab._stop(proc.pid, r["record"]["needle"], timeout=r["spec"].get("stop_timeout", 10))
+            _stop(proc.pid, r["record"]["needle"], timeout=r["spec"].get("stop_timeout", 10))
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -446,7 +474,7 @@ class Supervisor:
                 code = r["proc"].poll()
                 if code is None:
                     continue
-                tail = kslab.log_tail(r["record"]["log"], 10)
+                tail = log_tail(r["record"]["log"], 10)
                 log.error("%s DIED (exit %s); last lines of %s:\n    %s", name, code, r["record"]["log"],
                           "\n    ".join(tail) or "(empty)")
                 r["record"]["exit"] = code
@@ -489,6 +517,6 @@ class Supervisor:
                 pass
         for n in self.names:
             try:
-                os.unlink(kslab.egress_socket(self.clusters[n]))
+                os.unlink(egress_socket(self.clusters[n]))
             except OSError:
                 pass

@@ -19,7 +19,7 @@ log = logging.getLogger("standins")
 
 class Lab:
     """The clusters of a running kslab (from its lab.json). With `component`, clients use that lab
-    component's own identity (user kslab:<component>, see kslabkit.lab.component_kubeconfig), so the audit
+    component's own identity (user kslab:<component>, see kslabkit.kubeconfigs.component_kubeconfig), so the audit
     log tells it from the collection (user kslab-admin); without, the admin kubeconfig."""
 
     def __init__(self, state_dir, component=None):
@@ -42,7 +42,7 @@ class Lab:
         if name not in self._rest:
             path = self.kubeconfig(name)
             if self.component:
-                from kslabkit.lab import component_kubeconfig  # noqa: PLC0415
+                from kslabkit.kubeconfigs import component_kubeconfig  # noqa: PLC0415
 
                 c = self.state["clusters"][name]
                 path = component_kubeconfig(c["dir"], name, c["server"], self.component)
