@@ -35,7 +35,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federation import selector_matches
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.placement import selector_matches
 
 KUBEFED_NAMESPACE = "kube-federation-system"
 KS_NAMESPACE = "kubesphere-system"
