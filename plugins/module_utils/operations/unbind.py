@@ -27,6 +27,7 @@ import os
 import tempfile
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params, wait_for
@@ -242,7 +243,7 @@ def unbind(module, p, result):
                                                 "was given"}}
     backup_file = backup_path(p["webhook_backup_dir"], host_label(p))
     backup = load_backup(backup_file) if webhook is None else None
-    result["health"] = co.health(cluster, kfc) if cluster else None
+    result["health"] = cluster_health.health(cluster, kfc) if cluster else None
     result["member_reachable"] = bool(member.get("reachable"))
     if not member.get("reachable"):
         result["member_error"] = member.get("error")
