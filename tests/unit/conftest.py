@@ -1,4 +1,5 @@
-"""Unit tests import the one fake connection as `fakes` (tests/unit/fakes.py)."""
+"""Unit tests import the one fake connection as `fakes` (tests/unit/fakes.py), and Cluster objects,
+conditions and kubeconfigs as `cluster_fixtures` (tests/unit/cluster_fixtures.py)."""
 
 import os
 import sys

@@ -6,7 +6,8 @@
 A check is a pure function from facts (plain dicts read from the clusters or the inventory) to a list of
 problems. It never reads a cluster and never writes one: modules read first, run every check, and write
 only when the list is empty. Each theme has its own file in this package (fleet description, roles and
-membership, clocks, import, unbind, federation); they all return `problem(...)` dicts.
+membership, clocks, import, usability after an import, unbind, federation); they all return `problem(...)`
+dicts.
 
 A problem is exactly {"code", "cluster", "message"}:
 - code: a stable identifier, snake_case, that tests, roles and AWX surveys match on;

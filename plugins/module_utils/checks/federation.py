@@ -20,7 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import jsonpatch
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 WHERE = "cluster %r: %s: "
@@ -118,7 +120,7 @@ def overrides(subject, fed_obj, target):
     one entry per cluster; op add, remove or replace; a JSON-pointer path; no forbidden path; one override
     per path and cluster, none nested in another; and the patch must apply (evanphx v4 semantics) to the
     object kubefed creates from the template (the strictest case: on create nothing is retained, so e.g.
-    /metadata/annotations/<key> has no parent). `target` is federation.federated_types(ftc)["target"]."""
+    /metadata/annotations/<key> has no parent). `target` is federated.federated_types(ftc)["target"]."""
     out = []
     seen_clusters = set()
     entries = (fed_obj.get("spec") or {}).get("overrides") or []
@@ -137,7 +139,7 @@ def overrides(subject, fed_obj, target):
         cluster = entry.get("clusterName")
         try:
             drift.object_for_cluster(fed_obj, target, cluster)
-        except federation.PatchError as exc:
+        except jsonpatch.PatchError as exc:
             out.append(problem("override_does_not_apply", cluster,
                                _override_subject(cluster, subject, exc.index, exc.path)
                                + "%s; kubefed would report ApplyOverridesFailed and write nothing to this "
@@ -153,14 +155,14 @@ def _structure(subject, cluster, items):
         path = item.get("path")
         op = item.get("op") or "replace"
         where = _override_subject(cluster, subject, index, path)
-        if op not in federation.OPS:
+        if op not in jsonpatch.OPS:
             out.append(problem("override_op_invalid", cluster, where + "op %r is not one of add, remove, "
                                "replace" % op))
-        if not federation.is_pointer(path):
+        if not jsonpatch.is_pointer(path):
             out.append(problem("override_path_invalid", cluster, where + "the path must be a JSON pointer "
                                "starting with '/'"))
             continue
-        if path in federation.FORBIDDEN_PATHS:
+        if path in ov.FORBIDDEN_PATHS:
             out.append(problem("override_path_forbidden", cluster, where + "kubefed refuses overrides of %s "
                                "(name, namespace, generateName and kind tie the member object to its "
                                "federated object)" % path))
@@ -186,22 +188,22 @@ def settings(subject, kind, template, clusters, settings_map):
         if cluster not in (clusters or []):
             out.append(problem("setting_cluster_not_placed", cluster, where + "has settings but is not one of "
                                "the resource's clusters"))
-        for key in sorted(set(values) - set(federation.SETTING_KEYS)):
+        for key in sorted(set(values) - set(ov.SETTING_KEYS)):
             out.append(problem("setting_unknown", cluster, where + "unknown setting %r (known: %s)"
-                               % (key, ", ".join(federation.SETTING_KEYS))))
-        if values.get("replicas") is not None and kind not in federation.REPLICA_KINDS:
+                               % (key, ", ".join(ov.SETTING_KEYS))))
+        if values.get("replicas") is not None and kind not in ov.REPLICA_KINDS:
             out.append(problem("setting_not_applicable", cluster, where + "a %s has no replicas" % kind))
-        if values.get("data") is not None and kind not in federation.DATA_KINDS:
+        if values.get("data") is not None and kind not in ov.DATA_KINDS:
             out.append(problem("setting_not_applicable", cluster, where + "a %s has no data keys" % kind))
         if values.get("data") is not None and not isinstance(values["data"], dict):
             out.append(problem("setting_invalid", cluster, where + "data must be a mapping of keys to values"))
-        for field in federation.CONTAINER_SETTINGS:
+        for field in ov.CONTAINER_SETTINGS:
             per_container = values.get(field)
             if per_container is None or (field == "ports" and kind == "Service"):
                 if field == "ports" and kind == "Service" and not isinstance(per_container, (list, type(None))):
                     out.append(problem("setting_invalid", cluster, where + "ports of a Service must be a list"))
                 continue
-            if federation.pod_spec_tokens(kind) is None:
+            if ov.pod_spec_tokens(kind) is None:
                 out.append(problem("setting_not_applicable", cluster, where + "a %s has no containers for the %s "
                                    "setting" % (kind, field)))
                 continue
@@ -210,7 +212,7 @@ def settings(subject, kind, template, clusters, settings_map):
                                    % field))
                 continue
             for name in sorted(per_container):
-                if federation.find_container(template, kind, name) is None:
+                if ov.find_container(template, kind, name) is None:
                     out.append(problem("setting_unknown_container", cluster, where + "the %s setting names "
                                        "container %r, which the template does not have" % (field, name)))
                 elif field == "env" and not isinstance(per_container[name] or {}, dict):
@@ -254,13 +256,13 @@ def project_clusters(subject, names, project_names):
 
 def federated_type(subject, api_version, kind, ftcs):
     """The host must have an enabled FederatedTypeConfig for the kind."""
-    ftc = federation.find_ftc(ftcs, api_version, kind)
+    ftc = federated.find_ftc(ftcs, api_version, kind)
     if ftc is None:
-        group = federation.group_of(api_version)
+        group = federated.group_of(api_version)
         shown = "%s (group %s)" % (kind, group) if group else kind
         return [problem("federated_type_missing", None, "%s: the host has no FederatedTypeConfig for %s, so kubefed "
                         "cannot federate it" % (subject, shown))]
-    if not federation.federated_types(ftc)["enabled"]:
+    if not federated.federated_types(ftc)["enabled"]:
         return [problem("federated_type_disabled", None, "%s: the FederatedTypeConfig %s has propagation "
                                                          "Disabled" % (subject, ftc["metadata"]["name"]))]
     return []

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. Checks of a fleet description (pure): one host, names KubeSphere
 accepts, unique names, kubeconfigs and contexts that exist, distinct API servers; and, for a static
-inventory, node groups that exist and one rollout wave per cluster. `views` are fleet.kubeconfig_view
+inventory, node groups that exist and one rollout wave per cluster. `views` are kubeconfig.summary
 results (what a kubeconfig says, never its secrets). `check(...)` is the one composition the fleet_check
 action and the inventory plugin both use. Codes: no_host, two_hosts, member_as_host, duplicate_name,
 invalid_name, unknown_connection_type, kubeconfig_missing, kubeconfig_invalid, no_such_context,
@@ -14,12 +14,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 
 def validate(clusters, views=None):
     """Every problem of a fleet, in a stable order. `views` maps a cluster's inventory name to its
-    `kubeconfig_view` (omit it to skip the kubeconfig checks, e.g. when files live elsewhere)."""
+    `kubeconfig.summary` (omit it to skip the kubeconfig checks, e.g. when files live elsewhere)."""
     problems = []
     hosts = [c for c in clusters if c["role"] == "host"]
     members = {c["name"] for c in clusters if c["role"] == "member"}
@@ -71,8 +73,7 @@ def inventory_problems(clusters, groups):
 def _cluster_problems(c, view):
     out = []
     name = c["cluster_name"]
-    if not fleet.valid_name(name):
-        out.append(problem("invalid_name", name, "cluster '%s': KubeSphere rejects this name: use %s" % (name, fleet.NAME_RULE)))
+    out += join_checks.name_problems(name, c["connection_type"])
     if c["connection_type"] not in fleet.CONNECTION_TYPES:
         out.append(problem("unknown_connection_type", name, "cluster '%s': connection type '%s' is unknown: use %s"
                            % (name, c["connection_type"], " or ".join("'%s'" % t for t in fleet.CONNECTION_TYPES))))
@@ -108,7 +109,7 @@ def _same_servers(clusters, views):
 def check(clusters, groups=None, read_kubeconfigs=True):
     """Every problem of a fleet: `validate` over the clusters (with their kubeconfig views when
     `read_kubeconfigs`), plus `inventory_problems` when the inventory's `groups` are given."""
-    views = {c["name"]: fleet.kubeconfig_view(c.get("kubeconfig")) for c in clusters} if read_kubeconfigs else None
+    views = {c["name"]: kubeconfig.summary(c.get("kubeconfig")) for c in clusters} if read_kubeconfigs else None
     problems = validate(clusters, views)
     if groups is not None:
         problems += inventory_problems(clusters, groups)

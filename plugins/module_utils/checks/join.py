@@ -57,6 +57,9 @@ import datetime
 import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig as kc
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import x509
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
@@ -143,11 +146,12 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
 # the name and the kubeconfig
 
 
-def name_problems(name, connection_type):
+def name_problems(name, connection_type=None):
+    """KubeSphere's rule for a cluster name (objects/cluster.py `valid_name`), as the import and the fleet
+    checks both apply it."""
     if co.valid_name(name, connection_type):
         return []
-    return [problem("invalid_name", name, "cluster %r: KubeSphere does not accept this cluster name: use %s"
-                    % (name, co.NAME_RULE))]
+    return [problem("invalid_name", name, "cluster '%s': KubeSphere rejects this name: use %s" % (name, co.NAME_RULE))]
 
 
 def kubeconfig_problems(name, kubeconfig, opts):
@@ -157,7 +161,7 @@ def kubeconfig_problems(name, kubeconfig, opts):
         return [problem("kubeconfig_missing", name, "cluster '%s': a direct import needs the member's kubeconfig "
                         "(the host stores it in the Cluster): give it, or use connection type proxy" % name)]
     try:
-        view = co.parse_kubeconfig(kubeconfig)
+        view = kc.view(kubeconfig)
     except ValueError as e:
         return [problem("kubeconfig_invalid", name, "cluster '%s': %s: give a kubeconfig with one usable context"
                         % (name, e))]
@@ -170,7 +174,7 @@ def kubeconfig_problems(name, kubeconfig, opts):
     if not view["server"]:
         out.append(problem("kubeconfig_invalid", name, "cluster '%s': the kubeconfig's cluster %r has no server"
                            % (name, view["cluster"])))
-    elif co.is_loopback(view["server"]) and not opts["allow_loopback"]:
+    elif kc.is_loopback(view["server"]) and not opts["allow_loopback"]:
         out.append(problem("loopback_server", name, "cluster '%s': the kubeconfig's server %s is a loopback "
                            "address: inside the host's ks-controller-manager pod it is the pod itself, not the "
                            "member; use an address the host's pods reach (allow_loopback: true only when host and "
@@ -187,7 +191,7 @@ def kubeconfig_problems(name, kubeconfig, opts):
 
 def _expiry_problems(name, pem, opts):
     try:
-        not_after = co.certificate_not_after(pem)
+        not_after = x509.certificate_not_after(pem)
     except ValueError as e:
         return [problem("certificate_unreadable", name, "cluster '%s': the kubeconfig's client certificate cannot be "
                         "read (%s): give a valid client-certificate-data" % (name, e))]
@@ -392,7 +396,7 @@ def proxy_problems(name, member, host, allow_loopback=False):
     if not proxy.get("address"):
         out.append(problem("no_proxy_address", name, "cluster '%s': the host publishes no address for the member's "
                            "cluster-agent to reach tower: %s" % (name, proxy.get("error") or "it was not derived")))
-    elif co.is_loopback(proxy["address"]) and not allow_loopback:
+    elif kc.is_loopback(proxy["address"]) and not allow_loopback:
         out.append(problem("loopback_proxy_address", name, "cluster '%s': the address the cluster-agent would dial, "
                            "%s (from %s), is a loopback address: inside the agent's pod on the member it is the pod "
                            "itself; set the host's proxyPublishAddress to an address the member reaches "
@@ -419,14 +423,14 @@ def _step(action, side, kind, name, namespace=None, why=None, **extra):
 def plan(name, connection_type, desired, live, agent_live=None, wait=True):
     """The ordered steps of an import once the checks found nothing: what to write and what to wait for.
 
-    desired     cluster_object.build(...) (for a dedicated credential: built with its kubeconfig)
+    desired     cluster.build(...) (for a dedicated credential: built with its kubeconfig)
     live        the host's Cluster named `name` (None when absent)
     agent_live  (proxy) the member's cluster-agent Deployment (None when absent)
-    Steps: create the Cluster, or patch the fields the collection owns (cluster_object.compare); for
+    Steps: create the Cluster, or patch the fields the collection owns (cluster.compare); for
     proxy members wait for tower's Initialized (the token), then apply the agent -- its body is built by
     the executor from the Cluster as it is then (`agent.build(cluster, address, image)`), because the
     token only exists after Initialized -- and wait for AgentAvailable; then wait until
-    cluster_object.health says ready, and verify (cluster_object.usable_problems). Waits are left out
+    cluster_health.health says ready, and verify (usable.usable_problems). Waits are left out
     when `wait` is false. Returns {steps, changes, refused}."""
     result = co.compare(live, desired) if live else {"patch": None, "changes": ["(create)"], "refused": []}
     steps = []
@@ -439,7 +443,7 @@ def plan(name, connection_type, desired, live, agent_live=None, wait=True):
         steps.append(_step("patch", "host", co.KIND, name, why="update %s" % ", ".join(result["changes"]),
                            patch=result["patch"]))
     if connection_type == "proxy":
-        if wait and not co.initialized(live):
+        if wait and not cluster_health.initialized(live):
             steps.append(_step("wait_condition", "host", co.KIND, name, condition="Initialized",
                                why="tower allocates the ports and the agent's token"))
         steps.append(_step("apply_agent", name, "Deployment", "cluster-agent", "kubesphere-system",

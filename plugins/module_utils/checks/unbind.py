@@ -11,6 +11,7 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import HOST_LABEL
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import WEBHOOK_NAME
 
@@ -39,7 +40,7 @@ def unbind_problems(name, confirm, cluster, member, kubefed_cluster=None, force=
         out.append(problem("unbind_host", name, "cluster '%s' is the host's own Cluster (label %s): the host cannot "
                            "be unbound; change its role instead" % (name, HOST_LABEL)))
     if dead(cluster, member, kubefed_cluster) and not force:
-        kf = co.kubefed_state(kubefed_cluster)
+        kf = cluster_health.kubefed_state(kubefed_cluster)
         out.append(problem("member_unreachable_needs_force", name, "cluster '%s' is unreachable (%s%s): KubeSphere's "
                            "webhook would deny the removal of the Cluster's finalizer and the deletion would hang "
                            "(kubesphere#2306, #6154); set force: true to remove the webhook configuration %s for the "
@@ -53,4 +54,4 @@ def dead(cluster, member, kubefed_cluster):
     """True when the dead-member path applies: a joined Cluster (status.uid set, so the webhook dials the
     member), the member not readable with its own connection, and kubefed not reaching it either."""
     return bool(cluster is not None and co.uid(cluster) and not (member or {}).get("reachable")
-                and co.kubefed_state(kubefed_cluster) != "ready")
+                and cluster_health.kubefed_state(kubefed_cluster) != "ready")

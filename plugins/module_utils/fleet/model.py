@@ -7,8 +7,8 @@ each is reached, and everything that is wrong with that description -- checked b
 A *cluster* is a plain dict with the keys of `CLUSTER_KEYS` (the inventory variables without their
 `kubesphere_` prefix) plus `name` (the inventory host) and `role` (host|member). It comes from a compact
 file (`parse_compact`), from an Ansible inventory (`from_inventory`), or from the host's Cluster objects
-(`discovered_clusters`). The checks of a fleet description live in checks/fleet.py. Reading kubeconfig
-files (`kubeconfig_view`) is the only I/O here.
+(`discovered_clusters`). The checks of a fleet description live in checks/fleet.py; kubeconfigs are read by
+objects/kubeconfig.py; KubeSphere's rule for a cluster name is objects/cluster.py's `valid_name`.
 
 The inventory layout it produces (`inventory_groups`, `inventory_hostvars`) is the collection's
 documented layout: groups kubesphere_host / kubesphere_members (children of kubesphere_clusters),
@@ -24,11 +24,6 @@ import re
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
-
-try:
-    import yaml
-except ImportError:  # reported by the caller that needs to read kubeconfig files
-    yaml = None
 
 HOST_GROUP = "kubesphere_host"
 MEMBERS_GROUP = "kubesphere_members"
@@ -53,15 +48,7 @@ SETTINGS = CLUSTER_KEYS + ENTRY_KEYS[1:]  # what a cluster dict carries besides 
 # Group variables every cluster host gets: modules run on the controller with the playbook's Python.
 CLUSTER_GROUP_VARS = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
 
-# KubeSphere's rule for a cluster name (console and ks-installer docs; Kubernetes object-name limit).
-NAME_RULE = ("only lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, "
-             "at most 253 characters")
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
-
-
-def valid_name(name):
-    return isinstance(name, str) and len(name) <= 253 and bool(_NAME_RE.match(name))
 
 
 def group_name(prefix, value):
@@ -144,7 +131,7 @@ def _prefixed_group(host, groups, prefix):
 
 
 # ---------------------------------------------------------------------------------------------------
-# kubeconfig files (the only I/O of this module)
+# kubeconfig paths
 
 
 def is_inline(value):
@@ -159,42 +146,6 @@ def resolve_path(value, base_dir):
     if base_dir and not os.path.isabs(value):
         value = os.path.normpath(os.path.join(base_dir, value))
     return value
-
-
-def kubeconfig_view(value):
-    """What validation needs to know about a kubeconfig (path or content), never its secrets:
-    {source, exists, error, contexts: {context: server URL}, current}. None when `value` is unset."""
-    if not value:
-        return None
-    view = {"source": "inline content" if is_inline(value) else str(value), "exists": True, "error": None,
-            "contexts": {}, "current": None}
-    data = value
-    if isinstance(value, str):
-        if not is_inline(value):
-            if not os.path.isfile(value):
-                view["exists"] = False
-                return view
-            try:
-                with open(value) as f:
-                    value = f.read()
-            except (IOError, OSError) as e:
-                view["error"] = "cannot be read (%s)" % e
-                return view
-        try:
-            data = kubeconfig.parse_text(value) if kubeconfig.is_inline(value) else yaml.safe_load(value)
-        except (ValueError, yaml.YAMLError) as e:
-            view["error"] = "is not valid YAML (%s)" % getattr(e, "problem", e)
-            return view
-    if not isinstance(data, dict):
-        view["error"] = "is not a kubeconfig (not a mapping)"
-        return view
-    servers = {c.get("name"): (c.get("cluster") or {}).get("server") for c in data.get("clusters") or []
-               if isinstance(c, dict)}
-    for ctx in data.get("contexts") or []:
-        if isinstance(ctx, dict) and ctx.get("name"):
-            view["contexts"][ctx["name"]] = servers.get((ctx.get("context") or {}).get("cluster"))
-    view["current"] = data.get("current-context")
-    return view
 
 
 def server_of(c, view):
@@ -245,7 +196,7 @@ def inventory_hostvars(c):
 # discovery from the host's Cluster objects
 
 
-# health verdicts (cluster_object.health) in which kubefed says a Cluster that claims Ready is not usable
+# health verdicts (cluster_health.health) in which kubefed says a Cluster that claims Ready is not usable
 NOT_READY_VERDICTS = ("offline", "unhealthy", "terminating")
 
 

@@ -2,8 +2,9 @@
 # Copyright: kubesphere.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. KubeSphere's `Cluster` object (cluster.kubesphere.io/v1alpha1):
-build it as the console's "Add cluster" does, read it, judge a member's health without trusting `Ready`
-alone, and compare a live object with the wanted one for idempotency. Pure functions over plain dicts.
+build it as the console's "Add cluster" does, read it, compare a live object with the wanted one for
+idempotency, mask it for results and diffs; KubeSphere's rule for a cluster name. Pure functions over plain
+dicts. A member's health is in cluster_health.py, kubeconfigs in kubeconfig.py.
 
 Facts these functions rest on (KubeSphere 3.4.1, tower v0.2.1, kubefed v0.8.1, console v3.4.1):
 - The console posts IMPORT_CLUSTER_SPEC: `spec: {provider, joinFederation: true, connection: {type,
@@ -15,11 +16,6 @@ Facts these functions rest on (KubeSphere 3.4.1, tower v0.2.1, kubefed v0.8.1, c
 - ks-controller-manager owns the finalizer, `spec.connection.kubernetesAPIEndpoint` and `status`; tower
   owns `spec.connection.{token, kubernetesAPIServerPort, kubesphereAPIServerPort, kubesphereAPIEndpoint}`
   and, for proxy members, `spec.connection.kubeconfig` (re-issued on every agent connection).
-- A member that dies after joining stays `Ready True`: once `status.uid` is set, the UPDATE webhook dials
-  the member and denies every write, the controller's own status write included. Only kubefed's
-  KubeFedCluster (`Offline True ClusterNotReachable`) tells the truth, so `health` reads both.
-- A token kubeconfig (no client certificate) joins Ready in 3.4 with `KubeConfigCertExpiresInSevenDays`
-  False and an empty message.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,22 +25,9 @@ __metaclass__ = type
 import base64
 import binascii
 import copy
-import datetime
-import ipaddress
 import re
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover  Python 2 is not supported by ansible-core 2.16+
-    from urlparse import urlsplit
-
-try:
-    import yaml
-except ImportError:  # reported by the caller that reads kubeconfigs
-    yaml = None
-
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 API_VERSION = "cluster.kubesphere.io/v1alpha1"
@@ -155,58 +138,6 @@ def name_of(cluster):
     return objects.get_path(cluster or {}, "metadata.name") or (cluster or {}).get("name")
 
 
-def conditions(cluster):
-    """{type: condition dict} of a Cluster (or KubeFedCluster); the last one wins when a type repeats
-    (KubeSphere removes and appends conditions on every sync, so order carries no meaning)."""
-    out = {}
-    found = objects.get_path(cluster or {}, "status.conditions")
-    if found is None and isinstance((cluster or {}).get("conditions"), list):
-        found = cluster["conditions"]
-    for cond in found or []:
-        if isinstance(cond, dict) and cond.get("type"):
-            out[cond["type"]] = cond
-    return out
-
-
-def condition(cluster, kind):
-    return conditions(cluster).get(kind)
-
-
-def is_true(cluster, kind):
-    return (condition(cluster, kind) or {}).get("status") == "True"
-
-
-def status_of(cluster, kind):
-    """'True', 'False', 'Unknown' or None (no such condition)."""
-    return (condition(cluster, kind) or {}).get("status")
-
-
-def ready(cluster):
-    return is_true(cluster, "Ready")
-
-
-def federated(cluster):
-    return is_true(cluster, "Federated")
-
-
-def initialized(cluster):
-    return is_true(cluster, "Initialized")
-
-
-def agent_available(cluster):
-    return is_true(cluster, "AgentAvailable")
-
-
-def cert_expiry(cluster):
-    """The KubeConfigCertExpiresInSevenDays condition read as {'expires_in_seven_days': bool|None,
-    'not_after': text|None}. 3.4 writes False with an empty message for token kubeconfigs (never expire);
-    proxy and host Clusters get no such condition (None)."""
-    cond = condition(cluster, "KubeConfigCertExpiresInSevenDays")
-    if not cond:
-        return {"expires_in_seven_days": None, "not_after": None}
-    return {"expires_in_seven_days": cond.get("status") == "True", "not_after": cond.get("message") or None}
-
-
 def connection_type(cluster):
     """'direct' or 'proxy'. An empty type counts as direct, as KubeSphere's controller treats it."""
     value = objects.get_path(cluster or {}, "spec.connection.type") or (cluster or {}).get("connection_type")
@@ -261,290 +192,11 @@ def finalizers(cluster):
     return list(objects.get_path(cluster or {}, "metadata.finalizers") or (cluster or {}).get("finalizers") or [])
 
 
-# ---------------------------------------------------------------------------------------------------
-# kubeconfig
-
-
-def parse_kubeconfig(text, context=None):
-    """What a kubeconfig says, as client-go's clientcmd would pick it: the context (`context` or the
-    current one), its cluster's server and TLS settings, its user's kind of credential.
-
-    Returns {context, cluster, user, server, insecure, has_ca, auth, client_certificate_data, token, files}
-    where auth is one of certificate, token, exec, auth-provider, basic, none;
-    client_certificate_data is the PEM bytes (None when the certificate is a file or absent); files lists
-    the fields that name files instead of embedding data (certificate-authority, client-certificate,
-    client-key, tokenFile), which a kubeconfig stored in a Cluster cannot use.
-    Raises ValueError with a sentence when the text is not a usable kubeconfig."""
-    if yaml is None and isinstance(text, (str, bytes)):
-        raise ValueError("reading a kubeconfig needs the PyYAML Python package on the controller")
-    try:
-        doc = yaml.safe_load(text) if isinstance(text, (str, bytes)) else text
-    except yaml.YAMLError as e:
-        raise ValueError("the kubeconfig is not YAML: %s" % str(e).splitlines()[0])
-    if not isinstance(doc, dict):
-        raise ValueError("the kubeconfig is not a YAML mapping")
-    ctx_name = context or doc.get("current-context")
-    if not ctx_name:
-        raise ValueError("the kubeconfig has no current-context and none was given")
-    ctx = _named(doc, "contexts", ctx_name, "context")
-    if ctx is None:
-        raise ValueError("the kubeconfig has no context %r" % ctx_name)
-    cluster = _named(doc, "clusters", ctx.get("cluster"), "cluster")
-    if cluster is None:
-        raise ValueError("context %r names cluster %r, which the kubeconfig does not define" % (ctx_name, ctx.get("cluster")))
-    user = _named(doc, "users", ctx.get("user"), "user") or {}
-    cert_data = None
-    if user.get("client-certificate-data"):
-        try:
-            cert_data = base64.b64decode(user["client-certificate-data"])
-        except (binascii.Error, ValueError):
-            raise ValueError("user %r: client-certificate-data is not base64" % ctx.get("user"))
-    if user.get("client-certificate-data") or user.get("client-certificate"):
-        auth = "certificate"
-    elif user.get("token") or user.get("tokenFile"):
-        auth = "token"
-    elif user.get("exec"):
-        auth = "exec"
-    elif user.get("auth-provider"):
-        auth = "auth-provider"
-    elif user.get("username"):
-        auth = "basic"
-    else:
-        auth = "none"
-    return {
-        "context": ctx_name,
-        "cluster": ctx.get("cluster"),
-        "user": ctx.get("user"),
-        "server": cluster.get("server"),
-        "insecure": bool(cluster.get("insecure-skip-tls-verify")),
-        "has_ca": bool(cluster.get("certificate-authority-data") or cluster.get("certificate-authority")),
-        "auth": auth,
-        "client_certificate_data": cert_data,
-        "token": bool(user.get("token") or user.get("tokenFile")),
-        "files": (["certificate-authority"] if cluster.get("certificate-authority") else [])
-        + [k for k in ("client-certificate", "client-key", "tokenFile") if user.get(k)],
-    }
-
-
-def _named(doc, section, name, key):
-    for entry in doc.get(section) or []:
-        if isinstance(entry, dict) and entry.get("name") == name:
-            return entry.get(key) or {}
-    return None
-
-
 def error_text(error):
     """An error as the read model gives it (text, or {code, message}) as one phrase."""
     if isinstance(error, dict):
         return error.get("message") or error.get("code") or "no answer"
     return str(error) if error else "no answer"
-
-
-def server_host(server):
-    """The host part of an API server URL ('https://10.0.0.1:6443' -> '10.0.0.1'), lower-cased."""
-    try:
-        return (urlsplit(server or "").hostname or "").lower() or None
-    except ValueError:
-        return None
-
-
-def is_loopback(server):
-    """True when the API server URL points at this machine (127.0.0.0/8, ::1, localhost): inside the
-    host's ks-controller-manager pod that address is the pod itself, never the member."""
-    host = server_host(server)
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def certificate_not_after(pem):
-    """The notAfter of the first certificate in `pem` (bytes or text) as an aware UTC datetime.
-    A small DER reader (tbsCertificate -> validity), so no crypto library is needed.
-    Raises ValueError when there is no readable certificate."""
-    if isinstance(pem, bytes):
-        pem = pem.decode("ascii", "replace")
-    match = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", pem or "", re.S)
-    if not match:
-        raise ValueError("no PEM certificate found")
-    try:
-        der = base64.b64decode("".join(match.group(1).split()))
-    except (binascii.Error, ValueError):
-        raise ValueError("the PEM certificate is not base64")
-    try:
-        cert = _der(der, 0)[0]
-        tbs = _der(cert["value"], 0)[0]
-        item, pos = _der(tbs["value"], 0)
-        if item["tag"] == 0xA0:  # [0] version
-            item, pos = _der(tbs["value"], pos)
-        for dummy in range(3):  # after serialNumber: signature, issuer, validity
-            item, pos = _der(tbs["value"], pos)
-        validity = item
-        vpos = _der(validity["value"], 0)[1]  # skip notBefore
-        return _asn1_time(_der(validity["value"], vpos)[0])
-    except (IndexError, KeyError, ValueError) as e:
-        raise ValueError("the certificate cannot be read: %s" % e)
-
-
-def _der(data, pos):
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if not count or count > 4:
-            raise ValueError("unsupported DER length")
-        length = int.from_bytes(bytes(data[pos:pos + count]), "big")
-        pos += count
-    if pos + length > len(data):
-        raise ValueError("truncated DER")
-    return {"tag": tag, "value": data[pos:pos + length]}, pos + length
-
-
-def _asn1_time(item):
-    text = bytes(item["value"]).decode("ascii")
-    if item["tag"] == 0x17:  # UTCTime YYMMDDHHMMSSZ
-        parsed = datetime.datetime.strptime(text, "%y%m%d%H%M%SZ")
-    elif item["tag"] == 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
-        parsed = datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ")
-    else:
-        raise ValueError("validity is not a time")
-    return parsed.replace(tzinfo=datetime.timezone.utc)
-
-
-# ---------------------------------------------------------------------------------------------------
-# health
-
-
-VERDICTS = ("ready", "offline", "unhealthy", "joining", "agent_not_connected", "not_federated", "not_ready",
-            "terminating", "absent", "unknown")
-
-
-def kubefed_state(kubefed_cluster):
-    """What kubefed's health check says of a KubeFedCluster: 'offline' (Offline True, e.g.
-    ClusterNotReachable), 'ready' (Ready True), 'not_ready' (Ready False: /healthz without ok),
-    'pending' (no condition yet) or 'absent'."""
-    if not kubefed_cluster:
-        return "absent"
-    if "status" not in kubefed_cluster and ("ready" in kubefed_cluster or "offline" in kubefed_cluster):
-        # the read model's summary {name, ready, offline}
-        if kubefed_cluster.get("offline"):
-            return "offline"
-        return "ready" if kubefed_cluster.get("ready") else "not_ready"
-    if is_true(kubefed_cluster, "Offline"):
-        return "offline"
-    state = status_of(kubefed_cluster, "Ready")
-    if state == "True":
-        return "ready"
-    if state in ("False", "Unknown"):
-        return "not_ready"
-    return "pending"
-
-
-def _why(cond):
-    if not cond:
-        return "no condition"
-    parts = [p for p in (cond.get("reason"), cond.get("message")) if p]
-    return "%s %s" % (cond.get("status"), "(%s)" % ": ".join(parts) if parts else "")
-
-
-def health(cluster, kubefed_cluster=None, kubefed_read=True):
-    """A verdict on a member that does not trust `Ready` alone.
-
-    `kubefed_cluster` is the host's KubeFedCluster kube-federation-system/<name> (None when absent);
-    `kubefed_read` False means it was not read at all (the verdict is then at best 'unknown' for a
-    Cluster that says Ready). Returns {verdict, healthy, reason, cluster_ready, kubefed}."""
-    name = name_of(cluster)
-    kf = kubefed_state(kubefed_cluster) if kubefed_read else "unread"
-    out = {"cluster_ready": status_of(cluster, "Ready"), "kubefed": kf}
-
-    def verdict(v, reason):
-        out.update(verdict=v, healthy=(v == "ready"), reason="cluster '%s': %s" % (name, reason) if name else reason)
-        return out
-
-    if not cluster:
-        return verdict("absent", "no Cluster object")
-    if deleting(cluster):
-        return verdict("terminating", "the Cluster is being deleted (finalizers: %s)"
-                       % (", ".join(finalizers(cluster)) or "none"))
-    if kf == "offline":
-        kf_cond = condition(kubefed_cluster, "Offline")
-        detail = " " + _why(kf_cond).strip() if kf_cond else ""
-        text = "KubeFedCluster %s/%s reports Offline%s" % (KUBEFED_NAMESPACE, name, detail)
-        if ready(cluster):
-            text += ("; its Cluster still says Ready True because KubeSphere's webhook denies every update of "
-                     "a Cluster whose member it cannot reach: the member is down or unreachable from the host")
-        return verdict("offline", text)
-    if not objects.get_path(cluster, "spec.joinFederation"):
-        return verdict("not_federated", "spec.joinFederation is not true: KubeSphere does not join it")
-    if status_of(cluster, "Federated") == "False":
-        return verdict("not_federated", "Federated %s" % _why(condition(cluster, "Federated")).strip())
-    if connection_type(cluster) == "proxy" and not ready(cluster):
-        if not initialized(cluster):
-            return verdict("joining", "tower has not initialised the proxy connection yet (Initialized %s)"
-                           % _why(condition(cluster, "Initialized")).strip())
-        if not agent_available(cluster):
-            return verdict("agent_not_connected", "the cluster-agent on the member has not connected to tower "
-                           "(AgentAvailable %s)" % _why(condition(cluster, "AgentAvailable")).strip())
-    state = status_of(cluster, "Ready")
-    if state == "False":
-        return verdict("not_ready", "Ready %s" % _why(condition(cluster, "Ready")).strip())
-    if state != "True":
-        if not objects.get_path(cluster, KUBECONFIG_PATH):
-            return verdict("joining", "the Cluster has no kubeconfig yet%s" % (
-                " (tower writes it when the agent connects)" if connection_type(cluster) == "proxy" else ""))
-        return verdict("joining", "KubeSphere has not set Ready yet")
-    if kf == "ready":
-        return verdict("ready", "Ready True and KubeFedCluster Ready True")
-    if kf == "unread":
-        return verdict("unknown", "the Cluster says Ready True, but its KubeFedCluster was not read: Ready alone "
-                       "does not prove the member is reachable")
-    if kf == "absent":
-        return verdict("unknown", "the Cluster says Ready True but KubeFedCluster %s/%s does not exist"
-                       % (KUBEFED_NAMESPACE, name))
-    if kf == "pending":
-        return verdict("joining", "KubeFedCluster %s/%s has no health condition yet (kubefed probes every 10 s)"
-                       % (KUBEFED_NAMESPACE, name))
-    return verdict("unhealthy", "KubeFedCluster %s/%s reports Ready %s although the Cluster says Ready True"
-                   % (KUBEFED_NAMESPACE, name, _why(condition(kubefed_cluster, "Ready")).strip()))
-
-
-def usable_problems(name, cluster, kubefed_cluster, member_config, kubefed_read=True):
-    """What `Ready` does not prove, checked after an import: [] when the member is usable.
-
-    - the health verdict (Cluster conditions and the KubeFedCluster) is 'ready';
-    - the member's rendered kubesphere-config (`member_config`, the parsed kubesphere.yaml; None when it
-      could not be read) names this cluster in multicluster.clusterName (the host's controller writes it
-      after a successful sync);
-    - the member's KubeSphere version is known (the host reached the member's ks-apiserver);
-    - status.uid is set."""
-    out = []
-    verdict = health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
-    if not verdict["healthy"]:
-        out.append(problem("health_" + verdict["verdict"], name, verdict["reason"]))
-    if cluster and not uid(cluster):
-        out.append(problem("no_uid", name, "cluster '%s': the Cluster has no status.uid yet: KubeSphere has not "
-                           "completed a sync of it" % name))
-    if cluster and not kubesphere_version(cluster):
-        out.append(problem("kubesphere_version_unknown", name, "cluster '%s': the host has not read the member's "
-                           "KubeSphere version (status.kubeSphereVersion %s): its ks-apiserver is not reachable "
-                           "through the member's service proxy (kubesphere-system/ks-apiserver); check it runs"
-                           % (name, objects.get_path(cluster, "status.kubeSphereVersion") or "unset")))
-    if member_config is None:
-        out.append(problem("member_config_unread", name, "cluster '%s': its kubesphere-config could not be read, "
-                           "so the clusterName the host writes there is unverified" % name))
-    else:
-        written = objects.get_path(member_config, "multicluster.clusterName")
-        if written != name:
-            out.append(problem("cluster_name_not_written", name, "cluster '%s': its kubesphere-config shows "
-                               "multicluster.clusterName %s, not '%s': the host's controller has not completed a "
-                               "sync of this member yet (it writes the name after joining; wait, or check "
-                               "ks-controller-manager's log on the host)" % (name, repr(written) if written else "unset", name)))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ except ImportError:  # reported by the caller that reads kubeconfigs
     yaml = None
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig as kc
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
@@ -134,16 +135,11 @@ def ca_of(kubeconfig_text, context=None, secret=None):
     """certificate-authority-data for the credential's kubeconfig: the user's kubeconfig's (it verifies
     the server as the user reaches it), else the token Secret's ca.crt (the cluster's root CA)."""
     try:
-        doc = yaml.safe_load(kubeconfig_text) or {}
-        view = co.parse_kubeconfig(doc, context)
-    except (ValueError, AttributeError, yaml.YAMLError if yaml else ValueError):
-        view, doc = None, {}
-    if view:
-        for entry in doc.get("clusters") or []:
-            if entry.get("name") == view["cluster"]:
-                data = (entry.get("cluster") or {}).get("certificate-authority-data")
-                if data:
-                    return data
+        ca_data = kc.view(kubeconfig_text, context)["ca_data"]
+    except ValueError:
+        ca_data = None
+    if ca_data:
+        return ca_data
     return objects.get_path(secret or {}, ("data", "ca.crt")) or None
 
 

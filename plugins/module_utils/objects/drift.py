@@ -13,7 +13,7 @@ dispatch/managed.go Create/Update, dispatch/retain.go RetainClusterFields):
    Service healthCheckNodePort, clusterIP(s) and the nodePort of each port matching by name, protocol and
    port, for a ServiceAccount its secrets when the template has none, otherwise spec.replicas when the
    federated object says retainReplicas;
-3. the cluster's overrides (JSON patch with evanphx v4 semantics, federation.apply_patch);
+3. the cluster's overrides (JSON patch with evanphx v4 semantics, jsonpatch.apply_patch);
 4. the label kubefed.io/managed: "true".
 
 The comparison with the live object ignores what the API server owns (status, resourceVersion, uid, ...),
@@ -45,7 +45,10 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import jsonpatch
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement as pl
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import quantity
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import SERVER_OWNED_METADATA
 
@@ -134,15 +137,15 @@ def retain_cluster_fields(target_kind, desired, live, fed_obj):
 
 
 def cluster_overrides_of(fed_obj, cluster):
-    """This cluster's clusterOverrides, read as kubefed reads them (federation.overrides_map: raises
+    """This cluster's clusterOverrides, read as kubefed reads them (ov.overrides_map: raises
     PatchError when any entry of the object is invalid)."""
-    return federation.overrides_map(fed_obj).get(cluster) or []
+    return ov.overrides_map(fed_obj).get(cluster) or []
 
 
 def object_for_cluster(fed_obj, target, cluster, live=None):
     """The object kubefed writes to `cluster` (see the module docstring). `target` is
-    federation.federated_types(ftc)["target"]; `live` the member's current object (None: kubefed creates,
-    so nothing is retained). Raises federation.PatchError when the overrides do not apply."""
+    federated.federated_types(ftc)["target"]; `live` the member's current object (None: kubefed creates,
+    so nothing is retained). Raises jsonpatch.PatchError when the overrides do not apply."""
     fed_meta = fed_obj.get("metadata") or {}
     obj = copy.deepcopy((fed_obj.get("spec") or {}).get("template") or {})
     meta = obj.setdefault("metadata", {})
@@ -156,9 +159,9 @@ def object_for_cluster(fed_obj, target, cluster, live=None):
         obj["apiVersion"] = target["apiVersion"]
     if live is not None:
         retain_cluster_fields(target["kind"], obj, live, fed_obj)
-    obj = federation.apply_patch(obj, cluster_overrides_of(fed_obj, cluster))
+    obj = jsonpatch.apply_patch(obj, cluster_overrides_of(fed_obj, cluster))
     labels = obj.setdefault("metadata", {}).get("labels") or {}
-    labels[federation.MANAGED_LABEL] = "true"
+    labels[federated.MANAGED_LABEL] = "true"
     obj["metadata"]["labels"] = labels
     return obj
 
@@ -178,7 +181,7 @@ def _subset_diff(expected, live, path, out, kind=None):
             out.append(path or "/")
             return
         for key in sorted(expected):
-            sub = path + "/" + federation.escape_token(key)
+            sub = path + "/" + jsonpatch.escape_token(key)
             if key not in live:
                 if not _empty(expected[key]):
                     out.append(sub)
@@ -201,7 +204,7 @@ def _exact_map_diff(expected, live, path, out):
     live = live or {}
     for key in sorted(set(expected) | set(live)):
         if expected.get(key) != live.get(key) or (key in expected) != (key in live):
-            out.append(path + "/" + federation.escape_token(key))
+            out.append(path + "/" + jsonpatch.escape_token(key))
 
 
 def differing_fields(expected, live, kind=None):
@@ -225,7 +228,7 @@ def differing_fields(expected, live, kind=None):
     cur_meta = cur.pop("metadata", {}) or {}
     _exact_map_diff(exp_meta.pop("labels", None), cur_meta.pop("labels", None), "/metadata/labels", out)
     _subset_diff(exp_meta, cur_meta, "/metadata", out)
-    if kind in federation.DATA_KINDS:
+    if kind in ov.DATA_KINDS:
         for key in EXACT_MAPS:
             _exact_map_diff(exp.pop(key, None), cur.pop(key, None), "/" + key, out)
     _subset_diff(exp, cur, "", out, kind)
@@ -271,15 +274,15 @@ def member_drift(fed_obj, target, cluster, live):
     if live is None:
         out["state"] = "missing"
         return out
-    managed = ((live.get("metadata") or {}).get("labels") or {}).get(federation.MANAGED_LABEL)
+    managed = ((live.get("metadata") or {}).get("labels") or {}).get(federated.MANAGED_LABEL)
     if managed != "true":
         out["state"] = "not_managed"
-        out["error"] = ("labelled %s: false" % federation.MANAGED_LABEL if managed == "false"
-                        else "no %s label" % federation.MANAGED_LABEL)
+        out["error"] = ("labelled %s: false" % federated.MANAGED_LABEL if managed == "false"
+                        else "no %s label" % federated.MANAGED_LABEL)
         return out
     try:
         expected = object_for_cluster(fed_obj, target, cluster, live)
-    except federation.PatchError as exc:
+    except jsonpatch.PatchError as exc:
         out["state"] = "unknown"
         out["error"] = "the overrides do not apply: %s" % exc
         return out
@@ -297,10 +300,10 @@ def report(fed_obj, ftc, members, clusters=None, cluster_health=None, host=None)
     host: the host cluster's name (its namespace of a FederatedNamespace is not_managed by design).
     Returns a list sorted by cluster of {cluster, state, fields, error, propagation (kubefed's status
     code or None), reason (words)}."""
-    target = federation.federated_types(ftc)["target"]
+    target = federated.federated_types(ftc)["target"]
     prop = propagation(fed_obj)
     if clusters is None:
-        clusters = set(federation.placement_names(fed_obj) or []) | set(members)
+        clusters = set(pl.placement_names(fed_obj) or []) | set(members)
     cluster_health = cluster_health or {}
     out = []
     for cluster in sorted(set(clusters)):

@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. The work of the modules federated_project, federated_resource and
 federation_info: read facts from the host (and, for federation_info, one member), run checks/federation.py,
-build with federation.py / planner.py, compare with federation.comparable, then write in order.
+build with federated.py (placement.py, overrides.py) / planner.py, compare with federated.comparable, then
+write in order.
 
 Every check runs before the first write. Federated objects are owned whole: they are written with
 server-side apply (field manager kubesphere.multicluster), and `changed` is decided by
-federation.comparable, which sorts the lists kubefed rewrites in Go-map order (placement clusters,
+federated.comparable, which sorts the lists kubefed rewrites in Go-map order (placement clusters,
 overrides), so a second run reports no change. Secret values are hidden (no_log values) and masked in
 results and diffs."""
 
@@ -21,7 +22,9 @@ import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement as pl
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
@@ -104,7 +107,7 @@ def _hide_secret(module, manifest, settings):
 def _apply_owned(conn, desired, live, check_mode, weight_mode=False):
     """Server-side apply of an object the collection owns whole, when its comparable form differs.
     Returns (changed, after)."""
-    if federation.comparable(live, weight_mode) == federation.comparable(desired, weight_mode):
+    if federated.comparable(live, weight_mode) == federated.comparable(desired, weight_mode):
         return False, live
     body = copy.deepcopy(desired)
     if live and live.get("metadata", {}).get("resourceVersion"):
@@ -172,7 +175,7 @@ def run_project(module):
         problems = fchecks.clusters(subject, p["clusters"], members)
         wt = conn.get(WT_API, "WorkspaceTemplate", workspace, if_served=True)
         if wt is not None and not p["workspace_placement"]:
-            problems += fchecks.workspace_clusters(subject, p["clusters"], federation.placement_names(wt) or [])
+            problems += fchecks.workspace_clusters(subject, p["clusters"], pl.placement_names(wt) or [])
         annotations = {}
         if p.get("alias_name"):
             annotations["kubesphere.io/alias-name"] = p["alias_name"]
@@ -190,9 +193,9 @@ def run_project(module):
                                      "message": "cluster %r: %s: overrides[%d] needs a path" % (cluster, subject, index)})
         if problems:
             return _fail_problems(module, problems, subject)
-        fed_ns = federation.federated_namespace(name, workspace, p["clusters"], labels=p.get("labels"),
-                                                annotations=annotations or None,
-                                                settings=dict((c, s) for c, s in settings.items() if c in p["clusters"]))
+        fed_ns = federated.federated_namespace(name, workspace, p["clusters"], labels=p.get("labels"),
+                                               annotations=annotations or None,
+                                               settings=dict((c, s) for c, s in settings.items() if c in p["clusters"]))
         problems = fchecks.overrides(subject, fed_ns, NAMESPACE_TARGET)
         if problems:
             return _fail_problems(module, problems, subject)
@@ -202,22 +205,22 @@ def run_project(module):
         # 1. the workspace's placement (KubeSphere's controller makes the FederatedWorkspace of it)
         if p["workspace_placement"]:
             if wt is None:
-                desired_wt = federation.workspace_template(workspace, p["clusters"])
+                desired_wt = federated.workspace_template(workspace, p["clusters"])
                 after = conn.create(desired_wt, dry_run=module.check_mode)
                 changed = True
-                diffs.append(_diff(describe("WorkspaceTemplate", workspace), {}, federation.comparable(after)))
+                diffs.append(_diff(describe("WorkspaceTemplate", workspace), {}, federated.comparable(after)))
             else:
-                wanted = sorted(set(federation.placement_names(wt) or []) | set(p["clusters"]))
-                if wanted != sorted(federation.placement_names(wt) or []):
+                wanted = sorted(set(pl.placement_names(wt) or []) | set(p["clusters"]))
+                if wanted != sorted(pl.placement_names(wt) or []):
                     after = conn.merge_patch(WT_API, "WorkspaceTemplate", workspace,
-                                             {"spec": {"placement": federation.placement(wanted)}},
+                                             {"spec": {"placement": pl.placement(wanted)}},
                                              dry_run=module.check_mode)
                     changed = True
                     diffs.append(_diff(describe("WorkspaceTemplate", workspace),
-                                       {"placement": federation.placement_names(wt)},
-                                       {"placement": federation.placement_names(after)}))
+                                       {"placement": pl.placement_names(wt)},
+                                       {"placement": pl.placement_names(after)}))
         # 2. the host namespace (shared with KubeSphere's controllers: merge, never take over)
-        ns_desired = federation.host_namespace(name, workspace, p.get("labels"))
+        ns_desired = federated.host_namespace(name, workspace, p.get("labels"))
         ns_live = conn.get("v1", "Namespace", name)
         ns_after = ns_live
         if ns_live is None:
@@ -234,26 +237,26 @@ def run_project(module):
                 diffs.append(_diff(describe("Namespace", name), {"metadata": {"labels": labels}},
                                    {"metadata": {"labels": (ns_after.get("metadata") or {}).get("labels")}}))
         # 3. the FederatedNamespace, owned whole
-        live = conn.get(federation.TYPES_API_VERSION, "FederatedNamespace", name, name)
+        live = conn.get(federated.TYPES_API_VERSION, "FederatedNamespace", name, name)
         if ns_live is None and module.check_mode:
             fed_changed, fed_after = True, fed_ns   # its namespace does not exist yet: nothing to dry-run in
         else:
             fed_changed, fed_after = _apply_owned(conn, fed_ns, live, module.check_mode)
         if fed_changed:
             changed = True
-            diffs.append(_diff(describe("FederatedNamespace", name, name), federation.comparable(live),
-                               federation.comparable(fed_after)))
-        result = {"changed": changed, "result": federation.normalize_federated(fed_after),
+            diffs.append(_diff(describe("FederatedNamespace", name, name), federated.comparable(live),
+                               federated.comparable(fed_after)))
+        result = {"changed": changed, "result": federated.normalize_federated(fed_after),
                   "namespace": ns_after, "clusters": sorted(set(p["clusters"]))}
         if p["wait"] and not module.check_mode:
             try:
-                ok, obj = _wait_propagated(module, conn, federation.TYPES_API_VERSION, "FederatedNamespace", name,
+                ok, obj = _wait_propagated(module, conn, federated.TYPES_API_VERSION, "FederatedNamespace", name,
                                            name, p["clusters"], p["wait_timeout"])
             except WaitPending as e:
                 if module._diff:
                     result["diff"] = diffs
                 module.exit_json(**pending_result(result, e))
-            result["result"] = federation.normalize_federated(obj)
+            result["result"] = federated.normalize_federated(obj)
             result["propagation"] = drift.propagation(obj or {})
             if not ok:
                 module.fail_json(msg="cluster '%s': FederatedNamespace %s/%s: kubefed has not propagated it to every "
@@ -270,7 +273,7 @@ def _namespaced_federated(conn, namespace, ftc_list):
     """Every federated object in `namespace` (any FederatedTypeConfig's namespaced federated type)."""
     out = []
     for ftc in ftc_list:
-        types = federation.federated_types(ftc)
+        types = federated.federated_types(ftc)
         fed = types["federated"]
         if not fed["kind"] or fed["kind"] == "FederatedNamespace":
             continue
@@ -286,18 +289,18 @@ def _delete_project(module, conn, name):
     if problems:
         return _fail_problems(module, problems, subject)
     ns = conn.get("v1", "Namespace", name)
-    fed_ns = conn.get(federation.TYPES_API_VERSION, "FederatedNamespace", name, name, if_served=True)
+    fed_ns = conn.get(federated.TYPES_API_VERSION, "FederatedNamespace", name, name, if_served=True)
     if ns is None:
         module.exit_json(changed=False, deleted={}, result={}, namespace=None)
     kfcs = kubefed_clusters(conn)
     deleted = {}
     if fed_ns is not None:
-        deleted = federation.project_deletion(name, fed_ns, _namespaced_federated(conn, name, ftcs(conn)), kfcs)
+        deleted = federated.project_deletion(name, fed_ns, _namespaced_federated(conn, name, ftcs(conn)), kfcs)
     conn.delete("v1", "Namespace", name, dry_run=module.check_mode)
     result = {"changed": True, "deleted": deleted, "result": {}, "namespace": None}
     if module._diff:
         result["diff"] = [_diff(describe("Namespace", name), {"metadata": {"name": name}}, {}),
-                          _diff(describe("FederatedNamespace", name, name), federation.comparable(fed_ns), {})]
+                          _diff(describe("FederatedNamespace", name, name), federated.comparable(fed_ns), {})]
     module.exit_json(**result)
 
 
@@ -308,9 +311,9 @@ def _delete_project(module, conn, name):
 def _division(fed_obj):
     """{cluster: replicas} of the /spec/replicas overrides of a federated object."""
     out = {}
-    for entry in (federation.normalize_federated(fed_obj or {}).get("spec") or {}).get("overrides") or []:
+    for entry in (federated.normalize_federated(fed_obj or {}).get("spec") or {}).get("overrides") or []:
         for item in entry["clusterOverrides"]:
-            if item["path"] == federation.REPLICAS_PATH:
+            if item["path"] == ov.REPLICAS_PATH:
                 out[entry["clusterName"]] = item.get("value")
     return out
 
@@ -331,15 +334,15 @@ def run_resource(module):
     secret = kind == "Secret"
 
     def shown(obj):
-        return federation.mask_secret(obj) if secret else obj
+        return federated.mask_secret(obj) if secret else obj
 
     try:
         ftc_list = ftcs(conn)
         problems = fchecks.federated_type(subject, api_version, kind, ftc_list)
         if problems:
             return _fail_problems(module, problems, subject)
-        ftc = federation.find_ftc(ftc_list, api_version, kind)
-        types = federation.federated_types(ftc)
+        ftc = federated.find_ftc(ftc_list, api_version, kind)
+        types = federated.federated_types(ftc)
         fed_type, target = types["federated"], types["target"]
         if target["namespaced"] and not namespace:
             module.fail_json(msg="%s: a %s is namespaced: give metadata.namespace (the project)" % (subject, kind),
@@ -352,8 +355,8 @@ def run_resource(module):
         members = member_facts(conn, kfcs)
         fed_ns = None
         if target["namespaced"]:
-            fed_ns = conn.get(federation.TYPES_API_VERSION, "FederatedNamespace", namespace, namespace, if_served=True)
-        project_names = federation.placement_names(fed_ns) if fed_ns else None
+            fed_ns = conn.get(federated.TYPES_API_VERSION, "FederatedNamespace", namespace, namespace, if_served=True)
+        project_names = pl.placement_names(fed_ns) if fed_ns else None
         clusters = p.get("clusters")
         if clusters is None:
             clusters = list(project_names or [])
@@ -369,7 +372,7 @@ def run_resource(module):
             problems += fchecks.project_clusters(subject, clusters, project_names)
         problems += fchecks.served(subject, target["apiVersion"], clusters, p.get("member_api_versions"),
                                    ready_members=[m["name"] for m in members if m["kubefed_ready"]])
-        template = federation.template_of(manifest, target["apiVersion"])
+        template = federated.template_of(manifest, target["apiVersion"])
         problems += fchecks.settings(subject, kind, template, clusters, settings)
         problems += fchecks.template(subject, manifest)
         problems += fchecks.replicas(subject, settings)
@@ -380,10 +383,10 @@ def run_resource(module):
         if problems:
             return _fail_problems(module, problems, subject)
         try:
-            desired = federation.federated_object(manifest, ftc, clusters, settings,
-                                                  retain_replicas=p.get("retain_replicas"),
-                                                  mirror_annotations=p["mirror_annotations"])
-        except federation.FederationError as e:
+            desired = federated.federated_object(manifest, ftc, clusters, settings,
+                                                 retain_replicas=p.get("retain_replicas"),
+                                                 mirror_annotations=p["mirror_annotations"])
+        except ov.FederationError as e:
             module.fail_json(msg="%s: %s" % (subject, e), code="setting_invalid")
         problems = fchecks.overrides(subject, desired, target)
         if problems:
@@ -396,18 +399,18 @@ def run_resource(module):
             replicas = planner.preview(rbw["total"], rbw["weights"], sorted(set(clusters)),
                                        rbw.get("min_replicas"), rbw.get("max_replicas"),
                                        key="%s/%s" % (namespace, name))
-            rsp = federation.replica_scheduling_preference(name, namespace, rbw["total"], rbw["weights"],
-                                                           rbw.get("min_replicas"), rbw.get("max_replicas"),
-                                                           target_kind=fed_type["kind"])
+            rsp = federated.replica_scheduling_preference(name, namespace, rbw["total"], rbw["weights"],
+                                                          rbw.get("min_replicas"), rbw.get("max_replicas"),
+                                                          target_kind=fed_type["kind"])
             if live is not None:
-                desired = federation.keep_rsp_owned(desired, live)
+                desired = federated.keep_rsp_owned(desired, live)
         else:
             replicas = dict((c, (settings.get(c) or {}).get("replicas")) for c in sorted(set(clusters))
                             if (settings.get(c) or {}).get("replicas") is not None)
-            if not replicas and kind in federation.REPLICA_KINDS:
+            if not replicas and kind in ov.REPLICA_KINDS:
                 count = (manifest.get("spec") or {}).get("replicas")
                 if count is not None:
-                    replicas = dict((c, count) for c in federation.placed_clusters(clusters, settings))
+                    replicas = dict((c, count) for c in pl.placed_clusters(clusters, settings))
 
         diffs = []
         changed = False
@@ -419,10 +422,10 @@ def run_resource(module):
         if fed_changed:
             changed = True
             diffs.append(_diff(describe(fed_type["kind"], name, namespace),
-                               shown(federation.comparable(live, weight_mode)),
-                               shown(federation.comparable(after, weight_mode))))
+                               shown(federated.comparable(live, weight_mode)),
+                               shown(federated.comparable(after, weight_mode))))
         rsp_result = None
-        rsp_live = conn.get(federation.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
+        rsp_live = conn.get(federated.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
                             if_served=True) if not namespace_missing else None
         if weight_mode:
             rsp_changed, rsp_after = _apply_rsp(conn, rsp, rsp_live, module.check_mode, namespace_missing)
@@ -432,20 +435,20 @@ def run_resource(module):
                 diffs.append(_diff(describe("ReplicaSchedulingPreference", name, namespace),
                                    _rsp_view(rsp_live), _rsp_view(rsp_after)))
         elif rsp_live is not None:
-            conn.delete(federation.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
+            conn.delete(federated.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
                         dry_run=module.check_mode)
             changed = True
             diffs.append(_diff(describe("ReplicaSchedulingPreference", name, namespace), _rsp_view(rsp_live), {}))
         current = _division(live) if live else {}
         # kubefed's RSP also writes 0 for every other Ready KubeFedCluster: show the resource's clusters
         current = dict((c, n) for c, n in current.items() if c in replicas or c in clusters or n)
-        if kind in federation.REPLICA_KINDS and (current != replicas or fed_changed):
+        if kind in ov.REPLICA_KINDS and (current != replicas or fed_changed):
             diffs.append(_diff("replica division %s" % subject, {"replicas": current}, {"replicas": replicas}))
 
-        result = {"changed": changed, "result": shown(federation.normalize_federated(after)), "rsp": rsp_result,
-                  "replicas": replicas, "placement": federation.placement_names(desired) or []}
+        result = {"changed": changed, "result": shown(federated.normalize_federated(after)), "rsp": rsp_result,
+                  "replicas": replicas, "placement": pl.placement_names(desired) or []}
         if p["wait"] and not module.check_mode:
-            placed = federation.placed_clusters(clusters, settings)
+            placed = pl.placed_clusters(clusters, settings)
             if weight_mode:
                 placed = sorted(c for c in placed if replicas.get(c))
             try:
@@ -455,7 +458,7 @@ def run_resource(module):
                 if module._diff:
                     result["diff"] = diffs
                 module.exit_json(**pending_result(result, e))
-            result["result"] = shown(federation.normalize_federated(obj))
+            result["result"] = shown(federated.normalize_federated(obj))
             result["propagation"] = drift.propagation(obj or {})
             if not ok:
                 module.fail_json(msg="cluster '%s': %s: kubefed has not propagated it to every cluster within %d s: "
@@ -509,11 +512,11 @@ def _delete_resource(module, conn, fed_type, name, namespace, subject, shown):
     if live is not None:
         conn.delete(fed_type["apiVersion"], fed_type["kind"], name, namespace, dry_run=module.check_mode)
         changed = True
-        diffs.append(_diff(describe(fed_type["kind"], name, namespace), shown(federation.comparable(live)), {}))
-    rsp = conn.get(federation.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace, if_served=True) \
+        diffs.append(_diff(describe(fed_type["kind"], name, namespace), shown(federated.comparable(live)), {}))
+    rsp = conn.get(federated.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace, if_served=True) \
         if namespace else None
     if rsp is not None:
-        conn.delete(federation.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
+        conn.delete(federated.RSP_API_VERSION, "ReplicaSchedulingPreference", name, namespace,
                     dry_run=module.check_mode)
         changed = True
         diffs.append(_diff(describe("ReplicaSchedulingPreference", name, namespace), _rsp_view(rsp), {}))
@@ -556,11 +559,11 @@ def run_info(module):
         ftc_list = ftcs(host)
         kfcs = kubefed_clusters(host)
         health = dict((c["name"], {"ready": c["ready"], "offline": c["offline"]}) for c in kfcs)
-        fed_ns = host.get(federation.TYPES_API_VERSION, "FederatedNamespace", namespace, namespace, if_served=True)
+        fed_ns = host.get(federated.TYPES_API_VERSION, "FederatedNamespace", namespace, namespace, if_served=True)
         wanted_kinds = set(p.get("kinds") or [])
         wanted_names = set(p.get("names") or [])
         for ftc in ftc_list:
-            types = federation.federated_types(ftc)
+            types = federated.federated_types(ftc)
             fed, target = types["federated"], types["target"]
             if not fed["kind"] or not target["namespaced"] and fed["kind"] != "FederatedNamespace":
                 continue
@@ -574,7 +577,7 @@ def run_info(module):
                 obj_name = obj["metadata"]["name"]
                 if wanted_names and obj_name not in wanted_names:
                     continue
-                effective = federation.effective_clusters(obj, kfcs, fed_ns, namespaced=target["namespaced"])
+                effective = pl.effective_clusters(obj, kfcs, fed_ns, namespaced=target["namespaced"])
                 live = None
                 rows = []
                 if member_name in effective:
@@ -600,13 +603,13 @@ def _member_projects(host, member, member_name, host_name):
     kfcs = kubefed_clusters(host)
     health = dict((c["name"], {"ready": c["ready"], "offline": c["offline"]}) for c in kfcs)
     out = []
-    for fed_ns in host.list(federation.TYPES_API_VERSION, "FederatedNamespace", if_served=True) or []:
-        if member_name not in federation.effective_clusters(fed_ns, kfcs, namespaced=False):
+    for fed_ns in host.list(federated.TYPES_API_VERSION, "FederatedNamespace", if_served=True) or []:
+        if member_name not in pl.effective_clusters(fed_ns, kfcs, namespaced=False):
             continue
         name = fed_ns["metadata"]["name"]
         live = member.get("v1", "Namespace", name)
         row = drift.report(fed_ns, NAMESPACE_FTC, {member_name: live}, clusters=[member_name],
                            cluster_health=health, host=host_name)[0]
-        out.append({"name": name, "workspace": (fed_ns["metadata"].get("labels") or {}).get(federation.WORKSPACE_LABEL),
+        out.append({"name": name, "workspace": (fed_ns["metadata"].get("labels") or {}).get(federated.WORKSPACE_LABEL),
                     "state": row["state"], "fields": row["fields"], "reason": row["reason"]})
     return sorted(out, key=lambda r: r["name"])

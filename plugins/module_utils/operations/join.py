@@ -6,7 +6,8 @@ clusters, run every check of `checks.join.import_problems` before the first writ
 Cluster object as the console does, for proxy members wait for tower and apply the cluster-agent built as
 ks-apiserver builds it, wait for real health, verify what Ready does not prove.
 
-The glue only: the decisions are the pure functions of cluster_object.py, agent.py and checks/join.py.
+The glue only: the decisions are the pure functions of objects/cluster.py, cluster_health.py, agent.py,
+checks/join.py and checks/usable.py.
 Secrets (the stored kubeconfig, its base64, the agent token, jwtSecrets) are handed to `module.hide`
 before anything is returned."""
 
@@ -14,20 +15,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import os
 import time
-
-try:
-    import yaml
-except ImportError:  # reported by the module (kubernetes needs PyYAML too)
-    yaml = None
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent as agent_mod
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig as kc
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential as cred
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
@@ -38,72 +36,6 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.sl
 KS_API_PROBE = "/api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version"
 SA_NAMESPACES = (join_checks.KS_NAMESPACE, join_checks.KUBEFED_NAMESPACE)
 READ_PARTS = ("version", "installer", "identity")
-
-
-# ---------------------------------------------------------------------------------------------------
-# the kubeconfig the host stores (pure, but reads the files a kubeconfig names)
-
-
-def flatten_kubeconfig(value, context=None):
-    """One-context, self-contained kubeconfig text (`kubectl config view --raw --minify --flatten`) of a
-    kubeconfig given as a path, a dict or text. Files named by the kubeconfig are embedded (relative
-    paths from the kubeconfig's folder). Raises ValueError with a sentence."""
-    base_dir = None
-    if isinstance(value, dict):
-        doc = value
-    else:
-        text = str(value)
-        inline = "\n" in text.strip() or text.strip().startswith("{")
-        if not inline:
-            path = os.path.expanduser(text)
-            if not os.path.exists(path):
-                raise ValueError("kubeconfig file %s does not exist" % text)
-            base_dir = os.path.dirname(os.path.abspath(path))
-            with open(path) as f:
-                text = f.read()
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ValueError("the kubeconfig is not YAML: %s" % str(e).splitlines()[0])
-    if not isinstance(doc, dict):
-        raise ValueError("the kubeconfig is not a YAML mapping")
-    ctx_name = context or doc.get("current-context")
-    ctx = next((c for c in doc.get("contexts") or [] if c.get("name") == ctx_name), None)
-    if ctx is None:
-        raise ValueError("the kubeconfig has no context %r" % ctx_name)
-    body = dict(ctx.get("context") or {})
-    cluster = next((c for c in doc.get("clusters") or [] if c.get("name") == body.get("cluster")), None)
-    user = next((u for u in doc.get("users") or [] if u.get("name") == body.get("user")), None)
-    if cluster is None:
-        raise ValueError("context %r names cluster %r, which the kubeconfig does not define" % (ctx_name, body.get("cluster")))
-
-    def embed(section, fields):
-        out = dict(section or {})
-        for field in fields:
-            if out.get(field):
-                path = out.pop(field)
-                if base_dir and not os.path.isabs(path):
-                    path = os.path.join(base_dir, path)
-                try:
-                    with open(os.path.expanduser(path), "rb") as fh:
-                        out[field + "-data"] = base64.b64encode(fh.read()).decode("ascii")
-                except (IOError, OSError) as e:
-                    raise ValueError("the kubeconfig's %s %s cannot be read: %s" % (field, path, e))
-        if out.get("tokenFile"):
-            path = out.pop("tokenFile")
-            with open(os.path.expanduser(path)) as fh:
-                out["token"] = fh.read().strip()
-        return out
-
-    flat = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": cluster["name"], "cluster": embed(cluster.get("cluster"), ("certificate-authority",))}],
-        "users": [{"name": body.get("user") or "user",
-                   "user": embed((user or {}).get("user"), ("client-certificate", "client-key"))}],
-        "contexts": [{"name": ctx_name, "context": {k: v for k, v in body.items() if k in ("cluster", "user", "namespace")}}],
-        "current-context": ctx_name,
-    }
-    return yaml.safe_dump(flat, sort_keys=False, default_flow_style=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -230,7 +162,7 @@ class Importer:
                 self.fail("cluster '%s': %s: not %s within %s s: %s" % (
                     self.name, describe(co.KIND, self.name), what, self.p["wait_timeout"], state),
                     cluster=co.mask(last[0]) if last else None,
-                    health=co.health(*last) if last else None)
+                    health=cluster_health.health(*last) if last else None)
             wait.check(lambda: state)
             time.sleep(wait.nap(self.p["wait_sleep"]))
 
@@ -308,7 +240,7 @@ class Importer:
                       "(is kube-controller-manager running there?)" % (self.name, n["namespace"], n["secret"], waited),
                       code="credential_token_missing")
         self.module.hide(token)
-        view = co.parse_kubeconfig(self.stored)
+        view = kc.view(self.stored)
         text = cred.kubeconfig(self.name, view["server"], token, cred.ca_of(self.stored), insecure=view["insecure"])
         self.module.hide(text, co.encode_kubeconfig(text))
         return text
@@ -337,7 +269,7 @@ class Importer:
             self.hide_config(member_config)
         except (KubeSphereError, ValueError):
             member_config = None
-        problems = co.usable_problems(self.name, live, kf, member_config)
+        problems = usable.usable_problems(self.name, live, kf, member_config)
         self.result["verification"] = problems
         for item in problems:
             if not self.p["verify_strict"]:
@@ -388,24 +320,24 @@ class Importer:
                 self.fail("cluster '%s': %s" % (self.name, e), code="invalid_input")
             cluster = self.write_cluster(desired, live)
         if self.type == "proxy":
-            if p["wait"] and not self.check and not co.initialized(cluster):
-                cluster, _kf = self.wait_until("Initialized by tower", lambda c, k: co.initialized(c),
-                                               lambda c, k: co.health(c, k)["reason"])
+            if p["wait"] and not self.check and not cluster_health.initialized(cluster):
+                cluster, _kf = self.wait_until("Initialized by tower", lambda c, k: cluster_health.initialized(c),
+                                               lambda c, k: cluster_health.health(c, k)["reason"])
             self.apply_agent(cluster, self.host_facts["proxy"])
             if p["wait"] and not self.check:
                 cluster, _kf = self.wait_until("connected to its cluster-agent (AgentAvailable)",
-                                               lambda c, k: co.agent_available(c) or co.ready(c),
-                                               lambda c, k: co.health(c, k)["reason"])
+                                               lambda c, k: cluster_health.agent_available(c) or cluster_health.ready(c),
+                                               lambda c, k: cluster_health.health(c, k)["reason"])
         if p["wait"] and not self.check:
             live, kf = self.wait_until("healthy (Ready True and its KubeFedCluster Ready True)",
-                                       lambda c, k: co.health(c, k)["healthy"],
-                                       lambda c, k: co.health(c, k)["reason"])
-            self.result["health"] = co.health(live, kf)
+                                       lambda c, k: cluster_health.health(c, k)["healthy"],
+                                       lambda c, k: cluster_health.health(c, k)["reason"])
+            self.result["health"] = cluster_health.health(live, kf)
             self.verify(live, kf)
             cluster = live
         else:
             live, kf = self.read_pair() if not self.check else (cluster, None)
-            self.result["health"] = co.health(live, kf) if not self.check else None
+            self.result["health"] = cluster_health.health(live, kf) if not self.check else None
         self.result["cluster"] = co.mask(objects.normalize(cluster))
         self.module.exit_json(**self.outcome())
 
@@ -440,7 +372,7 @@ def run(module, connection_class=None):
             else:
                 source = os.path.expanduser("~/.kube/config")
             try:
-                stored = flatten_kubeconfig(source, None if p["stored_kubeconfig"] else p.get("context"))
+                stored = kc.flatten(source, None if p["stored_kubeconfig"] else p.get("context"))
             except (ValueError, IOError, OSError) as e:
                 found = {"code": "kubeconfig_invalid", "cluster": name, "message": str(e)}
                 module.fail_json(msg="cluster '%s': the kubeconfig to store in its Cluster: %s" % (name, e),

@@ -28,6 +28,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind as plans
@@ -151,7 +152,7 @@ def run(module):
     host, member_conn, facts = read(module, p)
     cluster, member = facts["cluster"], facts["member"]
     result = {"changed": False, "name": name, "member_reachable": bool(member.get("reachable")),
-              "health": co.health(cluster, facts["kubefed_cluster"]) if cluster else None}
+              "health": cluster_health.health(cluster, facts["kubefed_cluster"]) if cluster else None}
     if not member.get("reachable"):
         result["member_error"] = member.get("error")
     problems = checks.unbind_problems(name, p["confirm_unbind"], cluster, member, facts["kubefed_cluster"], p["force"])

@@ -36,7 +36,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks.unb
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import describe
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federation import selector_matches
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.placement import selector_matches
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import (

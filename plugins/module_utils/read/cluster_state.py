@@ -13,7 +13,7 @@ A state is a dict:
 - ks_namespace (whether kubesphere-system exists) and ks_namespace_annotations (v4 host annotations there)
 - clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served;
   when the KubeFedClusters were read too, each summary carries `kubefed` (kubefed's state of it: ready,
-  offline, not_ready, pending, absent) and `health` / `health_reason` (`cluster_object.health`): a member
+  offline, not_ready, pending, absent) and `health` / `health_reason` (`cluster_health.health`): a member
   that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
   status update), only its KubeFedCluster says Offline
 - kubefed_clusters: its KubeFedClusters {name, ready, offline, reason}, None when the kind is not served
@@ -29,7 +29,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as cluster_object
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
@@ -120,8 +120,8 @@ def add_health(summaries, clusters, kubefed):
     objs = {get_path(o, "metadata.name"): o for o in clusters or []}
     for summary in summaries:
         obj, kfc = objs.get(summary["name"]), by_name.get(summary["name"])
-        verdict = cluster_object.health(obj, kfc)
-        summary.update(kubefed=cluster_object.kubefed_state(kfc), health=verdict["verdict"],
+        verdict = cluster_health.health(obj, kfc)
+        summary.update(kubefed=cluster_health.kubefed_state(kfc), health=verdict["verdict"],
                        health_reason=verdict["reason"])
 
 

@@ -12,7 +12,7 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federation import federated_types
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federated import federated_types
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import WEBHOOK_NAME, installer
 

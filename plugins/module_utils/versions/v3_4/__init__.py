@@ -10,13 +10,13 @@ status update); unbinding a dead member needs the webhook configuration out of t
 This package is the 3.4 implementation of the version seam (versions/__init__.py). Its modules:
 installer.py (ClusterConfiguration and kubesphere-config), agent.py (the cluster-agent as ks-apiserver builds
 it), components.py (ClusterConfiguration components); the checks it uses are checks/join.py, checks/roles.py,
-checks/unbind.py, and the health predicate objects/cluster.py's `health`."""
+checks/unbind.py, and the health predicate objects/cluster_health.py's `health`."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as cluster_object
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 
 VERSION = "3.4"
@@ -45,7 +45,7 @@ def role(state):
 
 def health(cluster, kubefed_cluster=None, kubefed_read=True):
     """The health verdict {healthy, verdict, reason}: Ready on the Cluster and kubefed's view of it."""
-    return cluster_object.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
+    return cluster_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
 
 
 # --- unbind

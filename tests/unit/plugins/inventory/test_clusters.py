@@ -149,8 +149,8 @@ def test_duplicate_name(plugin_class, kubeconfigs):
 
 def test_invalid_name(plugin_class, kubeconfigs):
     msg = bad(plugin_class, kubeconfigs, good(cluster_name="Member_1"))
-    assert ("[invalid_name] cluster 'Member_1': KubeSphere rejects this name: use only lowercase letters, digits, "
-            "'-' and '.', starting and ending with a letter or digit") in msg
+    assert ("[invalid_name] cluster 'Member_1': KubeSphere rejects this name: use lowercase letters, digits and "
+            "'-', starting and ending with a letter or digit, at most 63 characters") in msg
 
 
 def test_unknown_connection_type(plugin_class, kubeconfigs):
@@ -259,7 +259,7 @@ def test_discovery_adds_what_the_host_knows(plugin_class, kubeconfigs, monkeypat
 
 def test_a_member_kubefed_says_offline_is_not_ready_although_its_cluster_says_ready(
         plugin_class, kubeconfigs, monkeypatch):
-    """The verdict cluster_info and status give (cluster_object.health): the Cluster of a member that died
+    """The verdict cluster_info and status give (cluster_health.health): the Cluster of a member that died
     after joining keeps Ready True (KubeSphere's webhook denies the update), its KubeFedCluster says Offline."""
     from ansible_collections.kubesphere.multicluster.plugins.module_utils import _k8s
 

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig as kc
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import codes
 
@@ -42,7 +43,7 @@ def test_token_of_waits_for_the_token_controller():
 
 def test_kubeconfig_from_the_token_and_the_members_server_and_ca():
     text = credential.kubeconfig("member1", "https://10.0.0.5:6443", "eyJ.abc", ca_data="Q0E=")
-    view = co.parse_kubeconfig(text)
+    view = kc.view(text)
     assert view["server"] == "https://10.0.0.5:6443" and view["auth"] == "token" and view["has_ca"]
     assert not view["insecure"] and view["files"] == []
     doc = yaml.safe_load(text)

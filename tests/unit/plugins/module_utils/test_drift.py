@@ -6,7 +6,9 @@ import copy
 import pytest
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation as fed
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import jsonpatch
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
 
 
 def ftc(name, kind, group="", version="v1"):
@@ -33,11 +35,11 @@ def deployment():
                                       {"name": "sidecar", "image": "busybox"}]}}}}
 
 
-DEPLOY_TARGET = fed.federated_types(FTC_DEPLOYMENT)["target"]
+DEPLOY_TARGET = federated.federated_types(FTC_DEPLOYMENT)["target"]
 
 
 def fed_deployment(settings=None, clusters=("member1", "member2")):
-    return fed.federated_object(deployment(), FTC_DEPLOYMENT, list(clusters), settings)
+    return federated.federated_object(deployment(), FTC_DEPLOYMENT, list(clusters), settings)
 
 
 def member_copy(fed_obj, cluster, target=DEPLOY_TARGET):
@@ -71,7 +73,7 @@ def test_object_for_cluster_follows_kubefed_on_create():
 
 
 def test_namespaces_get_no_namespace_and_a_template_api_version_wins():
-    fns = fed.federated_namespace("demo", "ws1", ["member1"])
+    fns = federated.federated_namespace("demo", "ws1", ["member1"])
     target = {"kind": "Namespace", "apiVersion": "v1"}
     expected = drift.object_for_cluster(fns, target, "member1")
     labels = {"kubesphere.io/workspace": "ws1", "kubefed.io/managed": "true"}
@@ -101,7 +103,7 @@ def test_overrides_apply_after_retention_so_an_annotation_override_wins():
     expected = drift.object_for_cluster(obj, DEPLOY_TARGET, "member1", live)
     assert expected["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1", "team": "a"}
     # on create there are no annotations: the same override misses its parent (kubefed's asymmetry)
-    with pytest.raises(fed.PatchError):
+    with pytest.raises(jsonpatch.PatchError):
         drift.object_for_cluster(obj, DEPLOY_TARGET, "member1")
 
 
@@ -110,8 +112,8 @@ def test_service_keeps_cluster_ip_and_matching_node_ports():
            "spec": {"type": "NodePort", "selector": {"app": "web"},
                     "ports": [{"name": "http", "protocol": "TCP", "port": 80},
                               {"name": "metrics", "protocol": "TCP", "port": 9090}]}}
-    obj = fed.federated_object(svc, FTC_SERVICE, ["member1"])
-    target = fed.federated_types(FTC_SERVICE)["target"]
+    obj = federated.federated_object(svc, FTC_SERVICE, ["member1"])
+    target = federated.federated_types(FTC_SERVICE)["target"]
     live = copy.deepcopy(svc)
     live["metadata"]["labels"] = {"kubefed.io/managed": "true"}
     live["spec"].update(clusterIP="10.0.0.5", clusterIPs=["10.0.0.5"], healthCheckNodePort=0)
@@ -187,7 +189,7 @@ def test_overrides_kubefed_rejects_make_the_state_unknown():
 
 
 def test_kubesphere_and_apiserver_namespace_additions_are_not_drift():
-    fns = fed.federated_namespace("demo", "ws1", ["member1"])
+    fns = federated.federated_namespace("demo", "ws1", ["member1"])
     target = {"kind": "Namespace", "apiVersion": "v1"}
     live = drift.object_for_cluster(fns, target, "member1")
     live["metadata"]["labels"]["kubesphere.io/namespace"] = "demo"
@@ -203,8 +205,8 @@ def test_kubesphere_and_apiserver_namespace_additions_are_not_drift():
 def test_configmap_data_is_compared_whole():
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "demo"},
           "data": {"a": "1", "b": "2"}}
-    obj = fed.federated_object(cm, FTC_CONFIGMAP, ["member1"], {"member1": {"data": {"b": "member"}}})
-    target = fed.federated_types(FTC_CONFIGMAP)["target"]
+    obj = federated.federated_object(cm, FTC_CONFIGMAP, ["member1"], {"member1": {"data": {"b": "member"}}})
+    target = federated.federated_types(FTC_CONFIGMAP)["target"]
     live = drift.object_for_cluster(obj, target, "member1")
     assert live["data"] == {"a": "1", "b": "member"}
     assert drift.member_drift(obj, target, "member1", live)["state"] == "in_sync"
@@ -216,8 +218,8 @@ def test_configmap_data_is_compared_whole():
 def test_secret_drift_reports_keys_never_values():
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "demo"},
               "type": "Opaque", "stringData": {"password": "hunter2", "user": "app"}}
-    obj = fed.federated_object(secret, FTC_SECRET, ["member1"], {"member1": {"data": {"password": "m1-pass"}}})
-    target = fed.federated_types(FTC_SECRET)["target"]
+    obj = federated.federated_object(secret, FTC_SECRET, ["member1"], {"member1": {"data": {"password": "m1-pass"}}})
+    target = federated.federated_types(FTC_SECRET)["target"]
     live = drift.object_for_cluster(obj, target, "member1")
     assert base64.b64decode(live["data"]["password"]) == b"m1-pass"
     live["data"]["password"] = base64.b64encode(b"changed-by-hand").decode()
@@ -272,49 +274,11 @@ def test_report_in_sync_says_propagated():
     assert [(r["state"], r["reason"]) for r in rows] == [("in_sync", "propagated")] * 2
 
 
-# ---------------------------------------------------------------- placement
-
-KFC = [{"name": "host", "labels": {"cluster-role.kubesphere.io/host": ""}},
-       {"name": "member1", "labels": {"env": "prod"}}, {"name": "member2", "labels": {"env": "dev"}}]
-
-
-def test_selector_semantics():
-    assert not fed.selector_matches(None, {"a": "b"})
-    assert fed.selector_matches({}, {})
-    assert fed.selector_matches({"matchLabels": {"env": "prod"}}, {"env": "prod"})
-    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "In", "values": ["a", "prod"]}]},
-                                {"env": "prod"})
-    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, {})
-    assert not fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {})
-    assert fed.selector_matches({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, {})
-
-
-def test_effective_clusters_intersect_with_the_federated_namespace():
-    fns = fed.federated_namespace("demo", "ws1", ["member1", "member2"])
-    obj = fed_deployment(clusters=("member1", "host", "gone"))
-    assert fed.effective_clusters(obj, KFC, fns) == ["member1"]
-    assert fed.effective_clusters(obj, KFC, None) == []                  # NamespaceNotFederated
-    assert fed.effective_clusters(fns, KFC) == ["member1", "member2"]
-    by_selector = fed_deployment()
-    by_selector["spec"]["placement"] = {"clusterSelector": {"matchLabels": {"env": "prod"}}}
-    assert fed.effective_clusters(by_selector, KFC, fns) == ["member1"]
-    by_selector["spec"]["placement"] = {}
-    assert fed.effective_clusters(by_selector, KFC, fns) == []           # no selector selects nothing
-
-
-def test_rsp_with_intersect_and_console_placement_selects_nothing():
-    # fidelity-audit section B: GetResourceClusters uses selectorOnly placement of target and namespace
-    fns = fed.federated_namespace("demo", "ws1", ["member1", "member2"])
-    obj = fed_deployment()
-    assert fed.selected_clusters(obj, KFC, selector_only=True) == set()
-    assert fed.selected_clusters(fns, KFC, selector_only=True) == set()
-
-
 def test_the_host_namespace_of_a_project_is_not_managed_by_design():
-    fns = fed.federated_namespace("demo", "ws1", ["host", "member1"])
+    fns = federated.federated_namespace("demo", "ws1", ["host", "member1"])
     ns_ftc = ftc("namespaces", "Namespace")
-    host_ns = fed.host_namespace("demo", "ws1")
-    member_ns = drift.object_for_cluster(fns, fed.federated_types(ns_ftc)["target"], "member1")
+    host_ns = federated.host_namespace("demo", "ws1")
+    member_ns = drift.object_for_cluster(fns, federated.federated_types(ns_ftc)["target"], "member1")
     fns["status"] = {"conditions": [{"type": "Propagation", "status": "False", "reason": "CheckClusters"}],
                      "clusters": [{"name": "host", "status": "ManagedLabelFalse"}, {"name": "member1"}]}
     rows = drift.report(fns, ns_ftc, {"host": host_ns, "member1": member_ns}, host="host")
@@ -359,8 +323,8 @@ def test_unreadable_overrides_fail_every_cluster_as_in_kubefed(bad):
     live = member_copy(fed_deployment(), "member1")
     entry = drift.member_drift(obj, DEPLOY_TARGET, "member1", live)
     assert entry["state"] == "unknown"
-    with pytest.raises(fed.PatchError):
-        fed.overrides_map(obj)
+    with pytest.raises(jsonpatch.PatchError):
+        ov.overrides_map(obj)
 
 
 # ---------------------------------------------------------------- quantities
@@ -376,7 +340,7 @@ def _with_resources(obj, requests, limits=None):
 def test_quantities_the_apiserver_canonicalised_are_not_drift():
     manifest = _with_resources(deployment(), {"cpu": 0.5, "memory": "1024Mi"}, {"cpu": "1000m", "memory": "1e9"})
     manifest["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}]
-    obj = fed.federated_object(manifest, FTC_DEPLOYMENT, ["member1"], None)
+    obj = federated.federated_object(manifest, FTC_DEPLOYMENT, ["member1"], None)
     live = member_copy(obj, "member1")
     pod = live["spec"]["template"]["spec"]
     # what the member's API server stores (canonical form)
@@ -388,8 +352,8 @@ def test_quantities_the_apiserver_canonicalised_are_not_drift():
 
 
 def test_a_different_quantity_is_drift():
-    obj = fed.federated_object(_with_resources(deployment(), {"cpu": 0.5, "memory": "1Gi"}), FTC_DEPLOYMENT,
-                               ["member1"], None)
+    obj = federated.federated_object(_with_resources(deployment(), {"cpu": 0.5, "memory": "1Gi"}), FTC_DEPLOYMENT,
+                                     ["member1"], None)
     live = member_copy(obj, "member1")
     live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {"cpu": "600m", "memory": "1G"}
     row = drift.member_drift(obj, DEPLOY_TARGET, "member1", live)
@@ -401,8 +365,8 @@ def test_a_different_quantity_is_drift():
 def test_values_outside_quantity_fields_are_compared_as_written():
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "demo"},
           "data": {"cpu": "0.5"}}
-    obj = fed.federated_object(cm, FTC_CONFIGMAP, ["member1"], None)
-    target = fed.federated_types(FTC_CONFIGMAP)["target"]
+    obj = federated.federated_object(cm, FTC_CONFIGMAP, ["member1"], None)
+    target = federated.federated_types(FTC_CONFIGMAP)["target"]
     live = drift.object_for_cluster(obj, target, "member1")
     live["data"]["cpu"] = "500m"
     assert drift.member_drift(obj, target, "member1", live)["fields"] == ["/data/cpu"]
@@ -414,10 +378,10 @@ def test_values_outside_quantity_fields_are_compared_as_written():
 
 
 def test_a_quantity_override_is_compared_by_value():
-    obj = fed.federated_object(_with_resources(deployment(), {"cpu": "250m"}), FTC_DEPLOYMENT, ["member1"],
-                               {"member1": {"overrides": [
-                                   {"path": "/spec/template/spec/containers/0/resources/requests/cpu",
-                                    "value": 1.5}]}})
+    obj = federated.federated_object(_with_resources(deployment(), {"cpu": "250m"}), FTC_DEPLOYMENT, ["member1"],
+                                     {"member1": {"overrides": [
+                                         {"path": "/spec/template/spec/containers/0/resources/requests/cpu",
+                                          "value": 1.5}]}})
     live = member_copy(obj, "member1")
     live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "1500m"
     assert drift.member_drift(obj, DEPLOY_TARGET, "member1", live)["state"] == "in_sync"

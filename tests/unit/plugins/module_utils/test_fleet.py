@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.kubeconfig import summary as kubeconfig_summary
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
 
 
@@ -115,18 +116,24 @@ def test_duplicate_cluster_name():
                                       "KubeSphere cluster names must be unique")
 
 
-@pytest.mark.parametrize("name", ["Member1", "member_1", "-member", "member-", "mem ber", ".m", "a" * 254])
-def test_invalid_name(name):
-    problems = fleet_checks.validate(fleet_of(("m", {"cluster_name": name})))
+@pytest.mark.parametrize("name, ctype", [
+    ("Member1", "direct"), ("member_1", "direct"), ("-member", "direct"), ("member-", "direct"), ("mem ber", "direct"),
+    (".m", "direct"), ("eu.prod-2", "direct"), ("a" * 64, "direct"), ("a" * 61, "proxy"),
+])
+def test_invalid_name(name, ctype):
+    """KubeSphere's Cluster name rule, the one the import applies: a DNS-1123 label of at most 63 characters,
+    60 for a proxy member (tower's Service mc-<name>)."""
+    problems = fleet_checks.validate(fleet_of(("m", {"cluster_name": name, "connection_type": ctype})))
     assert codes(problems) == ["invalid_name"]
     assert problems[0]["message"] == (
-        "cluster '%s': KubeSphere rejects this name: use only lowercase letters, digits, '-' and '.', "
-        "starting and ending with a letter or digit, at most 253 characters" % name)
+        "cluster '%s': KubeSphere rejects this name: use lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 63 characters (60 for proxy members: tower names a Service mc-<name>)" % name)
 
 
-@pytest.mark.parametrize("name", ["m", "member-1", "eu.prod-2", "1a", "a" * 253])
-def test_valid_names(name):
-    assert fleet_checks.validate(fleet_of(("m", {"cluster_name": name}))) == []
+@pytest.mark.parametrize("name, ctype", [("m", "direct"), ("member-1", "direct"), ("1a", "direct"), ("a" * 63, "direct"),
+                                         ("a" * 60, "proxy")])
+def test_valid_names(name, ctype):
+    assert fleet_checks.validate(fleet_of(("m", {"cluster_name": name, "connection_type": ctype}))) == []
 
 
 def test_unknown_connection_type():
@@ -149,7 +156,7 @@ def test_member_listed_as_host_in_an_inventory():
 
 def test_kubeconfig_file_missing(tmp_path):
     clusters = fleet_of(("m1", {"kubeconfig": str(tmp_path / "nope.yaml")}))
-    views = {c["name"]: fleet.kubeconfig_view(c["kubeconfig"]) for c in clusters}
+    views = {c["name"]: kubeconfig_summary(c["kubeconfig"]) for c in clusters}
     problems = fleet_checks.validate(clusters, views)
     assert codes(problems) == ["kubeconfig_missing"]
     assert problems[0]["message"] == "cluster 'm1': kubeconfig file %s does not exist" % (tmp_path / "nope.yaml")
@@ -159,7 +166,7 @@ def test_kubeconfig_has_no_such_context(tmp_path):
     path = tmp_path / "m1.yaml"
     path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443", "b": "https://b:6443"}, "a")))
     clusters = fleet_of(("m1", {"kubeconfig": str(path), "context": "m1"}))
-    problems = fleet_checks.validate(clusters, {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(clusters, {"m1": kubeconfig_summary(str(path))})
     assert codes(problems) == ["no_such_context"]
     assert problems[0]["message"] == "cluster 'm1': kubeconfig %s has no context 'm1' (it has: a, b)" % path
 
@@ -167,7 +174,7 @@ def test_kubeconfig_has_no_such_context(tmp_path):
 def test_kubeconfig_without_context_uses_current_context(tmp_path):
     path = tmp_path / "m1.yaml"
     path.write_text(yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, current=None)))
-    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": kubeconfig_summary(str(path))})
     assert codes(problems) == ["no_such_context"]
     assert "has no context 'None' (it has: a)" in problems[0]["message"]
 
@@ -175,7 +182,7 @@ def test_kubeconfig_without_context_uses_current_context(tmp_path):
 def test_kubeconfig_not_yaml(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("clusters: [\n")
-    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": fleet.kubeconfig_view(str(path))})
+    problems = fleet_checks.validate(fleet_of(("m1", {"kubeconfig": str(path)})), {"m1": kubeconfig_summary(str(path))})
     assert codes(problems) == ["kubeconfig_invalid"]
     assert problems[0]["message"].startswith("cluster 'm1': kubeconfig %s is not valid YAML" % path)
 
@@ -183,16 +190,16 @@ def test_kubeconfig_not_yaml(tmp_path):
 def test_inline_kubeconfig_is_checked_too():
     content = yaml.safe_dump(kubeconfig({"a": "https://a:6443"}, "a"))
     clusters = fleet_of(("m1", {"kubeconfig": content, "context": "zzz"}))
-    problems = fleet_checks.validate(clusters, {"m1": fleet.kubeconfig_view(content)})
+    problems = fleet_checks.validate(clusters, {"m1": kubeconfig_summary(content)})
     assert codes(problems) == ["no_such_context"]
     assert "kubeconfig inline content has no context 'zzz'" in problems[0]["message"]
     assert "secret-token" not in problems[0]["message"]
 
 
 def test_same_api_server():
-    views = {"host": fleet.kubeconfig_view(kubeconfig({"h": "https://API.example.com:443/"}, "h")),
-             "m1": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com"}, "m")),
-             "m2": fleet.kubeconfig_view(kubeconfig({"m": "https://api.example.com:6443"}, "m"))}
+    views = {"host": kubeconfig_summary(kubeconfig({"h": "https://API.example.com:443/"}, "h")),
+             "m1": kubeconfig_summary(kubeconfig({"m": "https://api.example.com"}, "m")),
+             "m2": kubeconfig_summary(kubeconfig({"m": "https://api.example.com:6443"}, "m"))}
     problems = fleet_checks.validate(fleet_of("m1", "m2", kubeconfig="x"), views)
     assert codes(problems) == ["same_server"]
     assert problems[0]["cluster"] == "m1"
@@ -227,11 +234,11 @@ def test_normalize_server(url, expected):
     assert fleet.normalize_server(url) == expected
 
 
-def test_kubeconfig_view_never_holds_secrets():
-    view = fleet.kubeconfig_view(kubeconfig({"a": "https://a:6443"}, "a"))
+def test_the_kubeconfig_summary_never_holds_secrets():
+    view = kubeconfig_summary(kubeconfig({"a": "https://a:6443"}, "a"))
     assert view == {"source": "inline content", "exists": True, "error": None,
                     "contexts": {"a": "https://a:6443"}, "current": "a"}
-    assert fleet.kubeconfig_view(None) is None
+    assert kubeconfig_summary(None) is None
 
 
 def test_inventory_groups_and_hostvars():
@@ -313,7 +320,7 @@ def test_a_multi_line_json_kubeconfig_is_content_for_the_checks_and_the_connecti
 
     text = json.dumps(kubeconfig({"m1": "https://m1.example.com:6443"}, current="m1"), indent=2)
     assert fleet.is_inline(text)
-    view = fleet.kubeconfig_view(text)
+    view = kubeconfig_summary(text)
     assert view["exists"] and view["error"] is None and view["contexts"] == {"m1": "https://m1.example.com:6443"}
     assert fleet_checks.validate(fleet_of(("m1", {"kubeconfig": text, "context": "m1"})), {"m1": view}) == []
     value, secrets = _k8s.resolve_kubeconfig(text, "m1")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation as fed
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import PROBLEM_KEYS, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as checks
 
@@ -12,7 +12,7 @@ FTC = {"metadata": {"name": "deployments.apps"},
                                   "version": "v1beta1"},
                 "propagation": "Enabled",
                 "targetType": {"group": "apps", "kind": "Deployment", "scope": "Namespaced", "version": "v1"}}}
-TARGET = fed.federated_types(FTC)["target"]
+TARGET = federated.federated_types(FTC)["target"]
 MANIFEST = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "demo"},
             "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "image": "nginx"}]}}}}
 
@@ -25,7 +25,7 @@ def shaped(problems):
 
 
 def fed_with(overrides):
-    obj = fed.federated_object(MANIFEST, FTC, ["member1", "member2"])
+    obj = federated.federated_object(MANIFEST, FTC, ["member1", "member2"])
     obj["spec"]["overrides"] = overrides
     return obj
 
@@ -76,7 +76,7 @@ def test_weight_mode_rules():
 # ---------------------------------------------------------------- overrides
 
 def test_good_overrides_pass():
-    obj = fed.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
+    obj = federated.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
         "replicas": 2, "image": {"app": "nginx:2"},
         "overrides": [{"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}},
                       {"path": "/spec/template/spec/nodeSelector", "value": {"disk": "ssd"}}]}})
@@ -144,7 +144,7 @@ def test_the_failing_override_is_named_for_each_cluster():
 # ---------------------------------------------------------------- settings
 
 def test_settings_problems():
-    template = fed.template_of(MANIFEST, "apps/v1")
+    template = federated.template_of(MANIFEST, "apps/v1")
     assert checks.settings(SUBJECT, "Deployment", template, ["member1"], {"member1": {"image": {"app": "x"}}}) == []
     problems = shaped(checks.settings(SUBJECT, "Deployment", template, ["member1"], {
         "member1": {"image": {"nope": "x"}, "colour": "red", "data": {"k": "v"}},
@@ -223,7 +223,7 @@ def test_every_ready_member_must_serve_the_version_even_unplaced():
 
 
 def test_a_raw_override_of_a_path_a_setting_writes_is_refused():
-    obj = fed.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
+    obj = federated.federated_object(MANIFEST, FTC, ["member1"], {"member1": {
         "replicas": 2, "overrides": [{"path": "/spec/replicas", "value": 5}]}})
     problems = checks.overrides(SUBJECT, obj, TARGET)
     assert codes(problems) == ["override_path_duplicate"] and problems[0]["cluster"] == "member1"

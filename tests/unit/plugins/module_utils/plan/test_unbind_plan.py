@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.federation import selector_matches
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.placement import selector_matches
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind
 
 
