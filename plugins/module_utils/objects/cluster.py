@@ -29,14 +29,15 @@ import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-API_VERSION = "cluster.kubesphere.io/v1alpha1"
-KIND = "Cluster"
+API_VERSION = v.CLUSTER_API_VERSION
+KIND = v.CLUSTER_KIND
 CONNECTION_TYPES = ("direct", "proxy")
-FINALIZER = "finalizer.cluster.kubesphere.io"
-HOST_LABEL = "cluster-role.kubesphere.io/host"
-GROUP_LABEL = "cluster.kubesphere.io/group"
-MANAGED_LABEL = "kubesphere.io/managed"
+FINALIZER = v.CLUSTER_FINALIZER
+HOST_LABEL = v.HOST_LABEL
+GROUP_LABEL = v.GROUP_LABEL
+MANAGED_LABEL = v.MANAGED_LABEL
 DESCRIPTION = "kubesphere.io/description"
 ALIAS_NAME = "kubesphere.io/alias-name"
 WAY_TO_ADD = "kubesphere.io/way-to-add"
@@ -51,9 +52,9 @@ RESERVED_LABELS = (HOST_LABEL, MANAGED_LABEL)
 # Annotations set once, at creation, as the console does; a rerun by another user does not rewrite them.
 CREATE_ONLY_ANNOTATIONS = (CREATOR, WAY_TO_ADD)
 
-KUBEFED_NAMESPACE = "kube-federation-system"
-KUBEFED_API_VERSION = "core.kubefed.io/v1beta1"
-KUBEFED_KIND = "KubeFedCluster"
+KUBEFED_NAMESPACE = v.KUBEFED_NAMESPACE
+KUBEFED_API_VERSION = v.KUBEFED_API_VERSION
+KUBEFED_KIND = v.KUBEFED_CLUSTER_KIND
 
 # The console's PATTERN_NAME and its 63-character input limit (CON src/utils/constants.js, BaseInfo form).
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -37,12 +37,13 @@ import copy
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement as pl
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-MANAGED_LABEL = "kubefed.io/managed"
-WORKSPACE_LABEL = "kubesphere.io/workspace"
+MANAGED_LABEL = v.KUBEFED_MANAGED_LABEL
+WORKSPACE_LABEL = v.WORKSPACE_LABEL
 HOST_NAMESPACE_LABEL = "kubesphere.io/kubefed-host-namespace"
-TYPES_API_VERSION = "types.kubefed.io/v1beta1"
-RSP_API_VERSION = "scheduling.kubefed.io/v1alpha1"
+TYPES_API_VERSION = v.TYPES_API_VERSION
+RSP_API_VERSION = v.SCHEDULING_API_VERSION
 MASK = "********"
 RSP_TARGET_KINDS = ("FederatedDeployment", "FederatedReplicaSet")
 # What a template may not carry: the member object's identity and what the server owns.

@@ -35,14 +35,15 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-CLUSTER_API_VERSION = "cluster.kubesphere.io/v1alpha1"
-CLUSTER_KIND = "Cluster"
-KUBEFED_API_VERSION = "core.kubefed.io/v1beta1"
-KUBEFED_KIND = "KubeFedCluster"
-KUBEFED_NAMESPACE = "kube-federation-system"
-HOST_LABEL = "cluster-role.kubesphere.io/host"
-GROUP_LABEL = "cluster.kubesphere.io/group"
+CLUSTER_API_VERSION = v.CLUSTER_API_VERSION
+CLUSTER_KIND = v.CLUSTER_KIND
+KUBEFED_API_VERSION = v.KUBEFED_API_VERSION
+KUBEFED_KIND = v.KUBEFED_CLUSTER_KIND
+KUBEFED_NAMESPACE = v.KUBEFED_NAMESPACE
+HOST_LABEL = v.HOST_LABEL
+GROUP_LABEL = v.GROUP_LABEL
 # The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
 V4_NAME_ANNOTATION = "cluster.kubesphere.io/name"
 V4_HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"

@@ -35,8 +35,9 @@ except ImportError:  # pragma: no cover
     from urlparse import urlsplit
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-NAMESPACE = "kubesphere-system"
+NAMESPACE = v.KS_NAMESPACE
 NAME = "cluster-agent"
 SERVICE_ACCOUNT = "kubesphere"
 LABELS = {"app": "agent", "app.kubernetes.io/part-of": "tower"}

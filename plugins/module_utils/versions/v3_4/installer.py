@@ -16,8 +16,9 @@ except ImportError:  # reported by the module that uses it
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path, merge
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-KS_NAMESPACE = "kubesphere-system"
+KS_NAMESPACE = v.KS_NAMESPACE
 CC_API_VERSION = "installer.kubesphere.io/v1alpha1"
 CC_KIND = "ClusterConfiguration"
 CC_NAME = "ks-installer"
