@@ -19,8 +19,8 @@ def resource_of(kind):
 
 
 def _object(text):
-    kind, _, ref = text.partition(" ")
-    namespace, _, name = ref.rpartition("/")
+    kind, ref = text.split(" ", 1)
+    namespace, name = ref.rsplit("/", 1) if "/" in ref else ("", ref)
     return kind, namespace, name
 
 

@@ -117,9 +117,9 @@ class Executor:
     def raise_failure(self, prefix=None, code=None, **result):
         """Raise the first failure again, its message led by `prefix` and followed by what was skipped
         (`code`: the code of that message; the failing step's own by default)."""
-        if self.outcome.failed is None:
+        if not self.outcome.failures:
             return
-        step, error = self.outcome.failed
+        step, error = self.outcome.failures[0]
         if prefix is None:
             raise error
         later = ["also failed: step '%s': %s" % (s.id, e.msg) for s, e in self.outcome.failures[1:]]

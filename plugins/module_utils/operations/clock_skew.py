@@ -21,7 +21,7 @@ def run(module):
         raise Refused([problem("tracking_invalid", None, "node '%s': %s" % (p["node"], e))],
                       "the clock gate")
     verdict = gate.gate(p["clusters"], p["node"], tracking, p["threshold"])
-    result = {"changed": False, "problems": verdict["problems"]}
+    result = {"changed": False}
     for w in verdict["warnings"]:
         module.warn(w)
     if verdict["report"]:
@@ -29,6 +29,6 @@ def run(module):
     if tracking is not None:
         result["node_offset"] = tracking["offset"]
     if verdict["problems"]:
-        result.pop("problems")
         raise Refused(verdict["problems"], "the clock gate", **result)
+    result["problems"] = []
     return result

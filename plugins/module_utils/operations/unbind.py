@@ -100,9 +100,8 @@ class UnbindIO:
         if v.CLUSTER_FINALIZER in held:
             hint = ("; KubeSphere's controller could not remove its finalizer: when the member is down, its webhook "
                     "denies that update (kubesphere#2306): rerun with force once its KubeFedCluster says Offline")
-        return self.host.error("was not gone within %s s (finalizers: %s)%s" % (timeout, ", ".join(held) or "none",
-                                                                                 hint),
-                               obj="%s %s" % (v.CLUSTER_KIND, name), code="timeout")
+        reason = "was not gone within %s s (finalizers: %s)%s" % (timeout, ", ".join(held) or "none", hint)
+        return self.host.error(reason, obj="%s %s" % (v.CLUSTER_KIND, name), code="timeout")
 
     def restore(self, ctx, body):
         """Put back exactly the backed-up webhook configuration; the backup file goes once it is restored."""

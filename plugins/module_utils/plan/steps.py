@@ -63,7 +63,8 @@ class Step(dict):
 
 
 def _step(kind, step_id, side, cluster, obj, why=None, **extra):
-    assert kind in KINDS, kind
+    if kind not in KINDS:
+        raise ValueError("unknown step kind %r" % kind)
     out = Step(id=step_id, kind=kind, side=side, cluster=cluster, object=obj, why=why)
     out.update(extra)
     return out

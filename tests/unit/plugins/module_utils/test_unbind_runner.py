@@ -41,7 +41,11 @@ class Module:
     params = {}
 
 
-def dead_plan(io, webhook=WEBHOOK, cluster=CLUSTER, backup=None):
+def dead_plan(io, webhook=None, cluster=None, backup=None, alive=False):
+    """The plan for the dead member1 (with the lab's webhook configuration and Cluster unless `alive` says the
+    run is a later one: the Cluster gone, the configuration missing)."""
+    if not alive:
+        webhook, cluster = webhook or WEBHOOK, cluster or CLUSTER
     member = {"reachable": False, "error": {"code": "unreachable", "message": "connection refused"}}
     facts = {"cluster": cluster, "member": member, "kubefed_cluster": None, "webhook": webhook, "federated": [],
              "webhook_backup": backup, "host_label": "host"}
@@ -111,7 +115,7 @@ def test_a_backup_left_by_a_killed_run_is_restored_by_the_next_one(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     conn = FakeConnection(label="host", objects=[], served=SERVED)
     io = ur.UnbindIO(conn, path)
-    plan = dead_plan(io, webhook=None, cluster=None, backup=ur.load_backup(path))
+    plan = dead_plan(io, backup=ur.load_backup(path), alive=True)
     assert [s["id"] for s in plan["steps"]] == ["restore-webhook"]
     out = execute(conn, plan["steps"])
     assert out.ok and plans.restored(WEBHOOK, conn.get(*WEBHOOK_REF)) and not os.path.exists(path)

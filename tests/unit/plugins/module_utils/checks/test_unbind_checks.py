@@ -1,5 +1,3 @@
-import copy
-
 import pytest
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
