@@ -162,13 +162,8 @@ class Executor:
         elif action == "delete":
             conn.delete(step["api_version"], step["kind"], step["name"], step["namespace"])  # None: gone already
         elif action == "patch":
-            try:
-                found = conn.merge_patch(step["api_version"], step["kind"], step["name"], step["patch"],
-                                         step["namespace"])
-            except KubeSphereError as e:  # an absent object is None or a not_found error, by transport
-                if e.code != "not_found":
-                    raise
-                found = None
+            found = conn.merge_patch(step["api_version"], step["kind"], step["name"], step["patch"],
+                                     step["namespace"])  # None: gone already (Connection's rule)
             if found is None and not step.get("missing_ok"):
                 raise conn.error("is gone: nothing to patch", obj=step["object"], code="not_found")
         elif action == "wait_deleted":

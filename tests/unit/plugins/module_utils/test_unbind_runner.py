@@ -95,3 +95,46 @@ def test_a_backup_left_by_a_killed_run_is_restored_by_the_next_one(tmp_path):
     out = checks.run(plan["steps"], ur.Executor(PARAMS, conn, None, path))
     live = conn.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cluster.kubesphere.io")
     assert out["ok"] and checks.restored(WEBHOOK, live)
+
+
+def test_the_finalizer_patch_of_a_cluster_that_vanished_is_done_through_the_real_client(tmp_path):
+    """The user's case: KubeSphere's controller finished the deletion the moment the webhook configuration was
+    gone, so the dead plan's patch of the Cluster meets a 404 (through the real kubernetes client, only the
+    transport fake): the step is done (missing_ok), not an AttributeError on None."""
+    from transport import not_found, real_connection
+
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/member1"
+    conn, transport = real_connection({("PATCH", path): (404, not_found("clusters", "member1", "cluster.kubesphere.io"))},
+                                      tmp_path)
+    patch = [s for s in dead_plan()["steps"] if s["action"] == "patch"]
+    assert [(s["kind"], s["name"], s.get("missing_ok")) for s in patch] == [("Cluster", "member1", True)]
+    out = checks.run(patch, ur.Executor(PARAMS, conn, None, str(tmp_path / "backup.json")))
+    assert out == {"done": ["patch Cluster member1 on host"], "failed": [], "skipped": [], "ok": True}
+    assert transport.requests == [("PATCH", path)]
+
+
+def test_a_patch_that_must_find_its_object_says_it_is_gone(tmp_path):
+    """A patch step without missing_ok (a placement to edit) whose object vanished fails with not_found."""
+    from transport import not_found, real_connection
+
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/member1"
+    conn, _t = real_connection({("PATCH", path): (404, not_found("clusters", "member1", "cluster.kubesphere.io"))},
+                               tmp_path)
+    step = checks.step("patch", "host", "Cluster", "member1", api_version="cluster.kubesphere.io/v1alpha1",
+                       why="test", patch={"metadata": {"labels": {"a": "b"}}})
+    with pytest.raises(KubeSphereError) as err:
+        ur.Executor(PARAMS, conn, None, str(tmp_path / "backup.json"))(step)
+    assert err.value.code == "not_found" and "is gone: nothing to patch" in err.value.msg
+
+
+def test_the_dead_plan_completes_when_the_cluster_is_gone_before_its_patch(tmp_path):
+    """The whole dead plan over the fake connection, which deletes at once (no finalizers): every step after
+    the Cluster's delete meets it absent, as the user's run did once the controller finished the deletion;
+    the run is ok and the webhook restored (wait false: the fake has no client for kubernetes.core's Waiter)."""
+    conn = host()
+    ex = ur.Executor(dict(PARAMS, wait=False), conn, None, ur.backup_path(str(tmp_path), "host"))
+    out = checks.run(dead_plan()["steps"], ex)
+    assert out["ok"] and not out["failed"], out
+    assert "patch Cluster member1 on host" in out["done"] and ex.restored is True
+    assert ("merge_patch", ("Cluster", "member1", False)) in conn.calls
+    assert conn.get("cluster.kubesphere.io/v1alpha1", "Cluster", "member1") is None
