@@ -14,8 +14,19 @@ options from K8S_AUTH_* environment variables (and a host plus token from there 
 kubeconfig, sending every cluster's requests to one API server); here they are invisible while a client
 is built, and the module warns once that they were set and ignored.
 
-Failures are KubeSphereError with a precise `code` (ERROR_CODES) decided from the exception's type. The
-transport timeout is the connection's (`Connection(timeout=)`); `wait_for` waits on one object with
+Failures are KubeSphereError with a precise `code` (ERROR_CODES) decided from the exception's type.
+
+Absent objects, one rule for every call of `Connection` (`is_absent` decides it from the HTTP answer: 404
+Not Found, or 410 Gone unless the Status says a resourceVersion or continue token Expired):
+  get, merge_patch, delete  -> None (the object is not there, or vanished during the call: a caller that
+                               needs it says so, none crashes on it);
+  list                      -> [] (the kind is served, no such objects);
+  create, apply             -> a KubeSphereError with code `not_found` naming the missing namespace: both
+                               make an absent object, so their 404 means its namespace is not there (None
+                               would read as "nothing there", which is not what happened).
+No call raises the client's NotFoundError/GoneError.
+
+The transport timeout is the connection's (`Connection(timeout=)`); `wait_for` waits on one object with
 kubernetes.core's Waiter; `ensure_object` is the one write path (merge-patch, or server-side apply for
 objects the collection owns whole).
 """
@@ -49,7 +60,7 @@ IMPORT_ERROR = None
 try:
     import urllib3
     from kubernetes.config import ConfigException
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 except ImportError:  # reported by KubeSphereModule, with what to install
     IMPORT_ERROR = traceback.format_exc()
     urllib3 = None
@@ -58,9 +69,6 @@ except ImportError:  # reported by KubeSphereModule, with what to install
         """Placeholder: the kubernetes client is missing (the module fails before using it)."""
 
     class DynamicApiError(Exception):
-        """Placeholder: the kubernetes client is missing."""
-
-    class NotFoundError(DynamicApiError):
         """Placeholder: the kubernetes client is missing."""
 
     class ResourceNotFoundError(Exception):
@@ -186,6 +194,39 @@ class KubeSphereModule(AnsibleModule):
 # connection
 
 
+def _status_body(error):
+    """The Status object of an API error's body (a dict; {} when the body is not JSON)."""
+    body = getattr(error, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_absent(error):
+    """True when an API error says the object is not there: 404 Not Found, or 410 Gone where it means the
+    object is gone (a 410 whose Status reason is Expired is about a too old resourceVersion or continue
+    token of a list or watch, not about an object)."""
+    if not isinstance(error, DynamicApiError):
+        return False
+    status = getattr(error, "status", None)
+    if status == 404:
+        return True
+    return status == 410 and _status_body(error).get("reason") != "Expired"
+
+
+def missing_namespace(error, namespace):
+    """The namespace a create's 404 names (its Status details say `namespaces "x" not found`), else the
+    object's own namespace."""
+    details = _status_body(error).get("details") or {}
+    if details.get("kind") == "namespaces" and details.get("name"):
+        return details["name"]
+    return namespace
+
+
 def _chain(error):
     """The error and every exception it wraps: its cause and context, a urllib3 MaxRetryError's `reason`,
     and exceptions passed as arguments (urllib3's SSLError wraps the ssl error that way)."""
@@ -213,7 +254,9 @@ def error_code(error):
             status = getattr(e, "status", None)
             summary = e.summary() if callable(getattr(e, "summary", None)) else str(e)
             text = "%s (HTTP %s)" % (summary, status) if status else summary
-            code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "api_error")
+            code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 410: "not_found"}.get(status, "api_error")
+            if status == 410 and not is_absent(e):
+                code = "api_error"
             if code == "unauthorized":
                 text = "the API server rejected the credentials (401 Unauthorized)"
             return code, text
@@ -249,7 +292,8 @@ def error_code(error):
 class Connection:
     """One cluster, reached with kubernetes.core's client and exactly the auth options given.
 
-    `label` names the cluster in every message. Reads return plain dicts (None when absent). Every
+    `label` names the cluster in every message. Reads return plain dicts; an absent object is None (the
+    module doc says the one rule for every call: create and apply say its namespace is missing). Every
     failure is a KubeSphereError whose `code` is one of ERROR_CODES. `timeout` (seconds) bounds all the
     calls of this connection together: the kubernetes client sets no timeout of its own (discovery
     included), so a silently dropping address would otherwise hold a module for minutes.
@@ -278,6 +322,12 @@ class Connection:
     def error(self, reason, obj=None, code=None, **result):
         """The KubeSphereError naming this cluster (to raise)."""
         return KubeSphereError(reason, cluster=self.label, obj=obj, code=code, **result)
+
+    def vanished(self, what, doing):
+        """The error (to raise) for an object read a moment ago and absent when this run wrote it: someone
+        deleted it meanwhile. `doing` says what the run was doing ('patching its placement')."""
+        return self.error("was deleted by someone else while this run was %s (nothing was written to it; "
+                          "rerun to act on what is there now)" % doing, obj=what, code="not_found")
 
     def _bounded(self, fn, *args, **kwargs):
         """fn(...) within what is left of `timeout` (the call runs in a daemon thread that is abandoned
@@ -333,15 +383,39 @@ class Connection:
             raise self.error(reason, code=code)
 
     def _call(self, what, fn, *args, **kwargs):
+        """fn(...) within the timeout. Returns None when the API server answers that the object is absent
+        (`is_absent`: the module's rule); every other failure is a KubeSphereError with its code."""
+        return self._answer(what, fn, *args, **kwargs)[0]
+
+    def _answer(self, what, fn, *args, **kwargs):
+        """(value, None), or (None, the client's error) when the object is absent (`is_absent`)."""
         try:
-            return self._bounded(fn, *args, **kwargs)
-        except NotFoundError:
-            return None
+            return self._bounded(fn, *args, **kwargs), None
         except KubeSphereError:
             raise
         except Exception as e:  # noqa: BLE001  HTTP and transport errors (unreachable, TLS, timeout)
+            if is_absent(e):
+                return None, e
             code, reason = error_code(e)
             raise self.error(reason, obj=what, code=code, status=getattr(e, "status", None))
+
+    def _made(self, obj, fn, *args, **kwargs):
+        """The answer of a call that makes `obj` (create, server-side apply) as a dict. Such a call meets an
+        absent object by making it, so an absent answer means its namespace is missing: a KubeSphereError
+        with code not_found that names the namespace (None would say "nothing there")."""
+        meta = obj["metadata"]
+        what = describe(obj["kind"], meta["name"], meta.get("namespace"))
+        made, absent = self._answer(what, fn, *args, **kwargs)
+        if absent is None:
+            return made.to_dict()
+        namespace = missing_namespace(absent, meta.get("namespace"))
+        if namespace:
+            reason = "cannot be written: its namespace %s does not exist (HTTP %s)" % (namespace, absent.status)
+        else:
+            reason = "cannot be written: the API server answered HTTP %s (%s)" % (
+                absent.status, absent.summary() if callable(getattr(absent, "summary", None)) else absent)
+        raise self.error(reason, obj=what, code="not_found", status=absent.status,
+                         missing_namespace=namespace)
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -382,9 +456,9 @@ class Connection:
         def call():
             return dynamic.request(method, path, serialize=False, _preload_content=False)
 
-        resp = self._call(path, call)
-        if resp is None:
-            return 404, {}, None
+        resp, absent = self._answer(path, call)
+        if absent is not None:
+            return absent.status, {}, None
         data = resp.data if hasattr(resp, "data") else resp.read()
         body = data.decode("utf-8", "replace") if data else ""
         try:
@@ -396,15 +470,18 @@ class Connection:
     # --- writes (check mode = server-side dry run) ---------------------------------------------------
 
     def create(self, obj, dry_run=False):
+        """The created object. Its namespace missing: KubeSphereError not_found naming it (see the module's
+        doc: absent objects)."""
         meta = obj["metadata"]
         res = self.resource(obj["apiVersion"], obj["kind"])
         params = {"namespace": meta.get("namespace")}
         if dry_run:
             params["dry_run"] = "All"
-        return self._call(describe(obj["kind"], meta["name"], meta.get("namespace")),
-                          self.client.create, res, obj, **params).to_dict()
+        return self._made(obj, self.client.create, res, obj, **params)
 
     def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False, subresource=None):
+        """The patched object, None when it is absent (it may have vanished since it was read: the caller
+        says what that means)."""
         res = self.resource(api_version, kind)
         if subresource:
             res = res.subresources[subresource]
@@ -412,21 +489,23 @@ class Connection:
         if dry_run:
             params["dry_run"] = "All"
         body = dict(patch, metadata=dict(patch.get("metadata") or {}, name=name))
-        return self._call(describe(kind, name, namespace), self.client.patch, res, body, **params).to_dict()
+        found = self._call(describe(kind, name, namespace), self.client.patch, res, body, **params)
+        return found.to_dict() if found is not None else None
 
     def apply(self, obj, field_manager=FIELD_MANAGER, dry_run=False):
         """Server-side apply of a whole object (force: this collection owns it): fields the object no longer
-        sets are removed when this field manager set them before."""
+        sets are removed when this field manager set them before. An absent object is made, so its namespace
+        missing is a KubeSphereError not_found naming it, as for `create`."""
         meta = obj["metadata"]
         res = self.resource(obj["apiVersion"], obj["kind"])
         params = {"name": meta["name"], "namespace": meta.get("namespace"), "field_manager": field_manager,
                   "force_conflicts": True}
         if dry_run:
             params["dry_run"] = "All"
-        return self._call(describe(obj["kind"], meta["name"], meta.get("namespace")),
-                          self.client.client.server_side_apply, res, body=obj, **params).to_dict()
+        return self._made(obj, self.client.client.server_side_apply, res, body=obj, **params)
 
     def delete(self, api_version, kind, name, namespace=None, dry_run=False):
+        """The API server's answer as a dict; None when the object is absent (deleted already)."""
         res = self.resource(api_version, kind)
         params = {"name": name, "namespace": namespace}
         if dry_run:
@@ -437,6 +516,22 @@ class Connection:
 
 # ---------------------------------------------------------------------------------------------------
 # waiting
+
+
+class _AbsentAsNone:
+    """The client kubernetes.core's Waiter polls: an absent object reads as None, by the module's rule
+    (`is_absent`: the Waiter itself only knows 404, a 410 Gone would end the wait with an error)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, resource, **params):
+        try:
+            return self.client.get(resource, **params)
+        except DynamicApiError as e:
+            if is_absent(e):
+                return None
+            raise
 
 
 def poll(timeout, sleep):
@@ -456,7 +551,7 @@ def wait_for(conn, api_version, kind, name, predicate, namespace=None, timeout=1
     def judge(instance):
         return bool(predicate(instance.to_dict() if instance is not None else None))
 
-    waiter = Waiter(conn.client, res, judge)
+    waiter = Waiter(_AbsentAsNone(conn.client), res, judge)
     satisfied, obj, elapsed = conn._call(describe(kind, name, namespace), waiter.wait, timeout, sleep,
                                          name=name, namespace=namespace)
     return satisfied, obj or None, elapsed
@@ -497,6 +592,8 @@ def ensure_object(conn, desired, check_mode=False, secret_paths=(), owned=False)
     else:
         after = conn.merge_patch(desired["apiVersion"], desired["kind"], meta["name"], _comparable(desired),
                                  namespace=meta.get("namespace"), dry_run=check_mode)
+        if after is None:
+            raise conn.vanished(describe(desired["kind"], meta["name"], meta.get("namespace")), "patching it")
         method = "patch"
     changed = method == "create" or objects.normalize(after) != objects.normalize(existing)
     return {

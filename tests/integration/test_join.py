@@ -24,6 +24,7 @@ import yaml
 from auditlog import AuditLog
 from conftest import with_lab_inventory
 from polling import wait_for
+from unbind_lab import restart_apiserver
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from standins.installer import CC_PATH, read_ks_config, static_token  # noqa: E402
@@ -453,29 +454,6 @@ def test_the_console_validation_refuses_what_the_collection_refuses_earlier(flee
 # --- an import interrupted by a dead member kube-apiserver, then finished by a rerun ---------------------------
 
 
-def _restart_apiserver(lab, name):
-    from kslabkit import lab as kslab  # noqa: PLC0415
-
-    old = os.environ.get("KSLAB_STATE")
-    os.environ["KSLAB_STATE"] = lab.state_dir
-    try:
-        state = kslab.load_state()
-        c = state["clusters"][name]
-        etcd_url = "http://127.0.0.1:%d" % state["etcd"]["port"]
-        c["pid"] = kslab._spawn(kslab._apiserver_argv(name, c, etcd_url), c["log"],
-                                os.path.join(c["dir"], "apiserver.pid"))
-        kslab.save_state(state)
-    finally:
-        if old is None:
-            os.environ.pop("KSLAB_STATE", None)
-        else:
-            os.environ["KSLAB_STATE"] = old
-    lab.state = state
-    from kslabkit.rest import Rest  # noqa: PLC0415
-
-    wait_for(lambda: Rest(lab.kubeconfig(name)).get("/api/v1/namespaces/kube-system"), 120, "%s back" % name)
-
-
 def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishes_with_one_cluster(fleet, ansible_run):
     lab = fleet
     ensure_host(lab, ansible_run)
@@ -511,7 +489,7 @@ def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishe
     assert res.get("failed") and "cluster 'member3'" in res["msg"] and "Cluster member3" in res["msg"], res["msg"]
     assert "not healthy" in res["msg"] or "not reachable" in res["msg"] or "unreachable" in res["msg"], res["msg"]
 
-    _restart_apiserver(lab, "member3")
+    restart_apiserver(lab, "member3")
     run = ansible_run(import_play(lab), "localhost,", timeout=900)
     res = only_result(run)
     assert run.rc == 0 and res["health"]["verdict"] == "ready", run

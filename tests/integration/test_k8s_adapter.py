@@ -127,3 +127,22 @@ def test_owned_objects_are_applied_server_side(conn, lab, unique, cleanup):
 def test_if_served_reads_an_unserved_kind_as_absent(conn):
     assert conn.get("example.invalid/v1", "Nothing", "x", if_served=True) is None
     assert conn.list("example.invalid/v1", "Nothing", if_served=True) is None
+
+
+def test_one_rule_for_absent_objects_against_a_real_api_server(conn, lab, unique):
+    """get, merge_patch (also a dry run), delete: None; list: []; raw: the 404; create and server-side apply in
+    a namespace that does not exist: not_found naming it (the real Status details), and nothing is created."""
+    name, ns = "absent-" + unique, "no-such-namespace-" + unique
+    assert conn.get("v1", "ConfigMap", name, "default") is None
+    assert conn.merge_patch("v1", "ConfigMap", name, {"data": {"k": "1"}}, "default") is None
+    assert conn.merge_patch("v1", "ConfigMap", name, {"data": {"k": "1"}}, "default", dry_run=True) is None
+    assert conn.delete("v1", "ConfigMap", name, "default") is None
+    assert conn.list("v1", "ConfigMap", ns) == []
+    assert conn.raw("GET", "/api/v1/namespaces/default/configmaps/" + name)[0] == 404
+    for write in (lambda o: conn.create(o), lambda o: conn.create(o, dry_run=True), lambda o: conn.apply(o)):
+        obj = dict(cm(name, "1"), metadata={"name": name, "namespace": ns})
+        with pytest.raises(KubeSphereError) as err:
+            write(obj)
+        assert err.value.code == "not_found" and err.value.result["missing_namespace"] == ns
+        assert "its namespace %s does not exist (HTTP 404)" % ns in err.value.msg
+    assert lab.client(lab.members[0]).try_get("/api/v1/namespaces/" + ns) is None

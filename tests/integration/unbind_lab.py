@@ -120,6 +120,30 @@ def kill_apiserver(lab, name):
     wait_for(gone, 240, "%s's kube-apiserver to stop" % name)
 
 
+def restart_apiserver(lab, name):
+    """Start a lab cluster's kube-apiserver again (after kill_apiserver), with the lab's own argv and the same
+    etcd, certificates and port; lab.state gets its new pid. Returns once it answers."""
+    from kslabkit import lab as kslab  # noqa: PLC0415
+    from kslabkit.rest import Rest  # noqa: PLC0415
+
+    old = os.environ.get("KSLAB_STATE")
+    os.environ["KSLAB_STATE"] = lab.state_dir
+    try:
+        state = kslab.load_state()
+        c = state["clusters"][name]
+        etcd_url = "http://127.0.0.1:%d" % state["etcd"]["port"]
+        c["pid"] = kslab._spawn(kslab._apiserver_argv(name, c, etcd_url), c["log"],
+                                os.path.join(c["dir"], "apiserver.pid"))
+        kslab.save_state(state)
+    finally:
+        if old is None:
+            os.environ.pop("KSLAB_STATE", None)
+        else:
+            os.environ["KSLAB_STATE"] = old
+    lab.state = state
+    wait_for(lambda: Rest(lab.kubeconfig(name)).get("/api/v1/namespaces/kube-system"), 120, "%s back" % name)
+
+
 def restorable(obj):
     out = dict(obj)
     out["metadata"] = {k: v for k, v in obj["metadata"].items() if k not in SERVER_OWNED}

@@ -61,6 +61,10 @@ class FakeConnection:
     def error(self, reason, obj=None, code=None, **result):
         return KubeSphereError(reason, cluster=self.label, obj=obj, code=code, **result)
 
+    def vanished(self, what, doing):
+        return self.error("was deleted by someone else while this run was %s (nothing was written to it; "
+                          "rerun to act on what is there now)" % doing, obj=what, code="not_found")
+
     @property
     def client(self):
         raise AssertionError("the fake has no kubernetes client: runners must not use conn.client")
@@ -111,7 +115,7 @@ class FakeConnection:
     def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False, subresource=None):
         self.calls.append(("merge_patch", (kind, name, dry_run)))
         existing = self.get(api_version, kind, name, namespace)
-        if existing is None:  # the adapter's rule: an absent object is None, never an exception
+        if existing is None:  # the real one's rule for an absent object (a 404 or 410 Gone): None
             return None
         stored = self._bump(objects.merge(existing, patch))
         if not dry_run:

@@ -184,8 +184,7 @@ class Executor:
                 after = conn.merge_patch(step["api_version"], step["object_kind"], step["name"], body,
                                          step.get("namespace"), dry_run=check)
             if after is None:
-                if step.get("missing_ok"):
-                    self.outcome.done.append(step.id)
+                if step.get("missing_ok"):  # gone meanwhile: nothing to patch, the step is done
                     return None
                 raise conn.error("is gone: nothing to patch", obj=step["object"], code="not_found")
         else:  # delete

@@ -215,6 +215,8 @@ def run_project(module):
                     after = conn.merge_patch(WT_API, "WorkspaceTemplate", workspace,
                                              {"spec": {"placement": pl.placement(wanted)}},
                                              dry_run=module.check_mode)
+                    if after is None:
+                        raise conn.vanished(describe("WorkspaceTemplate", workspace), "patching its placement")
                     changed = True
                     diffs.append(_diff(describe("WorkspaceTemplate", workspace),
                                        {"placement": pl.placement_names(wt)},
@@ -233,6 +235,8 @@ def run_project(module):
             if missing:
                 ns_after = conn.merge_patch("v1", "Namespace", name, {"metadata": {"labels": missing}},
                                             dry_run=module.check_mode)
+                if ns_after is None:
+                    raise conn.vanished(describe("Namespace", name), "labelling it")
                 changed = True
                 diffs.append(_diff(describe("Namespace", name), {"metadata": {"labels": labels}},
                                    {"metadata": {"labels": (ns_after.get("metadata") or {}).get("labels")}}))

@@ -179,6 +179,8 @@ class Importer:
             self.result["changes"] = ["(create)"]
         elif result["patch"]:
             after = self.host.merge_patch(co.API_VERSION, co.KIND, self.name, result["patch"], dry_run=self.check)
+            if after is None:
+                raise self.host.vanished(describe(co.KIND, self.name), "updating it")
             self.result["changed"] = True
             self.diff["cluster"] = co.diff(live, after)
             self.result["changes"] = result["changes"]

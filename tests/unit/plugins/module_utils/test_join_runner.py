@@ -37,3 +37,28 @@ def test_the_health_wait_ends_its_slice_pending_with_the_cluster_condition_and_s
     pending = e.value.pending
     assert pending["cluster"] == "member2" and pending["condition"] == "Cluster member2 is healthy"
     assert pending["elapsed"] == 20 and pending["timeout"] == 600 and pending["state"]
+
+
+def test_a_cluster_deleted_between_the_read_and_the_patch_fails_saying_so():
+    """The Connection's rule: a patch of a vanished object is None; the import says it was deleted meanwhile
+    (code not_found) instead of crashing on None."""
+    from fakes import FakeConnection, FakeModule  # noqa: PLC0415
+
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co  # noqa: PLC0415
+
+    live = {"apiVersion": co.API_VERSION, "kind": co.KIND,
+            "metadata": {"name": "member2", "labels": {"cluster.kubesphere.io/group": "lab"}},
+            "spec": {"connection": {"type": "proxy"}, "joinFederation": True, "enable": True}}
+    desired = {"apiVersion": co.API_VERSION, "kind": co.KIND,
+               "metadata": {"name": "member2", "labels": {"cluster.kubesphere.io/group": "production"}},
+               "spec": {"connection": {"type": "proxy"}, "joinFederation": True, "enable": True}}
+    assert co.compare(live, desired)["patch"]  # the import would patch the Cluster
+    host = FakeConnection(label="host", objects=[], served={(co.API_VERSION, co.KIND)})  # deleted meanwhile
+    importer = join_runner.Importer(FakeModule(name="member2", connection_type="proxy"), host, None, None)
+    with pytest.raises(KubeSphereError) as err:
+        importer.write_cluster(desired, live)
+    assert err.value.code == "not_found"
+    assert err.value.msg == ("cluster 'host': Cluster member2: was deleted by someone else while this run was updating it "
+                             "(nothing was written to it; rerun to act on what is there now)")
+    assert [c[0] for c in host.writes()] == ["merge_patch"]

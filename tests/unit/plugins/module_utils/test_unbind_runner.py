@@ -119,3 +119,47 @@ def test_a_backup_left_by_a_killed_run_is_restored_by_the_next_one(tmp_path):
     assert [s["id"] for s in plan["steps"]] == ["restore-webhook"]
     out = execute(conn, plan["steps"])
     assert out.ok and plans.restored(WEBHOOK, conn.get(*WEBHOOK_REF)) and not os.path.exists(path)
+
+
+def test_the_finalizer_patch_of_a_cluster_that_vanished_is_done_through_the_real_client(tmp_path):
+    """The user's case: KubeSphere's controller finished the deletion the moment the webhook configuration was
+    gone, so the dead plan's patch of the Cluster meets a 404 (through the real kubernetes client, only the
+    transport fake): the step is done (missing_ok), not an AttributeError on None."""
+    from transport import not_found, real_connection
+
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/member1"
+    conn, transport = real_connection({("PATCH", path): (404, not_found("clusters", "member1", "cluster.kubesphere.io"))},
+                                      tmp_path)
+    patch = [s for s in dead_plan(ur.UnbindIO(conn, str(tmp_path / "backup.json")))["steps"] if s.kind == "patch"]
+    assert [(s["object"], s.get("missing_ok")) for s in patch] == [("Cluster member1", True)]
+    out = execute(conn, patch)
+    assert out.ok and out.done == ["remove-finalizer"]
+    assert transport.requests == [("PATCH", path)]
+
+
+def test_a_patch_that_must_find_its_object_says_it_is_gone(tmp_path):
+    """A patch step without missing_ok (a placement to edit) whose object vanished fails with not_found."""
+    from transport import not_found, real_connection
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
+
+    path = "/apis/cluster.kubesphere.io/v1alpha1/clusters/member1"
+    conn, _t = real_connection({("PATCH", path): (404, not_found("clusters", "member1", "cluster.kubesphere.io"))},
+                               tmp_path)
+    step = steps.patch("p", "host", "host", "cluster.kubesphere.io/v1alpha1", "Cluster", "member1",
+                       {"metadata": {"labels": {"a": "b"}}})
+    out = execute(conn, [step])
+    error = out.failed[1]
+    assert error.code == "not_found" and "is gone: nothing to patch" in error.msg
+
+
+def test_the_dead_plan_completes_when_the_cluster_is_gone_before_its_patch(tmp_path):
+    """The whole dead plan over the fake connection, which deletes at once (no finalizers): every step after
+    the Cluster's delete meets it absent, as the user's run did once the controller finished the deletion;
+    the run is ok and the webhook restored."""
+    conn = host()
+    io = ur.UnbindIO(conn, ur.backup_path(str(tmp_path), "host"))
+    out = execute(conn, dead_plan(io)["steps"])
+    assert out.ok and not out.failures
+    assert "remove-finalizer" in out.done and io.restored is True
+    assert ("merge_patch", ("Cluster", "member1", False)) in conn.calls
+    assert conn.get("cluster.kubesphere.io/v1alpha1", "Cluster", "member1") is None
