@@ -7,7 +7,7 @@
 #   checks: unit -> ansible-test sanity -> ansible-lint -> changelog -> molecule -> collection build and install
 #   labs:   the lab's binaries (tests/lab/build-binaries.sh; cached in ~/.cache/kslab) -> then at once:
 #           lab (tests/lab/tests: kube-apiservers, KubeSphere's real control plane, the installer stand-in),
-#           integration-1 and integration-2 (tests/integration, split by file), awx (tests/awx)
+#           integration-1, -2 and -3 (tests/integration, split by file), awx (tests/awx)
 # Each stage has its own lab state folder, its own port base for its shared lab and its own port range for its
 # private labs (KSLAB_PRIVATE_PORTS), so stages never meet. A stage's output goes to build/test-results/<stage>.log;
 # one line says when each stage ends, a failed stage's log is printed at the end, and the last line sums every
@@ -111,13 +111,18 @@ STAGES=("$@")
 # tests/integration in two halves of about equal length, split by file: the first holds the import, unbind,
 # progress and installed-collection tests, the second every other file (a file not listed goes there).
 INTEGRATION_1=(test_join.py test_unbind.py test_health_dead_member.py test_connections.py test_installed_collection.py test_progress.py)
-integration_files() {  # integration_files 1|2
-  local f base listed
+# integration-3: the tests that mostly wait on KubeSphere's and kubefed's timers on private labs of their own
+# (rounds of forced unbinds of dead members; each operation's check-mode plan against its real run)
+INTEGRATION_3=(test_forced_unbind_dead.py test_plan_*.py)
+integration_files() {  # integration_files 1|2|3
+  local f base group l
   for f in tests/integration/test_*.py; do
-    base=${f##*/}; listed=0
-    for l in "${INTEGRATION_1[@]}"; do [ "$l" = "$base" ] && listed=1; done
-    if { [ "$1" = 1 ] && [ $listed = 1 ]; } || { [ "$1" = 2 ] && [ $listed = 0 ]; }; then echo "$f"; fi
+    base=${f##*/}; group=2
+    for l in "${INTEGRATION_1[@]}"; do [ "$l" = "$base" ] && group=1; done
+    for l in "${INTEGRATION_3[@]}"; do case "$base" in $l) group=3 ;; esac; done
+    [ "$1" = "$group" ] && echo "$f"
   done
+  return 0
 }
 
 checks_lane() {
@@ -149,6 +154,7 @@ labs_lane() {
   want lab && run stage lab pytest_stage lab "$REPO/build/lab-lab" 26700 27000-28000 tests/lab/tests
   want integration && run stage integration-1 pytest_stage integration-1 "$REPO/build/lab-int1" 26800 28000-29000 $(integration_files 1)
   want integration && run stage integration-2 pytest_stage integration-2 "$REPO/build/lab-int2" 26500 29000-30000 $(integration_files 2)
+  want integration && run stage integration-3 pytest_stage integration-3 "$REPO/build/lab-int3" 26400 25000-26000 $(integration_files 3)
   want awx && run stage awx pytest_stage awx "$REPO/build/lab-awx" 26900 30000-31000 tests/awx
   [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
 }
