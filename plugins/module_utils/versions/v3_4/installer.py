@@ -14,10 +14,11 @@ try:
 except ImportError:  # reported by the module that uses it
     yaml = None
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path, merge
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import KS_NAMESPACE
 
-KS_NAMESPACE = "kubesphere-system"
 CC_API_VERSION = "installer.kubesphere.io/v1alpha1"
 CC_KIND = "ClusterConfiguration"
 CC_NAME = "ks-installer"
@@ -175,6 +176,15 @@ def multicluster_task_failed(role, before_config, before_cc, config, cc):
             and run_since(before_cc, cc) and get_path(cc or {}, "status.multicluster.status") != "enabled")
 
 
+def before_objects(before):
+    """Minimal ClusterConfiguration and kubesphere-config carrying just the facts read before our write
+    ({config_role, enabled_time}), for multicluster_task_failed and installer_activity."""
+    before = before or {}
+    cc = {"status": {"core": {"enabledTime": before["enabled_time"]}}} if before.get("enabled_time") else {}
+    config = {"multicluster": {"clusterRole": before["config_role"]}} if before.get("config_role") else {}
+    return cc, config
+
+
 def installer_activity(cc, config, before_cc=None):
     """One line on what the installer last did, for results, timeout and failure messages: the rendered
     role, the jwtSecret fingerprint, status.core.enabledTime (and, given the CC read before our write,
@@ -275,3 +285,16 @@ def installer_log_summary(text, lines=3):
     joined with ' | '; '' when there is none. Source: INST controller/installRunner.py."""
     found = [" ".join(line.split()) for line in (text or "").splitlines() if any(m in line for m in _LOG_MARKERS)]
     return " | ".join(found[-lines:])
+
+
+def installer_log(conn):
+    """The progress lines of the ks-installer pod's log ('' when there is no such pod or log)."""
+    try:
+        pods = conn.list("v1", "Pod", KS_NAMESPACE, label_selector=INSTALLER_POD_SELECTOR)
+        if not pods:
+            return ""
+        name = get_path(pods[-1], "metadata.name")
+        status, _headers, body = conn.raw("GET", "/api/v1/namespaces/%s/pods/%s/log?tailLines=300" % (KS_NAMESPACE, name))
+    except KubeSphereError:
+        return ""
+    return installer_log_summary(body if isinstance(body, str) and status < 400 else "")
