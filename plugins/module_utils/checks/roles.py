@@ -23,8 +23,9 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import (
-    V4_HOST_ANNOTATION, spec_role)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import spec_role
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import (
+    HOST_CLUSTER_ANNOTATION as V4_HOST_ANNOTATION)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 
 FORCE_HINT = "force: true to do it anyway"

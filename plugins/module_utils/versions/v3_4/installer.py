@@ -17,7 +17,8 @@ except ImportError:  # reported by the module that uses it
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path, merge
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import KS_NAMESPACE
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import (
+    DEFAULT_HOST_CLUSTER_NAME, KS_NAMESPACE)
 
 CC_API_VERSION = "installer.kubesphere.io/v1alpha1"
 CC_KIND = "ClusterConfiguration"
@@ -91,7 +92,6 @@ JWT_PATHS = (("spec", "authentication", "jwtSecret"),)
 # Where a jwtSecret can sit in the objects a module reads or writes; results and diffs mask these.
 SECRET_PATHS = JWT_PATHS + (("data", CONFIG_KEY), ("data", "secret"), ("data", "token"))
 HOST_OPTIONS = ("proxyPublishAddress", "hostClusterName")
-DEFAULT_HOST_CLUSTER_NAME = "host"
 
 
 def role_patch(role, jwt_secret=None, host_options=None, components=None):
