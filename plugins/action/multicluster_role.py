@@ -13,3 +13,4 @@ from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced imp
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.multicluster_role"
+    WRITE_KEYS = ("diff", "plan")  # the plan of the slice that wrote (a later slice plans only the wait)

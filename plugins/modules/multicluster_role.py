@@ -206,6 +206,13 @@ dest:
   description: The file written (O(dest)).
   returned: with O(dest)
   type: str
+plan:
+  description:
+    - The steps of the run (C(id), C(kind), C(side), C(cluster), C(object), C(verb) for a write, C(why)); in
+      check mode, the steps the real run executes. Empty when the cluster already has the role applied.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
@@ -245,7 +252,7 @@ def main():
     spec.update(auth_argspec("host_"))
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True,
                               mutually_exclusive=[("dest", "create")])
-    run(module)
+    module.run_operation(run)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,11 @@ of the fleet as PEER FACTS, never connections or inventory variables:
 - host_has_members       a host with members would become a member or none
 - member_imported        a cluster imported as a member somewhere would become a host
 - managed_by_other_host  a cluster another host manages (or the same host under another name) would become
-                         a member of ours"""
+                         a member of ours
+and what the change itself needs (never forced):
+- no_jwt_secret          a member without jwt_secret nor the host's connection to read it from
+- host_not_ready         the host a member takes its jwtSecret from is not a host yet, or has no jwtSecret
+- no_host                sync_components without the host's connection"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,8 +23,9 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import (
-    V4_HOST_ANNOTATION, spec_role)
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import spec_role
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import (
+    HOST_CLUSTER_ANNOTATION as V4_HOST_ANNOTATION)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 
 FORCE_HINT = "force: true to do it anyway"
@@ -115,3 +120,37 @@ def role_problems(name, role, target, host=None, peers=(), host_cluster_name=Non
                              (host["clusters"] or []) if host else [], peer_hosts)
     return guard_problems(name, role, current, members=members, imported_by=imported,
                           peer_hosts=sorted(peer_hosts), managed_by=managed)
+
+
+def not_a_host_yet(host):
+    """Why the host's rendered kubesphere-config does not make it a host yet, or None."""
+    rendered = installer.config_role(host["config"])
+    if rendered == "host":
+        return None
+    return "is not a host yet (kubesphere-config clusterRole %s)" % (rendered or "absent")
+
+
+def secret_problems(name, secret_given, host, predict=False):
+    """Where a member's jwtSecret comes from: `jwt_secret` (secret_given), else the host's rendered one,
+    which needs the host's state (`host`, None when no connection was given), a host role rendered (not
+    checked when `predict`: check mode predicts with the secret the host has now) and a jwtSecret."""
+    if secret_given:
+        return []
+    if host is None:
+        return [problem("no_jwt_secret", name, "cluster '%s': role member needs the host's jwtSecret: give "
+                        "jwt_secret or the host's connection (host_kubeconfig, host_context, ...)" % name)]
+    why = not_a_host_yet(host)
+    if why and not predict:
+        return [problem("host_not_ready", host["name"], "cluster '%s' %s: set the host role first" % (host["name"], why))]
+    if not installer.config_jwt_secret(host["config"]):
+        return [problem("host_not_ready", host["name"], "cluster '%s': its kubesphere-config has no jwtSecret yet"
+                        % host["name"])]
+    return []
+
+
+def components_problems(name, sync_components, host):
+    """sync_components reads what the host enables: it needs the host's ClusterConfiguration."""
+    if sync_components and (host is None or not host["cluster_configuration"]):
+        return [problem("no_host", name, "cluster '%s': sync_components needs the host's connection "
+                        "(host_kubeconfig, ...)" % name)]
+    return []

@@ -210,8 +210,10 @@ class Executor:
         return {"before_header": header, "after_header": header, "before": b, "after": a}
 
     def wait(self, step):
-        """Poll until done; read errors are retried until the time is up (the last one is the state)."""
-        condition = "%s is %s" % (step.get("object") or step.id, step["what"])
+        """Poll until done; read errors are retried until the time is up (the last one is the state), unless
+        the step says retry_errors=False (its poll raises to fail at once). `condition` (optional) is how
+        progress lines name the wait, else "<object> is <what>"."""
+        condition = step.get("condition") or "%s is %s" % (step.get("object") or step.id, step["what"])
         wait = self.ctx.slicer.wait(step.get("cluster"), condition, step["timeout"], key=step.id)
         conn = self.ctx.connections.get(step.get("side"))
         state = "nothing read yet"

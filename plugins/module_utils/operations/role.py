@@ -1,227 +1,43 @@
 # -*- coding: utf-8 -*-
 # Copyright: kubesphere.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE to kubesphere.multicluster. What the multicluster_role module does, in the architecture's order:
-READ the cluster and its host (cluster_state.read; the rest of the fleet arrives as peer facts, never as
-connections); CHECK (checks/roles.py); DECIDE with installer.py and components.py (desired patch,
-applied?); WRITE through _k8s.ensure_object; WAIT for ks-installer.
+"""PRIVATE to kubesphere.multicluster. What the multicluster_role module does, in the one shape:
+READ the cluster and its host (read/role.py; the rest of the fleet arrives as peer facts, never as
+connections); CHECK (checks/roles.py), every check before the first write; PLAN (plan/role.py); EXECUTE
+(execute/executor.py: the write, the one wait loop, check mode, slices); compose the result.
 
-Nothing is written before every check has passed. The jwtSecret is hidden with module.hide() as soon as
-it is known and masked at installer.SECRET_PATHS in every result and diff."""
+What is KubeSphere-3.4-specific (ks-installer's ClusterConfiguration, what "applied" means, the installer's
+failures) comes from the version seam (versions.for_state: the `role_*` names). The jwtSecret is hidden with
+module.hide() as soon as it is known and masked at impl.ROLE_SECRET_PATHS in every result and diff."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import os
-import tempfile
-import time
-
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
-from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
-    Connection, auth_params, ensure_object)
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending, pending_result
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 
 try:
     import yaml
 except ImportError:  # reported by KubeSphereModule
     yaml = None
 
-# What this module reads of a cluster (no /version, no kubefed).
-PARTS = ("installer", "identity", "clusters")
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import role as role_plan
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.role import read_cluster, read_file
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import DEFAULT_HOST_CLUSTER_NAME
 
-
-# ---------------------------------------------------------------------------------------------------
-# read
-
-
-def read(conn):
-    """The cluster's state; a cluster that cannot be read, or whose kubesphere-config is not YAML, fails."""
-    state = cluster_state.require(cluster_state.read(conn, PARTS))
-    if state["config_error"]:
-        raise conn.error(state["config_error"], code="bad_config")
-    return state
-
-
-def has_auth(params, prefix):
-    return bool(auth_params(params, prefix))
-
-
-def member_inputs(module, p, host):
-    """The member's jwtSecret: `jwt_secret`, else the host's rendered one. Hidden at once (module.hide)."""
-    secret = p["jwt_secret"]
-    if not secret:
-        if host is None:
-            raise KubeSphereError("role member needs the host's jwtSecret: give jwt_secret or the host's "
-                                  "connection (host_kubeconfig, host_context, ...)", cluster=p["cluster_name"],
-                                  code="no_jwt_secret")
-        if installer.config_role(host["config"]) != "host":
-            why = "is not a host yet (kubesphere-config clusterRole %s)" % (installer.config_role(host["config"]) or "absent")
-            if not module.check_mode:
-                raise KubeSphereError(why + ": set the host role first", cluster=host["name"], code="host_not_ready")
-            module.warn("cluster '%s' %s; check mode predicts with its current jwtSecret" % (host["name"], why))
-        secret = installer.config_jwt_secret(host["config"])
-        if not secret:
-            raise KubeSphereError("its kubesphere-config has no jwtSecret yet", cluster=host["name"],
-                                  code="host_not_ready")
-    module.hide(secret)
-    return secret
-
-
-def components_for(p, host, target_cc):
-    if not p["sync_components"]:
-        return []
-    if host is None or not host["cluster_configuration"]:
-        raise KubeSphereError("sync_components needs the host's connection (host_kubeconfig, ...)",
-                              cluster=p["cluster_name"], code="no_host")
-    return components.missing_on_member(objects.get_path(host["cluster_configuration"], "spec"),
-                                        objects.get_path(target_cc or {}, "spec"),
-                                        p["components_include"] or None, p["components_exclude"])
-
-
-# ---------------------------------------------------------------------------------------------------
-# act
-
-
-def write_dest(module, cc, result):
-    """Write the cluster-configuration.yaml (mode 0600: it carries the jwtSecret); idempotent."""
-    path = module.params["dest"]
-    text = yaml.safe_dump(cc, sort_keys=False, default_flow_style=False)
-    old = None
-    if os.path.exists(path):
-        with open(path) as f:
-            old = f.read()
-    changed = old != text
-    before = objects.mask(yaml.safe_load(old) if old else {}, installer.JWT_PATHS)
-    result.update(changed=changed, dest=path, applied=False)
-    if module._diff:
-        result["diff"] = {"before": before or {}, "after": objects.mask(cc, installer.JWT_PATHS),
-                          "before_header": path, "after_header": path}
-    if changed and not module.check_mode:
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cluster-configuration-")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        module.atomic_move(tmp, path)
-    if os.path.exists(path):
-        result["changed"] = module.set_mode_if_different(path, "0600", result["changed"]) or result["changed"]
-    return result
-
-
-def create_cc(module, conn, cc, result):
-    """Before install: kubesphere-system and the ClusterConfiguration, for ks-installer's first run."""
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": installer.KS_NAMESPACE}}
-    ns_result = ensure_object(conn, ns, module.check_mode)
-    if ns_result["changed"] and module.check_mode:  # a dry-run create cannot land in a namespace not made
-        masked = objects.mask(cc, installer.SECRET_PATHS)
-        out = {"changed": True, "after": masked, "diff": {"before": {}, "after": masked}}
-    else:
-        out = ensure_object(conn, cc, module.check_mode, installer.SECRET_PATHS)
-    result.update(changed=out["changed"] or ns_result["changed"], result=out["after"], applied=False,
-                  installer="no ClusterConfiguration before: ks-installer applies the role on its first run")
-    if module._diff:
-        result["diff"] = out["diff"]
-    return result
-
-
-# ---------------------------------------------------------------------------------------------------
-# wait
-
-
-def applied_problems(p, state, secret):
-    return installer.applied_problems(p["role"], state["config"], state["cluster_configuration"], secret, host_opts(p))
-
-
-CONDITION = "ks-installer applied role '%s'"
-
-
-def before_facts(target, changed):
-    """What the wait needs from the state read before our write, safe to print and to hand to the next
-    slice: the rendered role, status.core.enabledTime and spec's role, and whether this run wrote."""
-    return {"config_role": installer.config_role(target["config"]),
-            "enabled_time": installer.core_enabled_time(target["cluster_configuration"]),
-            "role_before": cluster_state.spec_role(target), "wrote": bool(changed)}
-
-
-def before_objects(before):
-    """Minimal ClusterConfiguration and kubesphere-config carrying just the facts of before_facts(), for
-    installer.multicluster_task_failed / installer_activity."""
-    cc = {"status": {"core": {"enabledTime": before["enabled_time"]}}} if before["enabled_time"] else {}
-    config = {"multicluster": {"clusterRole": before["config_role"]}} if before["config_role"] else {}
-    return cc, config
-
-
-def wait_applied(module, p, conn, target, secret, slicer=None, before=None):
-    """Poll until installer.applied_problems is empty. ks-installer writes no `failed` status (servicemesh
-    aside), so a failure is told from what a run leaves: for a host, a run since our write that rendered
-    clusterRole host without enabling multicluster fails at once (installer.multicluster_task_failed);
-    anything else ends at wait_timeout with what the installer last did. Returns the last state read.
-    `before` (before_facts) is what was read before our write, handed over by the previous slice when the
-    action plugin runs the wait in slices (progress.py); at the end of a slice this raises WaitPending."""
-    before = before or before_facts(target, False)
-    slicer = slicer or Slicer(p)
-    before_cc, before_config = before_objects(before)
-    wait = slicer.wait(p["cluster_name"], CONDITION % p["role"], p["wait_timeout"])
-    while True:
-        state = read(conn)
-        left = applied_problems(p, state, secret)
-        if not left:
-            return state
-        cc, config = state["cluster_configuration"], state["config"]
-        if installer.multicluster_task_failed(p["role"], before_config, before_cc, config, cc):
-            log = installer_log(conn)
-            raise KubeSphereError(
-                "ks-installer's multicluster task failed in its run after role '%s' was written: that run "
-                "rendered kubesphere-config (clusterRole host) but did not set status.multicluster to enabled "
-                "(no tower/kubefed release). Last seen: %s. See the ks-installer pod's log in %s (\"Task "
-                "'multicluster' failed:\")%s. %s"
-                % (p["role"], installer.installer_activity(cc, config, before_cc), installer.KS_NAMESPACE,
-                   ": %s" % log if log else "", installer.RERUN_HINT),
-                cluster=p["cluster_name"], code="installer_failed")
-        if wait.spent():
-            break
-        wait.check(lambda: "; ".join(left), before=before)
-        time.sleep(wait.nap(max(p["wait_sleep"], 0.2)))
-    log = installer_log(conn)
-    raise KubeSphereError("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. If its last run "
-                          "failed (its pod's log in %s says \"Task '...' failed:\"), %s"
-                          % (p["role"], p["wait_timeout"], "; ".join(left),
-                             installer.installer_activity(state["cluster_configuration"], state["config"],
-                                                          before_cc),
-                             ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE,
-                             installer.RERUN_HINT),
-                          cluster=p["cluster_name"], code="timeout")
-
-
-def installer_log(conn):
-    """The progress lines of the ks-installer pod's log ('' when there is no such pod or log)."""
-    try:
-        pods = conn.list("v1", "Pod", installer.KS_NAMESPACE, label_selector=installer.INSTALLER_POD_SELECTOR)
-        if not pods:
-            return ""
-        name = objects.get_path(pods[-1], "metadata.name")
-        status, _headers, body = conn.raw("GET", "/api/v1/namespaces/%s/pods/%s/log?tailLines=300"
-                                          % (installer.KS_NAMESPACE, name))
-    except KubeSphereError:
-        return ""
-    return installer.installer_log_summary(body if isinstance(body, str) and status < 400 else "")
+SIDE = role_plan.SIDE
 
 
 def host_label(p):
-    """How messages name the host before its config is read: host_cluster_name, else 'host'."""
-    return (p["role"] == "member" and p["host_cluster_name"]) or installer.DEFAULT_HOST_CLUSTER_NAME
-
-
-def host_opts(p):
-    if p["role"] != "host":
-        return {}
-    return {"proxyPublishAddress": p["proxy_publish_address"], "hostClusterName": p["host_cluster_name"]}
+    """How messages name the host before its config is read: host_cluster_name, else KubeSphere's default."""
+    return (p["role"] == "member" and p["host_cluster_name"]) or DEFAULT_HOST_CLUSTER_NAME
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -229,72 +45,146 @@ def host_opts(p):
 
 
 def run(module):
-    p = module.params
+    """The result of multicluster_role; raises Refused / KubeSphereError (with what the run had to return so
+    far) or WaitPending at the end of a time slice."""
+    p = dict(module.params)
     result = {"changed": False, "role": p["role"], "applied": False, "components_enabled": []}
     try:
-        module.exit_json(**change(module, p, result))
-    except WaitPending as e:
-        module.exit_json(**pending_result(result, e))
+        return change(module, p, result)
     except KubeSphereError as e:
-        module.fail_from(e, **result)
+        e.result = dict(result, **e.result)
+        raise
 
 
 def change(module, p, result):
-    host = None
-    if has_auth(p, "host_"):
-        host = read(Connection(module, host_label(p), prefix="host_"))
-    if p["dest"]:
-        return before_install(module, p, None, None, host, result)
-    conn = Connection(module, p["cluster_name"])
-    target = read(conn)
-    if target["cluster_configuration"] is None:
-        if not p["create"]:
-            raise KubeSphereError("has no ClusterConfiguration %s/%s: KubeSphere (ks-installer) is not installed; "
-                                  "use create: true to create it before the installer runs, or dest: to write "
-                                  "the cluster-configuration.yaml to install with"
-                                  % (installer.KS_NAMESPACE, installer.CC_NAME), cluster=p["cluster_name"],
-                                  code="not_installed")
-        return before_install(module, p, conn, target, host, result)
-    problems = role_checks.role_problems(p["cluster_name"], p["role"], target, host, p["peers"],
-                                         p["host_cluster_name"] if p["role"] == "member" else None)
-    if problems:
-        result["problems"] = problems
-        if not p["force"]:
-            raise KubeSphereError("refused: " + " | ".join(x["message"] for x in problems), code=problems[0]["code"])
-        for x in problems:
-            module.warn("forced: " + x["message"])
-    secret = member_inputs(module, p, host) if p["role"] == "member" else None
-    wanted = components_for(p, host, target["cluster_configuration"]) if p["role"] == "member" else []
-    patch = installer.role_patch(p["role"], secret, host_opts(p), wanted)
-    out = ensure_object(conn, installer.desired_cc(patch), module.check_mode, installer.SECRET_PATHS)
+    host = read_cluster(Connection(module, host_label(p), prefix="host_")) if auth_params(p, "host_") else None
+    conn = None if p["dest"] else Connection(module, p["cluster_name"])
+    target = read_cluster(conn) if conn is not None else None
+    impl = versions.for_state(target or {})
+    installed = target is not None and impl.role_object(target) is not None
+    if target is not None and not installed and not p["create"]:
+        raise KubeSphereError(impl.ROLE_NOT_INSTALLED, cluster=p["cluster_name"], code="not_installed")
     slicer = Slicer(p)
-    # a later slice of the same wait: what the first slice read before its write stands for `target`
-    before = (slicer.resume.get("before") if slicer.resume.get("cluster") == p["cluster_name"]
-              and slicer.resume.get("condition") == CONDITION % p["role"] else None) or before_facts(target, out["changed"])
-    result.update(changed=out["changed"], result=out["after"], role_before=before["role_before"],
-                  components_enabled=wanted)
-    if secret:
-        result["jwt_secret_hash"] = fingerprint(secret)
-    if module._diff:
-        result["diff"] = out["diff"]
-    if p["wait"] and not module.check_mode:
-        state = wait_applied(module, p, conn, target, secret, slicer, before)
-    else:
-        state = read(conn)
-    result["applied"] = not applied_problems(p, state, secret)
-    result["installer"] = installer.installer_activity(state["cluster_configuration"], state["config"],
-                                                       before_objects(before)[0] if before["wrote"] else None)
-    return result
-
-
-def before_install(module, p, conn, target, host, result):
-    """No KubeSphere yet: the full default ClusterConfiguration with the role, as a file or an object."""
-    secret = member_inputs(module, p, host) if p["role"] == "member" else None
-    wanted = components_for(p, host, None) if p["role"] == "member" and p["sync_components"] else []
-    cc = installer.before_install_cc(installer.role_patch(p["role"], secret, host_opts(p), wanted))
+    check(module, p, target if installed and not slicer.resuming else None, host, result)
+    secret = member_secret(module, p, impl, host)
+    options = impl.role_options(p["role"], p["proxy_publish_address"], p["host_cluster_name"])
+    wanted = []
+    if p["role"] == "member" and p["sync_components"]:
+        wanted = impl.role_components(host, target, p["components_include"] or None, p["components_exclude"])
+    patch = impl.role_patch(p["role"], secret, options, wanted)
     result["components_enabled"] = wanted
     if secret:
         result["jwt_secret_hash"] = fingerprint(secret)
-    if target is None:
-        return write_dest(module, cc, result)
-    return create_cc(module, conn, cc, result)
+    if p["dest"]:
+        return install_file(module, p, impl, impl.role_before_install(patch), result)
+    ctx = Context(module, {SIDE: conn}, slicer=slicer)
+    if not installed:
+        return create(module, p, ctx, target, impl, impl.role_before_install(patch), result)
+    plan = role_plan.plan_change(p, target, impl, patch, secret, options)
+    return set_role(module, p, ctx, plan, target, impl, (secret, options), result)
+
+
+def check(module, p, target, host, result):
+    """Every check before the first write: the guards on `target` (None: not checked, before install or in a
+    later slice, whose read comes after the first slice's write), forced or refused, and what the change
+    itself needs (never forced). Raises Refused."""
+    guards = []
+    if target is not None:
+        guards = role_checks.role_problems(p["cluster_name"], p["role"], target, host, p["peers"],
+                                           p["host_cluster_name"] if p["role"] == "member" else None)
+    problems = [] if p["force"] else list(guards)
+    if p["role"] == "member":
+        problems += role_checks.secret_problems(p["cluster_name"], bool(p["jwt_secret"]), host,
+                                                predict=module.check_mode)
+        problems += role_checks.components_problems(p["cluster_name"], p["sync_components"], host)
+    if guards:
+        result["problems"] = guards
+    if problems:
+        raise Refused(problems)
+    for x in guards:
+        module.warn("forced: " + x["message"])
+
+
+def member_secret(module, p, impl, host):
+    """The member's jwtSecret (`jwt_secret`, else the host's rendered one), hidden at once; None for others."""
+    if p["role"] != "member":
+        return None
+    if not p["jwt_secret"] and module.check_mode and role_checks.not_a_host_yet(host):
+        module.warn("cluster '%s' %s; check mode predicts with its current jwtSecret"
+                    % (host["name"], role_checks.not_a_host_yet(host)))
+    secret = p["jwt_secret"] or impl.role_host_secret(host)
+    module.hide(secret)
+    return secret
+
+
+def execute(ctx, plan, result):
+    """Run the plan; the first failure raised (the operation's result so far travels with it)."""
+    result["plan"] = steps.public(plan)
+    executor = Executor(ctx, result)
+    outcome = executor.run(plan)
+    if not outcome.ok:
+        raise outcome.failed[1]
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------------
+# the three cases (plan/role.py)
+
+
+def install_file(module, p, impl, obj, result):
+    """dest: the file to install with, on the controller (the cluster is not contacted)."""
+    found = read_file(p["dest"])
+    plan = role_plan.plan_file(p, found, obj, impl)
+    execute(Context(module, {}), plan, result)
+    result.update(changed=bool(plan), dest=p["dest"], applied=False)
+    if module._diff:
+        old = yaml.safe_load(found["text"]) if found["text"] else {}
+        result["diff"] = {"before": objects.mask(old, impl.ROLE_FILE_SECRET_PATHS) or {},
+                          "after": objects.mask(obj, impl.ROLE_FILE_SECRET_PATHS),
+                          "before_header": p["dest"], "after_header": p["dest"]}
+    return result
+
+
+def create(module, p, ctx, target, impl, obj, result):
+    """create: the role object before the installer's first run (no wait follows)."""
+    outcome = execute(ctx, role_plan.plan_create(p, target, obj, impl), result)
+    after = ctx.values.get(role_plan.CREATE) or obj
+    result.update(result=objects.mask(objects.normalize(after), impl.ROLE_SECRET_PATHS), applied=False,
+                  installer=impl.ROLE_CREATED)
+    if module._diff:
+        result["diff"] = outcome.diff_of(role_plan.CREATE)
+    return result
+
+
+def set_role(module, p, ctx, plan, target, impl, wanted, result):
+    """The role patched into the installed cluster's role object, and the wait until it is applied.
+    `wanted` is (the member's jwtSecret or None, the host's options)."""
+    executor = Executor(ctx, result)
+    result["plan"] = steps.public(plan)
+    try:
+        outcome = executor.run(plan)
+    except WaitPending:
+        written(module, ctx, executor.outcome, target, impl, result)
+        raise
+    before = written(module, ctx, outcome, target, impl, result)
+    if not outcome.ok:
+        raise outcome.failed[1]
+    state = ctx.values.get(role_plan.APPLIED)
+    if state is None:
+        state = read_cluster(ctx.conn(SIDE)) if outcome.changed and not module.check_mode else target
+    result["applied"] = not impl.role_applied_problems(p["role"], state, *wanted)
+    result["installer"] = impl.role_activity(state, before if before["wrote"] else None)
+    return result
+
+
+def written(module, ctx, outcome, target, impl, result):
+    """What the write left in the result (also at the end of a slice or on a failure): the role object after
+    it, the role before it, the diff. Returns the facts read before the write (role-before)."""
+    before = ctx.values.get(role_plan.BEFORE) or dict(impl.role_before_facts(target), wrote=False)
+    after = ctx.values.get(role_plan.PATCH)
+    shown = objects.mask(objects.normalize(after if after is not None else impl.role_object(target)),
+                         impl.ROLE_SECRET_PATHS)
+    result.update(result=shown, role_before=before["role_before"])
+    if module._diff:
+        result["diff"] = outcome.diff_of(role_plan.PATCH) or {"before": shown, "after": shown}
+    return before

@@ -24,6 +24,8 @@ DESCRIPTION_ANNOTATION = "kubesphere.io/description"
 ALIAS_ANNOTATION = "kubesphere.io/alias-name"
 WAY_TO_ADD_ANNOTATION = "kubesphere.io/way-to-add"
 CREATOR_ANNOTATION = "kubesphere.io/creator"
+# the name of the host's own Cluster object unless hostClusterName says otherwise
+DEFAULT_HOST_CLUSTER_NAME = "host"
 # the annotations KubeSphere v4 puts on a member's kubesphere-system namespace
 CLUSTER_NAME_ANNOTATION = "cluster.kubesphere.io/name"
 HOST_CLUSTER_ANNOTATION = "cluster.kubesphere.io/host-cluster"

@@ -17,7 +17,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components, installer
 
 VERSION = "3.4"
 NAME = "KubeSphere 3.4 (ks-installer)"
@@ -64,3 +65,102 @@ def kubefed_sa_name(name):
 
 def kubefed_rbac_name(name):
     return "kubefed-controller-manager:%s" % kubefed_sa_name(name)
+
+
+# --- role
+# How 3.4 sets a cluster's role: a merge patch of ks-installer's ClusterConfiguration spec; ks-installer applies
+# it and renders kubesphere-config, which tells the role applied. operations/role.py and plan/role.py use only
+# these names (a version that sets the role another way gives its own).
+
+ROLE_OBJECT = {"api_version": installer.CC_API_VERSION, "kind": installer.CC_KIND, "name": installer.CC_NAME,
+               "namespace": installer.KS_NAMESPACE}
+ROLE_SECRET_PATHS = installer.SECRET_PATHS  # where a written or read role object holds the jwtSecret
+ROLE_FILE_SECRET_PATHS = installer.JWT_PATHS  # ... and the install file
+ROLE_FILE_PREFIX = ".cluster-configuration-"
+ROLE_NOT_INSTALLED = ("has no ClusterConfiguration %s/%s: KubeSphere (ks-installer) is not installed; use create: "
+                      "true to create it before the installer runs, or dest: to write the cluster-configuration.yaml "
+                      "to install with" % (installer.KS_NAMESPACE, installer.CC_NAME))
+ROLE_CREATED = "no ClusterConfiguration before: ks-installer applies the role on its first run"
+
+
+def role_object(state):
+    """The object that holds the role (the ClusterConfiguration), None when KubeSphere is not installed."""
+    return state.get("cluster_configuration")
+
+
+def role_options(role, proxy_publish_address=None, host_cluster_name=None):
+    """The host's options, in the role object's words ({} for other roles)."""
+    if role != "host":
+        return {}
+    return {"proxyPublishAddress": proxy_publish_address, "hostClusterName": host_cluster_name}
+
+
+def role_patch(role, jwt_secret=None, options=None, wanted=()):
+    """The merge patch of the role object for `role` (see installer.role_patch)."""
+    return installer.role_patch(role, jwt_secret, options, wanted)
+
+
+def role_before_install(patch):
+    """The whole role object a cluster is installed with (the cluster-configuration.yaml), with `patch`."""
+    return installer.before_install_cc(patch)
+
+
+def role_host_secret(host_state):
+    """The host's jwtSecret as rendered (None when not rendered yet)."""
+    return installer.config_jwt_secret(host_state["config"])
+
+
+def role_components(host_state, target_state, include=None, exclude=()):
+    """Components enabled on the host that the member lacks (what sync_components enables)."""
+    return components.missing_on_member(get_path(host_state["cluster_configuration"], "spec"),
+                                        get_path((target_state or {}).get("cluster_configuration") or {}, "spec"),
+                                        include, exclude)
+
+
+def role_before_facts(state):
+    """What the wait needs of the state read before the write (safe to print, handed to later slices): the
+    rendered role, status.core.enabledTime and the role in the spec."""
+    cc = state["cluster_configuration"]
+    return {"config_role": installer.config_role(state["config"]), "enabled_time": installer.core_enabled_time(cc),
+            "role_before": installer.spec_role(cc) if cc else "none"}
+
+
+def role_condition(role):
+    """The wait's words in progress lines."""
+    return "ks-installer applied role '%s'" % role
+
+
+def role_applied_problems(role, state, jwt_secret=None, options=None):
+    """What still differs from the role applied ([] once applied); each item is safe to print."""
+    return installer.applied_problems(role, state["config"], state["cluster_configuration"], jwt_secret, options)
+
+
+def role_activity(state, before=None):
+    """One line on what ks-installer last did; `before` (role_before_facts, after a write) says whether a run
+    got past ks-core since."""
+    before_cc = installer.before_objects(before)[0] if before is not None else None
+    return installer.installer_activity(state["cluster_configuration"], state["config"], before_cc)
+
+
+def role_failure(role, before, state, conn):
+    """The reason to fail at once (code installer_failed), or None: on a host, ks-installer's run since our
+    write rendered clusterRole host without enabling multicluster (installer.multicluster_task_failed)."""
+    before_cc, before_config = installer.before_objects(before)
+    cc, config = state["cluster_configuration"], state["config"]
+    if not installer.multicluster_task_failed(role, before_config, before_cc, config, cc):
+        return None
+    log = installer.installer_log(conn)
+    return ("ks-installer's multicluster task failed in its run after role '%s' was written: that run rendered "
+            "kubesphere-config (clusterRole host) but did not set status.multicluster to enabled (no tower/kubefed "
+            "release). Last seen: %s. See the ks-installer pod's log in %s (\"Task 'multicluster' failed:\")%s. %s"
+            % (role, installer.installer_activity(cc, config, before_cc), installer.KS_NAMESPACE,
+               ": %s" % log if log else "", installer.RERUN_HINT))
+
+
+def role_timeout(role, timeout, left, state, before, conn):
+    """The reason of a wait that timed out: what is left, what the installer last did, its log."""
+    log = installer.installer_log(conn)
+    return ("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. If its last run failed (its "
+            "pod's log in %s says \"Task '...' failed:\"), %s"
+            % (role, timeout, "; ".join(left), role_activity(state, before or {}),
+               ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE, installer.RERUN_HINT))

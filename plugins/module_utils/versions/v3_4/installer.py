@@ -14,11 +14,12 @@ try:
 except ImportError:  # reported by the module that uses it
     yaml = None
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path, merge
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint, same_secret
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import (
+    DEFAULT_HOST_CLUSTER_NAME, KS_NAMESPACE)
 
-KS_NAMESPACE = v.KS_NAMESPACE
 CC_API_VERSION = "installer.kubesphere.io/v1alpha1"
 CC_KIND = "ClusterConfiguration"
 CC_NAME = "ks-installer"
@@ -91,7 +92,6 @@ JWT_PATHS = (("spec", "authentication", "jwtSecret"),)
 # Where a jwtSecret can sit in the objects a module reads or writes; results and diffs mask these.
 SECRET_PATHS = JWT_PATHS + (("data", CONFIG_KEY), ("data", "secret"), ("data", "token"))
 HOST_OPTIONS = ("proxyPublishAddress", "hostClusterName")
-DEFAULT_HOST_CLUSTER_NAME = "host"
 
 
 def role_patch(role, jwt_secret=None, host_options=None, components=None):
@@ -174,6 +174,15 @@ def multicluster_task_failed(role, before_config, before_cc, config, cc):
     still not `enabled` (the task writes it only when it succeeds, before ks-config runs)."""
     return (role == "host" and (config_role(before_config) or "none") != "host" and config_role(config) == "host"
             and run_since(before_cc, cc) and get_path(cc or {}, "status.multicluster.status") != "enabled")
+
+
+def before_objects(before):
+    """Minimal ClusterConfiguration and kubesphere-config carrying just the facts read before our write
+    ({config_role, enabled_time}), for multicluster_task_failed and installer_activity."""
+    before = before or {}
+    cc = {"status": {"core": {"enabledTime": before["enabled_time"]}}} if before.get("enabled_time") else {}
+    config = {"multicluster": {"clusterRole": before["config_role"]}} if before.get("config_role") else {}
+    return cc, config
 
 
 def installer_activity(cc, config, before_cc=None):
@@ -276,3 +285,16 @@ def installer_log_summary(text, lines=3):
     joined with ' | '; '' when there is none. Source: INST controller/installRunner.py."""
     found = [" ".join(line.split()) for line in (text or "").splitlines() if any(m in line for m in _LOG_MARKERS)]
     return " | ".join(found[-lines:])
+
+
+def installer_log(conn):
+    """The progress lines of the ks-installer pod's log ('' when there is no such pod or log)."""
+    try:
+        pods = conn.list("v1", "Pod", KS_NAMESPACE, label_selector=INSTALLER_POD_SELECTOR)
+        if not pods:
+            return ""
+        name = get_path(pods[-1], "metadata.name")
+        status, _headers, body = conn.raw("GET", "/api/v1/namespaces/%s/pods/%s/log?tailLines=300" % (KS_NAMESPACE, name))
+    except KubeSphereError:
+        return ""
+    return installer_log_summary(body if isinstance(body, str) and status < 400 else "")

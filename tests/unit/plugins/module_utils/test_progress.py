@@ -1,5 +1,6 @@
-"""module_utils/progress.py: a wait's time across slices, when a slice ends with WaitPending, and what it
-hands over; and the multicluster_role wait run in slices (the fake connection, a fake clock, no sleeps)."""
+"""execute/slicing.py: a wait's time across slices, when a slice ends with WaitPending, and what it hands
+over; and the multicluster_role wait (its plan's role-applied step) run in slices (the fake connection, a fake
+clock, no sleeps)."""
 
 import pytest
 import yaml
@@ -8,6 +9,7 @@ from fakes import FakeConnection, FakeModule
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import role as mr
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing as progress
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Executor
 
 
 class Clock:
@@ -76,11 +78,11 @@ CC_API = "installer.kubesphere.io/v1alpha1"
 T0, T1 = "2026-01-01T00:00:00UTC", "2026-01-01T00:05:00UTC"
 
 
-def objects_of(role, enabled_time):
+def objects_of(role, enabled_time, spec_role="host"):
     doc = {"multicluster": {"clusterRole": role}}
     return [
         {"apiVersion": CC_API, "kind": "ClusterConfiguration", "metadata": {"name": "ks-installer", "namespace": "kubesphere-system"},
-         "spec": {"multicluster": {"clusterRole": "host"}}, "status": {"core": {"status": "enabled", "enabledTime": enabled_time}}},
+         "spec": {"multicluster": {"clusterRole": spec_role}}, "status": {"core": {"status": "enabled", "enabledTime": enabled_time}}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
          "data": {"kubesphere.yaml": yaml.safe_dump(doc)}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubesphere-system"}},
@@ -94,36 +96,58 @@ def conn_of(objs):
 
 def params(**kw):
     base = {"cluster_name": "h", "role": "host", "jwt_secret": None, "host_cluster_name": None,
-            "proxy_publish_address": None, "wait_timeout": 600, "wait_sleep": 0, "peers": []}
+            "proxy_publish_address": None, "wait_timeout": 600, "wait_sleep": 0, "peers": [], "wait": True,
+            "force": False, "create": False, "dest": None, "sync_components": False, "components_include": [],
+            "components_exclude": []}
     base.update(kw)
     return base
 
 
+def run_role(monkeypatch, conn, p, clock=None):
+    """operations/role.run on `conn` (no host connection), sleeps advancing the fake clock."""
+    monkeypatch.setattr(mr, "Connection", lambda module, label, **kw: conn)
+    if clock is not None:
+        monkeypatch.setattr(mr, "Slicer", lambda params: progress.Slicer(params, clock=clock))
+        monkeypatch.setattr(mr, "Executor", lambda ctx, result: Executor(
+            ctx, result, sleep=lambda s: setattr(clock, "now", clock.now + max(s, 1))))
+    return mr.run(FakeModule(**p))
+
+
 def test_the_role_wait_ends_its_slice_pending_with_the_state_and_what_was_read_before_the_write(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(mr.time, "sleep", lambda s: setattr(clock, "now", clock.now + max(s, 1)))
-    conn = conn_of(objects_of("none", T0))
-    target = mr.read(conn)
-    before = mr.before_facts(target, True)
+    conn = conn_of(objects_of("none", T0, spec_role="none"))
     p = params(**{progress.OPTION: {"seconds": 20}})
     with pytest.raises(progress.WaitPending) as e:
-        mr.wait_applied(FakeModule(), p, conn, target, None, progress.Slicer(p, clock=clock), before)
+        run_role(monkeypatch, conn, p, clock)
     pending = e.value.pending
     assert pending["cluster"] == "h" and pending["condition"] == "ks-installer applied role 'host'"
     assert "clusterRole 'none' (wanted 'host')" in pending["state"] and pending["timeout"] == 600
-    assert pending["resume"]["before"] == {"config_role": "none", "enabled_time": T0, "role_before": "host", "wrote": True}
+    assert pending["resume"]["key"] == "role-applied"
+    assert pending["resume"]["carry"]["role-before"] == {"config_role": "none", "enabled_time": T0,
+                                                         "role_before": "none", "wrote": True}
+    # what the slice did travels with it: the write, the role before it
+    assert e.value.result["changed"] is True and e.value.result["role_before"] == "none"
+    assert e.value.result["result"]["spec"]["multicluster"]["clusterRole"] == "host"
+    assert [s["id"] for s in e.value.result["plan"]] == ["role-before", "role-patch", "role-applied"]
 
 
-def test_a_later_slice_still_tells_a_failed_multicluster_task_from_what_the_first_slice_read():
+def test_a_later_slice_still_tells_a_failed_multicluster_task_from_what_the_first_slice_read(monkeypatch):
     """The later slice reads a ClusterConfiguration written already; the failure evidence (the role rendered
     and enabledTime moved since our write) comes from the facts the first slice handed over."""
     conn = conn_of(objects_of("host", T1))  # the run since the write rendered host, multicluster unset
     before = {"config_role": "none", "enabled_time": T0, "role_before": "none", "wrote": True}
-    resume = {"cluster": "h", "condition": "ks-installer applied role 'host'", "elapsed": 40, "before": before}
+    resume = {"cluster": "h", "key": "role-applied", "elapsed": 40, "carry": {"role-before": before}}
     p = params(**{progress.OPTION: {"seconds": 20, "resume": resume}})
     with pytest.raises(KubeSphereError) as e:
-        mr.wait_applied(FakeModule(), p, conn, mr.read(conn), None, progress.Slicer(p), before)
+        run_role(monkeypatch, conn, p)
     assert e.value.code == "installer_failed" and "moved since our write" in e.value.msg
+    assert e.value.result["role_before"] == "none"  # the first slice's read, not this one's
+    assert [s["id"] for s in e.value.result["plan"]] == ["role-before", "role-applied"]  # nothing left to write
+    assert not [c for c in conn.calls if c[0] == "merge_patch"]
+    # the same state without the handed-over facts (a first run): no evidence of a run since a write, it waits
+    with pytest.raises(KubeSphereError) as e:
+        run_role(monkeypatch, conn_of(objects_of("host", T1)), params(wait_timeout=0))
+    assert e.value.code == "timeout"
 
 
 def test_a_slice_resumes_only_when_the_previous_one_stopped_in_a_wait():
