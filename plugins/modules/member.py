@@ -305,7 +305,7 @@ def main():
     if module.params["state"] == "absent":
         unbind_runner.run(module)
     else:
-        join_runner.run(module)
+        module.run_operation(join_runner.run)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""Pure parts of join_runner: the kubeconfig the host stores (flattened to one context, files embedded) and
-the clock-skew limit."""
+"""Pure parts of the import: the kubeconfig the host stores (read/kubeconfig.py: flattened to one context, files
+embedded), the clock-skew limit (checks/join.py), and the health wait ending its slice (plan/join.py's step run by
+the executor)."""
 
 import base64
 
 import pytest
 import yaml
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_runner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.kubeconfig import flatten_kubeconfig
 
 
 def kubeconfig_with_files(tmp_path):
@@ -27,7 +29,7 @@ def kubeconfig_with_files(tmp_path):
 
 
 def test_a_path_is_flattened_to_its_context_with_files_embedded(tmp_path):
-    flat = yaml.safe_load(join_runner.flatten_kubeconfig(str(kubeconfig_with_files(tmp_path))))
+    flat = yaml.safe_load(flatten_kubeconfig(str(kubeconfig_with_files(tmp_path))))
     assert flat["current-context"] == "a" and [c["name"] for c in flat["contexts"]] == ["a"]
     assert flat["clusters"] == [{"name": "a", "cluster": {
         "server": "https://a:6443", "certificate-authority-data": base64.b64encode(b"CA-PEM").decode()}}]
@@ -39,7 +41,7 @@ def test_a_path_is_flattened_to_its_context_with_files_embedded(tmp_path):
 
 def test_the_named_context_wins_and_inline_text_is_accepted(tmp_path):
     text = kubeconfig_with_files(tmp_path).read_text()
-    flat = yaml.safe_load(join_runner.flatten_kubeconfig(text, context="b"))
+    flat = yaml.safe_load(flatten_kubeconfig(text, context="b"))
     assert flat["current-context"] == "b" and flat["users"] == [{"name": "other", "user": {"token": "t"}}]
     assert flat["clusters"][0]["cluster"] == {"server": "https://b:6443"}
 
@@ -51,37 +53,42 @@ def test_the_named_context_wins_and_inline_text_is_accepted(tmp_path):
 ])
 def test_unusable_kubeconfigs_say_why(value, context, why):
     with pytest.raises(ValueError, match=why):
-        join_runner.flatten_kubeconfig(value, context)
+        flatten_kubeconfig(value, context)
 
 
 def test_the_skew_limit_is_the_smaller_rendered_value_unless_given():
     member = {"config": {"authentication": {"maximumClockSkew": "4s"}}}
     host = {"config": {"authentication": {"maximumClockSkew": "10s"}}}
-    assert join_runner.max_skew(member, host, None) == 4.0
-    assert join_runner.max_skew(member, host, 2) == 2.0
-    assert join_runner.max_skew({"config": None}, {"config": {}}, None) == 10.0
+    assert join_checks.max_skew(member, host, None) == 4.0
+    assert join_checks.max_skew(member, host, 2) == 2.0
+    assert join_checks.max_skew({"config": None}, {"config": {}}, None) == 10.0
 
 
-def test_the_health_wait_ends_its_slice_pending_with_the_cluster_condition_and_state(monkeypatch):
+def test_the_health_wait_ends_its_slice_pending_with_the_cluster_condition_and_state():
     """Run by the action plugin (_wait_slice), the wait stops at the end of the slice with what it sees;
     wait_timeout is not spent, so this is no failure."""
     from fakes import FakeConnection, FakeModule  # noqa: PLC0415
 
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor  # noqa: PLC0415
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing as progress  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import join as join_plan  # noqa: PLC0415
 
     now = [0.0]
-    monkeypatch.setattr(join_runner.time, "sleep", lambda s: now.__setitem__(0, now[0] + max(s, 1)))
     cluster = {"apiVersion": co.API_VERSION, "kind": co.KIND, "metadata": {"name": "member2"},
-               "spec": {"connection": {"type": "proxy"}},
-               "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Unknown"}]}}
+               "spec": {"connection": {"type": "proxy"}, "joinFederation": True},
+               "status": {"conditions": [{"type": "Initialized", "status": "True"}, {"type": "AgentAvailable", "status": "True"},
+                                         {"type": "Ready", "status": "False", "reason": "Unknown"}]}}
     host = FakeConnection(label="host", objects=[cluster], served={(co.API_VERSION, co.KIND)})
-    module = FakeModule(name="member2", connection_type="proxy", wait_timeout=600, wait_sleep=5,
+    module = FakeModule(name="member2", connection_type="proxy", wait=True, wait_timeout=600, wait_sleep=5,
                         **{progress.OPTION: {"seconds": 20}})
-    importer = join_runner.Importer(module, host, None, None)
-    importer.slicer = progress.Slicer(module.params, clock=lambda: now[0])
+    plan = [s for s in join_plan.plan({"host": {"config": {}, "proxy": {"address": "http://10.0.0.1:8080"}}, "live": cluster, "kubefed": None, "agent": None},
+                                      dict(module.params)) if s.id == "healthy"]
+    ctx = Context(module, {"host": host}, slicer=progress.Slicer(module.params, clock=lambda: now[0]))
     with pytest.raises(progress.WaitPending) as e:
-        importer.wait_until("healthy", lambda c, k: co.health(c, k)["healthy"], lambda c, k: co.health(c, k)["reason"])
+        Executor(ctx, sleep=lambda s: now.__setitem__(0, now[0] + max(s, 1))).run(plan)
     pending = e.value.pending
-    assert pending["cluster"] == "member2" and pending["condition"] == "Cluster member2 is healthy"
-    assert pending["elapsed"] == 20 and pending["timeout"] == 600 and pending["state"]
+    assert pending["cluster"] == "member2"
+    assert pending["condition"] == "Cluster member2 is healthy (Ready True and its KubeFedCluster Ready True)"
+    assert pending["elapsed"] == 20 and pending["timeout"] == 600 and "Ready False" in pending["state"]
+    assert pending["resume"]["key"] == "healthy"
