@@ -20,7 +20,8 @@ what read/join.py read once the checks found nothing (checks/join.py). Steps, in
 A converged member plans no write and no wait (the verification alone stays, as in every run that waits).
 The facts (a dict): host (read_host's facts), live and kubefed (the Cluster and KubeFedCluster), kubeconfig
 (direct: the text the host stores), credential (read_credential's, with dedicated_credential), dedicated_kubeconfig
-(built from the token read, when there was one), agent (proxy: the live Deployment), host_label."""
+(built from the token read, when there was one), agent (proxy: the live Deployment), host_label. The rotation
+check probes with `ctx.connect(kubeconfig_text)`, a connection the operation puts on the executor's Context."""
 
 from __future__ import absolute_import, division, print_function
 
