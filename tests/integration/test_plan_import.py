@@ -9,7 +9,7 @@ import os
 import pytest
 
 from auditlog import AuditLog
-from conftest import REPO, with_lab_inventory
+from conftest import REPO, run_playbook, with_lab_inventory
 from plan_audit import audit_writes, plan_writes
 
 JOIN = os.path.join(REPO, "playbooks", "join.yml")
@@ -35,11 +35,11 @@ class CollectionOnly:
 
 
 @pytest.fixture(scope="module")
-def fleet(make_module_lab, tmp_path_factory, ansible_run):
+def fleet(make_module_lab, tmp_path_factory):
     lab = with_lab_inventory(make_module_lab(members=2), tmp_path_factory)
     lab.audit = AuditLog.for_lab(lab)
     for playbook in ("host_config.yml", "member_config.yml"):
-        run = ansible_run(os.path.join(REPO, "playbooks", playbook), lab.lab_inventory, extra_vars=FAST, timeout=900)
+        run = run_playbook(os.path.join(REPO, "playbooks", playbook), lab.lab_inventory, extra_vars=FAST, timeout=900)
         assert run.rc == 0, run
     return lab
 
