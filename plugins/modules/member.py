@@ -173,8 +173,9 @@ notes:
   - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
     dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
   - >-
-    The waits that print progress: Initialized, AgentAvailable, healthy. The wait of O(state=absent) (until the
-    Cluster is gone) is not sliced yet: it prints nothing until it ends.
+    The waits that print progress: the dedicated credential's token (at most 120 s), Initialized, AgentAvailable,
+    healthy. The wait of O(state=absent) (until the Cluster is gone) is not sliced yet: it prints nothing until it
+    ends.
 seealso:
   - module: kubesphere.multicluster.multicluster_role
   - module: kubesphere.multicluster.cluster_info
@@ -213,9 +214,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 cluster:
-  description: The Cluster as it is after the run (in check mode, as the server would store it), kubeconfig and token masked.
+  description:
+    - The Cluster as it is after the run (in check mode, as the server would store it), kubeconfig and token masked.
+    - On failure, the cluster's name.
   returned: state present, after the checks
-  type: dict
+  type: raw
+plan:
+  description:
+    - State present. The steps of the import, in order (C(id), C(kind), C(side), C(cluster), C(object), C(why), and
+      C(verb) for a write); check mode reports the plan the real run executes. A converged member plans no write and
+      no wait.
+  returned: state present, after the checks
+  type: list
+  elements: dict
 changes:
   description: The fields written (C((create)) for a creation); empty when nothing changed.
   returned: state present, after the checks
@@ -305,7 +316,7 @@ def main():
     if module.params["state"] == "absent":
         module.run_operation(unbind_runner.run)
     else:
-        join_runner.run(module)
+        module.run_operation(join_runner.run)
 
 
 if __name__ == "__main__":

@@ -57,18 +57,16 @@ import datetime
 import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig as kc
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import x509
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 
-KS_NAMESPACE = "kubesphere-system"
-KUBEFED_NAMESPACE = "kube-federation-system"
 KUBESPHERE_SA = "kubesphere"
-V4_HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"
-V4_NAME_ANNOTATION = "cluster.kubesphere.io/name"
 DEFAULTS = {"allow_loopback": False, "allow_insecure": False, "cert_expiry_margin_days": 30,
             "max_clock_skew": 10.0, "now": None}
 
@@ -113,6 +111,15 @@ def _opts(options):
     if out["now"] is None:
         out["now"] = datetime.datetime.now(datetime.timezone.utc)
     return out
+
+
+def max_skew(member, host, given):
+    """The clock-skew limit: `given`, else the smaller maximumClockSkew the two clusters render."""
+    if given is not None:
+        return float(given)
+    configs = ((member or {}).get("config"), (host or {}).get("config"))
+    values = [clock.parse_duration(installer.config_max_clock_skew(c)) for c in configs if c]
+    return min(values) if values else clock.DEFAULT_MAX_SKEW
 
 
 def import_problems(name, connection_type, member, host, kubeconfig=None, options=None):
@@ -340,13 +347,13 @@ def previous_names(member):
     written = objects.get_path(member.get("config") or {}, "multicluster.clusterName")
     if written:
         out.setdefault(written, []).append("its kubesphere-config has multicluster.clusterName '%s'" % written)
-    annotated = (member.get("ks_namespace_annotations") or {}).get(V4_NAME_ANNOTATION)
+    annotated = (member.get("ks_namespace_annotations") or {}).get(vocabulary.CLUSTER_NAME_ANNOTATION)
     if annotated:
-        out.setdefault(annotated, []).append("kubesphere-system is annotated %s=%s" % (V4_NAME_ANNOTATION, annotated))
-    for sa in (member.get("service_accounts") or {}).get(KUBEFED_NAMESPACE) or []:
+        out.setdefault(annotated, []).append("kubesphere-system is annotated %s=%s" % (vocabulary.CLUSTER_NAME_ANNOTATION, annotated))
+    for sa in (member.get("service_accounts") or {}).get(vocabulary.KUBEFED_NAMESPACE) or []:
         if sa.endswith("-kubesphere") and len(sa) > len("-kubesphere"):
             old = sa[:-len("-kubesphere")]
-            out.setdefault(old, []).append("ServiceAccount %s/%s is left from a join" % (KUBEFED_NAMESPACE, sa))
+            out.setdefault(old, []).append("ServiceAccount %s/%s is left from a join" % (vocabulary.KUBEFED_NAMESPACE, sa))
     return out
 
 
@@ -374,11 +381,11 @@ def identity_problems(name, member, host):
                 if co.uid(c) == uid:
                     out.append(problem("managed_by_other_host", name, "cluster '%s' is imported by another host, '%s', "
                                        "as '%s': unbind it there first" % (name, label, co.name_of(c))))
-    annotated = (member.get("ks_namespace_annotations") or {}).get(V4_HOST_ANNOTATION)
+    annotated = (member.get("ks_namespace_annotations") or {}).get(vocabulary.HOST_CLUSTER_ANNOTATION)
     if annotated and annotated != host_label:
         out.append(problem("managed_by_other_host", name, "cluster '%s': its kubesphere-system namespace says it is "
                            "managed by host '%s' (%s, KubeSphere v4): unbind it there first"
-                           % (name, annotated, V4_HOST_ANNOTATION)))
+                           % (name, annotated, vocabulary.HOST_CLUSTER_ANNOTATION)))
     if name not in imported_here:
         earlier = {old: why for old, why in previous_names(member).items()
                    if old != name and old not in imported_here}
@@ -402,60 +409,16 @@ def proxy_problems(name, member, host, allow_loopback=False):
                            "itself; set the host's proxyPublishAddress to an address the member reaches "
                            "(allow_loopback: true only in a one-machine lab)" % (name, proxy["address"], proxy.get("source"))))
     accounts = member.get("service_accounts") or {}
-    if KS_NAMESPACE in accounts and KUBESPHERE_SA not in (accounts.get(KS_NAMESPACE) or []):
+    if vocabulary.KS_NAMESPACE in accounts and KUBESPHERE_SA not in (accounts.get(vocabulary.KS_NAMESPACE) or []):
         out.append(problem("no_kubesphere_service_account", name, "cluster '%s': it has no ServiceAccount %s/%s, which "
                            "the cluster-agent runs as (its pod could not be created): install KubeSphere there first"
-                           % (name, KS_NAMESPACE, KUBESPHERE_SA)))
+                           % (name, vocabulary.KS_NAMESPACE, KUBESPHERE_SA)))
     return out
 
 
-# ---------------------------------------------------------------------------------------------------
-# the import plan
+def rotation_problems(name, live, probe):
+    """Before replacing an imported member's stored kubeconfig (objects/credential.py's rotation_problems):
+    `probe` is {uid, error} of kube-system read with the new kubeconfig."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential  # noqa: PLC0415
 
-
-def _step(action, side, kind, name, namespace=None, why=None, **extra):
-    out = {"action": action, "cluster": side, "kind": kind, "name": name, "namespace": namespace,
-           "object": "%s %s" % (kind, "%s/%s" % (namespace, name) if namespace else name), "why": why}
-    out.update(extra)
-    return out
-
-
-def plan(name, connection_type, desired, live, agent_live=None, wait=True):
-    """The ordered steps of an import once the checks found nothing: what to write and what to wait for.
-
-    desired     cluster.build(...) (for a dedicated credential: built with its kubeconfig)
-    live        the host's Cluster named `name` (None when absent)
-    agent_live  (proxy) the member's cluster-agent Deployment (None when absent)
-    Steps: create the Cluster, or patch the fields the collection owns (cluster.compare); for
-    proxy members wait for tower's Initialized (the token), then apply the agent -- its body is built by
-    the executor from the Cluster as it is then (`agent.build(cluster, address, image)`), because the
-    token only exists after Initialized -- and wait for AgentAvailable; then wait until
-    cluster_health.health says ready, and verify (usable.usable_problems). Waits are left out
-    when `wait` is false. Returns {steps, changes, refused}."""
-    result = co.compare(live, desired) if live else {"patch": None, "changes": ["(create)"], "refused": []}
-    steps = []
-    if result["refused"]:
-        return {"steps": [], "changes": result["changes"], "refused": result["refused"]}
-    if live is None:
-        steps.append(_step("create", "host", co.KIND, name, why="register the member as the console does",
-                           body=desired))
-    elif result["patch"]:
-        steps.append(_step("patch", "host", co.KIND, name, why="update %s" % ", ".join(result["changes"]),
-                           patch=result["patch"]))
-    if connection_type == "proxy":
-        if wait and not cluster_health.initialized(live):
-            steps.append(_step("wait_condition", "host", co.KIND, name, condition="Initialized",
-                               why="tower allocates the ports and the agent's token"))
-        steps.append(_step("apply_agent", name, "Deployment", "cluster-agent", "kubesphere-system",
-                           why="built from the Cluster's token once Initialized; applied when it differs "
-                               "(agent.needs_update)", live=agent_live is not None))
-        if wait:
-            steps.append(_step("wait_condition", "host", co.KIND, name, condition="AgentAvailable",
-                               why="the agent dialled tower and tower issued the kubeconfig"))
-    if wait:
-        steps.append(_step("wait_health", "host", co.KIND, name, verdict="ready",
-                           why="Ready True and the KubeFedCluster Ready True (Ready alone proves little)"))
-        steps.append(_step("verify", "both", co.KIND, name,
-                           why="clusterName in the member's config, KubeFedCluster Ready, version known"))
-    return {"steps": steps, "changes": result["changes"] if (live is None or result["patch"]) else [],
-            "refused": []}
+    return credential.rotation_problems(name, live, probe.get("uid"), probe.get("error"))

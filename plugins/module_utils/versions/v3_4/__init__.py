@@ -164,3 +164,59 @@ def role_timeout(role, timeout, left, state, before, conn):
             "pod's log in %s says \"Task '...' failed:\"), %s"
             % (role, timeout, "; ".join(left), role_activity(state, before or {}),
                ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE, installer.RERUN_HINT))
+
+
+# --- import (member state present) --------------------------------------------------------------------
+# tower initialises a proxy member's Cluster (Initialized, its token), the cluster-agent is the Deployment
+# ks-apiserver's /agent/deployment API hands out (versions/v3_4/agent.py), it connects (AgentAvailable).
+
+INITIALIZED = "Initialized by tower"
+AGENT_CONNECTED = "connected to its cluster-agent (AgentAvailable)"
+AGENT_OBJECT = "Deployment kubesphere-system/cluster-agent"
+
+
+def initialized(cluster):
+    return bool(cluster) and cluster_health.initialized(cluster)
+
+
+def agent_connected(cluster):
+    return bool(cluster) and (cluster_health.agent_available(cluster) or cluster_health.ready(cluster))
+
+
+def agent_image(host_config, given=None):
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
+
+    return given or agent.agent_image(host_config)
+
+
+def agent_deployment(cluster, proxy_address, image):
+    """The cluster-agent Deployment built from the Cluster's token (as ks-apiserver builds it)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
+
+    return agent.build(cluster, proxy_address, image)
+
+
+def agent_needs_update(live, desired):
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
+
+    return agent.needs_update(live, desired)
+
+
+def agent_shown(deployment):
+    """The agent Deployment as results and diffs show it: normalized, its token masked."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
+
+    return agent.mask(common.normalize(deployment)) if deployment else deployment
+
+
+def jwt_secret(config):
+    """The jwtSecret of a rendered kubesphere-config (a secret: the caller hides it)."""
+    return installer.config_jwt_secret(config or {})
+
+
+def usable_problems(name, cluster, kubefed_cluster, member_config):
+    """What Ready does not prove, checked after an import ([] when the member is usable)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable  # noqa: PLC0415
+
+    return usable.usable_problems(name, cluster, kubefed_cluster, member_config)

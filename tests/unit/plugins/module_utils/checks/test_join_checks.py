@@ -4,7 +4,6 @@ import datetime
 import pytest
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import PROBLEM_KEYS, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join
 
@@ -309,54 +308,6 @@ def test_the_read_models_shapes_are_accepted():
     assert codes(down) == ["member_unreachable"] and "i/o timeout" in down[0]["message"]
     typed = host(clusters=[{"name": "member1", "uid": "uid-member1", "connection_type": "proxy"}])
     assert codes(check(h=typed)) == ["connection_type_change"]
-
-
-# --- the import plan ---------------------------------------------------------------------------------
-
-def plan_actions(p):
-    return [(s["action"], s["object"], s["cluster"], s.get("condition") or s.get("verdict")) for s in p["steps"]]
-
-
-def test_direct_import_plan_creates_then_waits_for_real_health():
-    desired = co.build("member1", "direct", kubeconfig=GOOD_KUBECONFIG)
-    p = join.plan("member1", "direct", desired, None)
-    assert plan_actions(p) == [("create", "Cluster member1", "host", None),
-                               ("wait_health", "Cluster member1", "host", "ready"),
-                               ("verify", "Cluster member1", "both", None)]
-    assert p["steps"][0]["body"] == desired and p["changes"] == ["(create)"]
-    assert [s["action"] for s in join.plan("member1", "direct", desired, None, wait=False)["steps"]] == ["create"]
-
-
-def test_a_rerun_on_an_imported_member_writes_nothing():
-    desired = co.build("member1", "direct", kubeconfig=GOOD_KUBECONFIG)
-    live = dict(desired, status={"uid": "uid-member1"})
-    p = join.plan("member1", "direct", desired, live)
-    assert [s["action"] for s in p["steps"]] == ["wait_health", "verify"] and p["changes"] == []
-    rotated = co.build("member1", "direct", kubeconfig=kubeconfig(user="token: t"))
-    p = join.plan("member1", "direct", rotated, live)
-    assert p["steps"][0]["action"] == "patch" and p["changes"] == ["spec.connection.kubeconfig"]
-
-
-def test_proxy_import_plan_waits_for_tower_before_the_agent():
-    desired = co.build("member2", "proxy")
-    p = join.plan("member2", "proxy", desired, None)
-    assert plan_actions(p) == [
-        ("create", "Cluster member2", "host", None),
-        ("wait_condition", "Cluster member2", "host", "Initialized"),
-        ("apply_agent", "Deployment kubesphere-system/cluster-agent", "member2", None),
-        ("wait_condition", "Cluster member2", "host", "AgentAvailable"),
-        ("wait_health", "Cluster member2", "host", "ready"),
-        ("verify", "Cluster member2", "both", None)]
-    initialised = dict(desired, status={"conditions": [{"type": "Initialized", "status": "True"}]})
-    rerun = join.plan("member2", "proxy", desired, initialised, agent_live={"kind": "Deployment"})
-    assert [s["action"] for s in rerun["steps"]][:2] == ["apply_agent", "wait_condition"]
-    assert rerun["steps"][0]["live"] is True
-
-
-def test_a_connection_type_change_has_no_plan():
-    live = co.build("member2", "proxy")
-    p = join.plan("member2", "direct", co.build("member2", "direct", kubeconfig="k"), live)
-    assert p["steps"] == [] and p["refused"]
 
 
 def test_a_loopback_proxy_address_is_refused_unless_allowed():
