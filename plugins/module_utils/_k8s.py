@@ -587,10 +587,10 @@ def ensure_object(conn, desired, check_mode=False, secret_paths=(), owned=False)
             after = existing
         elif not check_mode:
             after = conn.apply(desired)
-    elif objects.contains(existing, _comparable(desired)):
+    elif objects.contains(existing, objects.fields_to_hold(desired)):
         after, method = existing, "none"
     else:
-        after = conn.merge_patch(desired["apiVersion"], desired["kind"], meta["name"], _comparable(desired),
+        after = conn.merge_patch(desired["apiVersion"], desired["kind"], meta["name"], objects.fields_to_hold(desired),
                                  namespace=meta.get("namespace"), dry_run=check_mode)
         if after is None:
             raise conn.vanished(describe(desired["kind"], meta["name"], meta.get("namespace")), "patching it")
@@ -603,16 +603,6 @@ def ensure_object(conn, desired, check_mode=False, secret_paths=(), owned=False)
         "after": objects.mask(objects.normalize(after), secret_paths),
         "diff": objects.diff(existing or {}, after, secret_paths),
     }
-
-
-def _comparable(desired):
-    out = dict(desired)
-    out.pop("apiVersion", None)
-    out.pop("kind", None)
-    out["metadata"] = {k: v for k, v in desired["metadata"].items() if k not in ("name", "namespace")}
-    if not out["metadata"]:
-        out.pop("metadata")
-    return out
 
 
 def delete_object(conn, api_version, kind, name, namespace=None, check_mode=False, secret_paths=()):

@@ -113,11 +113,7 @@ def build(name, connection_type, kubeconfig=None, group=None, provider=None, des
 
 def encode_kubeconfig(text):
     """base64 of the kubeconfig text (the CRD field is Go []byte: base64 in JSON)."""
-    if isinstance(text, bytes):
-        raw = text
-    else:
-        raw = str(text).encode("utf-8")
-    return base64.b64encode(raw).decode("ascii")
+    return objects.b64(text)
 
 
 def valid_name(name, connection_type=None):

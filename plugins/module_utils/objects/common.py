@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
 
 SERVER_OWNED_METADATA = ("resourceVersion", "generation", "uid", "creationTimestamp", "managedFields",
@@ -97,3 +98,21 @@ def _mask(node, path):
 def diff(before, after, secret_paths=()):
     """The `diff` return value: {'before': ..., 'after': ...}, normalized and masked."""
     return {"before": mask(normalize(before), secret_paths), "after": mask(normalize(after), secret_paths)}
+
+
+def b64(value):
+    """base64 text of a str (UTF-8) or bytes value (Secret data, a Cluster's kubeconfig: Go []byte in JSON)."""
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def fields_to_hold(desired):
+    """What of `desired` an existing object must hold for nothing to be written: everything but its name,
+    namespace, apiVersion and kind (an object holding all of it is left alone, else these fields are merge-patched)."""
+    out = dict(desired)
+    out.pop("apiVersion", None)
+    out.pop("kind", None)
+    out["metadata"] = {k: v for k, v in desired["metadata"].items() if k not in ("name", "namespace")}
+    if not out["metadata"]:
+        out.pop("metadata")
+    return out

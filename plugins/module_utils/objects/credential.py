@@ -138,18 +138,6 @@ def kubeconfig_from(cluster_name, user_kubeconfig, token):
     return kubeconfig(cluster_name, view["server"], token, ca_of(user_kubeconfig), insecure=view["insecure"])
 
 
-def comparable(desired):
-    """What of a credential object must hold on the member (its name, namespace, apiVersion and kind
-    excepted): an existing object holding all of it is left alone, else these fields are merge-patched."""
-    out = dict(desired)
-    out.pop("apiVersion", None)
-    out.pop("kind", None)
-    out["metadata"] = {k: v for k, v in desired["metadata"].items() if k not in ("name", "namespace")}
-    if not out["metadata"]:
-        out.pop("metadata")
-    return out
-
-
 def ca_of(kubeconfig_text, context=None, secret=None):
     """certificate-authority-data for the credential's kubeconfig: the user's kubeconfig's (it verifies
     the server as the user reaches it), else the token Secret's ca.crt (the cluster's root CA)."""

@@ -34,6 +34,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides as ov
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import replica_planner as planner
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement as pl
@@ -168,7 +169,7 @@ def template_of(manifest, target_api_version=None):
     if manifest.get("kind") == "Secret" and "stringData" in template:
         data = dict(template.get("data") or {})
         for key, value in (template.pop("stringData") or {}).items():
-            data[key] = ov.b64(value)
+            data[key] = objects.b64(value)
         template["data"] = data
     return template
 

@@ -36,9 +36,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import copy
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import jsonpatch
 
 REPLICAS_PATH = "/spec/replicas"
@@ -117,15 +117,6 @@ def _env_text(value):
     return str(value)
 
 
-def b64(value):
-    """base64 text of a str (UTF-8) or bytes value (how Secret data is written)."""
-    if isinstance(value, bytes):
-        raw = value
-    else:
-        raw = str(value).encode("utf-8")
-    return base64.b64encode(raw).decode("ascii")
-
-
 def cluster_overrides(kind, template, settings):
     """The clusterOverrides list ({op, path, value}, sorted by path) for one cluster's settings.
     `template` is the federated spec.template (to find containers and existing data/env); `kind` the
@@ -160,7 +151,7 @@ def cluster_overrides(kind, template, settings):
     if data is not None:
         if kind not in DATA_KINDS:
             raise FederationError("%s has no data keys to set" % kind)
-        encode = b64 if kind == "Secret" else (lambda v: v if isinstance(v, str) else str(v))
+        encode = objects.b64 if kind == "Secret" else (lambda v: v if isinstance(v, str) else str(v))
         if isinstance(template.get("data"), dict):
             for key in sorted(data):
                 put(jsonpatch.pointer("data", key), encode(data[key]))

@@ -156,9 +156,9 @@ def credential_steps(name, facts, params):
         if live is None:
             out.append(steps.create(step_id, "member", name, obj, secret_paths=(("data",),),
                                     why="the host's own revocable credential on the member"))
-        elif not objects.contains(live, cred.comparable(obj)):
+        elif not objects.contains(live, objects.fields_to_hold(obj)):
             out.append(steps.patch(step_id, "member", name, obj["apiVersion"], obj["kind"], meta["name"],
-                                   cred.comparable(obj), namespace=meta.get("namespace"), before=live,
+                                   objects.fields_to_hold(obj), namespace=meta.get("namespace"), before=live,
                                    secret_paths=(("data",),), why="the credential's labels and annotations"))
     if not (facts.get("credential") or {}).get("token"):
         out.append(_token_wait(name, facts.get("kubeconfig"), params))
