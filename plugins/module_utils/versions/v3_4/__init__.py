@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as cluster_object
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 
 VERSION = "3.4"
@@ -46,3 +47,35 @@ def role(state):
 def health(cluster, kubefed_cluster=None, kubefed_read=True):
     """The health verdict {healthy, verdict, reason}: Ready on the Cluster and kubefed's view of it."""
     return cluster_object.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
+
+
+# --- federation (federated_project, federated_resource, federation_info)
+# KubeSphere 3.4 federates with kubefed v0.8.1; a multi-cluster project is a host Namespace labelled as the
+# console labels it plus a FederatedNamespace, and a workspace's placement is its WorkspaceTemplate's (KubeSphere's
+# workspacetemplate controller makes the FederatedWorkspace of it).
+
+# the Namespace target, as federation's FederatedTypeConfig `namespaces` declares it
+NAMESPACE_TARGET = {"apiVersion": "v1", "kind": "Namespace", "group": "", "version": "v1", "plural": "namespaces",
+                    "namespaced": False}
+NAMESPACE_FTC = {"metadata": {"name": "namespaces"},
+                 "spec": {"propagation": "Enabled",
+                          "targetType": {"kind": "Namespace", "version": "v1", "pluralName": "namespaces",
+                                         "scope": "Cluster"},
+                          "federatedType": {"group": "types.kubefed.io", "version": "v1beta1",
+                                            "kind": "FederatedNamespace", "pluralName": "federatednamespaces",
+                                            "scope": "Namespaced"}}}
+
+
+def project_host_namespace(name, workspace, labels=None):
+    """The host Namespace of a multi-cluster project, as the 3.4 console creates it."""
+    return federation.host_namespace(name, workspace, labels)
+
+
+def project_federated_namespace(name, workspace, clusters, labels=None, annotations=None, settings=None):
+    return federation.federated_namespace(name, workspace, clusters, labels=labels, annotations=annotations,
+                                          settings=settings)
+
+
+def workspace_template(name, clusters):
+    """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
+    return federation.workspace_template(name, clusters)
