@@ -227,3 +227,48 @@ def test_resource_deletion_plans_the_object_and_the_rsp():
                                                               ("delete-replica-scheduling-preference", "delete")]
     assert result["changed"] is True and result["replicas"] == {} and result["placement"] == []
     assert run_resource(conn, state="absent")["plan"] == []
+
+
+def test_resource_in_check_mode_before_its_project_exists_is_predicted_and_refused_for_real():
+    conn = host()
+    result = run_resource(conn, check_mode=True, wait=True)
+    assert [(s["id"], s.get("verb")) for s in result["plan"]] == [("federated-object", "apply"),
+                                                                  ("wait-propagated", None)]
+    assert conn.writes() == [] and result["changed"] is True
+    assert result["replicas"] == {"member1": 1, "member2": 1}
+    with pytest.raises(Refused) as e:
+        run_resource(conn)
+    assert e.value.code == "namespace_not_federated" and conn.writes() == []
+
+
+def test_the_wait_of_replicas_by_weight_needs_the_planned_division():
+    fed = {"metadata": {"generation": 1}, "spec": {"overrides": [
+        {"clusterName": "member1", "clusterOverrides": [{"path": "/spec/replicas", "value": 2}]},
+        {"clusterName": "member2", "clusterOverrides": [{"path": "/spec/replicas", "value": 8}]}]},
+        "status": {"observedGeneration": 1, "conditions": [{"type": "Propagation", "status": "True"}],
+                   "clusters": [{"name": "member1"}, {"name": "member2"}]}}
+    assert propagation.settled(fed, MEMBERS)
+    assert propagation.settled(fed, MEMBERS, {"member1": 2, "member2": 8})
+    assert not propagation.settled(fed, MEMBERS, {"member1": 5, "member2": 5})
+    assert not propagation.settled(fed, MEMBERS + ["member3"])
+
+
+def test_federation_info_lists_the_projects_placed_on_the_member():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_info
+
+    conn = host()
+    run_project(conn, clusters=["member1"])
+    member = FakeConnection(label="member1", objects=[{"apiVersion": "v1", "kind": "Namespace",
+                                                       "metadata": {"name": "shop", "labels": {
+                                                           "kubesphere.io/workspace": "retail"}}}],
+                            raw_answers={"/api": (200, {}, {"versions": ["v1"]})})
+    params = {"cluster_name": "member1", "host_cluster_name": "host", "namespace": None, "kinds": [], "names": [],
+              "list_projects": True, "timeout": None}
+
+    def connect(module, name, prefix="", **_kw):
+        return conn if prefix == "host_" else member
+    result = federation_info.run(FakeModule(**params), connect)
+    assert result["api_versions"] == ["v1"] and result["resources"] == []
+    assert [(p["name"], p["workspace"]) for p in result["projects"]] == [("shop", "retail")]
+    params["cluster_name"] = "member2"   # not placed there
+    assert federation_info.run(FakeModule(**params), connect)["projects"] == []
