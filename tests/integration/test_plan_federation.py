@@ -13,21 +13,13 @@ import pytest
 
 from auditlog import AuditLog
 from plan_audit import audit_writes, plan_writes
-from test_federation import MEMBERS, joined_fleet, kubeconfig_vars, play, private_lab_env, run_playbook, wait_for
+from test_federation import (MEMBERS, joined_fleet, kubeconfig_vars, play, private_lab_env, run_playbook, running_lab,
+                             wait_for)
 
 
 @pytest.fixture(scope="module")
 def fleet(make_module_lab):
-    state = os.environ.get("KSLAB_FEDERATION_LAB")
-    if state:
-        import importlib.util  # noqa: PLC0415  tests/conftest.py (conftest modules are not importable by name)
-
-        spec = importlib.util.spec_from_file_location(
-            "_tests_conftest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conftest.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return joined_fleet(mod.LabHandle(dict(os.environ, KSLAB_STATE=state)))
-    return joined_fleet(make_module_lab(members=2, extra_env=private_lab_env(200)))
+    return joined_fleet(running_lab() or make_module_lab(members=2, extra_env=private_lab_env(200)))
 
 
 def tasks(ns):
