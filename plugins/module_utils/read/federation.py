@@ -95,11 +95,12 @@ def resource(conn, fed_type, target, name, namespace, state=None):
 
 
 def namespaced_federated(conn, namespace, ftc_list):
-    """Every federated object in `namespace` (any FederatedTypeConfig's namespaced federated type)."""
+    """Every federated object in `namespace` (any FederatedTypeConfig's namespaced federated type; a
+    cluster-scoped one, such as FederatedWorkspace, is in no namespace: listing it "in" one lists them all)."""
     out = []
     for ftc in ftc_list:
         fed = federation.federated_types(ftc)["federated"]
-        if not fed["kind"] or fed["kind"] == "FederatedNamespace":
+        if not fed["kind"] or fed["kind"] == "FederatedNamespace" or not fed["namespaced"]:
             continue
         out.extend(conn.list(fed["apiVersion"], fed["kind"], namespace, if_served=True) or [])
     return out

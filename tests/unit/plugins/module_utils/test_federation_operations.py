@@ -272,3 +272,20 @@ def test_federation_info_lists_the_projects_placed_on_the_member():
     assert [(p["name"], p["workspace"]) for p in result["projects"]] == [("shop", "retail")]
     params["cluster_name"] = "member2"   # not placed there
     assert federation_info.run(FakeModule(**params), connect)["projects"] == []
+
+
+def test_a_project_deletion_reports_namespaced_federated_objects_only():
+    """A FederatedWorkspace is cluster-scoped: it is not in the project (the real API server lists every one
+    for a cluster-scoped kind, whatever namespace is asked)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
+
+    workspace_ftc = copy.deepcopy(DEPLOYMENT_FTC)
+    workspace_ftc["metadata"]["name"] = "workspaces.tenant.kubesphere.io"
+    workspace_ftc["spec"]["targetType"].update(group="tenant.kubesphere.io", version="v1alpha1", kind="Workspace",
+                                               scope="Cluster")
+    workspace_ftc["spec"]["federatedType"].update(kind="FederatedWorkspace", scope="Cluster")
+    conn = host()
+    conn.served.add((v.TYPES_API_VERSION, "FederatedWorkspace"))
+    conn.list = lambda api_version, kind, namespace=None, **_kw: (
+        [{"kind": kind, "metadata": {"name": "everywhere"}}] if kind == "FederatedWorkspace" else [])
+    assert read.namespaced_federated(conn, "shop", [DEPLOYMENT_FTC, workspace_ftc]) == []
