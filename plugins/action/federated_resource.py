@@ -13,3 +13,5 @@ from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced imp
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.federated_resource"
+    # a later slice plans the wait alone: the plan (like the diff) is the one of the slice that wrote
+    WRITE_KEYS = ("diff", "plan")

@@ -132,6 +132,13 @@ deleted:
   description: With O(state=absent), per member, C({removed, kept}) descriptions of the objects.
   returned: state=absent
   type: dict
+plan:
+  description:
+    - The steps of the run, in order (also in check mode, where the writes are server-side dry runs and the wait
+      is not awaited), each C({id, kind, side, cluster, object, why, verb}). A converged object plans nothing.
+  returned: always
+  type: list
+  elements: dict
 problems:
   description: The checks' problems ({code, cluster, message}) when the task fails on them.
   returned: failed
@@ -140,7 +147,7 @@ problems:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.federation import run_project
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import project
 
 
 def main():
@@ -163,7 +170,7 @@ def main():
     )
     spec.update(auth_argspec())
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
-    run_project(module)
+    module.run_operation(project.run)
 
 
 if __name__ == "__main__":

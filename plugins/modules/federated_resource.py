@@ -166,6 +166,13 @@ propagation:
   description: kubefed's propagation status after O(wait).
   returned: with wait
   type: dict
+plan:
+  description:
+    - The steps of the run, in order (also in check mode, where the writes are server-side dry runs and the wait
+      is not awaited), each C({id, kind, side, cluster, object, why, verb}). A converged object plans nothing.
+  returned: always
+  type: list
+  elements: dict
 problems:
   description: The checks' problems ({code, cluster, message}) when the task fails on them.
   returned: failed
@@ -174,7 +181,7 @@ problems:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.federation import run_resource
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import resource
 
 
 def main():
@@ -200,7 +207,7 @@ def main():
     )
     spec.update(auth_argspec())
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
-    run_resource(module)
+    module.run_operation(resource.run)
 
 
 if __name__ == "__main__":

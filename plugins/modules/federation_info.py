@@ -103,7 +103,7 @@ resources:
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.federation import run_info
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_info
 
 
 def main():
@@ -119,7 +119,7 @@ def main():
     spec.update(auth_argspec())
     spec.update(auth_argspec("host_"))
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
-    run_info(module)
+    module.run_operation(federation_info.run)
 
 
 if __name__ == "__main__":

@@ -92,12 +92,25 @@ def joined_fleet(lab):
     return lab
 
 
+def running_lab():
+    """The lab KSLAB_FEDERATION_LAB=<state dir> names (an already running lab, left running), else None."""
+    state = os.environ.get("KSLAB_FEDERATION_LAB")
+    if not state:
+        return None
+    import importlib.util  # noqa: PLC0415  tests/conftest.py (conftest modules are not importable by name)
+
+    spec = importlib.util.spec_from_file_location("_tests_conftest", os.path.join(os.path.dirname(_HERE), "conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.LabHandle(dict(os.environ, KSLAB_STATE=state))
+
+
 @pytest.fixture(scope="module")
 def fed(make_module_lab):
     """A private lab (the imports would change what later tests of the shared lab see) with roles set
     (site.yml) and member1/member2 imported as direct Clusters with a ServiceAccount token (as the console
-    does) and Ready for kubefed."""
-    return joined_fleet(make_module_lab(members=2, extra_env=private_lab_env()))
+    does) and Ready for kubefed. KSLAB_FEDERATION_LAB=<state dir> uses an already running lab instead."""
+    return joined_fleet(running_lab() or make_module_lab(members=2, extra_env=private_lab_env()))
 
 
 def kubeconfig_vars(lab):

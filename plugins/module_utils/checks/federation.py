@@ -93,14 +93,19 @@ def weights(subject, total, weight_map, min_replicas=None, max_replicas=None):
     return out
 
 
+def rsp_kinds():
+    """The kinds whose replicas kubefed divides by weight: the targets of objects/federation.RSP_TARGET_KINDS."""
+    return tuple(k[len("Federated"):] for k in federation.RSP_TARGET_KINDS)
+
+
 def weight_mode(subject, kind, clusters, weight_map, settings):
     """Replicas by weight only for what kubefed schedules, on placed clusters, and not mixed with counts."""
     out = []
-    if kind not in ("Deployment", "ReplicaSet"):
-        out.append(problem("rsp_kind_unsupported", None, "%s: replicas by weight need a Deployment or a "
-                                                         "ReplicaSet (kubefed schedules FederatedDeployment and "
-                                                         "FederatedReplicaSet only); give replicas by count"
-                           % subject))
+    if kind not in rsp_kinds():
+        out.append(problem("rsp_kind_unsupported", None, "%s: replicas by weight need %s (kubefed schedules %s "
+                                                         "only); give replicas by count"
+                           % (subject, " or ".join("a " + k for k in rsp_kinds()),
+                              " and ".join(federation.RSP_TARGET_KINDS))))
     for cluster in sorted(set(weight_map or {}) - set(clusters or [])):
         out.append(problem("weight_cluster_not_placed", cluster, WHERE % (cluster, subject)
                            + "has a weight but is not one of the resource's clusters"))
@@ -318,3 +323,44 @@ def deletion_confirmed(subject, name, confirm):
         return [problem("confirmation_mismatch", None, "%s: deleting removes it and everything in it from every "
                         "member; set confirm to %r to go on" % (subject, name))]
     return []
+
+
+def definition(manifest):
+    """A resource's definition names what it is: apiVersion, kind and metadata.name."""
+    meta = manifest.get("metadata") or {}
+    if not manifest.get("kind") or not manifest.get("apiVersion") or not meta.get("name"):
+        return [problem("definition_invalid", None, "definition needs apiVersion, kind and metadata.name")]
+    return []
+
+
+def definition_namespace(subject, target, kind, namespace):
+    """A namespaced kind needs the project it goes to. `target` is federation.federated_types(ftc)["target"]."""
+    if target["namespaced"] and not namespace:
+        return [problem("definition_invalid", None, "%s: a %s is namespaced: give metadata.namespace (the project)"
+                        % (subject, kind))]
+    return []
+
+
+def namespace_federated(subject, namespace, fed_namespace):
+    """A namespaced federated resource needs its project's FederatedNamespace (the caller skips this in check
+    mode, where the project may be created by an earlier task of the same check run)."""
+    if fed_namespace is not None:
+        return []
+    return [problem("namespace_not_federated", None, "%s: the namespace %s has no FederatedNamespace (not a "
+                    "multi-cluster project): kubefed would propagate the object nowhere; create the project first "
+                    "(federated_project)" % (subject, namespace))]
+
+
+def project_settings(subject, clusters, settings_map):
+    """A project's per-cluster overrides: for clusters of the project, each with a path.
+    `settings_map`: {cluster: {"overrides": [...]}}."""
+    out = []
+    for cluster in sorted(set(settings_map or {}) - set(clusters or [])):
+        out.append(problem("setting_cluster_not_placed", cluster, WHERE % (cluster, subject)
+                           + "has overrides but is not one of the project's clusters"))
+    for cluster, values in (settings_map or {}).items():
+        for index, raw in enumerate((values or {}).get("overrides") or []):
+            if not isinstance(raw, dict) or "path" not in raw:
+                out.append(problem("setting_invalid", cluster, WHERE % (cluster, subject)
+                                   + "overrides[%d] needs a path" % index))
+    return out

@@ -16,7 +16,7 @@ A state is a dict:
   offline, not_ready, pending, absent) and `health` / `health_reason` (`cluster_health.health`): a member
   that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
   status update), only its KubeFedCluster says Offline
-- kubefed_clusters: its KubeFedClusters {name, ready, offline, reason}, None when the kind is not served
+- kubefed_clusters: its KubeFedClusters {name, labels, ready, offline, reason}, None when the kind is not served
 
 `facts(state)` turns a state into what the cluster_info module returns (operations/cluster_info.py runs
 that module). No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
@@ -180,12 +180,15 @@ def cluster_summaries(items):
 
 
 def kubefed_summaries(items):
+    """The KubeFedClusters as {name, labels, ready, offline, reason} (labels: what a federated object's
+    clusterSelector matches), sorted by name: the one summary of them (cluster_info shows them without labels)."""
     out = []
     for obj in items or []:
         ready, offline = condition(obj, "Ready"), condition(obj, "Offline")
         is_offline = bool(offline) and offline.get("status") == "True"
         shown = offline if is_offline else ready
         out.append({"name": get_path(obj, "metadata.name"),
+                    "labels": get_path(obj, "metadata.labels") or {},
                     "ready": bool(ready) and ready.get("status") == "True",
                     "offline": is_offline,
                     "reason": (shown or {}).get("reason")})
@@ -242,7 +245,8 @@ def facts(state):
         "host_annotations": dict(state["ks_namespace_annotations"]),
         "clock": clock.combine([clock.sample_offset(*s) for s in state["date_samples"] or []]),
         "clusters": list(state["clusters"] or []),
-        "kubefed_clusters": state["kubefed_clusters"],
+        "kubefed_clusters": None if state["kubefed_clusters"] is None else
+        [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
         "warnings": [state["config_error"]] if state["config_error"] else [],
     }
 

@@ -19,6 +19,7 @@ __metaclass__ = type
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
 
 VERSION = "3.4"
 NAME = "KubeSphere 3.4 (ks-installer)"
@@ -220,3 +221,35 @@ def usable_problems(name, cluster, kubefed_cluster, member_config):
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable  # noqa: PLC0415
 
     return usable.usable_problems(name, cluster, kubefed_cluster, member_config)
+
+
+# --- federation (federated_project, federated_resource, federation_info)
+# KubeSphere 3.4 federates with kubefed v0.8.1; a multi-cluster project is a host Namespace labelled as the
+# console labels it plus a FederatedNamespace, and a workspace's placement is its WorkspaceTemplate's (KubeSphere's
+# workspacetemplate controller makes the FederatedWorkspace of it).
+
+# the Namespace target, as federation's FederatedTypeConfig `namespaces` declares it
+NAMESPACE_TARGET = {"apiVersion": "v1", "kind": "Namespace", "group": "", "version": "v1", "plural": "namespaces",
+                    "namespaced": False}
+NAMESPACE_FTC = {"metadata": {"name": "namespaces"},
+                 "spec": {"propagation": "Enabled",
+                          "targetType": {"kind": "Namespace", "version": "v1", "pluralName": "namespaces",
+                                         "scope": "Cluster"},
+                          "federatedType": {"group": "types.kubefed.io", "version": "v1beta1",
+                                            "kind": "FederatedNamespace", "pluralName": "federatednamespaces",
+                                            "scope": "Namespaced"}}}
+
+
+def project_host_namespace(name, workspace, labels=None):
+    """The host Namespace of a multi-cluster project, as the 3.4 console creates it."""
+    return federation.host_namespace(name, workspace, labels)
+
+
+def project_federated_namespace(name, workspace, clusters, labels=None, annotations=None, settings=None):
+    return federation.federated_namespace(name, workspace, clusters, labels=labels, annotations=annotations,
+                                          settings=settings)
+
+
+def workspace_template(name, clusters):
+    """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
+    return federation.workspace_template(name, clusters)

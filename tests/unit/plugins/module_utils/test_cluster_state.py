@@ -172,7 +172,7 @@ def test_read_kubefed_clusters_when_served():
            "metadata": {"name": "member1", "namespace": cs.KUBEFED_NAMESPACE},
            "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Offline", "status": "False"}]}}
     got = cs.read(FakeConnection(label="host", objects=[fed]), parts=("kubefed",))
-    assert got["kubefed_clusters"] == [{"name": "member1", "ready": True, "offline": False, "reason": None}]
+    assert got["kubefed_clusters"] == [{"name": "member1", "labels": {}, "ready": True, "offline": False, "reason": None}]
 
 
 def kubefed_obj(name, offline):

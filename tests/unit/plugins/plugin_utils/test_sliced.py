@@ -68,3 +68,17 @@ def test_the_next_slice_counts_what_the_call_took_outside_the_modules_run():
     pending = dict(PENDING, ran=20.0, resume={"cluster": "member2", "condition": "c", "elapsed": 18.0, "before": {"x": 1}})
     assert sliced.carry_over(pending, 22.5) == {"cluster": "member2", "condition": "c", "elapsed": 20.5, "before": {"x": 1}}
     assert sliced.carry_over(dict(PENDING, resume={}), 22.5) == {}
+
+
+def test_the_plan_of_a_sliced_federation_run_is_the_one_of_the_slice_that_wrote():
+    """federated_project/federated_resource: a later slice re-plans and finds only the wait left; the run's
+    `plan` stays the one that wrote (what --check showed)."""
+    from ansible_collections.kubesphere.multicluster.plugins.action import federated_project, federated_resource
+
+    wrote = [{"id": "host-namespace", "verb": "create"}, {"id": "wait-propagated", "kind": "wait"}]
+    first = {"changed": True, "plan": wrote, "diff": [{"a": 1}], "pending": PENDING}
+    last = {"changed": False, "plan": [{"id": "wait-propagated", "kind": "wait"}], "diff": [],
+            "propagation": {"status": "True"}}
+    for action in (federated_project.ActionModule, federated_resource.ActionModule):
+        out = sliced.merge([first, last], action.WRITE_KEYS)
+        assert out["plan"] == wrote and out["diff"] == [{"a": 1}] and out["propagation"] == {"status": "True"}

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. How federated_project and federated_resource run their plans: the writes
+(execute/executor.py), the result composed from what they wrote, then the propagation wait (plan/propagation.py).
+
+The result is composed before the wait, so a wait that reaches the end of its time slice returns it
+(with `pending`) and the action plugin keeps it for the final result; a wait that times out fails with the
+result and kubefed's propagation, as before."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Executor, diffs_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
+
+
+def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
+    """Run `plan`; `compose(values)` -> (result keys, the federated object after the writes). Returns the
+    result (changed, plan, the composed keys, diff with --diff, propagation with wait) or raises.
+    `waits`: False for the plans that never wait (deletions)."""
+    shown = shown or (lambda obj: obj)
+    result = {"changed": False, "plan": steps.public(plan)}
+    executor = Executor(ctx, result)
+    outcome = executor.run([s for s in plan if s.kind != "wait"])
+    executor.raise_failure()
+    keys, fed_obj = compose(ctx.values)
+    result.update(keys)
+    if getattr(module, "_diff", False):
+        result["diff"] = diffs_result(outcome, many=True) + [d for d in extra_diffs if d]
+    if not waits or not module.params.get("wait") or ctx.check_mode:
+        return result
+    waits = [s for s in plan if s.kind == "wait"]
+    if waits:
+        outcome = executor.run(waits)
+        fed_obj = propagation.last(ctx.values)
+        result["result"] = shown(federated.normalize_federated(fed_obj))
+    result["propagation"] = drift.propagation(fed_obj or {})
+    if not outcome.ok:
+        error = outcome.failed[1]
+        shown_result = {k: val for k, val in result.items() if k != "diff"}
+        raise KubeSphereError(error.reason, cluster=error.cluster, obj=error.obj, code=error.code, **shown_result)
+    return result

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. The work of the federated_project module, in the one shape: READ the host
+(read/federation.py), CHECK every input (checks/federation.py; Refused before any write), PLAN
+(plan/project.py), EXECUTE (operations/federation_run.py: the writes, then the propagation wait).
+
+A later slice of the same run (the action plugin, wait: true) re-reads and re-plans: the writes are done, so
+only the wait is left; it does not make the checks again (they held before the writes: a placed member that
+goes offline while kubefed propagates is a failed wait, not a refusal)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_run
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import project as project_plan
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
+
+
+def run(module, connect=Connection):
+    p = module.params
+    cluster = p.get("cluster_name") or "host"
+    conn = connect(module, cluster, timeout=p.get("timeout"))
+    ctx = Context(module, {"host": conn})
+    subject = "project %s" % p["name"]
+    if p["state"] == "absent":
+        return delete(module, conn, ctx, subject, cluster)
+    state = read.host(conn)
+    impl = versions.for_state(state)
+    facts = read.project(conn, p["name"], p["workspace"], state)
+    if ctx.slicer.resuming:
+        desired = project_plan.federated_namespace(impl, p)
+    else:
+        desired = check(impl, facts, p, subject)
+    plan = project_plan.plan(impl, facts, p, desired, cluster)
+
+    def compose(values):
+        keys = project_plan.results(facts, values, p)
+        fed = values.get(project_plan.FEDERATED_ID, facts["federated_namespace"])
+        return keys, fed
+    return federation_run.run(module, ctx, plan, compose)
+
+
+def check(impl, facts, p, subject):
+    """Every check of state=present; returns the FederatedNamespace to write or raises Refused."""
+    problems = fchecks.clusters(subject, p["clusters"], facts["members"])
+    wt = facts["workspace_template"]
+    if wt is not None and not p["workspace_placement"]:
+        problems += fchecks.workspace_clusters(subject, p["clusters"], placement.placement_names(wt) or [])
+    problems += fchecks.project_settings(subject, p["clusters"], project_plan.settings(p))
+    if problems:
+        raise Refused(problems, subject, changed=False)
+    desired = project_plan.federated_namespace(impl, p)
+    problems = fchecks.overrides(subject, desired, impl.NAMESPACE_TARGET)
+    if problems:
+        raise Refused(problems, subject, changed=False)
+    return desired
+
+
+def delete(module, conn, ctx, subject, cluster):
+    p = module.params
+    name = p["name"]
+    problems = fchecks.deletion_confirmed(subject, name, p.get("confirm"))
+    if problems:
+        raise Refused(problems, subject, changed=False)
+    facts = read.project_deletion(conn, name)
+    plan = project_plan.deletion(facts, name, cluster)
+    if not plan:
+        return {"changed": False, "deleted": {}, "result": {}, "namespace": None, "plan": []}
+    deleted = {}
+    if facts["federated_namespace"] is not None:
+        deleted = federated.project_deletion(name, facts["federated_namespace"], facts["federated_objects"],
+                                              facts["kubefed_clusters"])
+    fed_diff = {"before_header": "FederatedNamespace %s/%s" % (name, name),
+                "after_header": "FederatedNamespace %s/%s" % (name, name),
+                "before": federated.comparable(facts["federated_namespace"]) or {}, "after": {}}
+    result = federation_run.run(module, ctx, plan, lambda _values: ({"deleted": deleted, "result": {},
+                                                                     "namespace": None}, None),
+                                extra_diffs=[fed_diff], waits=False)
+    return result

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. What federated_project, federated_resource and federation_info read of
+the host (and, for federation_info, of one member), as plain data. The only calls to a cluster these
+operations make before their plans; the KubeFedClusters are summarised once, by
+read/cluster_state.kubefed_summaries.
+
+- `host(conn)`: read/cluster_state's state of the host (installer, Clusters, KubeFedClusters);
+  `members(state)`: checks/federation's `members` from it; `kubefed_clusters(state)`: [{name, labels,
+  ready, offline, reason}] ([] without kubefed).
+- `project(conn, name, workspace)`, `project_deletion(conn, name)`, `resource(conn, fed_type, target, name,
+  namespace)`: the objects each plan starts from (None when absent).
+- `ftcs`, `served_versions`, `namespaced_federated`, `federated_namespaces`: single reads."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
+
+HOST_PARTS = ("installer", "clusters", "kubefed")
+
+
+def host(conn, parts=HOST_PARTS):
+    """The host's state (read/cluster_state.read of `parts`); raises the read's error."""
+    return cluster_state.require(cluster_state.read(conn, parts=parts))
+
+
+def kubefed_clusters(state):
+    """The host's KubeFedClusters as read/cluster_state summarised them ([] when kubefed is not installed)."""
+    return list(state.get("kubefed_clusters") or [])
+
+
+def members(conn, state):
+    """checks.federation's `members`: one per KubeSphere Cluster on the host, judged by its KubeFedCluster.
+    `conn` names the host in the error when it serves no Cluster (not a KubeSphere host)."""
+    if state.get("clusters") is None:
+        raise conn.error("the cluster is not a KubeSphere host (Cluster is not served)", code="not_a_host")
+    by_kfc = {c["name"]: c for c in kubefed_clusters(state)}
+    out = []
+    for summary in state["clusters"]:
+        kfc = by_kfc.get(summary["name"]) or {}
+        out.append({"name": summary["name"], "ready": summary["ready"], "kubefed_ready": bool(kfc.get("ready")),
+                    "offline": bool(kfc.get("offline"))})
+    return out
+
+
+def ftcs(conn):
+    return conn.list(v.KUBEFED_API_VERSION, v.FEDERATED_TYPE_CONFIG_KIND, v.KUBEFED_NAMESPACE, if_served=True) or []
+
+
+def federated_namespace(conn, name):
+    return conn.get(v.TYPES_API_VERSION, "FederatedNamespace", name, name, if_served=True)
+
+
+def project(conn, name, workspace, state):
+    """What a project's plan starts from: the host's members and KubeFedClusters, the WorkspaceTemplate, the
+    host Namespace and the FederatedNamespace (None when absent)."""
+    return {"members": members(conn, state), "kubefed_clusters": kubefed_clusters(state),
+            "workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, workspace, if_served=True),
+            "namespace": conn.get("v1", "Namespace", name),
+            "federated_namespace": conn.get(v.TYPES_API_VERSION, "FederatedNamespace", name, name)}
+
+
+def project_deletion(conn, name):
+    """What deleting a project starts from: the host Namespace, the FederatedNamespace, the KubeFedClusters
+    and (when federated) every federated object in the namespace."""
+    namespace = conn.get("v1", "Namespace", name)
+    fed_ns = federated_namespace(conn, name)
+    out = {"namespace": namespace, "federated_namespace": fed_ns, "kubefed_clusters": [], "federated_objects": []}
+    if namespace is not None and fed_ns is not None:
+        out["kubefed_clusters"] = kubefed_clusters(host(conn, parts=("kubefed",)))
+        out["federated_objects"] = namespaced_federated(conn, name, ftcs(conn))
+    return out
+
+
+def resource(conn, fed_type, target, name, namespace, state=None):
+    """What a federated resource's plan starts from: the live federated object, its project's
+    FederatedNamespace, whether the namespace exists on the host, the RSP of the same name; with `state`
+    (state=present) the members too."""
+    out = {"live": conn.get(fed_type["apiVersion"], fed_type["kind"], name, namespace), "federated_namespace": None,
+           "namespace_missing": False, "rsp": None, "members": None}
+    if target["namespaced"]:
+        out["namespace_missing"] = conn.get("v1", "Namespace", namespace) is None
+        if state is not None:
+            out["federated_namespace"] = federated_namespace(conn, namespace)
+    if namespace and not out["namespace_missing"]:
+        out["rsp"] = conn.get(v.SCHEDULING_API_VERSION, v.RSP_KIND, name, namespace, if_served=True)
+    if state is not None:
+        out["members"] = members(conn, state)
+    return out
+
+
+def namespaced_federated(conn, namespace, ftc_list):
+    """Every federated object in `namespace` (any FederatedTypeConfig's namespaced federated type; a
+    cluster-scoped one, such as FederatedWorkspace, is in no namespace: listing it "in" one lists them all)."""
+    out = []
+    for ftc in ftc_list:
+        fed = federated.federated_types(ftc)["federated"]
+        if not fed["kind"] or fed["kind"] == "FederatedNamespace" or not fed["namespaced"]:
+            continue
+        out.extend(conn.list(fed["apiVersion"], fed["kind"], namespace, if_served=True) or [])
+    return out
+
+
+def federated_namespaces(conn):
+    """Every FederatedNamespace of the host (every multi-cluster project)."""
+    return conn.list(v.TYPES_API_VERSION, "FederatedNamespace", if_served=True) or []
+
+
+def served_versions(conn):
+    """The group/versions a cluster serves (its discovery): ["v1", "apps/v1", ...]."""
+    out = []
+    status, _h, body = conn.raw("GET", "/api")
+    if status < 400 and isinstance(body, dict):
+        out += list(body.get("versions") or [])
+    status, _h, body = conn.raw("GET", "/apis")
+    if status < 400 and isinstance(body, dict):
+        for group in body.get("groups") or []:
+            out += [g.get("groupVersion") for g in group.get("versions") or []]
+    return sorted(set(out))
