@@ -47,7 +47,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import WaitPending, pending_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import exits
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 
@@ -170,24 +170,11 @@ class KubeSphereModule(AnsibleModule):
                 self.no_log_values.add(s if isinstance(s, str) else str(s))
 
     def fail_from(self, error, **result):
-        """fail_json for a KubeSphereError (or Refused): `msg`, `code` and `cluster` (the cluster's name) at
-        the top level, with what the run had to return so far and the error's own result values."""
-        result.update(getattr(error, "result", {}) or {})
-        result["code"] = getattr(error, "code", None) or "failed"
-        result["cluster"] = getattr(error, "cluster", None)
-        self.fail_json(msg=getattr(error, "msg", str(error)), **result)
+        exits.fail_from(self, error, **result)
 
     def run_operation(self, operation, *args, **kwargs):
-        """The one exit path: operation(self, ...) returns the result (exit_json), raises Refused or
-        KubeSphereError (fail_json through fail_from), or WaitPending at the end of a time slice (exit_json
-        with `pending`, execute/slicing.py)."""
-        try:
-            result = operation(self, *args, **kwargs)
-        except WaitPending as e:
-            self.exit_json(**pending_result(e.result, e))
-        except KubeSphereError as e:
-            self.fail_from(e)
-        self.exit_json(**result)
+        """The one exit path (execute/exits.py)."""
+        exits.run_operation(self, operation, *args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.exits import run_operation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import clock_skew
 
 
@@ -99,7 +100,7 @@ def main():
         tracking=dict(type="str"),
         threshold=dict(type="float", default=5.0),
     ), supports_check_mode=True, required_by={"tracking": "node"})
-    module.run_operation(clock_skew.run)
+    run_operation(module, clock_skew.run)
 
 
 if __name__ == "__main__":

@@ -94,8 +94,8 @@ def weights(subject, total, weight_map, min_replicas=None, max_replicas=None):
 
 
 def rsp_kinds():
-    """The kinds whose replicas kubefed divides by weight: the targets of objects/federation.RSP_TARGET_KINDS."""
-    return tuple(k[len("Federated"):] for k in federation.RSP_TARGET_KINDS)
+    """The kinds whose replicas kubefed divides by weight: the targets of objects/federated.RSP_TARGET_KINDS."""
+    return tuple(k[len("Federated"):] for k in federated.RSP_TARGET_KINDS)
 
 
 def weight_mode(subject, kind, clusters, weight_map, settings):
@@ -105,7 +105,7 @@ def weight_mode(subject, kind, clusters, weight_map, settings):
         out.append(problem("rsp_kind_unsupported", None, "%s: replicas by weight need %s (kubefed schedules %s "
                                                          "only); give replicas by count"
                            % (subject, " or ".join("a " + k for k in rsp_kinds()),
-                              " and ".join(federation.RSP_TARGET_KINDS))))
+                              " and ".join(federated.RSP_TARGET_KINDS))))
     for cluster in sorted(set(weight_map or {}) - set(clusters or [])):
         out.append(problem("weight_cluster_not_placed", cluster, WHERE % (cluster, subject)
                            + "has a weight but is not one of the resource's clusters"))
@@ -334,7 +334,7 @@ def definition(manifest):
 
 
 def definition_namespace(subject, target, kind, namespace):
-    """A namespaced kind needs the project it goes to. `target` is federation.federated_types(ftc)["target"]."""
+    """A namespaced kind needs the project it goes to. `target` is federated.federated_types(ftc)["target"]."""
     if target["namespaced"] and not namespace:
         return [problem("definition_invalid", None, "%s: a %s is namespaced: give metadata.namespace (the project)"
                         % (subject, kind))]
