@@ -114,8 +114,8 @@ from ansible.utils.display import Display
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
 
 try:  # ansible-core >= 2.19 templates only trusted inventory values
     from ansible.template import trust_as_template
@@ -166,10 +166,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection  # noqa: PLC0415
 
             conn = Connection(None, host["cluster_name"], params=params)
-            items = conn.list(cluster_state.CLUSTER_API_VERSION, cluster_state.CLUSTER_KIND)
+            items = conn.list(vocabulary.CLUSTER_API_VERSION, vocabulary.CLUSTER_KIND)
             # kubefed's view: a member that died after joining keeps Ready True on its Cluster
-            kubefed = conn.list(cluster_state.KUBEFED_API_VERSION, cluster_state.KUBEFED_KIND,
-                                cluster_state.KUBEFED_NAMESPACE, if_served=True)
+            kubefed = conn.list(vocabulary.KUBEFED_API_VERSION, vocabulary.KUBEFED_CLUSTER_KIND,
+                                vocabulary.KUBEFED_NAMESPACE, if_served=True)
         except KubeSphereError as e:
             raise AnsibleParserError("%s: cannot discover the fleet from the host: %s" % (path, e.msg))
         found = fleet.discovered_clusters(items, kubefed)

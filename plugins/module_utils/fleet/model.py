@@ -24,6 +24,7 @@ import re
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
 
 HOST_GROUP = "kubesphere_host"
 MEMBERS_GROUP = "kubesphere_members"
@@ -35,8 +36,8 @@ WAVE_PREFIX = "wave_"
 REGION_PREFIX = "region_"
 VAR_PREFIX = "kubesphere_"
 CONNECTION_TYPES = ("direct", "proxy")
-GROUP_LABEL = cluster_state.GROUP_LABEL
-HOST_LABEL = cluster_state.HOST_LABEL
+GROUP_LABEL = vocabulary.GROUP_LABEL
+HOST_LABEL = vocabulary.HOST_LABEL
 
 # Per-cluster settings, each the inventory variable kubesphere_<key>.
 CLUSTER_KEYS = ("cluster_name", "kubeconfig", "context", "connection_type", "provider", "cluster_group",

@@ -37,17 +37,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-CLUSTER_API_VERSION = v.CLUSTER_API_VERSION
-CLUSTER_KIND = v.CLUSTER_KIND
-KUBEFED_API_VERSION = v.KUBEFED_API_VERSION
-KUBEFED_KIND = v.KUBEFED_CLUSTER_KIND
-KUBEFED_NAMESPACE = v.KUBEFED_NAMESPACE
-HOST_LABEL = v.HOST_LABEL
-GROUP_LABEL = v.GROUP_LABEL
 # The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
-V4_NAME_ANNOTATION = "cluster.kubesphere.io/name"
-V4_HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"
-V4_HOST_ANNOTATIONS = (V4_NAME_ANNOTATION, V4_HOST_ANNOTATION)
+V4_HOST_ANNOTATIONS = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
 PARTS = ("version", "installer", "identity", "clusters", "kubefed")
 
 
@@ -105,10 +96,10 @@ def _read_into(state, conn, parts, samples, now, sleep):
         state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
     clusters = kubefed = None
     if "clusters" in parts:
-        clusters = conn.list(CLUSTER_API_VERSION, CLUSTER_KIND, if_served=True)
+        clusters = conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True)
         state["clusters"] = None if clusters is None else cluster_summaries(clusters)
     if "kubefed" in parts:
-        kubefed = conn.list(KUBEFED_API_VERSION, KUBEFED_KIND, KUBEFED_NAMESPACE, if_served=True)
+        kubefed = conn.list(v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True)
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
@@ -161,11 +152,11 @@ def cluster_summary(obj):
     return {
         "name": meta.get("name"),
         "uid": status.get("uid"),
-        "role": "host" if HOST_LABEL in labels else "member",
+        "role": "host" if v.HOST_LABEL in labels else "member",
         "connection_type": ((obj.get("spec") or {}).get("connection") or {}).get("type") or "direct",
         "provider": (obj.get("spec") or {}).get("provider"),
         "labels": labels,
-        "cluster_group": labels.get(GROUP_LABEL),
+        "cluster_group": labels.get(v.GROUP_LABEL),
         "ready": bool(ready) and ready.get("status") == "True",
         "ready_reason": (ready or {}).get("message") or (ready or {}).get("reason")
         or "the host has not set the Ready condition yet",

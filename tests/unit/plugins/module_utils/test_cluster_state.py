@@ -10,6 +10,7 @@ from fakes import FakeConnection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state as cs
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
 
 CC_API = "installer.kubesphere.io/v1alpha1"
 
@@ -59,10 +60,10 @@ def objects_of(over):
         ns["metadata"] = dict(ns["metadata"], name="kubesphere-system")
         out.append(ns)
     for c in parts["clusters"] or []:
-        out.append(dict(c, apiVersion=cs.CLUSTER_API_VERSION, kind="Cluster"))
+        out.append(dict(c, apiVersion=vocabulary.CLUSTER_API_VERSION, kind="Cluster"))
     served = {("v1", "Namespace"), ("v1", "ConfigMap"), (CC_API, "ClusterConfiguration")}
     if parts["clusters"] is not None:
-        served.add((cs.CLUSTER_API_VERSION, "Cluster"))
+        served.add((vocabulary.CLUSTER_API_VERSION, "Cluster"))
     return out, served
 
 
@@ -168,8 +169,8 @@ def test_read_turns_401_into_unauthorized():
 
 
 def test_read_kubefed_clusters_when_served():
-    fed = {"apiVersion": cs.KUBEFED_API_VERSION, "kind": cs.KUBEFED_KIND,
-           "metadata": {"name": "member1", "namespace": cs.KUBEFED_NAMESPACE},
+    fed = {"apiVersion": vocabulary.KUBEFED_API_VERSION, "kind": vocabulary.KUBEFED_CLUSTER_KIND,
+           "metadata": {"name": "member1", "namespace": vocabulary.KUBEFED_NAMESPACE},
            "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "Offline", "status": "False"}]}}
     got = cs.read(FakeConnection(label="host", objects=[fed]), parts=("kubefed",))
     assert got["kubefed_clusters"] == [{"name": "member1", "labels": {}, "ready": True, "offline": False, "reason": None}]
@@ -179,13 +180,13 @@ def kubefed_obj(name, offline):
     conds = ([{"type": "Offline", "status": "True", "reason": "ClusterNotReachable",
                "message": "cluster is not reachable"}] if offline else
              [{"type": "Ready", "status": "True", "reason": "ClusterReady"}])
-    return {"apiVersion": cs.KUBEFED_API_VERSION, "kind": cs.KUBEFED_KIND,
-            "metadata": {"name": name, "namespace": cs.KUBEFED_NAMESPACE}, "status": {"conditions": conds}}
+    return {"apiVersion": vocabulary.KUBEFED_API_VERSION, "kind": vocabulary.KUBEFED_CLUSTER_KIND,
+            "metadata": {"name": name, "namespace": vocabulary.KUBEFED_NAMESPACE}, "status": {"conditions": conds}}
 
 
 def dead_member_host():
     """A host whose member1 died after joining: its Cluster still says Ready True, kubefed says Offline."""
-    joined = [dict(cluster_obj(n, True), apiVersion=cs.CLUSTER_API_VERSION, kind="Cluster") for n in
+    joined = [dict(cluster_obj(n, True), apiVersion=vocabulary.CLUSTER_API_VERSION, kind="Cluster") for n in
               ("member1", "member2", "member3")]
     for c in joined:
         c["spec"]["joinFederation"] = True

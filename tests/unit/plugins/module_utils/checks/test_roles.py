@@ -4,7 +4,7 @@ import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.cluster_state import V4_HOST_ANNOTATION
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import HOST_CLUSTER_ANNOTATION as V4_HOST_ANNOTATION
 
 
 def codes(problems):
