@@ -56,8 +56,8 @@ def finalizer_patches(lab, name, mark):
 
 
 @pytest.mark.parametrize("name,connection_type", [("member1", "direct"), ("member2", "proxy")])
-def test_the_forced_unbind_of_a_dead_member_succeeds_at_the_first_try(fleet, ansible_run, tmp_path, name,
-                                                                       connection_type):
+def test_the_forced_unbind_of_a_dead_member_succeeds_at_the_first_try(
+        fleet, ansible_run, tmp_path, name, connection_type):
     lab = fleet
     host = lab.client(lab.host)
     seen = []

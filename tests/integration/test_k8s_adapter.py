@@ -139,7 +139,7 @@ def test_one_rule_for_absent_objects_against_a_real_api_server(conn, lab, unique
     assert conn.delete("v1", "ConfigMap", name, "default") is None
     assert conn.list("v1", "ConfigMap", ns) == []
     assert conn.raw("GET", "/api/v1/namespaces/default/configmaps/" + name)[0] == 404
-    for write in (lambda o: conn.create(o), lambda o: conn.create(o, dry_run=True), lambda o: conn.apply(o)):
+    for write in (conn.create, lambda o: conn.create(o, dry_run=True), conn.apply):
         obj = dict(cm(name, "1"), metadata={"name": name, "namespace": ns})
         with pytest.raises(KubeSphereError) as err:
             write(obj)

@@ -58,8 +58,9 @@ def status(code, reason, message, details=None):
 
 
 def not_found(kind_plural, name, group=""):
-    return status(404, "NotFound", '%s "%s" not found' % ("%s.%s" % (kind_plural, group) if group else kind_plural,
-                                                           name), {"name": name, "group": group, "kind": kind_plural})
+    resource = "%s.%s" % (kind_plural, group) if group else kind_plural
+    return status(404, "NotFound", '%s "%s" not found' % (resource, name),
+                  {"name": name, "group": group, "kind": kind_plural})
 
 
 def gone(message="the object has been deleted"):

@@ -263,8 +263,8 @@ def test_plan_create_makes_the_namespace_first_and_predicts_the_object_behind_it
     bare = {"ks_namespace": False}
     plan = role_plan.plan_create(p, bare, obj, IMPL)
     assert ids(plan) == ["role-namespace", "role-create"] and plan[1]["dry_run"] is False
-    assert [s.public()["object"] for s in plan] == ["Namespace kubesphere-system",
-                                                     "ClusterConfiguration kubesphere-system/ks-installer"]
+    assert [s.public()["object"] for s in plan] == [
+        "Namespace kubesphere-system", "ClusterConfiguration kubesphere-system/ks-installer"]
     plan = role_plan.plan_create(p, {"ks_namespace": True}, obj, IMPL)
     assert ids(plan) == ["role-create"] and plan[0]["dry_run"] is True
 

@@ -213,7 +213,7 @@ def test_a_rerun_on_a_healthy_member_writes_nothing_and_verifies(monkeypatch):
 def run_slices(module_params, connect, between=lambda: None, seconds=0.01):
     """The module run as the action plugin runs it: slices until no `pending`; (results, the merged result)."""
     results, resume = [], {}
-    for _ in range(5):
+    for _slice in range(5):
         module = FakeModule(**dict(module_params, **{slicing.OPTION: {"seconds": seconds, "resume": resume}}))
         try:
             results.append(join_op.run(module, connect))
