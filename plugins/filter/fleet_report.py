@@ -78,6 +78,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report_page as renderer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import facts_of
 
 
 def _placed_projects(result):
@@ -97,7 +98,7 @@ def _fleet_report(hosts, hostvars, host=None, result_var="status_cluster_info", 
         hv = hostvars.get(inventory_name) or {}
         name = hv.get("kubesphere_cluster_name") or inventory_name
         result = hv.get(result_var) or {}
-        facts = result.get("cluster") if isinstance(result, dict) else None
+        facts = facts_of(result)
         if not isinstance(facts, dict):
             facts = {"name": name, "reachable": False, "reason_code": "no_result",
                      "reason": (result.get("msg") if isinstance(result, dict) else None)

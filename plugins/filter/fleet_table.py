@@ -52,7 +52,7 @@ _value:
   type: str
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import fleet_table, no_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import facts_of, fleet_table, no_result
 
 
 def _fleet_table(hosts, hostvars, host=None, result_var="kubesphere_status"):
@@ -60,7 +60,7 @@ def _fleet_table(hosts, hostvars, host=None, result_var="kubesphere_status"):
     host_name = None
     for name in hosts:
         result = (hostvars.get(name) or {}).get(result_var) or {}
-        facts = result.get("cluster") or no_result(name, result.get("msg"))
+        facts = facts_of(result) or no_result(name, result.get("msg"))
         all_facts.append(facts)
         if name == host:
             host_name = facts["name"]

@@ -61,15 +61,16 @@ _value:
   elements: dict
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import peer_facts
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import facts_of, peer_facts
 
 
 def _peer_facts(hosts, hostvars, result_var="preflight_cluster_info"):
     found = []
     for name in hosts or []:
         result = (hostvars.get(name) or {}).get(result_var) or {}
-        if isinstance(result, dict) and isinstance(result.get("cluster"), dict) and result["cluster"].get("reachable"):
-            found.append(result["cluster"])
+        facts = facts_of(result)
+        if facts and facts.get("reachable"):
+            found.append(facts)
     return peer_facts(found)
 
 

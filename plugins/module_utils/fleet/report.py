@@ -98,6 +98,17 @@ def fleet_table(all_facts, host=None):
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
+def facts_of(result):
+    """The cluster facts a cluster_info result holds: its `cluster`, or, for a read that failed on purpose
+    (fail_on_unreachable), its `facts` (a failure's `cluster` is the cluster's name); None without either."""
+    if not isinstance(result, dict):
+        return None
+    for key in ("cluster", "facts"):
+        if isinstance(result.get(key), dict):
+            return result[key]
+    return None
+
+
 def no_result(name, msg=None):
     """Facts for an inventory host whose cluster_info task did not run or failed."""
     return cluster_state.unreachable(name, "no_result",
