@@ -93,6 +93,15 @@ class UnbindIO:
                                                   ", ".join(co.finalizers(live)) or "none"), None
         return poll
 
+    def remove_finalizer(self, name, finalizers):
+        """A poll that merge-patches the Cluster's finalizers: done once the patch went through or the Cluster
+        is gone (a 403 from the webhook whose configuration was just deleted is retried by the wait)."""
+        def poll(ctx):
+            after = ctx.conn("host").merge_patch(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name,
+                                                 {"metadata": {"finalizers": finalizers}})
+            return True, "gone" if after is None else "patched", after
+        return poll
+
     def gone_failure(self, name, timeout):
         left = self.host.get(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name) or {}
         held = co.finalizers(left)

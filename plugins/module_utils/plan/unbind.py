@@ -43,6 +43,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v
     WEBHOOK_NAME, WEBHOOK_SERVER_OWNED, kubefed_rbac_name, kubefed_sa_name)
 
 WEBHOOK_OBJECT = describe(v.VALIDATING_WEBHOOK_KIND, WEBHOOK_NAME)
+# how long the finalizer's removal is retried after the webhook configuration went (seconds)
+FINALIZER_PATCH_TIMEOUT = 60
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,7 +198,8 @@ def plan(name, facts, options, io):
              file a previous run left, None), federated (objects with a placement), member (see report)}
     options  {force, remove_from_placements, cleanup_member, remove_agent, wait, wait_timeout, wait_sleep}
     io       the functions that touch the world: cluster_gone(name) and gone_failure(name, timeout) (a
-             wait's poll and its timeout error), backup(body), restore(body)
+             wait's poll and its timeout error), remove_finalizer(name, finalizers) (a poll that patches),
+             backup(body), restore(ctx, body)
     Normal path: [patch placements] -> delete the Cluster -> wait until it is gone -> (proxy) delete the
     member's cluster-agent -> [delete the member's kube-federation-system leftovers] -> verify.
     Dead-member path (force, member proven unreachable): back up the webhook configuration -> delete the
@@ -291,9 +294,12 @@ def _dead_steps(name, host, facts, options, io):
         out.append(steps.delete("delete-webhook", "host", host, v.WEBHOOK_API_VERSION, v.VALIDATING_WEBHOOK_KIND,
                                 WEBHOOK_NAME, why="its webhook dials the dead member and denies the finalizer's removal"))
     rest = [f for f in co.finalizers(cluster) if f != v.CLUSTER_FINALIZER]
-    out.append(steps.patch("remove-finalizer", "host", host, v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name,
-                           {"metadata": {"finalizers": rest or None}}, missing_ok=True,
-                           why="remove %s (what the controller could not)" % v.CLUSTER_FINALIZER))
+    # a patch that is retried for a while: kube-apiserver applies a deleted webhook configuration until its
+    # own cache has caught up (seen on the lab: a 403 from the webhook just after its configuration was deleted)
+    out.append(steps.wait("remove-finalizer", "host", host, describe(v.CLUSTER_KIND, name),
+                          "without %s" % v.CLUSTER_FINALIZER, io.remove_finalizer(name, rest or None),
+                          FINALIZER_PATCH_TIMEOUT, sleep=1, verb="patch",
+                          why="remove %s (what the controller could not)" % v.CLUSTER_FINALIZER))
     secret = objects.get_path(facts.get("kubefed_cluster") or {}, "spec.secretRef.name") or "%s-secret" % name
     out.append(steps.delete("delete-kubefedcluster", "host", host, v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND,
                             name, v.KUBEFED_NAMESPACE, why="what the controller's host-side unjoin removes, if it "

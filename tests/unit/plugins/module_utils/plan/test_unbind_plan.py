@@ -121,6 +121,12 @@ class IO:
             return self.gone, "still there", None
         return poll
 
+    def remove_finalizer(self, name, finalizers):
+        def poll(ctx):
+            self.did.append(("remove_finalizer", finalizers))
+            return True, "patched", None
+        return poll
+
     def gone_failure(self, name, timeout):
         from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
         return KubeSphereError("was not gone within %s s" % timeout, cluster="host", obj="Cluster %s" % name,
@@ -196,7 +202,7 @@ def test_dead_member_plan_restores_the_webhook_exactly_and_always():
         ("act", "ValidatingWebhookConfiguration cluster.kubesphere.io", "local"),
         ("delete", "Cluster member1", "host"),
         ("delete", "ValidatingWebhookConfiguration cluster.kubesphere.io", "host"),
-        ("patch", "Cluster member1", "host"),
+        ("wait", "Cluster member1", "host"),
         ("delete", "KubeFedCluster kube-federation-system/member1", "host"),
         ("delete", "Secret kube-federation-system/member1-secret", "host"),
         ("wait", "Cluster member1", "host"),
@@ -204,7 +210,10 @@ def test_dead_member_plan_restores_the_webhook_exactly_and_always():
     assert ids(p) == ["backup-webhook", "delete-cluster", "delete-webhook", "remove-finalizer", "delete-kubefedcluster",
                       "delete-kubefed-secret", "cluster-gone", "restore-webhook"]
     finalizer = p["steps"][3]
-    assert finalizer["patch"] == {"metadata": {"finalizers": None}} and finalizer["missing_ok"]
+    assert finalizer.public()["verb"] == "patch"
+    finalizer["poll"](None)
+    assert io.did[-1] == ("remove_finalizer", None)
+    io.did.clear()
     restore = p["steps"][7]
     assert restore["always"] and [s for s in p["steps"] if s.get("always")] == [restore]
     assert restore.public()["verb"] == "create"
@@ -223,8 +232,12 @@ def test_dead_member_keeps_other_finalizers_and_works_without_a_webhook():
     c = cluster()
     c["metadata"]["finalizers"].append("example.com/other")
     p = make(c, DOWN, OFFLINE, webhook=None, force=True)
-    assert [s["kind"] for s in p["steps"]] == ["delete", "patch", "delete", "delete", "wait"]
-    assert p["steps"][1]["patch"] == {"metadata": {"finalizers": ["example.com/other"]}}
+    io = IO()
+    p = make(c, DOWN, OFFLINE, webhook=None, force=True, io=io)
+    assert [s["id"] for s in p["steps"]] == ["delete-cluster", "remove-finalizer", "delete-kubefedcluster",
+                                             "delete-kubefed-secret", "cluster-gone"]
+    p["steps"][1]["poll"](None)
+    assert io.did == [("remove_finalizer", ["example.com/other"])]
 
 
 def test_restored_ignores_server_owned_metadata_only():
