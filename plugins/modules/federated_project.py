@@ -148,6 +148,7 @@ problems:
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import project
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import wait_argspec
 
 
 def main():
@@ -162,12 +163,10 @@ def main():
         workspace_placement=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         confirm=dict(type="str"),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=120),
-        _wait_slice=dict(type="dict"),
         cluster_name=dict(type="str", default="host"),
         timeout=dict(type="float"),
     )
+    spec.update(wait_argspec(False, 120))
     spec.update(auth_argspec())
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
     module.run_operation(project.run)

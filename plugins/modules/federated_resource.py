@@ -182,6 +182,7 @@ problems:
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import resource
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import wait_argspec
 
 
 def main():
@@ -199,12 +200,10 @@ def main():
         mirror_annotations=dict(type="bool", default=False),
         member_api_versions=dict(type="dict"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=120),
-        _wait_slice=dict(type="dict"),
         cluster_name=dict(type="str", default="host"),
         timeout=dict(type="float"),
     )
+    spec.update(wait_argspec(False, 120))
     spec.update(auth_argspec())
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
     module.run_operation(resource.run)

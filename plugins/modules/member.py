@@ -264,6 +264,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
     KubeSphereModule, auth_argspec)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_runner
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import unbind as unbind_runner
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import wait_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import peers_argspec
 
 
 def main():
@@ -295,21 +297,10 @@ def main():
         cleanup_member=dict(type="bool", default=False),
         remove_agent=dict(type="bool", default=True),
         webhook_backup_dir=dict(type="path", default="~/.ansible/kubesphere-backups"),
-        peers=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True),
-            role=dict(type="str"),
-            kube_system_uid=dict(type="str"),
-            clusters=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
-                uid=dict(type="str"),
-            )),
-        )),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-        wait_sleep=dict(type="int", default=5),
-        _wait_slice=dict(type="dict"),
+        peers=peers_argspec(),
         timeout=dict(type="int", default=30),
     )
+    spec.update(wait_argspec(True, 600, wait_sleep=5))
     spec.update(auth_argspec())
     spec.update(auth_argspec("host_"))
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)

@@ -219,6 +219,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
     KubeSphereModule, auth_argspec)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations.role import run
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4.installer import ROLES
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import wait_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import peers_argspec
 
 
 def main():
@@ -231,23 +233,12 @@ def main():
         sync_components=dict(type="bool", default=False),
         components_include=dict(type="list", elements="str", default=[]),
         components_exclude=dict(type="list", elements="str", default=[]),
-        peers=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True),
-            role=dict(type="str"),
-            kube_system_uid=dict(type="str"),
-            clusters=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
-                uid=dict(type="str"),
-            )),
-        )),
+        peers=peers_argspec(),
         force=dict(type="bool", default=False),
         create=dict(type="bool", default=False),
         dest=dict(type="path"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-        wait_sleep=dict(type="int", default=5),
-        _wait_slice=dict(type="dict"),
     )
+    spec.update(wait_argspec(True, 600, wait_sleep=5))
     spec.update(auth_argspec())
     spec.update(auth_argspec("host_"))
     module = KubeSphereModule(argument_spec=spec, supports_check_mode=True,

@@ -22,7 +22,16 @@ __metaclass__ = type
 import time
 
 OPTION = "_wait_slice"
-ARGUMENT_SPEC = {OPTION: {"type": "dict", "required": False, "default": None}}
+
+
+def wait_argspec(wait, wait_timeout, wait_sleep=None):
+    """The argument spec of a module that waits (documented by the doc fragments wait and wait_slice): wait,
+    wait_timeout, wait_sleep when the module has it, and the internal _wait_slice."""
+    out = {"wait": {"type": "bool", "default": wait}, "wait_timeout": {"type": "int", "default": wait_timeout},
+           OPTION: {"type": "dict"}}
+    if wait_sleep is not None:
+        out["wait_sleep"] = {"type": "int", "default": wait_sleep}
+    return out
 
 
 class WaitPending(Exception):

@@ -153,3 +153,16 @@ def projects_table(per_member):
     lines = ["  ".join(c.ljust(w) for c, w in zip(PROJECT_COLUMNS, widths)).rstrip()]
     lines += ["  ".join(str(r[c]).ljust(w) for c, w in zip(PROJECT_COLUMNS, widths)).rstrip() for r in rows]
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def peers_argspec():
+    """The argument spec of `peers` (what peer_facts makes; documented by the doc fragment peers)."""
+    return {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True},
+        "role": {"type": "str"},
+        "kube_system_uid": {"type": "str"},
+        "clusters": {"type": "list", "elements": "dict", "default": [], "options": {
+            "name": {"type": "str", "required": True},
+            "uid": {"type": "str"},
+        }},
+    }}
