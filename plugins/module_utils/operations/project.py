@@ -78,7 +78,7 @@ def delete(module, conn, ctx, subject, cluster):
     deleted = {}
     if facts["federated_namespace"] is not None:
         deleted = federated.project_deletion(name, facts["federated_namespace"], facts["federated_objects"],
-                                              facts["kubefed_clusters"])
+                                             facts["kubefed_clusters"])
     fed_diff = {"before_header": "FederatedNamespace %s/%s" % (name, name),
                 "after_header": "FederatedNamespace %s/%s" % (name, name),
                 "before": federated.comparable(facts["federated_namespace"]) or {}, "after": {}}

@@ -70,8 +70,8 @@ class Resource:
         """The federated object the parameters describe (raises overrides.FederationError on settings it
         cannot build); what the checks judge."""
         return federated.federated_object(self.manifest, self.ftc, self.clusters, self.settings,
-                                           retain_replicas=self.p.get("retain_replicas"),
-                                           mirror_annotations=self.p.get("mirror_annotations"))
+                                          retain_replicas=self.p.get("retain_replicas"),
+                                          mirror_annotations=self.p.get("mirror_annotations"))
 
     def desired(self, built, live):
         """What is written: `built`, in weight mode with what the RSP wrote into the live object kept."""
@@ -82,8 +82,8 @@ class Resource:
     def rsp(self):
         rbw = self.rbw
         return federated.replica_scheduling_preference(self.name, self.namespace, rbw["total"], rbw["weights"],
-                                                        rbw.get("min_replicas"), rbw.get("max_replicas"),
-                                                        target_kind=self.fed_type["kind"])
+                                                       rbw.get("min_replicas"), rbw.get("max_replicas"),
+                                                       target_kind=self.fed_type["kind"])
 
     def replicas(self):
         """{cluster: replicas}: the planner's preview of the RSP's division, or the counts given."""

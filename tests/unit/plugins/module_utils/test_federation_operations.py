@@ -97,7 +97,7 @@ def test_project_refuses_before_any_write():
     with pytest.raises(Refused) as e:
         run_project(conn, overrides={"elsewhere": [{"path": "/x"}], "member1": ["no path"]})
     assert [p["code"] for p in e.value.problems] == ["cluster_offline", "setting_cluster_not_placed",
-                                                       "setting_invalid"]
+                                                      "setting_invalid"]
     assert conn.writes() == []
 
 
