@@ -18,7 +18,9 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, components, installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
 
 VERSION = "3.4"
@@ -185,29 +187,20 @@ def agent_connected(cluster):
 
 
 def agent_image(host_config, given=None):
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
-
     return given or agent.agent_image(host_config)
 
 
 def agent_deployment(cluster, proxy_address, image):
     """The cluster-agent Deployment built from the Cluster's token (as ks-apiserver builds it)."""
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
-
     return agent.build(cluster, proxy_address, image)
 
 
 def agent_needs_update(live, desired):
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
-
     return agent.needs_update(live, desired)
 
 
 def agent_shown(deployment):
     """The agent Deployment as results and diffs show it: normalized, its token masked."""
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common  # noqa: PLC0415
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent  # noqa: PLC0415
-
     return agent.mask(common.normalize(deployment)) if deployment else deployment
 
 
@@ -218,8 +211,6 @@ def jwt_secret(config):
 
 def usable_problems(name, cluster, kubefed_cluster, member_config):
     """What Ready does not prove, checked after an import ([] when the member is usable)."""
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable  # noqa: PLC0415
-
     return usable.usable_problems(name, cluster, kubefed_cluster, member_config)
 
 
