@@ -113,7 +113,7 @@ STAGES=("$@")
 INTEGRATION_1=(test_join.py test_unbind.py test_health_dead_member.py test_connections.py test_installed_collection.py test_progress.py)
 # integration-3: the tests that mostly wait on KubeSphere's and kubefed's timers on private labs of their own
 # (rounds of forced unbinds of dead members; each operation's check-mode plan against its real run)
-INTEGRATION_3=(test_forced_unbind_dead.py test_plan_*.py)
+INTEGRATION_3=(test_forced_unbind_dead.py test_plan_*.py test_versions.py)
 integration_files() {  # integration_files 1|2|3
   local f base group l
   for f in tests/integration/test_*.py; do

@@ -33,6 +33,11 @@ options:
       kube_system_uid:
         description: UID of its kube-system namespace.
         type: str
+      kubesphere_line:
+        description:
+          - The KubeSphere line it runs (C(3.4), C(4.1)), as M(kubesphere.multicluster.cluster_info) detected it;
+            null without KubeSphere. A fleet whose clusters run different lines is refused (C(mixed_versions)).
+        type: str
       clusters:
         description: On a host, its Cluster objects (name, and the member's kube-system UID the host recorded).
         type: list

@@ -112,8 +112,38 @@ cluster:
                 kubeconfig_invalid, kind_not_served, not_found, api_error]
     reason: {description: The reason in words and the underlying error, type: str, returned: always}
     kubernetes_version: {description: C(gitVersion) of C(/version), type: str, returned: always, sample: v1.34.3}
-    kubesphere_installed: {description: A ClusterConfiguration or kubesphere-config exists, type: bool, returned: always}
-    kubesphere_version: {description: The installer's version (C(status.core.version) or its C(version) label), type: str, returned: always}
+    kubesphere_installed: {description: "A ClusterConfiguration, a kubesphere-config or a C(ks-core) Helm release exists", type: bool, returned: always}
+    kubesphere_version:
+      description:
+        - The full KubeSphere version when something states it, strongest first, the C(ks-core) Helm release's chart
+          appVersion, then ks-installer's stamp (C(status.core.version) or its C(version) label).
+      type: str
+      returned: always
+    kubesphere_line:
+      description:
+        - The KubeSphere line the cluster runs (C(3.4), C(4.1)), detected, never assumed, from the C(ks-core) Helm
+          release's chart appVersion, ks-installer's ClusterConfiguration, or the layout of the rendered
+          kubesphere-config (KubeSphere 4 renders C(helmExecutor), C(extension) and C(composedApp)). A C(ks-core)
+          release alone says nothing (ks-installer v3.4.1 makes one too); its appVersion does.
+        - Null when the cluster shows no KubeSphere (not installed, or a bare KubeSphere 4.1 member before its import).
+      type: str
+      returned: always
+      sample: "3.4"
+    version_evidence: {description: What showed the line (one sentence), type: str, returned: always}
+    version_managed:
+      description: Whether this release of the collection manages that line; modules that write refuse another
+        line with code C(unsupported_version), naming the cluster, and change nothing.
+      type: bool
+      returned: always
+    ks_core_release:
+      description:
+        - The C(ks-core) Helm release's latest record (release name, namespace, revision, status, chart,
+          chart_version, app_version, description); null without one. Nothing of its values or manifests.
+        - When the credential may not read Secrets in C(kubesphere-system) it is null and C(warnings) says so.
+      type: dict
+      returned: always
+      sample: {name: ks-core, namespace: kubesphere-system, revision: 1, status: deployed, chart: ks-core,
+               chart_version: 1.1.4, app_version: v4.1.3, description: Install complete}
     installer:
       description: The ks-installer ClusterConfiguration's status.
       type: dict

@@ -88,6 +88,10 @@ def test_every_fact_matches_the_api_server(lab, kube, lab_inventory, ansible_run
         assert f["kube_system_uid"] == api.get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
         cc = api.try_get("/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer")
         assert f["kubesphere_installed"] is (cc is not None)
+        # the version is read, never assumed: ks-installer's ClusterConfiguration says 3.4 (the stand-in
+        # writes no ks-core Helm release, so none is reported)
+        assert (f["kubesphere_line"], f["version_managed"], f["ks_core_release"]) == ("3.4", True, None)
+        assert f["version_evidence"].startswith("ks-installer's ClusterConfiguration")
         assert f["cluster_role"]["spec"] == cc["spec"]["multicluster"]["clusterRole"]
         config = config_of(kube, name)
         assert f["cluster_role"]["rendered"] == (config.get("multicluster") or {}).get("clusterRole")
@@ -279,6 +283,8 @@ def test_a_cluster_without_kubesphere(make_lab, tmp_path, ansible_run):
     bare = results["member1"]["cluster"]
     assert (bare["reachable"], bare["kubesphere_installed"], bare["kubesphere_version"], bare["role"]) == (
         True, False, None, "none")
+    assert (bare["kubesphere_line"], bare["version_evidence"]) == (
+        None, "no KubeSphere found (no ks-core release, no ClusterConfiguration, no kubesphere-config)")
     assert bare["installer"]["present"] is False and bare["jwt_secret_hash"] is None
     assert results["member1"]["msg"] == "cluster 'member1': Kubernetes %s, KubeSphere not installed, role none" % (
         bare["kubernetes_version"])

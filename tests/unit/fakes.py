@@ -5,6 +5,7 @@ if_served) for a kind it does not serve, server-side dry run writing nothing, me
 `FakeModule` is what the runners use of an AnsibleModule."""
 
 import copy
+import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
@@ -43,7 +44,8 @@ class FakeConnection:
     def _check(self, api_version, kind):
         if self.fail_with:
             raise self.error("the API server is unreachable", code=self.fail_with)
-        served = self.served if self.served is not None else (
+        # a real API server always serves the core kinds
+        served = (self.served | self.CORE) if self.served is not None else (
             self.CORE | {(k[0], k[1]) for k in self.store})
         if (api_version, kind) not in served:
             raise self.error("the API server does not serve %s/%s" % (api_version, kind), code="kind_not_served")
@@ -93,7 +95,8 @@ class FakeConnection:
                 return None
             raise
         return [copy.deepcopy(o) for k, o in sorted(self.store.items(), key=lambda kv: str(kv[0]))
-                if k[0] == api_version and k[1] == kind and (namespace is None or k[2] == namespace)]
+                if k[0] == api_version and k[1] == kind and (namespace is None or k[2] == namespace)
+                and selects(label_selector, (o.get("metadata") or {}).get("labels") or {})]
 
     def raw(self, method, path):
         self.calls.append(("raw", (method, path)))
@@ -163,3 +166,26 @@ class FakeModule:
 
     def warn(self, msg):
         self.warnings.append(msg)
+
+
+def selects(label_selector, labels):
+    """Whether `labels` match a label selector of `key=value`, `key!=value`, `key in (a, b)` and `key`
+    (exists) terms: the forms the collection sends."""
+    for m in re.finditer(r"\s*([\w./-]+)\s+in\s+\(([^)]*)\)\s*|([^,]+)", label_selector or ""):
+        if m.group(1):
+            if labels.get(m.group(1)) not in [v.strip() for v in m.group(2).split(",")]:
+                return False
+            continue
+        term = m.group(3).strip()
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" not in term:
+            if term not in labels:
+                return False
+        else:
+            key, value = term.split("=", 1)
+            if labels.get(key.strip().rstrip("=")) != value.strip().lstrip("="):
+                return False
+    return True

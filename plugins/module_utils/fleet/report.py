@@ -117,12 +117,14 @@ def no_result(name, msg=None):
 
 def peer_facts(all_facts):
     """What multicluster_role's checks need of every cluster (its `peers` option): name, role, kube-system
-    UID, and on a host its Cluster objects' names and recorded UIDs. Never connection data."""
+    UID, the KubeSphere line it runs, and on a host its Cluster objects' names and recorded UIDs. Never
+    connection data."""
     out = []
     for f in all_facts:
         if not f or not f.get("name"):
             continue
         out.append({"name": f["name"], "role": f.get("role"), "kube_system_uid": f.get("kube_system_uid"),
+                    "kubesphere_line": f.get("kubesphere_line"),
                     "clusters": [{"name": c["name"], "uid": c.get("uid")} for c in f.get("clusters") or []
                                  if c.get("name")]})
     return out
@@ -161,6 +163,7 @@ def peers_argspec():
         "name": {"type": "str", "required": True},
         "role": {"type": "str"},
         "kube_system_uid": {"type": "str"},
+        "kubesphere_line": {"type": "str"},
         "clusters": {"type": "list", "elements": "dict", "default": [], "options": {
             "name": {"type": "str", "required": True},
             "uid": {"type": "str"},

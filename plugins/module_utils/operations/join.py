@@ -16,6 +16,7 @@ import os
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import WaitPending
@@ -140,6 +141,8 @@ def check(module, facts, read_conn, result):
                "max_clock_skew": join_checks.max_skew(member, facts["host"], p["max_clock_skew"])}
     problems = join_checks.import_problems(p["name"], p["connection_type"], member, facts["host"], facts["kubeconfig"],
                                            options)
+    problems += version_checks.mixed_lines(p["name"], {
+        facts["host_state"].get("name") or "host": versions.detect(facts["host_state"])["version"], p["name"]: member["kubesphere_line"]})
     if problems:
         raise Refused(problems, "the checks before importing cluster '%s'" % p["name"], **result)
 

@@ -22,6 +22,7 @@ except ImportError:  # reported by KubeSphereModule
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending
@@ -93,6 +94,9 @@ def check(module, p, target, host, result):
         guards = role_checks.role_problems(p["cluster_name"], p["role"], target, host, p["peers"],
                                            p["host_cluster_name"] if p["role"] == "member" else None)
     problems = [] if p["force"] else list(guards)
+    if target is not None:  # one fleet, one KubeSphere line (never forced)
+        problems += version_checks.mixed_lines(p["cluster_name"], version_checks.peer_lines(
+            p["peers"], (p["cluster_name"], versions.detect(target)["version"])))
     if p["role"] == "member":
         problems += role_checks.secret_problems(p["cluster_name"], bool(p["jwt_secret"]), host,
                                                 predict=module.check_mode)

@@ -8,6 +8,8 @@ A state is a dict:
 - name, reachable, error ({code, message} when the cluster could not be read, else None)
 - version (the API server's /version), date_samples ((Date header, sent, received) per request)
 - cluster_configuration (ks-installer's ClusterConfiguration, None when absent or not served)
+- ks_core_release (the `ks-core` Helm release's latest record: objects/helm_release.py's `decode`, None
+  without one), release_error (why it could not be read, e.g. a credential that may not read Secrets)
 - config (the rendered kubesphere-config as a dict, {} when absent), config_present, config_error
 - kube_system_uid (KubeSphere's cluster identity)
 - ks_namespace (whether kubesphere-system exists) and ks_namespace_annotations (v4 host annotations there)
@@ -30,6 +32,8 @@ import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
@@ -40,6 +44,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions i
 # The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
 V4_HOST_ANNOTATIONS = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
 PARTS = ("version", "installer", "identity", "clusters", "kubefed")
+KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 makes one too)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -61,7 +66,7 @@ def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep):
 def empty(name):
     """The state of a cluster nothing was read of yet."""
     return {"name": name, "reachable": True, "error": None, "version": None, "date_samples": [],
-            "cluster_configuration": None, "config": {}, "config_present": False, "config_error": None,
+            "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
             "clusters": None, "kubefed_clusters": None}
 
@@ -82,6 +87,7 @@ def _read_into(state, conn, parts, samples, now, sleep):
     if "installer" in parts:
         state["cluster_configuration"] = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME,
                                                   installer.KS_NAMESPACE, if_served=True)
+        _read_release(state, conn)
         cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
         state["config_present"] = cm is not None
         try:
@@ -103,6 +109,20 @@ def _read_into(state, conn, parts, samples, now, sleep):
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
+
+
+def _read_release(state, conn):
+    """The ks-core release's records that are not superseded (one request; the decoded record keeps only the
+    chart's metadata). A credential that may not read Secrets there gets `release_error`, not a failure: the
+    version then comes from the ClusterConfiguration or the kubesphere-config."""
+    try:
+        records = conn.list("v1", "Secret", installer.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE))
+    except KubeSphereError as e:
+        if e.code not in ("forbidden", "unauthorized"):
+            raise
+        state["release_error"] = e.reason
+        return
+    state["ks_core_release"] = helm_release.current(records)
 
 
 def add_health(summaries, clusters, kubefed):
@@ -211,14 +231,20 @@ def facts(state):
     spec = installer.spec_role(cc) if cc else None
     rendered = installer.config_role(config)
     skew = installer.config_max_clock_skew(config)
+    found = versions.detect(state)
+    release = state.get("ks_core_release")
     return {
         "name": state["name"],
         "reachable": True,
         "reason_code": None,
         "reason": None,
         "kubernetes_version": (state["version"] or {}).get("gitVersion"),
-        "kubesphere_installed": bool(cc or state["config_present"]),
-        "kubesphere_version": installer.installer_version(cc) if cc else None,
+        "kubesphere_installed": bool(cc or state["config_present"] or release),
+        "kubesphere_version": found["kubesphere_version"] or (installer.installer_version(cc) if cc else None),
+        "kubesphere_line": found["version"],
+        "version_evidence": found["evidence"],
+        "version_managed": found["managed"],
+        "ks_core_release": dict(release) if release else None,
         "installer": {
             "present": cc is not None,
             "core_status": get_path(cc or {}, "status.core.status"),
@@ -238,8 +264,16 @@ def facts(state):
         "clusters": list(state["clusters"] or []),
         "kubefed_clusters": None if state["kubefed_clusters"] is None else
         [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
-        "warnings": [state["config_error"]] if state["config_error"] else [],
+        "warnings": [w for w in (state["config_error"], _release_warning(state)) if w],
     }
+
+
+def _release_warning(state):
+    if state.get("release_error"):
+        return "the ks-core Helm release could not be read (%s); the version comes from %s" % (
+            state["release_error"], "the ClusterConfiguration" if state["cluster_configuration"] is not None
+            else "the kubesphere-config")
+    return None
 
 
 REASONS = {
@@ -259,7 +293,8 @@ def unreachable(name, code, message, context=None):
     elif code == "kubeconfig_missing":
         text = REASONS[code]
     out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "maximum_clock_skew",
-                             "kube_system_uid", "clock", "kubefed_clusters")}
+                             "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
+                             "version_evidence", "version_managed", "ks_core_release")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
                cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[])
     return out

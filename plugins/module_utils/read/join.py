@@ -16,6 +16,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import credential as cred
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent as agent_mod
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
@@ -32,7 +33,8 @@ def read_member(conn):
            "kube_system_uid": state["kube_system_uid"],
            "ks_namespace_annotations": state["ks_namespace_annotations"],
            "clock": clock.combine([clock.sample_offset(*s) for s in state["date_samples"] or []]),
-           "kubesphere_api": None, "service_accounts": {}}
+           "kubesphere_api": None, "service_accounts": {},
+           "kubesphere_line": versions.detect(state)["version"] if state["reachable"] else None}
     if not state["reachable"]:
         return out
     if not state["config_present"]:

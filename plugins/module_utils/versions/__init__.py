@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
 
 IMPLEMENTATIONS = (v3_4,)
@@ -22,26 +23,30 @@ SUPPORTED = tuple(impl.VERSION for impl in IMPLEMENTATIONS)
 
 
 def detect(state):
-    """{"version": "3.4" | None, "evidence": one sentence}: the first implementation whose evidence the
-    state shows. None when the cluster shows no KubeSphere the collection knows (not installed yet, or a
-    version it does not support)."""
-    for impl in IMPLEMENTATIONS:
-        evidence = impl.evidence(state)
-        if evidence:
-            return {"version": impl.VERSION, "evidence": evidence}
-    return {"version": None, "evidence": "no KubeSphere of a supported version (%s) found" % ", ".join(SUPPORTED)}
+    """{"version": the line ("3.4", "4.1", ...) or None, "kubesphere_version": the full version when known,
+    "evidence": one sentence, "managed": whether an implementation serves that line}. None when the cluster
+    shows no KubeSphere yet (not installed, or a bare v4.1 member before its import). See detection.py."""
+    found = detection.detect(state)
+    return {"version": found["line"], "kubesphere_version": found["version"], "evidence": found["evidence"],
+            "managed": found["line"] in SUPPORTED}
 
 
-def implementation(version):
+def implementation(version, cluster=None, evidence=None):
     for impl in IMPLEMENTATIONS:
         if impl.VERSION == version:
             return impl
-    raise KubeSphereError("KubeSphere %s is not supported (supported: %s)" % (version, ", ".join(SUPPORTED)),
-                          code="unsupported_version")
+    raise KubeSphereError("KubeSphere %s found%s; this release of the collection manages KubeSphere %s only, "
+                          "so nothing was changed" % (version, " (%s)" % evidence if evidence else "",
+                                                      ", ".join(SUPPORTED)),
+                          cluster=cluster, code="unsupported_version")
 
 
 def for_state(state, default=v3_4.VERSION):
     """The implementation for a cluster's state; `default` when nothing is installed yet (a role set before
-    install, a bare member: the version then comes from what the user installs)."""
-    found = detect(state)["version"]
-    return implementation(found or default)
+    install, a bare member: the version then comes from what the user installs). A version the collection
+    recognizes but does not manage raises KubeSphereError `unsupported_version` naming the cluster and what
+    showed the version."""
+    found = detect(state)
+    if found["version"] is None:
+        return implementation(default)
+    return implementation(found["version"], cluster=state.get("name"), evidence=found["evidence"])

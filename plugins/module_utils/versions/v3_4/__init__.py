@@ -31,17 +31,6 @@ ROLE_SOURCE = "%s %s/%s" % (installer.CC_KIND, installer.KS_NAMESPACE, installer
 HEALTHY = "healthy (Ready True and its KubeFedCluster Ready True)"
 
 
-def evidence(state):
-    """Why the state is KubeSphere 3.4 (a sentence), or None: ks-installer's ClusterConfiguration, or a
-    kubesphere-config rendered by it (KubeSphere v4 has neither)."""
-    if state.get("cluster_configuration") is not None:
-        return "ClusterConfiguration %s/%s exists (ks-installer)" % (installer.KS_NAMESPACE, installer.CC_NAME)
-    config = state.get("config") or {}
-    if state.get("config_present") and installer.config_role(config):
-        return "kubesphere-config renders multicluster.clusterRole (ks-installer)"
-    return None
-
-
 def role(state):
     """The role the cluster has now: kubesphere-config's rendered clusterRole (what KubeSphere runs with)."""
     return installer.config_role(state.get("config") or {})

@@ -6,6 +6,7 @@ import email.utils
 import yaml
 
 from fakes import FakeConnection
+from helm_records import record
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state as cs
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report
@@ -42,7 +43,7 @@ def cluster_obj(name, ready):
 def objects_of(over):
     """The cluster's objects as a FakeConnection serves them; `over` replaces cc/configmap/clusters/
     kube_system/ks_namespace (None = absent)."""
-    parts = {"cc": cc(), "configmap": configmap(), "clusters": None,
+    parts = {"cc": cc(), "configmap": configmap(), "clusters": None, "releases": [],
              "kube_system": {"metadata": {"name": "kube-system", "uid": "uid-1"}},
              "ks_namespace": {"metadata": {"annotations": {"cluster.kubesphere.io/name": "member1",
                                                            "cluster.kubesphere.io/host-cluster": "host", "other": "x"}}}}
@@ -61,6 +62,7 @@ def objects_of(over):
         out.append(ns)
     for c in parts["clusters"] or []:
         out.append(dict(c, apiVersion=vocabulary.CLUSTER_API_VERSION, kind="Cluster"))
+    out.extend(parts["releases"])
     served = {("v1", "Namespace"), ("v1", "ConfigMap"), (CC_API, "ClusterConfiguration")}
     if parts["clusters"] is not None:
         served.add((vocabulary.CLUSTER_API_VERSION, "Cluster"))
@@ -114,6 +116,35 @@ def test_facts_of_a_plain_kubernetes_cluster():
     f = facts("bare", cc=None, configmap=None, ks_namespace=None)
     assert f["kubesphere_installed"] is False and f["kubesphere_version"] is None and f["role"] == "none"
     assert f["installer"]["present"] is False and f["host_annotations"] == {}
+
+
+def test_facts_say_the_line_and_its_evidence_and_a_v4_release_wins_over_the_config():
+    f = facts()
+    assert (f["kubesphere_line"], f["version_managed"]) == ("3.4", True)
+    assert "ks-installer's ClusterConfiguration" in f["version_evidence"] and f["ks_core_release"] is None
+    v4 = {"authentication": {"issuer": {"jwtSecret": JWT}}, "multicluster": {"clusterRole": "host"},
+          "helmExecutor": {}}
+    f = facts("host", cc=None, configmap={"data": {"kubesphere.yaml": yaml.safe_dump(v4)}},
+              releases=[record("v4.1.3", 1, status="superseded"), record("v4.1.3", 2, values=v4)])
+    assert (f["kubesphere_line"], f["kubesphere_version"], f["version_managed"]) == ("4.1", "v4.1.3", False)
+    assert f["ks_core_release"]["revision"] == 2 and f["kubesphere_installed"] is True
+    assert "Helm release ks-core revision 2 (deployed, chart ks-core 1.1.4, appVersion v4.1.3)" == f["version_evidence"]
+    assert JWT not in repr(f)
+
+
+def test_a_credential_that_may_not_read_secrets_gets_a_warning_and_the_version_from_the_installer():
+    class NoSecrets(FakeConnection):
+        def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
+            if kind == "Secret":
+                raise self.error("secrets is forbidden: User cannot list resource", code="forbidden")
+            return super().list(api_version, kind, namespace, label_selector, if_served)
+
+    objs, served = objects_of({})
+    conn = NoSecrets(label="m", objects=objs, served=served, raw_answers={"/version": (200, {}, {})})
+    f = cs.facts(cs.read(conn))
+    assert f["reachable"] is True and f["kubesphere_line"] == "3.4" and f["ks_core_release"] is None
+    assert f["warnings"] == ["the ks-core Helm release could not be read (secrets is forbidden: User cannot list "
+                             "resource); the version comes from the ClusterConfiguration"]
 
 
 def test_facts_of_a_host_list_its_clusters_without_secrets():
@@ -328,7 +359,8 @@ def test_peer_facts_carry_facts_only():
                 "m1": {"preflight_cluster_info": {"cluster": facts[1]}}, "down": {"preflight_cluster_info": {
                     "cluster": facts[3]}}, "unread": {}}
     peers = FilterModule().filters()["peer_facts"](["h", "m1", "down", "unread"], hostvars)
-    assert peers == [{"name": "host", "role": "host", "kube_system_uid": "uid-1",
+    assert peers == [{"name": "host", "role": "host", "kube_system_uid": "uid-1", "kubesphere_line": "3.4",
                       "clusters": [{"name": "member1", "uid": "uid-member1"}]},
-                     {"name": "member1", "role": "member", "kube_system_uid": "uid-1", "clusters": []}]
+                     {"name": "member1", "role": "member", "kube_system_uid": "uid-1", "kubesphere_line": "3.4",
+                      "clusters": []}]
     assert "/secret/path" not in repr(peers) and "pw" not in repr(peers)

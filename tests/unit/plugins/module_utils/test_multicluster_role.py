@@ -222,7 +222,8 @@ def test_wait_fails_at_once_on_a_read_error():
 
 def test_timeout_message_quotes_the_installer_log_when_there_is_a_pod():
     objs = cluster_objects("none") + [{"apiVersion": "v1", "kind": "Pod",
-                                       "metadata": {"name": "ks-installer-abc", "namespace": "kubesphere-system"}}]
+                                       "metadata": {"name": "ks-installer-abc", "namespace": "kubesphere-system",
+                                                    "labels": {"app": "ks-installer"}}}]
     log = "/api/v1/namespaces/kubesphere-system/pods/ks-installer-abc/log?tailLines=300"
     conn = ChangingConnection("m1", objs, raw_answers={log: (200, {}, "Start installing multicluster\nTask 'multicluster' failed:\n")})
     with pytest.raises(KubeSphereError) as e:
@@ -326,6 +327,18 @@ def test_a_guard_refuses_before_any_write_and_force_warns(monkeypatch):
     result = mr.run(module)
     assert result["changed"] and codes(result["problems"]) == ["managed_by_other_host"]
     assert module.warnings and module.warnings[0].startswith("forced: ")
+
+
+def test_a_fleet_that_mixes_kubesphere_versions_is_refused_even_with_force(monkeypatch):
+    conns = connections(monkeypatch, cluster_objects("none", uid="U1"), cluster_objects("host", SECRET, uid="U0"))
+    peers = [{"name": "host", "role": "host", "kube_system_uid": "U0", "kubesphere_line": "4.1", "clusters": []},
+             {"name": "m1", "role": "none", "kube_system_uid": "U1", "kubesphere_line": None, "clusters": []}]
+    for force in (False, True):
+        with pytest.raises(Refused) as e:
+            mr.run(FakeModule(**params(host_kubeconfig="/h", wait=False, peers=peers, force=force)))
+        assert codes(e.value.problems) == ["mixed_versions"] and e.value.cluster == "m1"
+        assert "KubeSphere 3.4 on m1; KubeSphere 4.1 on host" in e.value.problems[0]["message"]
+    assert not [c for c in conns[""].calls if c[0] in ("merge_patch", "create", "apply", "delete")]
 
 
 def test_a_member_without_a_secret_source_is_refused_with_every_problem(monkeypatch):

@@ -156,7 +156,7 @@ class Member(FakeConnection):
         return super(Member, self).create(obj, dry_run=dry_run)
 
 
-def world(monkeypatch, live=None, kf=None, member_objects=()):
+def world(monkeypatch, live=None, kf=None, member_objects=(), member_line="3.4"):
     host = FakeConnection(label="host", objects=[o for o in (live, kf) if o],
                           served={(co.API_VERSION, co.KIND), (co.KUBEFED_API_VERSION, co.KUBEFED_KIND)})
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": "uid-member1"}}
@@ -174,7 +174,8 @@ def world(monkeypatch, live=None, kf=None, member_objects=()):
                                                      "authentication": {"jwtSecret": JWT}},
         "kube_system_uid": "uid-member1", "ks_namespace_annotations": {}, "clock": 0.0,
         "kubesphere_api": {"reachable": True, "error": None, "version": "v3.4.1"},
-        "service_accounts": {"kubesphere-system": ["kubesphere"], "kube-federation-system": []}})
+        "service_accounts": {"kubesphere-system": ["kubesphere"], "kube-federation-system": []},
+        "kubesphere_line": member_line})
 
     def connect(module, label, prefix="", params=None, timeout=None):
         return host if prefix == "host_" else member
@@ -199,6 +200,15 @@ def test_a_refusal_writes_nothing_and_names_the_cluster(monkeypatch):
     with pytest.raises(Refused) as e:
         join_op.run(FakeModule(**params()), connect)
     assert e.value.cluster == "member1" and "connection_type_change" in [p["code"] for p in e.value.problems]
+    assert host.writes() == [] and member.writes() == []
+
+
+def test_a_member_on_another_kubesphere_line_is_refused_before_any_write(monkeypatch):
+    host, member, connect = world(monkeypatch, member_line="4.1")
+    with pytest.raises(Refused) as e:
+        join_op.run(FakeModule(**params()), connect)
+    assert e.value.cluster == "member1" and [p["code"] for p in e.value.problems] == ["mixed_versions"]
+    assert "KubeSphere 3.4 on host; KubeSphere 4.1 on member1" in e.value.problems[0]["message"]
     assert host.writes() == [] and member.writes() == []
 
 

@@ -1,0 +1,82 @@
+"""Which KubeSphere a cluster runs: detected from what the read model read, never assumed."""
+
+import pytest
+
+from helm_records import record
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection, v3_4
+
+V4_CONFIG = {"authentication": {"issuer": {"jwtSecret": "x" * 32}}, "multicluster": {"clusterRole": "host",
+             "hostClusterName": "host"}, "helmExecutor": {"timeout": "10m"}, "extension": {"imageRegistry": ""},
+             "composedApp": {"appSelector": ""}}
+V3_CONFIG = {"authentication": {"jwtSecret": "y" * 32}, "multicluster": {"clusterRole": "member"}}
+CC = {"metadata": {"name": "ks-installer", "labels": {"version": "v3.4.1"}}, "status": {"core": {"version": "v3.4.1"}}}
+
+
+def state(**kw):
+    base = {"name": "c1", "cluster_configuration": None, "ks_core_release": None, "config": {},
+            "config_present": False}
+    base.update(kw)
+    return base
+
+
+def test_the_release_record_decodes_to_its_chart_metadata_only():
+    secret = record("v4.1.3", revision=3, values={"authentication": {"issuer": {"jwtSecret": "s3cr3t-value"}}})
+    found = helm_release.decode(secret)
+    assert found == {"name": "ks-core", "namespace": "kubesphere-system", "revision": 3, "status": "deployed",
+                     "chart": "ks-core", "chart_version": "1.1.4", "app_version": "v4.1.3",
+                     "description": "Install complete"}
+    assert "s3cr3t-value" not in repr(found)
+    assert helm_release.decode(record("v4.1.3", compress=False))["app_version"] == "v4.1.3"
+
+
+def test_unreadable_records_are_no_release_and_the_latest_revision_is_current():
+    assert helm_release.decode({"type": "Opaque", "data": {"release": "eA=="}}) is None
+    assert helm_release.decode({"data": {"release": "not base64 !"}}) is None
+    assert helm_release.decode({"data": {}}) is None
+    current = helm_release.current([record("v4.1.3", 1), record("v4.1.3", 4, status="failed"), {"data": {}}])
+    assert (current["revision"], current["status"]) == (4, "failed")
+    assert helm_release.current([]) is None
+    assert helm_release.selector("ks-core") == "owner=helm,name=ks-core,status!=superseded"
+
+
+@pytest.mark.parametrize("st,line,version,evidence", [
+    (state(ks_core_release=helm_release.decode(record("v4.1.3"))), "4.1", "v4.1.3", "appVersion v4.1.3"),
+    # ks-installer v3.4.1 makes a ks-core release too: its appVersion, not its existence, says 3.4
+    (state(ks_core_release=helm_release.decode(record("v3.4.1", chart_version="v3.4.1")),
+           cluster_configuration=CC), "3.4", "v3.4.1", "Helm release ks-core"),
+    (state(cluster_configuration=CC), "3.4", "v3.4.1", "ClusterConfiguration"),
+    (state(cluster_configuration={"metadata": {"name": "ks-installer"}}), "3.4", None, "no version stamped yet"),
+    (state(config=V4_CONFIG, config_present=True), "4.1", None, "helmExecutor, extension, composedApp"),
+    (state(config=V3_CONFIG, config_present=True), "3.4", None, "KubeSphere 3's layout"),
+    (state(), None, None, "no KubeSphere found"),
+    (state(ks_core_release={"app_version": None, "revision": 1}), None, None, "no KubeSphere found"),
+])
+def test_detection_names_the_line_the_version_and_what_showed_it(st, line, version, evidence):
+    found = detection.detect(st)
+    assert (found["line"], found["version"]) == (line, version)
+    assert evidence in found["evidence"]
+
+
+def test_a_v4_kubesphere_config_is_not_taken_for_ks_installer_s():
+    # v4.1 renders multicluster.clusterRole too; before this seam looked only at that key
+    assert versions.detect(state(config=V4_CONFIG, config_present=True))["version"] == "4.1"
+
+
+def test_for_state_refuses_a_version_it_does_not_manage_naming_the_cluster_and_the_evidence():
+    st = state(name="member2", ks_core_release=helm_release.decode(record("v4.1.3")))
+    assert versions.detect(st)["managed"] is False
+    with pytest.raises(KubeSphereError) as e:
+        versions.for_state(st)
+    assert e.value.code == "unsupported_version" and e.value.cluster == "member2"
+    assert "KubeSphere 4.1 found (Helm release ks-core revision 1" in e.value.reason
+    assert "manages KubeSphere 3.4 only, so nothing was changed" in e.value.reason
+    assert versions.for_state(state(cluster_configuration=CC)) is v3_4
+    assert versions.for_state(state()) is v3_4  # nothing installed yet: the version the user installs
+
+
+def test_lines_of_versions():
+    assert [detection.line(v) for v in ("v4.1.3", "3.4.1", "v3.4", "v10.2.0-rc.1", "", None, "main")] == \
+        ["4.1", "3.4", "3.4", "10.2", None, None, None]
