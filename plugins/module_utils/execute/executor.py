@@ -211,7 +211,7 @@ class Executor:
 
     def wait(self, step):
         """Poll until done; read errors are retried until the time is up (the last one is the state), unless
-        the step says retry_errors=False (its poll raises to fail at once). `condition` (optional) is how
+        the step says retry_errors=False or the error is marked `final` (its poll raises to fail at once). `condition` (optional) is how
         progress lines name the wait, else "<object> is <what>"."""
         condition = step.get("condition") or "%s is %s" % (step.get("object") or step.id, step["what"])
         wait = self.ctx.slicer.wait(step.get("cluster"), condition, step["timeout"], key=step.id)
@@ -225,7 +225,7 @@ class Executor:
                 if done:
                     return value
             except KubeSphereError as e:
-                if step.get("retry_errors", True) is False:
+                if step.get("retry_errors", True) is False or getattr(e, "final", False):
                     raise
                 state = e.msg
             if wait.spent():

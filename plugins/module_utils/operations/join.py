@@ -15,6 +15,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clean as clean_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
@@ -79,7 +80,7 @@ def import_member(module, ctx, read_conn, stored):
     if not (ctx.slicer.resuming and facts["live"] is not None):
         # a later slice of a run that wrote the Cluster does not make the checks again: a member that stops
         # answering after its Cluster was written fails in the wait, naming the Cluster, as in one run
-        check(module, facts, read_conn, result)
+        check(module, facts, read_conn, result, ctx.conn("host"))
     plan = join_plan.plan(facts, dict(p), impl)
     result["plan"] = steps.public(plan)
     result["changes"] = next((s["changes"] for s in plan if s.id == "cluster"), [])
@@ -131,11 +132,12 @@ def read(module, ctx, stored):
     return facts
 
 
-def check(module, facts, read_conn, result):
+def check(module, facts, read_conn, result, host_conn):
     """Every check before the first write: Refused with every problem found."""
     p = module.params
+    impl = versions.for_state(facts["host_state"])
     member = read_join.read_member(read_conn)
-    module.hide(versions.for_state(facts["host_state"]).jwt_secret(member.get("config")))
+    module.hide(impl.jwt_secret(member.get("config")))
     options = {"allow_loopback": p["allow_loopback"], "allow_insecure": p["allow_insecure"],
                "cert_expiry_margin_days": p["cert_expiry_margin_days"],
                "max_clock_skew": join_checks.max_skew(member, facts["host"], p["max_clock_skew"])}
@@ -143,8 +145,24 @@ def check(module, facts, read_conn, result):
                                            options)
     problems += version_checks.mixed_lines(p["name"], {
         facts["host_state"].get("name") or "host": versions.detect(facts["host_state"])["version"], p["name"]: member["kubesphere_line"]})
+    if member.get("reachable") and facts["kubefed"] is None:
+        problems += clean_problems(module, facts, impl, read_join.read_member_objects(read_conn, host_conn, impl), result)
     if problems:
         raise Refused(problems, "the checks before importing cluster '%s'" % p["name"], **result)
+
+
+def clean_problems(module, facts, impl, found, result):
+    """Before a first join (no KubeFedCluster yet, as KubeSphere's checkWorkspaces): the workspace conflicts (a
+    refusal), and the user namespaces and workspaces the member already holds (`member_objects`, warnings)."""
+    name = module.params["name"]
+    conflicts = impl.workspace_conflicts(name, found["workspaces"], found["federated_workspaces"], facts["kubefed"])
+    result["member_objects"] = impl.user_objects(found["namespaces"], found["workspaces"])
+    findings = clean_checks.member_not_clean(name, result["member_objects"]["namespaces"],
+                                             result["member_objects"]["workspaces"])
+    result["findings"] = findings
+    for item in findings:
+        module.warn(item["message"])
+    return clean_checks.workspace_conflict_problems(name, conflicts)
 
 
 def credential_result(credential_name):

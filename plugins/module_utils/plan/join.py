@@ -15,6 +15,8 @@ what read/join.py read once the checks found nothing (checks/join.py). Steps, in
   cluster-agent built from that token on the member (a plain apply when the token was read already, else an
   act: the token exists only after the wait); `agent-available`: wait until it connected;
 - `healthy`: wait until the version's health predicate holds (3.4: Ready True and the KubeFedCluster Ready);
+  it fails at once (code join_failed) when the Cluster reports a permanent join failure (impl.join_failure)
+  that still holds when read again (`join_failed`);
 - `verify-usable`: the verification after the import (warnings, or a failure with verify_strict).
 
 A converged member plans no write and no wait (the verification alone stays, as in every run that waits).
@@ -28,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import format_problems
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import clean as clean_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
@@ -241,9 +244,35 @@ def _pair_wait(step_id, name, what, predicate, params, impl, why=None):
         live, kubefed = read_join.read_pair(ctx.conn("host"), name)
         ctx.hide(objects.get_path(live or {}, co.TOKEN_PATH))
         value = {"cluster": live, "kubefed": kubefed} if step_id == "healthy" else live
-        return predicate(live, kubefed), impl.health(live, kubefed)["reason"], value
+        done = predicate(live, kubefed)
+        state = impl.health(live, kubefed)["reason"]
+        if not done and step_id == "healthy":
+            state = join_failed(ctx, name, impl, live, kubefed) or state
+        return done, state, value
     return steps.wait(step_id, "host", name, describe(v.CLUSTER_KIND, name), what, poll, params["wait_timeout"],
                       sleep=params.get("wait_sleep") or 5, why=why)
+
+
+def join_failed(ctx, name, impl, live, kubefed):
+    """When the Cluster reports a permanent join failure (impl.join_failure: 3.4's workspace conflict), the
+    conflict is read again (the member's Workspaces, the host's FederatedWorkspace): still there -> a final
+    KubeSphereError `join_failed` with the controller's reason and message (the wait does not go on to its
+    timeout); resolved since -> the state to wait on (the controller retries with back-off). None otherwise."""
+    failure = impl.join_failure(live)
+    if failure is None:
+        return None
+    found = read_join.read_member_objects(ctx.conn("member"), ctx.conn("host"), impl)
+    conflicts = impl.workspace_conflicts(name, found["workspaces"], found["federated_workspaces"], kubefed)
+    if not conflicts:
+        return ("the Cluster still says Federated False (%s), but the conflict is resolved: waiting for "
+                "KubeSphere's controller to retry the join" % failure["reason"])
+    problems = clean_checks.workspace_conflict_problems(name, conflicts)
+    error = KubeSphereError("KubeSphere's controller refused the join: Federated False, reason \"%s\", message \"%s\". "
+                            "%s" % (failure["reason"], failure["message"], clean_checks.way_out(name, conflicts[0]["workspace"])),
+                            cluster=name, obj=describe(v.CLUSTER_KIND, name), code="join_failed",
+                            problems=problems, join_failure=failure)
+    error.final = True
+    raise error
 
 
 def _verify(name, params, impl, read_pair):

@@ -95,6 +95,19 @@ def read_pair(host_conn, name):
     return live, kubefed
 
 
+def read_member_objects(member_conn, host_conn, impl):
+    """What a clean-member check reads before a first join: the member's Workspaces and Namespaces (read with
+    `member_conn`, as the host's controller reaches it) and, for each Workspace the join compares
+    (impl.managed_workspaces), the host's FederatedWorkspace of that name (None when absent or not served)."""
+    workspaces = member_conn.list(impl.WORKSPACE_API_VERSION, impl.WORKSPACE_KIND, if_served=True) or []
+    namespaces = member_conn.list("v1", "Namespace") or []
+    federated = {}
+    for ws in impl.managed_workspaces(workspaces):
+        ws_name = objects.get_path(ws, "metadata.name")
+        federated[ws_name] = host_conn.get(v.TYPES_API_VERSION, impl.FEDERATED_WORKSPACE_KIND, ws_name, if_served=True)
+    return {"workspaces": workspaces, "namespaces": namespaces, "federated_workspaces": federated}
+
+
 def read_credential(member_conn, credential_name):
     """The dedicated credential's objects on the member as they are ({kind: object or None}) and its token
     (None while the member's token controller has not filled it)."""

@@ -20,7 +20,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, clean, components, installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
 
 VERSION = "3.4"
@@ -233,3 +233,30 @@ def project_federated_namespace(name, workspace, clusters, labels=None, annotati
 def workspace_template(name, clusters):
     """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
     return federation.workspace_template(name, clusters)
+
+
+# --- a clean member (versions/v3_4/clean.py): the workspace conflict checkWorkspaces refuses, the one
+# permanent join failure, and what counts as a user's namespace or workspace
+
+WORKSPACE_API_VERSION = clean.WORKSPACE_API_VERSION
+WORKSPACE_KIND = clean.WORKSPACE_KIND
+FEDERATED_WORKSPACE_KIND = clean.FEDERATED_WORKSPACE_KIND
+
+
+def workspace_conflicts(name, member_workspaces, federated_workspaces, kubefed_cluster):
+    return clean.workspace_conflicts(name, member_workspaces, federated_workspaces, kubefed_cluster)
+
+
+def managed_workspaces(workspaces):
+    """The workspaces the join compares (its label selector)."""
+    return [w for w in workspaces or [] if clean.managed(w)]
+
+
+def join_failure(cluster):
+    """The permanent join failure the Cluster reports ({code, workspace, reason, message}), or None."""
+    return clean.join_failure(cluster)
+
+
+def user_objects(namespaces, workspaces):
+    """{namespaces, workspaces}: the names of what a user made on a member (not Kubernetes', not KubeSphere's)."""
+    return {"namespaces": clean.user_namespaces(namespaces), "workspaces": clean.user_workspaces(workspaces)}

@@ -156,15 +156,17 @@ class Member(FakeConnection):
         return super(Member, self).create(obj, dry_run=dry_run)
 
 
-def world(monkeypatch, live=None, kf=None, member_objects=(), member_line="3.4"):
-    host = FakeConnection(label="host", objects=[o for o in (live, kf) if o],
-                          served={(co.API_VERSION, co.KIND), (co.KUBEFED_API_VERSION, co.KUBEFED_KIND)})
+def world(monkeypatch, live=None, kf=None, member_objects=(), member_line="3.4", host_objects=()):
+    host = FakeConnection(label="host", objects=[o for o in (live, kf) if o] + list(host_objects),
+                          served={(co.API_VERSION, co.KIND), (co.KUBEFED_API_VERSION, co.KUBEFED_KIND),
+                                  ("types.kubefed.io/v1beta1", "FederatedWorkspace")})
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": "uid-member1"}}
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
               "data": {"kubesphere.yaml": yaml.safe_dump({"multicluster": {"clusterRole": "member", "clusterName": "member1"},
                                                           "authentication": {"jwtSecret": JWT}})}}
     served = FakeConnection.CORE | {("v1", "ServiceAccount"), ("apps/v1", "Deployment"),
-                                    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")}
+                                    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+                                    ("tenant.kubesphere.io/v1alpha1", "Workspace")}
     member = Member(label="member1", objects=[ns, config] + list(member_objects), served=served)
     monkeypatch.setattr(read_join, "read_host", lambda *a, **k: (
         {"name": "host", "config": HOST_CONFIG, "clusters": [o for o in (live,) if o], "kube_system_uid": "uid-host",
@@ -210,6 +212,43 @@ def test_a_member_on_another_kubesphere_line_is_refused_before_any_write(monkeyp
     assert e.value.cluster == "member1" and [p["code"] for p in e.value.problems] == ["mixed_versions"]
     assert "KubeSphere 3.4 on host; KubeSphere 4.1 on member1" in e.value.problems[0]["message"]
     assert host.writes() == [] and member.writes() == []
+
+
+def _workspace(name, labels):
+    return {"apiVersion": "tenant.kubesphere.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name, "labels": labels}}
+
+
+def _federated_workspace(name, clusters):
+    return {"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedWorkspace", "metadata": {"name": name},
+            "spec": {"placement": {"clusters": [{"name": c} for c in clusters]}}}
+
+
+def test_a_workspace_conflict_is_refused_before_any_write(monkeypatch):
+    """KubeSphere's checkWorkspaces: a kubefed.io/managed Workspace on the member whose FederatedWorkspace on the
+    host does not place it; the refusal carries the member's user objects too."""
+    shop = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    host, member, connect = world(monkeypatch, member_objects=[_workspace("wsx", {"kubefed.io/managed": "true"}), shop],
+                                  host_objects=[_federated_workspace("wsx", ["host"])])
+    module = FakeModule(**params())
+    with pytest.raises(Refused) as e:
+        join_op.run(module, connect)
+    assert [p["code"] for p in e.value.problems] == ["workspace_conflict"] and e.value.cluster == "member1"
+    assert "Workspace wsx" in e.value.msg and "kubectl label workspace wsx kubefed.io/managed-" in e.value.msg
+    assert e.value.result["member_objects"] == {"namespaces": ["shop"], "workspaces": ["wsx"]}
+    assert [f["code"] for f in e.value.result["findings"]] == ["member_not_clean"]
+    assert host.writes() == [] and member.writes() == []
+
+
+def test_a_member_with_user_objects_is_imported_with_a_warning(monkeypatch):
+    shop = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    host, _member, connect = world(monkeypatch, member_objects=[_workspace("team", {}), shop],
+                                   host_objects=[_federated_workspace("team", ["host"])])  # unlabelled: no conflict
+    module = FakeModule(**params(wait=False))
+    result = join_op.run(module, connect)
+    assert result["changed"] and [c[0] for c in host.writes()] == ["create"]
+    assert result["member_objects"] == {"namespaces": ["shop"], "workspaces": ["team"]}
+    assert [f["code"] for f in result["findings"]] == ["member_not_clean"]
+    assert any("namespaces shop and workspaces team" in w for w in module.warnings)
 
 
 def test_a_rerun_on_a_healthy_member_writes_nothing_and_verifies(monkeypatch):
