@@ -176,6 +176,11 @@ notes:
     The waits that print progress: the dedicated credential's token (at most 120 s), Initialized, AgentAvailable,
     healthy. The wait of O(state=absent) (until the Cluster is gone) is not sliced yet: it prints nothing until it
     ends.
+  - >-
+    A clean member (state present, first join): KubeSphere 3.4's join refuses a member holding a Workspace labelled
+    C(kubefed.io/managed=true) whose FederatedWorkspace on the host does not place it; the module refuses it first
+    (C(workspace_conflict)), and fails the health wait at once (C(join_failed)) if the controller reports that
+    conflict later. User namespaces and workspaces already on the member are reported as a warning.
 seealso:
   - module: kubesphere.multicluster.multicluster_role
   - module: kubesphere.multicluster.cluster_info
@@ -233,7 +238,11 @@ changes:
   type: list
   elements: str
 problems:
-  description: What the checks found (each C(code), C(cluster), C(message)); nothing was written on any cluster.
+  description:
+    - What the checks found (each C(code), C(cluster), C(message)); nothing was written on any cluster.
+    - C(workspace_conflict) (state present, first join) when the member holds a Workspace labelled
+      C(kubefed.io/managed=true) whose FederatedWorkspace on the host does not place the member; KubeSphere's join
+      refuses it. The message names the workspace and the way out.
   returned: on refusal
   type: list
   elements: dict
@@ -246,6 +255,28 @@ verification:
   returned: state present, after a wait
   type: list
   elements: dict
+member_objects:
+  description:
+    - State present, before a first join (no KubeFedCluster yet). The names of the user namespaces (C(namespaces))
+      and workspaces (C(workspaces)) the member already holds (not Kubernetes' or KubeSphere's own, not in
+      C(system-workspace)).
+  returned: state present, first join, member reachable
+  type: dict
+findings:
+  description:
+    - Warning-level findings before a first join (each C(code), C(cluster), C(message)); they are also shown as
+      warnings and refuse nothing. C(member_not_clean) when O(name) already holds user namespaces or workspaces
+      (what was made on a member's own console never reaches the host, and kubefed adopts objects of the same name).
+  returned: state present, first join, member reachable
+  type: list
+  elements: dict
+join_failure:
+  description:
+    - When the run failed with code C(join_failed). The permanent join failure KubeSphere's controller wrote on the
+      Cluster (C(code) C(workspace_conflict), C(workspace), C(reason) (Federated False's reason, the controller's
+      error) and C(message)); C(problems) then says what conflicts now and the way out.
+  returned: on failure with code join_failed
+  type: dict
 proxy:
   description: Proxy members. The address the agent dials (C(address), C(source), C(api_agrees)); never the token.
   returned: connection_type proxy

@@ -9,7 +9,8 @@ status update); unbinding a dead member needs the webhook configuration out of t
 
 This package is the 3.4 implementation of the version seam (versions/__init__.py). Its modules:
 installer.py (ClusterConfiguration and kubesphere-config), agent.py (the cluster-agent as ks-apiserver builds
-it), components.py (ClusterConfiguration components); the checks it uses are checks/join.py, checks/roles.py,
+it), components.py (ClusterConfiguration components), clean.py (the workspace conflict the join refuses, the one
+permanent join failure, a user's namespaces and workspaces); the checks it uses are checks/join.py, checks/roles.py,
 checks/unbind.py, and the health predicate objects/cluster_health.py's `health`."""
 
 from __future__ import absolute_import, division, print_function
