@@ -71,8 +71,12 @@ def federated_workspace(name, clusters):
                      "placement": {"clusters": [{"name": c} for c in clusters]}}}
 
 
-def join(lab, ansible_run, member):
+def join(lab, ansible_run, member, what=""):
+    """join.yml for `member` alone: (the run, the import task's result). Prints how long the run took (a
+    measurement for the report, never asserted)."""
+    started = time.monotonic()
     run = ansible_run(JOIN, lab.lab_inventory, extra_vars=dict(FAST, kubesphere_join_members=[member]), timeout=1500)
+    print("MEASURED %s: join.yml for %s took %.1f s (rc %s)" % (what, member, time.monotonic() - started, run.rc))
     results = run.results(IMPORT_TASK)
     assert member in results, run
     return run, results[member]
@@ -85,7 +89,7 @@ def test_a_conflicting_workspace_is_refused_before_any_write_naming_it_and_the_w
     member.ensure(workspace("wsx"))
     member.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     mark = lab.audit.mark()
-    run, res = join(lab, ansible_run, "member1")
+    run, res = join(lab, ansible_run, "member1", "refused by the check")
     assert run.rc != 0 and res.get("failed"), run
     assert res["code"] == "workspace_conflict" and res["cluster"] == "member1", res
     assert [p["code"] for p in res["problems"]] == ["workspace_conflict"], res["problems"]
@@ -105,7 +109,7 @@ def test_after_the_way_out_the_import_succeeds_and_warns_of_what_the_member_hold
     """The way out taken: the label removed from the member's Workspace (the controller then ignores it)."""
     lab = fleet
     lab.client("member1").merge_patch("%s/wsx" % WORKSPACES, {"metadata": {"labels": {"kubefed.io/managed": None}}})
-    run, res = join(lab, ansible_run, "member1")
+    run, res = join(lab, ansible_run, "member1", "import after the label was removed")
     assert run.rc == 0, run
     assert res["changed"] and res["health"]["verdict"] == "ready", res
     assert res["member_objects"] == {"namespaces": ["shop"], "workspaces": ["wsx"]}, res
@@ -152,7 +156,7 @@ def test_a_join_the_controller_refuses_fails_the_health_wait_at_once_with_its_wo
     stop = threading.Event()
     thread, record = _make_conflict_when_the_cluster_appears(lab, "member2", "wsy", stop)
     try:
-        run, res = join(lab, ansible_run, "member2")
+        run, res = join(lab, ansible_run, "member2", "controller-refused join (join_failed)")
     finally:
         stop.set()
         thread.join(10)
@@ -168,13 +172,14 @@ def test_a_join_the_controller_refuses_fails_the_health_wait_at_once_with_its_wo
     assert fed["status"] == "False" and fed["reason"] == CONFLICT % ("wsy", "member2")
     # a rerun is refused by the check, before any write
     mark = lab.audit.mark()
-    run, res = join(lab, ansible_run, "member2")
+    run, res = join(lab, ansible_run, "member2", "rerun refused by the check")
     assert run.rc != 0 and res["code"] == "workspace_conflict", res
     assert collection_writes(lab, mark) == []
     # the way out (placing member2 in the FederatedWorkspace's placement), then the import completes
     host.merge_patch("%s/wsy" % FED_WORKSPACES, {"spec": {"placement": {"clusters": [{"name": lab.host},
                                                                                      {"name": "member2"}]}}})
-    run, res = join(lab, ansible_run, "member2")
+    print("MEASURED Federated condition before the last rerun: %s" % condition(host.get("%s/member2" % CLUSTERS), "Federated"))
+    run, res = join(lab, ansible_run, "member2", "rerun after the placement (stale Federated False waited on)")
     assert run.rc == 0 and res["health"]["verdict"] == "ready", run
     wait_for(lambda: (condition(host.get("%s/member2" % CLUSTERS), "Federated") or {}).get("status") == "True", 60,
              "member2 Federated True")
