@@ -167,3 +167,47 @@ def test_host_job_then_three_slices_at_once_then_status(sliced_lab, tmp_path):
         print("  %-70s %7.1f s" % (what, seconds))
     print("  %-70s %7.1f s" % ("members job per member", times["members job (3 slices, first start to last end)"]
                                / MEMBERS))
+
+
+# Refusals of playbooks/slice_host.yml, before any connection (the kubeconfig names a port nothing listens on).
+NOWHERE = yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "host",
+                          "clusters": [{"name": n, "cluster": {"server": "https://127.0.0.1:9"}} for n in ("host", "member1")],
+                          "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
+                          "contexts": [{"name": n, "context": {"cluster": n, "user": "u"}} for n in ("host", "member1")]})
+GROUPS = {"kubesphere_host": {"hosts": {"host": {"kubesphere_context": "host"}}},
+          "kubesphere_members": {"hosts": {"member1": {"kubesphere_context": "member1"}}},
+          "kubesphere_clusters": {"children": {"kubesphere_host": {}, "kubesphere_members": {}}}}
+
+
+def failure(job):
+    failed = [e["event_data"] for e in job.events if e["event"] == "runner_on_failed"]
+    assert job.status == "failed" and len(failed) == 1, job
+    return failed[0]["task"], failed[0]["res"]["msg"]
+
+
+def test_a_host_context_naming_another_cluster_than_the_inventorys_host_is_refused(tmp_path):
+    inventory = write_inventory(str(tmp_path / "inventory"), GROUPS)
+    job = awx_job(tmp_path, "playbooks/members.yml", fleet_kubeconfig_text=NOWHERE, inventory=inventory,
+                  survey={"kubesphere_host_context": "member1"})
+    task, msg = failure(job)
+    assert task == "The host named by kubesphere_host_context is the inventory's host"
+    assert msg.startswith("[host_context_mismatch] cluster 'host':") and "'member1'" in msg, msg
+    assert "PLAY [Fleet preflight]" not in job.stdout, "a play after the refusal ran"
+
+
+def test_a_slice_without_the_host_and_without_a_kubeconfig_for_it_is_refused(tmp_path):
+    inventory = write_inventory(str(tmp_path / "slice"), GROUPS, keep=["member1"])
+    job = awx_job(tmp_path, "playbooks/members.yml", inventory=inventory, survey={"kubesphere_host_context": "host"})
+    task, msg = failure(job)
+    assert task == "The fleet kubeconfig the host is read through is given"
+    assert msg.startswith("[no_host_kubeconfig] cluster 'host':"), msg
+    assert "PLAY [Fleet preflight]" not in job.stdout, "a play after the refusal ran"
+
+
+def test_a_slice_without_the_host_nor_its_context_is_refused_by_the_fleet_check(tmp_path):
+    inventory = write_inventory(str(tmp_path / "slice"), GROUPS, keep=["member1"])
+    job = awx_job(tmp_path, "playbooks/members.yml", fleet_kubeconfig_text=NOWHERE, inventory=inventory)
+    task, msg = failure(job)
+    assert task.endswith("Check the fleet in the inventory (one host, valid and distinct names, kubeconfigs and "
+                         "contexts, distinct API servers)")
+    assert "[no_host]" in msg and "kubesphere_host_context" in msg, msg
