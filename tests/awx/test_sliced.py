@@ -142,9 +142,9 @@ def test_host_job_then_three_slices_at_once_then_status(sliced_lab, tmp_path):
         "a slice wrote to the host something else than its members' Clusters"
 
     start = time.time()
-    status = awx_job(tmp_path, "playbooks/status.yml", survey={"kubesphere_status_strict": "true",
-                                                                 "kubesphere_report_dir": ""},
-                     fleet_kubeconfig_text=credential, inventory=full)
+    survey = {"kubesphere_status_strict": "true", "kubesphere_report_dir": ""}
+    status = awx_job(tmp_path, "playbooks/status.yml", survey=survey, fleet_kubeconfig_text=credential,
+                     inventory=full)
     times["status job"] = time.time() - start
     assert status.status == "successful", status
     roles = {h: r["cluster"]["role"] for h, r in status.results("Read the cluster").items()}
