@@ -116,11 +116,13 @@ def awx_job(tmp_path, playbook, survey=None, fleet_kubeconfig_text=None, credent
     bearer-token credential's K8S_AUTH_*); extra_files: {name: text} credential files to write into env/,
     whose paths replace '{file:name}' in credentials_env values; cluster_kubeconfigs: {cluster: kubeconfig text}
     for the per-cluster credentials (one credential type per cluster, from the template); inventory: the
-    folder of extensions/awx to use as the job's inventory."""
+    folder of extensions/awx to use as the job's inventory, or an absolute path to one (an AWX slice's
+    inventory, see sliced_inventories)."""
     pdd = tempfile.mkdtemp(prefix="awx_job_", dir=str(tmp_path))
     shutil.copytree(os.path.join(REPO, "playbooks"), os.path.join(pdd, "project", "playbooks"),
                     ignore=shutil.ignore_patterns(".test-*"))
-    shutil.copytree(os.path.join(AWX, inventory), os.path.join(pdd, "inventory"))
+    shutil.copytree(os.path.join(AWX, inventory) if not os.path.isabs(inventory) else inventory,
+                    os.path.join(pdd, "inventory"))
     env_dir = os.path.join(pdd, "env")
     os.makedirs(env_dir)
 
@@ -166,3 +168,36 @@ def awx_job(tmp_path, playbook, survey=None, fleet_kubeconfig_text=None, credent
                                 cmdline="--check" if job_type == "check" else None,
                                 timeout=timeout, json_mode=False)
     return AwxJob(runner, pdd)
+
+
+def fleet_inventory(lab):
+    """The extensions/awx/inventory layout for every cluster of `lab` (host and all members): {group: {hosts:
+    {name: vars}}}, as AWX imports it (the group_vars folder comes from extensions/awx/inventory)."""
+    def entry(name):
+        return {"kubesphere_context": name, "kubesphere_connection_type": "direct"}
+    return {"kubesphere_host": {"hosts": {lab.host: entry(lab.host)}},
+            "kubesphere_members": {"hosts": {m: entry(m) for m in lab.members}},
+            "kubesphere_clusters": {"children": {"kubesphere_host": {}, "kubesphere_members": {}}}}
+
+
+def awx_slices(hosts, count):
+    """AWX's job slicing (Inventory.get_script_data): the inventory's enabled hosts ordered by name, slice i
+    (1-based) of n takes hosts i, i+n, i+2n, ..."""
+    ordered = sorted(hosts)
+    return [ordered[i::count] for i in range(count)]
+
+
+def write_inventory(folder, groups, keep=None):
+    """An inventory folder: hosts.yml with `groups` (only the hosts in `keep`, when given; every group stays,
+    as AWX keeps a slice's empty groups) and extensions/awx/inventory's group_vars. Returns the folder."""
+    out = {}
+    for group, body in groups.items():
+        body = dict(body)
+        if "hosts" in body:
+            body["hosts"] = {h: v for h, v in body["hosts"].items() if keep is None or h in keep} or None
+        out[group] = body
+    os.makedirs(folder)
+    shutil.copytree(os.path.join(AWX, "inventory", "group_vars"), os.path.join(folder, "group_vars"))
+    with open(os.path.join(folder, "hosts.yml"), "w") as f:
+        yaml.safe_dump(out, f, sort_keys=False)
+    return folder

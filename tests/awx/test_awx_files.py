@@ -143,6 +143,27 @@ def test_rollout_workflow_is_preflight_site_status():
     assert [playbook[a] for a in after] == ["playbooks/status.yml"]
 
 
+def test_sliced_rollout_is_host_then_sliced_members_then_status():
+    """The sliced rollout: the host job (unsliced) first, the members as a sliced job on its success, then status
+    whatever the members did; the members' survey names the host's context, which a slice without the host needs."""
+    wf = load(os.path.join(AWX, "workflow_templates", "sliced_rollout.json"))
+    templates = {load(p)["name"]: load(p) for p in files("job_templates")}
+    nodes = {n["identifier"]: n for n in wf["workflow_nodes"]}
+    jt = {i: templates[n["unified_job_template"]["name"]] for i, n in nodes.items()}
+    targeted = {t["identifier"] for n in nodes.values() for ts in (n.get("related") or {}).values() for t in ts}
+    (root,) = set(nodes) - targeted
+    assert jt[root]["playbook"] == "playbooks/host.yml" and jt[root].get("job_slice_count", 1) == 1
+    (members,) = [t["identifier"] for t in nodes[root]["related"]["success_nodes"]]
+    assert jt[members]["playbook"] == "playbooks/members.yml" and jt[members]["job_slice_count"] > 1
+    after = [t["identifier"] for k in ("success_nodes", "always_nodes") for t in nodes[members]["related"][k]]
+    assert [jt[a]["playbook"] for a in after] == ["playbooks/status.yml"]
+    survey = load(os.path.join(AWX, "surveys", "members.json"))
+    asked = {q["variable"]: q for q in survey["spec"]}
+    assert asked["kubesphere_host_context"]["required"]
+    assert all(t.get("job_slice_count", 1) == 1 for t in templates.values() if t["playbook"] != "playbooks/members.yml"), \
+        "only the members template may be sliced: every other playbook needs the whole fleet in one job"
+
+
 TEMPLATE_NAMES = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*}}")
 
 

@@ -27,7 +27,8 @@ def validate(clusters, views=None):
     members = {c["name"] for c in clusters if c["role"] == "member"}
     if not hosts:
         problems.append(problem("no_host", None, "the fleet has no host cluster: put exactly one cluster in group "
-                                "%s (in a compact file: `host:`)" % fleet.HOST_GROUP))
+                                "%s (in a compact file: `host:`); in an AWX slice whose share lacks the host, run "
+                                "playbooks/members.yml with kubesphere_host_context" % fleet.HOST_GROUP))
     elif len({c["name"] for c in hosts}) > 1:
         names = ", ".join(sorted({c["name"] for c in hosts}))
         problems.append(problem("two_hosts", None, "the fleet has %d host clusters (%s): KubeSphere has exactly one "

@@ -92,7 +92,8 @@ def test_no_host():
     problems = fleet_checks.validate(fleet_of("member1", host=None))
     assert codes(problems) == ["no_host"]
     assert problems[0]["message"] == ("the fleet has no host cluster: put exactly one cluster in group kubesphere_host "
-                                      "(in a compact file: `host:`)")
+                                      "(in a compact file: `host:`); in an AWX slice whose share lacks the host, "
+                                      "run playbooks/members.yml with kubesphere_host_context")
 
 
 def test_two_hosts():
