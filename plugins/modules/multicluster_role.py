@@ -55,7 +55,13 @@ options:
     type: str
     required: true
   proxy_publish_address:
-    description: Role C(host) only. C(multicluster.proxyPublishAddress), the tower address agents dial.
+    description:
+      - Role C(host) only. C(multicluster.proxyPublishAddress), the tower address proxy-mode agents dial, as a URL
+        C(http://<address>:<port>) (also C(https://), C(ws://), C(wss://); without a port the agent dials 80 or 443).
+        Any other form is refused before anything is written (code C(bad_proxy_publish_address)).
+      - An empty string removes it from the ClusterConfiguration, so that ks-apiserver takes the address from
+        tower's LoadBalancer Service again. Omitted, the ClusterConfiguration's value is left as it is.
+      - The documented inventory layout sets it as C(kubesphere_proxy_publish_address) on the host.
     type: str
   host_cluster_name:
     description:
