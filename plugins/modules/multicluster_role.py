@@ -75,6 +75,8 @@ options:
     description:
       - Role C(member). The host's jwtSecret. When omitted, it is read from the host's rendered
         kubesphere-config through the C(host_) connection options.
+      - Role C(host), with O(dest) or O(create) only (before install), the jwtSecret the host is installed with,
+        which its members then need too; an installed host's is never changed (the option is ignored with a warning).
     type: str
   sync_components:
     description:
@@ -109,6 +111,11 @@ options:
       - Write the C(cluster-configuration.yaml) to install KubeSphere with (role, host options, jwtSecret)
         to this path on the controller, mode 0600, instead of touching the cluster. The cluster itself
         is not contacted (guards need it and do not run).
+      - A new file gets ks-installer's whole default shape. An existing file is patched instead, every other
+        setting kept: its one ClusterConfiguration document (beside others, as in KubeKey's C(config-sample.yaml))
+        gets the role, host options and jwtSecret; comments and formatting are kept only when nothing changes. A
+        file that is not YAML or holds no (or several) ClusterConfiguration is refused, code C(install_file_invalid).
+      - The folder must exist (the C(install_config) role creates it, mode 0700).
     type: path
   wait:
     description:
