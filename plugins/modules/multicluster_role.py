@@ -112,7 +112,7 @@ options:
         to this path on the controller, mode 0600, instead of touching the cluster. The cluster itself
         is not contacted (guards need it and do not run).
       - A new file gets ks-installer's whole default shape. An existing file is patched instead, every other
-        setting kept: its one ClusterConfiguration document (beside others, as in KubeKey's C(config-sample.yaml))
+        setting kept, its one ClusterConfiguration document (beside others, as in KubeKey's C(config-sample.yaml))
         gets the role, host options and jwtSecret; comments and formatting are kept only when nothing changes. A
         file that is not YAML or holds no (or several) ClusterConfiguration is refused, code C(install_file_invalid).
       - The folder must exist (the C(install_config) role creates it, mode 0700).

@@ -198,7 +198,6 @@ def proxy_address_problems(name, role, address):
     why = proxy_address_error(address) if role == "host" else None
     if not why:
         return []
-    return [problem("bad_proxy_publish_address", name,
-                    "cluster '%s': proxy_publish_address (inventory kubesphere_proxy_publish_address) %r %s; give %s, "
-                    "or an empty string to clear it so the address comes from tower's Service" % (name, address, why,
-                                                                                                PROXY_EXAMPLE))]
+    message = ("cluster '%s': proxy_publish_address (inventory kubesphere_proxy_publish_address) %r %s; give %s, "
+               "or an empty string to clear it so the address comes from tower's Service" % (name, address, why, PROXY_EXAMPLE))
+    return [problem("bad_proxy_publish_address", name, message)]

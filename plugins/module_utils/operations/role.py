@@ -14,11 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
-    import yaml
-except ImportError:  # reported by KubeSphereModule
-    yaml = None
-
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks

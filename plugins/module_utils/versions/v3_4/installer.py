@@ -294,7 +294,7 @@ def install_file_documents(text):
         mark = getattr(e, "problem_mark", None)
         raise ValueError("is not valid YAML%s" % (" (line %d)" % (mark.line + 1) if mark else ""))
     found = [i for i, d in enumerate(docs) if isinstance(d, dict) and d.get("kind") == CC_KIND
-             and str(d.get("apiVersion", "")).startswith(CC_API_VERSION.split("/")[0] + "/")]
+             and str(d.get("apiVersion", "")).startswith(CC_API_VERSION.split("/", 1)[0] + "/")]
     if len(found) != 1:
         raise ValueError("holds %s ClusterConfiguration (%s) document" % ("no" if not found else "more than one", CC_API_VERSION))
     return docs, found[0]
