@@ -18,7 +18,8 @@ description:
     C(kubesphere_clusters); C(wave_<name>) and C(region_<name>) groups; one group of node hosts per
     cluster for time sync; and the variables C(kubesphere_cluster_name), C(kubesphere_kubeconfig),
     C(kubesphere_context), C(kubesphere_connection_type), C(kubesphere_provider),
-    C(kubesphere_cluster_group), C(kubesphere_node_group).
+    C(kubesphere_cluster_group), C(kubesphere_node_group), C(kubesphere_proxy_publish_address),
+    C(kubesphere_install_config).
   - The description is validated before anything runs. Each problem gets one message - no host or two
     hosts, a duplicate cluster name, a name KubeSphere rejects, an unknown connection type, a member
     listed as host, a kubeconfig file that does not exist or has no such context, two clusters that are the
@@ -54,6 +55,11 @@ options:
         C(kubeconfig) (a path relative to this file, an absolute path, or inline content), C(context),
         C(connection_type) (direct or proxy), C(provider), C(cluster_group), C(node_group), C(nodes)
         (node host names for time sync), C(wave), C(region).
+      - C(proxy_publish_address) (host only) - the tower address proxy-mode agents dial,
+        C(http://<address>:<port>) (C(multicluster.proxyPublishAddress)); an empty string removes it so the address
+        comes from tower's Service; checked like the rest of the file (code C(bad_proxy_publish_address)).
+      - C(install_config) - a path on the controller (relative to this file, or absolute) where the
+        C(install_config) role writes the C(cluster-configuration.yaml) this cluster is installed with.
     type: raw
   members:
     description: The member clusters, each with the keys described for O(host).
@@ -90,6 +96,7 @@ host:
   kubeconfig: kubeconfigs/host.yaml        # relative to this file
   context: host
   cluster_group: production
+  proxy_publish_address: http://192.168.0.10:30721   # tower's address for proxy members
 members:
   - name: member1
     kubeconfig: kubeconfigs/member1.yaml

@@ -55,7 +55,13 @@ options:
     type: str
     required: true
   proxy_publish_address:
-    description: Role C(host) only. C(multicluster.proxyPublishAddress), the tower address agents dial.
+    description:
+      - Role C(host) only. C(multicluster.proxyPublishAddress), the tower address proxy-mode agents dial, as a URL
+        C(http://<address>:<port>) (also C(https://), C(ws://), C(wss://); without a port the agent dials 80 or 443).
+        Any other form is refused before anything is written (code C(bad_proxy_publish_address)).
+      - An empty string removes it from the ClusterConfiguration, so that ks-apiserver takes the address from
+        tower's LoadBalancer Service again. Omitted, the ClusterConfiguration's value is left as it is.
+      - The documented inventory layout sets it as C(kubesphere_proxy_publish_address) on the host.
     type: str
   host_cluster_name:
     description:
@@ -69,6 +75,8 @@ options:
     description:
       - Role C(member). The host's jwtSecret. When omitted, it is read from the host's rendered
         kubesphere-config through the C(host_) connection options.
+      - Role C(host), with O(dest) or O(create) only (before install), the jwtSecret the host is installed with,
+        which its members then need too; an installed host's is never changed (the option is ignored with a warning).
     type: str
   sync_components:
     description:
@@ -103,6 +111,11 @@ options:
       - Write the C(cluster-configuration.yaml) to install KubeSphere with (role, host options, jwtSecret)
         to this path on the controller, mode 0600, instead of touching the cluster. The cluster itself
         is not contacted (guards need it and do not run).
+      - A new file gets ks-installer's whole default shape. An existing file is patched instead, every other
+        setting kept, its one ClusterConfiguration document (beside others, as in KubeKey's C(config-sample.yaml))
+        gets the role, host options and jwtSecret; comments and formatting are kept only when nothing changes. A
+        file that is not YAML or holds no (or several) ClusterConfiguration is refused, code C(install_file_invalid).
+      - The folder must exist (the C(install_config) role creates it, mode 0700).
     type: path
   wait:
     description:

@@ -7,7 +7,7 @@ inventory, node groups that exist and one rollout wave per cluster. `views` are 
 results (what a kubeconfig says, never its secrets). `check(...)` is the one composition the fleet_check
 action and the inventory plugin both use. Codes: no_host, two_hosts, member_as_host, duplicate_name,
 invalid_name, unknown_connection_type, kubeconfig_missing, kubeconfig_invalid, no_such_context,
-same_server, node_group_missing, two_waves."""
+same_server, node_group_missing, two_waves, bad_proxy_publish_address (the host's)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 
@@ -78,6 +79,8 @@ def _cluster_problems(c, view):
     if c["connection_type"] not in fleet.CONNECTION_TYPES:
         out.append(problem("unknown_connection_type", name, "cluster '%s': connection type '%s' is unknown: use %s"
                            % (name, c["connection_type"], " or ".join("'%s'" % t for t in fleet.CONNECTION_TYPES))))
+    # the host's only (members ignore it: an AWX survey answer reaches every inventory host)
+    out += role_checks.proxy_address_problems(name, c["role"], c.get("proxy_publish_address"))
     if not view:  # False: checks skipped; None: no kubeconfig set (kubernetes.core's default applies)
         return out
     if not view["exists"]:

@@ -15,7 +15,9 @@ of the fleet as PEER FACTS, never connections or inventory variables:
 and what the change itself needs (never forced):
 - no_jwt_secret          a member without jwt_secret nor the host's connection to read it from
 - host_not_ready         the host a member takes its jwtSecret from is not a host yet, or has no jwtSecret
-- no_host                sync_components without the host's connection"""
+- no_host                sync_components without the host's connection
+- bad_proxy_publish_address  proxy_publish_address that tower's agent cannot dial (not a http(s)/ws(s) URL with
+                         a host and an optional port)"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -27,6 +29,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.read.clust
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import (
     HOST_CLUSTER_ANNOTATION as V4_HOST_ANNOTATION)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 FORCE_HINT = "force: true to do it anyway"
 
@@ -154,3 +157,47 @@ def components_problems(name, sync_components, host):
         return [problem("no_host", name, "cluster '%s': sync_components needs the host's connection "
                         "(host_kubeconfig, ...)" % name)]
     return []
+
+
+# What tower v0.2.1's agent accepts as --proxy-server (TWR cmd/agent/app/options.go Validate: url.Parse, ":80" or
+# ":443" added when the host has no port, http -> ws; gorilla/websocket v1.4.0 Dial: scheme ws or wss only, no
+# user info). ks-apiserver hands multicluster.proxyPublishAddress to the agent as it is (KS
+# pkg/kapis/cluster/v1alpha1/handler.go populateProxyAddress), e.g. http://139.198.120.120:30721.
+PROXY_SCHEMES = ("http", "https", "ws", "wss")
+PROXY_EXAMPLE = "http://<address>:<port>, e.g. http://192.168.0.10:30721"
+
+
+def proxy_address_error(address):
+    """Why `address` is not a proxyPublishAddress tower's agent can dial, or None ('' and None: nothing set)."""
+    if not address:
+        return None
+    if address != address.strip() or any(c.isspace() for c in address):
+        return "contains white space"
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as e:
+        return "is not a URL (%s)" % e
+    if parts.scheme.lower() not in PROXY_SCHEMES or "//" not in address:
+        return "has no scheme http://, https://, ws:// or wss:// (the agent dials it as a URL)"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "carries user information, which the agent's websocket client refuses"
+    if port is not None and not 0 < port < 65536:
+        return "has port %s, not 1-65535" % port
+    if parts.netloc.endswith(":"):
+        return "has an empty port"
+    if parts.query or parts.fragment or address.endswith(("?", "#")):
+        return "has a query or fragment"
+    return None
+
+
+def proxy_address_problems(name, role, address):
+    """The host's proxy_publish_address in a form tower's agent can dial ('' clears it, None leaves it)."""
+    why = proxy_address_error(address) if role == "host" else None
+    if not why:
+        return []
+    message = ("cluster '%s': proxy_publish_address (inventory kubesphere_proxy_publish_address) %r %s; give %s, "
+               "or an empty string to clear it so the address comes from tower's Service" % (name, address, why, PROXY_EXAMPLE))
+    return [problem("bad_proxy_publish_address", name, message)]

@@ -41,7 +41,7 @@ HOST_LABEL = vocabulary.HOST_LABEL
 
 # Per-cluster settings, each the inventory variable kubesphere_<key>.
 CLUSTER_KEYS = ("cluster_name", "kubeconfig", "context", "connection_type", "provider", "cluster_group",
-                "node_group")
+                "node_group", "proxy_publish_address", "install_config")
 # Keys a compact-file entry may carry besides CLUSTER_KEYS: its inventory name, rollout wave, region,
 # and the node hosts (real SSH hosts) that make up its node group.
 ENTRY_KEYS = ("name", "wave", "region", "nodes")
@@ -101,6 +101,7 @@ def parse_compact(doc, base_dir=None):
                 name, "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(CLUSTER_KEYS + ENTRY_KEYS)))))
         settings = dict(defaults, **{k: v for k, v in entry.items() if v is not None})
         settings["kubeconfig"] = resolve_path(settings.get("kubeconfig"), base_dir)
+        settings["install_config"] = resolve_path(settings.get("install_config"), base_dir)
         clusters.append(cluster(name, role, **{k: settings.get(k) for k in SETTINGS}))
     unknown = sorted(set(defaults) - set(CLUSTER_KEYS))
     if unknown:

@@ -14,16 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
-    import yaml
-except ImportError:  # reported by KubeSphereModule
-    yaml = None
-
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -77,7 +73,7 @@ def change(module, p, result):
     if secret:
         result["jwt_secret_hash"] = fingerprint(secret)
     if p["dest"]:
-        return install_file(module, p, impl, impl.role_before_install(patch), result)
+        return install_file(module, p, impl, patch, result)
     ctx = Context(module, {SIDE: conn}, slicer=slicer)
     if not installed:
         return create(module, p, ctx, target, impl, impl.role_before_install(patch), result)
@@ -97,6 +93,7 @@ def check(module, p, target, host, result):
     if target is not None:  # one fleet, one KubeSphere line (never forced)
         problems += version_checks.mixed_lines(p["cluster_name"], version_checks.peer_lines(
             p["peers"], (p["cluster_name"], versions.detect(target)["version"])))
+    problems += role_checks.proxy_address_problems(p["cluster_name"], p["role"], p["proxy_publish_address"])
     if p["role"] == "member":
         problems += role_checks.secret_problems(p["cluster_name"], bool(p["jwt_secret"]), host,
                                                 predict=module.check_mode)
@@ -110,7 +107,14 @@ def check(module, p, target, host, result):
 
 
 def member_secret(module, p, impl, host):
-    """The member's jwtSecret (`jwt_secret`, else the host's rendered one), hidden at once; None for others."""
+    """The member's jwtSecret (`jwt_secret`, else the host's rendered one), hidden at once; for a host before
+    install (dest, create) the `jwt_secret` it is installed with; None otherwise."""
+    if p["role"] == "host" and p["jwt_secret"]:
+        module.hide(p["jwt_secret"])
+        if p["dest"] or p["create"]:
+            return p["jwt_secret"]
+        module.warn("cluster '%s': jwt_secret is ignored for an installed host (its jwtSecret is what its members "
+                    "share; it is set only before install, with dest or create)" % p["cluster_name"])
     if p["role"] != "member":
         return None
     if not p["jwt_secret"] and module.check_mode and role_checks.not_a_host_yet(host):
@@ -135,14 +139,30 @@ def execute(ctx, plan, result):
 # the three cases (plan/role.py)
 
 
-def install_file(module, p, impl, obj, result):
-    """dest: the file to install with, on the controller (the cluster is not contacted)."""
+def install_file(module, p, impl, patch, result):
+    """dest: the file to install with, on the controller (the cluster is not contacted). A new file is the
+    installer's whole default shape with the role patch; an existing one keeps every other setting (and its
+    other documents, as KubeKey's config-sample.yaml has) and gets the patch merged into its role object; an
+    existing file without one is refused before anything is written."""
     found = read_file(p["dest"])
-    plan = role_plan.plan_file(p, found, obj, impl)
+    old = None
+    if found["text"] is not None and found["text"].strip():
+        try:
+            docs, index = impl.role_file_documents(found["text"])
+        except ValueError as e:
+            raise Refused([problem("install_file_invalid", p["cluster_name"],
+                                   "cluster '%s': dest %s %s: give the path of a cluster-configuration.yaml (or of a "
+                                   "file that does not exist yet)" % (p["cluster_name"], p["dest"], e))])
+        old = docs[index]
+        obj = objects.merge(old, patch)
+        text = found["text"] if objects.contains(old, patch) else impl.role_file_text(docs[:index] + [obj] + docs[index + 1:])
+    else:
+        obj = impl.role_before_install(patch)
+        text = impl.role_file_text([obj])
+    plan = role_plan.plan_file(p, found, text, impl)
     execute(Context(module, {}), plan, result)
     result.update(changed=bool(plan), dest=p["dest"], applied=False)
     if module._diff:
-        old = yaml.safe_load(found["text"]) if found["text"] else {}
         result["diff"] = {"before": objects.mask(old, impl.ROLE_FILE_SECRET_PATHS) or {},
                           "after": objects.mask(obj, impl.ROLE_FILE_SECRET_PATHS),
                           "before_header": p["dest"], "after_header": p["dest"]}

@@ -17,11 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
-    import yaml
-except ImportError:  # reported by KubeSphereModule
-    yaml = None
-
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.files import write_private
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -34,18 +29,13 @@ BEFORE, PATCH, APPLIED = "role-before", "role-patch", "role-applied"
 NAMESPACE, CREATE, FILE = "role-namespace", "role-create", "role-file"
 
 
-def file_text(obj):
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
-
-
 # ---------------------------------------------------------------------------------------------------
 # before install
 
 
-def plan_file(p, found, obj, impl):
-    """Write the install file `p["dest"]` holding `obj` (found: read_file's facts); [] when it holds it
+def plan_file(p, found, text, impl):
+    """Write the install file `p["dest"]` with `text` (found: read_file's facts); [] when it holds it
     already with mode 0600."""
-    text = file_text(obj)
     if found["text"] == text and found["mode"] == int(FILE_MODE, 8):
         return []
     path = p["dest"]

@@ -98,6 +98,15 @@ def role_before_install(patch):
     return installer.before_install_cc(patch)
 
 
+def role_file_documents(text):
+    """(documents, index of the role object) of an existing install file; ValueError when it holds none."""
+    return installer.install_file_documents(text)
+
+
+def role_file_text(docs):
+    return installer.install_file_text(docs)
+
+
 def role_host_secret(host_state):
     """The host's jwtSecret as rendered (None when not rendered yet)."""
     return installer.config_jwt_secret(host_state["config"])

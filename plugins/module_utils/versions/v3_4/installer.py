@@ -92,17 +92,25 @@ JWT_PATHS = (("spec", "authentication", "jwtSecret"),)
 # Where a jwtSecret can sit in the objects a module reads or writes; results and diffs mask these.
 SECRET_PATHS = JWT_PATHS + (("data", CONFIG_KEY), ("data", "secret"), ("data", "token"))
 HOST_OPTIONS = ("proxyPublishAddress", "hostClusterName")
+# Host options an empty string removes (the merge patch's null): without proxyPublishAddress, ks-apiserver takes
+# the address from tower's LoadBalancer Service (KS pkg/kapis/cluster/v1alpha1/handler.go populateProxyAddress).
+CLEARABLE_HOST_OPTIONS = ("proxyPublishAddress",)
 
 
 def role_patch(role, jwt_secret=None, host_options=None, components=None):
     """The merge patch of the ClusterConfiguration's spec for a role:
-    clusterRole, the host's options (only for `host`, empty ones left out), the member's jwtSecret
+    clusterRole, the host's options (only for `host`; None ones left out; an empty proxyPublishAddress
+    is None in the patch, which removes it, so the address comes from tower's Service again), the jwtSecret
     (only when given) and components to enable (dotted names, see components.py)."""
     if role not in ROLES:
         raise ValueError("clusterRole must be one of %s, not %r" % (", ".join(ROLES), role))
     multicluster = {"clusterRole": role}
     if role == "host":
-        multicluster.update((k, v) for k, v in sorted((host_options or {}).items()) if k in HOST_OPTIONS and v)
+        for key, value in sorted((host_options or {}).items()):
+            if key in HOST_OPTIONS and value:
+                multicluster[key] = value
+            elif key in CLEARABLE_HOST_OPTIONS and value == "":
+                multicluster[key] = None
     spec = {"multicluster": multicluster}
     if jwt_secret:
         spec["authentication"] = {"jwtSecret": jwt_secret}
@@ -152,6 +160,9 @@ def applied_problems(role, config, cc, jwt_secret=None, host_options=None):
             if value and get_path(config, ("multicluster", key)) != value:
                 problems.append("kubesphere-config multicluster.%s is %r (wanted %r)"
                                 % (key, get_path(config, ("multicluster", key)), value))
+            elif value == "" and key in CLEARABLE_HOST_OPTIONS and get_path(config, ("multicluster", key)):
+                problems.append("kubesphere-config multicluster.%s is %r (wanted none)"
+                                % (key, get_path(config, ("multicluster", key))))
     return problems
 
 
@@ -270,6 +281,30 @@ def before_install_cc(patch, version="v3.4.1"):
             "metadata": {"name": CC_NAME, "namespace": KS_NAMESPACE, "labels": {"version": version}},
             "spec": DEFAULT_SPEC}
     return merge(base, patch)  # merge copies: DEFAULT_SPEC is never changed
+
+
+def install_file_documents(text):
+    """The YAML documents of an existing cluster-configuration.yaml (a file of ks-installer's or KubeKey's
+    config-sample.yaml, whose ClusterConfiguration sits beside a KubeKey Cluster) and the index of the
+    ClusterConfiguration among them. Raises ValueError (safe to print: no values quoted) when the text is not
+    YAML or holds no ClusterConfiguration, or more than one."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ValueError("is not valid YAML%s" % (" (line %d)" % (mark.line + 1) if mark else ""))
+    found = [i for i, d in enumerate(docs) if isinstance(d, dict) and d.get("kind") == CC_KIND
+             and str(d.get("apiVersion", "")).startswith(CC_API_VERSION.split("/", 1)[0] + "/")]
+    if len(found) != 1:
+        raise ValueError("holds %s ClusterConfiguration (%s) document" % ("no" if not found else "more than one", CC_API_VERSION))
+    return docs, found[0]
+
+
+def install_file_text(docs):
+    """The text of the install file's documents (one document: as ks-installer's own file, several: ---)."""
+    if len(docs) == 1:
+        return yaml.safe_dump(docs[0], sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, explicit_start=True)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -376,3 +376,21 @@ def test_ansible_inventory_shows_a_validation_problem(tmp_path):
     text = " ".join(proc.stderr.split())
     assert "[invalid_name] cluster 'Member_1': KubeSphere rejects this name" in text
     assert "[unknown_connection_type] cluster 'm2': connection type 'vpn' is unknown" in text
+
+
+def test_the_hosts_proxy_address_and_install_paths_become_variables(plugin_class, kubeconfigs):
+    doc = good(install_config="install/member1.yaml")
+    doc["host"].update(proxy_publish_address="http://192.0.2.10:30721", install_config="/srv/ks/host.yaml")
+    inv = parse(plugin_class, kubeconfigs, doc)[0]
+    h, m1 = inv.get_host("host").vars, inv.get_host("member1").vars
+    assert h["kubesphere_proxy_publish_address"] == "http://192.0.2.10:30721"
+    assert h["kubesphere_install_config"] == "/srv/ks/host.yaml"
+    assert m1["kubesphere_install_config"] == str(kubeconfigs / "install" / "member1.yaml")
+    assert "kubesphere_proxy_publish_address" not in m1
+
+
+def test_a_proxy_address_the_agent_cannot_dial_is_refused(plugin_class, kubeconfigs):
+    doc = good()
+    doc["host"]["proxy_publish_address"] = "192.0.2.10:30721"
+    msg = bad(plugin_class, kubeconfigs, doc)
+    assert "- [bad_proxy_publish_address] cluster 'host': proxy_publish_address" in msg

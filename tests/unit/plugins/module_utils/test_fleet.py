@@ -327,3 +327,19 @@ def test_a_multi_line_json_kubeconfig_is_content_for_the_checks_and_the_connecti
     value, secrets = _k8s.resolve_kubeconfig(text, "m1")
     assert isinstance(value, dict) and value["current-context"] == "m1"
     assert "secret-token" in secrets and text in secrets
+
+
+def test_the_hosts_proxy_address_is_checked_and_members_ignore_it():
+    assert fleet_checks.validate(fleet_of("member1", proxy_publish_address="http://192.0.2.10:30721")) == []
+    assert fleet_checks.validate(fleet_of("member1", proxy_publish_address="")) == []
+    problems = fleet_checks.validate(fleet_of("member1", proxy_publish_address="tower:8080"))
+    assert codes(problems) == ["bad_proxy_publish_address"] and problems[0]["cluster"] == "host"
+    # an AWX survey answer reaches every inventory host: only the host's counts
+    assert fleet_checks.validate(fleet_of(("member1", {"proxy_publish_address": "tower:8080"}))) == []
+
+
+def test_from_inventory_reads_the_proxy_address_and_install_path():
+    groups = {"kubesphere_host": ["h"], "kubesphere_members": []}
+    hostvars = {"h": {"kubesphere_proxy_publish_address": "", "kubesphere_install_config": "/x/h.yaml"}}
+    (h,) = fleet.from_inventory(hostvars, groups)
+    assert (h["proxy_publish_address"], h["install_config"]) == ("", "/x/h.yaml")

@@ -273,11 +273,11 @@ def test_plan_create_makes_the_namespace_first_and_predicts_the_object_behind_it
 def test_plan_file_is_empty_when_the_file_holds_the_object_with_mode_0600():
     p = params(dest="/x/cc.yaml")
     obj = IMPL.role_before_install(patch_for(p, SECRET))
-    text = role_plan.file_text(obj)
-    assert ids(role_plan.plan_file(p, {"text": None, "mode": None}, obj, IMPL)) == ["role-file"]
-    assert ids(role_plan.plan_file(p, {"text": text, "mode": 0o644}, obj, IMPL)) == ["role-file"]
-    assert role_plan.plan_file(p, {"text": text, "mode": 0o600}, obj, IMPL) == []
-    assert role_plan.plan_file(p, {"text": None, "mode": None}, obj, IMPL)[0].public()["side"] == "local"
+    text = IMPL.role_file_text([obj])
+    assert ids(role_plan.plan_file(p, {"text": None, "mode": None}, text, IMPL)) == ["role-file"]
+    assert ids(role_plan.plan_file(p, {"text": text, "mode": 0o644}, text, IMPL)) == ["role-file"]
+    assert role_plan.plan_file(p, {"text": text, "mode": 0o600}, text, IMPL) == []
+    assert role_plan.plan_file(p, {"text": None, "mode": None}, text, IMPL)[0].public()["side"] == "local"
 
 
 # --- the operation -------------------------------------------------------------------------------------------
@@ -388,3 +388,115 @@ def test_dest_writes_the_file_0600_once_and_check_mode_predicts(tmp_path, monkey
     assert not again["changed"] and again["plan"] == []
     os.chmod(path, 0o644)
     assert mr.run(FileModule(**p))["changed"] and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# --- the install file: an existing one patched, the host's jwtSecret -------------------------------------------
+
+class FileModule(FakeModule):
+    def atomic_move(self, src, dest):
+        import os
+        os.rename(src, dest)
+
+    def set_mode_if_different(self, path, mode, changed):
+        import os
+        import stat
+        if stat.S_IMODE(os.stat(path).st_mode) == int(mode, 8):
+            return changed
+        if not self.check_mode:
+            os.chmod(path, int(mode, 8))
+        return True
+
+
+KUBEKEY_SAMPLE = """\
+# KubeKey's config-sample.yaml: the user's cluster and their KubeSphere settings
+apiVersion: kubekey.kubesphere.io/v1alpha2
+kind: Cluster
+metadata:
+  name: sample
+spec:
+  hosts:
+  - {name: node1, address: 172.16.0.2}
+---
+apiVersion: installer.kubesphere.io/v1alpha1
+kind: ClusterConfiguration
+metadata:
+  name: ks-installer
+  namespace: kubesphere-system
+spec:
+  devops:
+    enabled: true
+  multicluster:
+    clusterRole: none
+"""
+
+
+def test_dest_patches_an_existing_file_keeping_the_users_settings_and_documents(tmp_path, monkeypatch):
+    connections(monkeypatch, [])
+    path = tmp_path / "config-sample.yaml"
+    path.write_text(KUBEKEY_SAMPLE)
+    p = params(role="host", jwt_secret=SECRET, dest=str(path), proxy_publish_address="http://10.0.0.5:30721",
+               host_cluster_name="east")
+    check = mr.run(FileModule(check_mode=True, diff=True, **p))
+    assert check["changed"] and path.read_text() == KUBEKEY_SAMPLE
+    assert check["diff"]["before"]["spec"]["multicluster"] == {"clusterRole": "none"}
+    assert check["diff"]["after"]["spec"]["authentication"]["jwtSecret"] == "********" and SECRET not in repr(check)
+    done = mr.run(FileModule(**p))
+    assert done["changed"]
+    kk, cc = list(yaml.safe_load_all(path.read_text()))
+    assert kk["kind"] == "Cluster" and kk["spec"]["hosts"][0]["address"] == "172.16.0.2"
+    assert cc["spec"]["devops"] == {"enabled": True} and "terminal" not in cc["spec"]
+    assert cc["spec"]["multicluster"] == {"clusterRole": "host", "hostClusterName": "east",
+                                          "proxyPublishAddress": "http://10.0.0.5:30721"}
+    assert cc["spec"]["authentication"]["jwtSecret"] == SECRET
+    assert not mr.run(FileModule(**p))["changed"]
+    cleared = mr.run(FileModule(**dict(p, proxy_publish_address="")))
+    assert cleared["changed"]
+    assert "proxyPublishAddress" not in list(yaml.safe_load_all(path.read_text()))[1]["spec"]["multicluster"]
+
+
+def test_dest_refuses_a_file_without_a_cluster_configuration_and_writes_nothing(tmp_path, monkeypatch):
+    connections(monkeypatch, [])
+    path = tmp_path / "notes.yaml"
+    path.write_text("just: notes\n")
+    with pytest.raises(Refused) as e:
+        mr.run(FileModule(**params(role="member", jwt_secret=SECRET, dest=str(path))))
+    assert e.value.code == "install_file_invalid" and str(path) in e.value.msg and "no ClusterConfiguration" in e.value.msg
+    assert path.read_text() == "just: notes\n"
+
+
+def test_a_host_jwt_secret_is_written_before_install_only(tmp_path, monkeypatch):
+    connections(monkeypatch, [])
+    path = tmp_path / "host.yaml"
+    mr.run(FileModule(**params(role="host", jwt_secret=SECRET, dest=str(path))))
+    assert yaml.safe_load(path.read_text())["spec"]["authentication"]["jwtSecret"] == SECRET
+    assert IMPL.role_patch("host", None, {"proxyPublishAddress": ""})["spec"]["multicluster"] == {
+        "clusterRole": "host", "proxyPublishAddress": None}
+    assert IMPL.role_patch("host", None, {"proxyPublishAddress": None})["spec"]["multicluster"] == {"clusterRole": "host"}
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5:30721", "tower.example.com:8080", "ftp://a:1", "http://:80",
+                                     "http://u:p@a:1", "http://a:99999", "http://a:", "http://a?x=1", "http://a b"])
+def test_a_proxy_publish_address_the_agent_cannot_dial_is_refused_before_any_write(monkeypatch, address):
+    conns = connections(monkeypatch, cluster_objects("host", SECRET, cc_status={"multicluster": {"status": "enabled"}}))
+    with pytest.raises(Refused) as e:
+        mr.run(FakeModule(**params(role="host", proxy_publish_address=address, wait=False)))
+    assert codes(e.value.problems) == ["bad_proxy_publish_address"] and e.value.cluster == "m1"
+    assert repr(address) in e.value.msg and "http://<address>:<port>" in e.value.msg
+    assert not [c for c in conns[""].calls if c[0] in ("merge_patch", "create", "apply", "delete")]
+
+
+@pytest.mark.parametrize("address", ["http://10.0.0.5:30721", "https://tower.example.com", "ws://10.0.0.5:8080",
+                                     "wss://t.example.com:443/agent", "http://[fd00::5]:30721", ""])
+def test_proxy_publish_addresses_the_agent_dials(address):
+    assert role_checks.proxy_address_problems("host", "host", address) == []
+
+
+def test_an_empty_proxy_publish_address_is_applied_once_the_rendered_config_has_none():
+    cc = {"status": {"multicluster": {"status": "enabled"}}}
+    rendered = {"multicluster": {"clusterRole": "host", "proxyPublishAddress": "http://old:1"}}
+    left = IMPL.role_applied_problems("host", {"config": rendered, "cluster_configuration": cc}, None,
+                                      {"proxyPublishAddress": "", "hostClusterName": None})
+    assert left == ["kubesphere-config multicluster.proxyPublishAddress is 'http://old:1' (wanted none)"]
+    rendered["multicluster"].pop("proxyPublishAddress")
+    assert IMPL.role_applied_problems("host", {"config": rendered, "cluster_configuration": cc}, None,
+                                      {"proxyPublishAddress": ""}) == []
