@@ -37,7 +37,7 @@ def inv(tmp_path):
 def test_output_that_is_not_the_json_callbacks_fails_when_read(stdout, inv):
     run = PlaybookRun(proc(stdout, rc=4), inventory=inv)
     assert run.rc == 4 and run.stdout == stdout  # what did not parse is still there to search
-    for read in (lambda: run.stats, lambda: run.results("t"), lambda: run.changed_hosts(), lambda: list(run.tasks())):
+    for read in (lambda: run.stats, lambda: run.results("t"), run.changed_hosts, lambda: list(run.tasks())):
         with pytest.raises(AssertionError, match="does not parse"):
             read()
     assert "PlaybookRun(rc=4)" in repr(run)
