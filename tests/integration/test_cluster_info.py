@@ -108,6 +108,7 @@ def test_every_fact_matches_the_api_server(lab, kube, lab_inventory, ansible_run
 
 def test_check_mode_reads_the_same_and_changes_nothing(lab, lab_inventory, ansible_run):
     audit = AuditLog.for_lab(lab)
+    audit.sync(lab)
     mark = audit.mark()
     run = ansible_run(INFO, lab_inventory, check=True)
     assert run.rc == 0, run
