@@ -17,7 +17,7 @@ demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab,
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/status.yml
 	@echo "The lab is still running: 'tests/lab/kslab status' shows it, 'make lab-down' stops it."
 
-test: system-packages venv link  ## every test: unit, lab, integration, AWX, sanity, lint, changelog, molecule, build (builds the lab's binaries and starts and stops its own labs)
+test: system-packages venv link  ## every test: unit, lab, integration, AWX, sanity, lint, changelog, molecule, build, galaxy (builds the lab's binaries and starts and stops its own labs)
 	bash tests/run-all.sh
 
 # Debian packages the lab and the tests use: zstd (KubeSphere's source archives), chromium (the fleet report

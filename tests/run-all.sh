@@ -5,22 +5,25 @@
 # Two lanes run side by side, because the lab stages mostly wait on KubeSphere's and kubefed's own timers
 # (health probes every 10 s, a 20 s availableDelay, resyncs) while the other stages need the CPU:
 #   checks: unit -> ansible-test sanity -> ansible-lint -> changelog -> molecule -> collection build and install
+#           -> galaxy (galaxy-importer and antsibull-docs' linter on the built tarball)
 #   labs:   the lab's binaries (tests/lab/build-binaries.sh; cached in ~/.cache/kslab) -> then at once:
 #           lab (tests/lab/tests: kube-apiservers, KubeSphere's real control plane, the installer stand-in),
 #           integration-1, -2 and -3 (tests/integration, split by file), awx (tests/awx)
 # Each stage has its own lab state folder, its own port base for its shared lab and its own port range for its
 # private labs (KSLAB_PRIVATE_PORTS), so stages never meet. A stage's output goes to build/test-results/<stage>.log;
 # one line says when each stage ends, a failed stage's log is printed at the end, and the last line sums every
-# pytest stage as "N passed, N failed, N skipped". A pytest stage that collects no test fails.
+# pytest stage as "N passed, N failed, N skipped". Every requested stage must report (one whose lane died
+# before it recorded a result fails), and a pytest stage that collects no test, or whose tests were all
+# skipped or xfailed, fails (tests/run_all_summary.py).
 #
 #   tests/run-all.sh                 every stage
-#   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build)
+#   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build galaxy)
 #   KSLAB_TEST_SERIAL=1 tests/run-all.sh    one stage after the other, output straight to the terminal
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 BIN="$REPO/.venv/bin"
-RESULTS="$REPO/build/test-results"
+RESULTS="${KS_TEST_RESULTS:-$REPO/build/test-results}"  # KS_TEST_RESULTS: tests/unit/test_run_all_summary.py
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 export ANSIBLE_COLLECTIONS_PATH="$REPO/build/collections" ANSIBLE_CONFIG="$REPO/ansible.cfg" PATH="$BIN:$PATH"
 export KSLAB_INSTALLER_DELAY="${KSLAB_INSTALLER_DELAY:-1}"
@@ -53,6 +56,8 @@ pytest_stage() {  # pytest_stage NAME STATE_DIR PORT_BASE PRIVATE_PORTS PATHS...
       -o junit_logging=system-out -o junit_log_passing_tests=false "$@"
   local rc=$?
   [ $rc -eq 5 ] && echo "($name: no tests collected: this stage must run tests)"
+  # pytest exits 0 when every test was skipped or xfailed: that stage proved nothing and fails too
+  [ $rc -eq 0 ] && { "$BIN/python" "$REPO/tests/run_all_summary.py" --check-junit "$name" "$RESULTS/$name.xml" || rc=1; }
   [ -f "$state/lab.json" ] && KSLAB_STATE="$state" "$REPO/tests/lab/kslab" down >/dev/null 2>&1
   return $rc
 }
@@ -102,6 +107,44 @@ build_install() {
     && test -f "$out/installed/ansible_collections/kubesphere/multicluster/plugins/modules/cluster_info.py"
 }
 
+# Galaxy's own import check and the docs linter of Ansible's documentation build, on the built tarball (what
+# ships): the tarball of the build stage when it ran, else one built here. Both run on a copy outside this
+# checkout, with kubernetes.core beside it: antsibull-docs copies a collection that sits in a git work tree
+# (and this checkout's .venv, which holds kubernetes.core, does) by `git ls-files`, which is nothing for an
+# ignored folder. galaxy-importer runs ansible-doc and ansible-lint (ansible-test is the sanity stage's); it
+# must print no WARNING and no ERROR line, and the linter no finding.
+galaxy() {
+  local work tarball rc=0
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ks-galaxy.XXXXXX") || return 1
+  tarball=$(ls "$REPO"/build/dist/kubesphere-multicluster-*.tar.gz 2>/dev/null | head -n1)
+  if [ "$(cat "$RESULTS/build.rc" 2>/dev/null)" != 0 ] || [ -z "$tarball" ]; then
+    "$BIN/ansible-galaxy" collection build --force --output-path "$work" . || { rm -rf "$work"; return 1; }
+    tarball=$(ls "$work"/kubesphere-multicluster-*.tar.gz | head -n1)
+  fi
+  echo "tarball: $tarball"
+  local coll="$work/ansible_collections/kubesphere/multicluster" kc
+  mkdir -p "$coll" "$work/ansible_collections/kubernetes" && tar -xzf "$tarball" -C "$coll" || { rm -rf "$work"; return 1; }
+  kc=$("$BIN/python" -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])')
+  cp -r "$kc" "$work/ansible_collections/kubernetes/core"
+  printf '[galaxy-importer]\nrun_ansible_test = False\nrun_ansible_doc = True\nrun_ansible_lint = True\noffline_ansible_lint = True\ncheck_changelog = True\n' >"$work/galaxy-importer.cfg"
+  echo "=== galaxy-importer $("$BIN/python" -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))') on $(basename "$tarball")"
+  (cd "$work" && env GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" ANSIBLE_COLLECTIONS_PATH="$work" \
+     "$BIN/python" -m galaxy_importer.main "$tarball") >"$work/importer.log" 2>&1 || rc=1
+  cat "$work/importer.log"
+  if grep -E "WARNING|ERROR" "$work/importer.log" >/dev/null; then
+    echo "(galaxy-importer: the WARNING/ERROR lines above must be fixed)"; rc=1
+  fi
+  grep -qx "Importer processing completed successfully" "$work/importer.log" || { echo "(galaxy-importer did not complete)"; rc=1; }
+  echo "=== antsibull-docs lint-collection-docs --plugin-docs"
+  if (cd "$work" && ANSIBLE_COLLECTIONS_PATH="$work" "$BIN/antsibull-docs" lint-collection-docs --plugin-docs "$coll"); then
+    echo "(antsibull-docs: no finding)"
+  else
+    echo "(antsibull-docs: the findings above must be fixed)"; rc=1
+  fi
+  rm -rf "$work"
+  return $rc
+}
+
 want() {  # no arguments: every stage; else only the named ones
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
@@ -132,6 +175,7 @@ checks_lane() {
   want changelog && stage changelog changelog
   want molecule && stage molecule molecule_all
   want build && stage build build_install
+  want galaxy && stage galaxy galaxy
 }
 
 labs_lane() {
@@ -168,29 +212,7 @@ else
 fi
 
 echo
-failed=()
-for rcfile in "$RESULTS"/*.rc; do
-  [ -e "$rcfile" ] || continue
-  name=$(basename "$rcfile" .rc)
-  [ "$(cat "$rcfile")" = 0 ] || failed+=("$name")
-done
-if [ "$SERIAL" != 1 ]; then
-  for name in "${failed[@]}"; do
-    echo "===== log of the failed stage $name ($RESULTS/$name.log) ====="
-    tail -n 400 "$RESULTS/$name.log"
-  done
-fi
-echo "all stages: $(( $(date +%s) - T0 )) s"
-"$BIN/python" - "$RESULTS" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-t = f = e = s = 0
-for path in glob.glob(sys.argv[1] + "/*.xml"):
-    for suite in ET.parse(path).getroot().iter("testsuite"):
-        t += int(suite.get("tests", 0)); f += int(suite.get("failures", 0))
-        e += int(suite.get("errors", 0)); s += int(suite.get("skipped", 0))
-print("%d passed, %d failed, %d skipped" % (t - f - e - s, f + e, s))
-PY
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED stages: ${failed[*]}"
-  exit 1
-fi
+# Every requested stage must report: one that never wrote its .rc (its lane died) fails, and so does a pytest
+# stage that ran no test or only skipped or xfailed ones (tests/run_all_summary.py, unit-tested).
+"$BIN/python" "$REPO/tests/run_all_summary.py" "$RESULTS" --elapsed $(( $(date +%s) - T0 )) \
+  $([ "$SERIAL" = 1 ] && echo --serial) "${STAGES[@]}"

@@ -52,9 +52,9 @@ options:
     choices: [present, absent]
   name:
     description:
-      - The member's KubeSphere cluster name (its Cluster object on the host). The console's rule
-        C([a-z0-9]([-a-z0-9]*[a-z0-9])?), at most 63 characters (60 for proxy members, whose tower
-        Service is C(mc-<name>)).
+      - The member's KubeSphere cluster name (its Cluster object on the host). The console's rule is lowercase
+        letters, digits and C(-), starting and ending with a letter or digit (a DNS-1123 label), at most 63
+        characters (60 for proxy members, whose tower Service is C(mc-<name>)).
       - The documented inventory layout sets it as C(kubesphere_cluster_name).
     type: str
     required: true

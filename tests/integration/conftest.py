@@ -3,8 +3,14 @@
 `ansible_run(playbook, inventory, check=False, diff=False, extra_vars=None, verbosity=0)` runs
 ansible-playbook in a subprocess (the same way users do) with the json callback, and returns a
 PlaybookRun: .rc, .stdout (the raw text, for searching secrets), .results(task_name) -> list of the
-per-host results of the task with that name, .stats."""
+per-host results of the task with that name, .stats, .changed_hosts().
 
+Output that does not parse as the json callback's document fails the test as soon as it is read (.data,
+.stats, .results): it never reads as a run of no play. .changed_hosts() (and .stats_of()) first assert the
+recap names every host of the inventory (or the hosts given), so "nothing changed" is never said of a run
+where a host did not play."""
+
+import glob
 import json
 import os
 import subprocess
@@ -12,23 +18,88 @@ import sys
 import tempfile
 
 import pytest
+import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.dirname(sys.executable)
 
 
+def inventory_hosts(inventory):
+    """Every host a static inventory names: "a,b," host lists, a YAML file, or a folder of YAML files (the
+    inventory plugin's `*.kubesphere.yml` and `group_vars`/`host_vars` are not static hosts)."""
+    if not os.path.exists(inventory):
+        return {h.strip() for h in inventory.split(",") if h.strip()}
+    if os.path.isdir(inventory):
+        files = sorted(f for f in glob.glob(os.path.join(inventory, "*.y*ml")) if ".kubesphere." not in os.path.basename(f))
+    else:
+        files = [inventory]
+    hosts = set()
+
+    def walk(group):
+        if isinstance(group, dict):
+            hosts.update((group.get("hosts") or {}).keys())
+            for child in (group.get("children") or {}).values():
+                walk(child)
+
+    for path in files:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+        if "plugin" in data:
+            continue
+        for group in data.values():
+            walk(group)
+    return hosts
+
+
 class PlaybookRun:
-    def __init__(self, proc, text_output=None):
+    def __init__(self, proc, text_output=None, callback="ansible.posix.json", inventory=None, limit=None):
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.text_output = text_output
+        self.callback = callback
+        self.inventory = inventory
+        self.limit = limit
+        self._data = None
+        self._parse_error = None
+        if not callback.endswith(".json") and callback != "json":
+            self._parse_error = "this run used the %r callback, not the json one" % callback
+            return
         try:
             start = proc.stdout.index("{")
-            self.data = json.loads(proc.stdout[start:])
-        except ValueError:
-            self.data = {"plays": [], "stats": {}}
-        self.stats = self.data.get("stats", {})
+            data, end = json.JSONDecoder().raw_decode(proc.stdout, start)
+            if proc.stdout[end:].strip():
+                raise ValueError("text after the JSON document: %r" % proc.stdout[end:end + 200])
+            if not isinstance(data, dict) or "plays" not in data or "stats" not in data:
+                raise ValueError("the JSON document has no plays and stats")
+            self._data = data
+        except ValueError as e:
+            self._parse_error = "the output of ansible-playbook does not parse as the json callback's: %s" % e
+
+    @property
+    def data(self):
+        assert self._parse_error is None, "%s\n%r" % (self._parse_error, self)
+        return self._data
+
+    @property
+    def stats(self):
+        return self.data["stats"]
+
+    def stats_of(self, hosts=None):
+        """The recap, once it names every host of `hosts` (default: every host of the inventory; a run with
+        --limit must say which hosts)."""
+        if hosts is None:
+            assert self.inventory is not None and self.limit is None, "say which hosts this run's recap must name"
+            hosts = inventory_hosts(self.inventory)
+        hosts = set(hosts)
+        assert hosts, "no host to look for in the recap (inventory %r)" % self.inventory
+        missing = hosts - set(self.stats)
+        assert not missing, "the recap names no result for %s: %r" % (sorted(missing), self)
+        return self.stats
+
+    def changed_hosts(self, hosts=None):
+        """{host: number of changed tasks} of every host that changed something, after stats_of(hosts)."""
+        return {h: s.get("changed", 0) for h, s in self.stats_of(hosts).items() if s.get("changed")}
 
     def tasks(self):
         for play in self.data.get("plays", []):
@@ -54,7 +125,7 @@ class PlaybookRun:
         return out
 
     def __repr__(self):
-        failed = "".join("FAILED %s\n" % f for f in self.failures())
+        failed = "".join("FAILED %s\n" % f for f in self.failures()) if self._parse_error is None else ""
         return "PlaybookRun(rc=%s)\n%sSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, failed, self.stdout[-6000:], self.stderr[-3000:])
 
 
@@ -107,7 +178,7 @@ def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, 
     finally:
         if tmp:
             os.unlink(tmp)
-    return PlaybookRun(proc)
+    return PlaybookRun(proc, callback=callback, inventory=inventory, limit=limit)
 
 
 @pytest.fixture

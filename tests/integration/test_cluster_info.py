@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
+from auditlog import AuditLog
+from conftest import inventory_hosts
 from kslabkit.rest import ApiError
 
 INFO = """
@@ -27,6 +29,9 @@ INFO = """
         fail_on_unreachable: "{{ strict | default(false) }}"
         clock_samples: 2
 """
+
+
+KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 def broken_kubeconfigs(lab, tmp_path):
@@ -106,11 +111,22 @@ def test_every_fact_matches_the_api_server(lab, kube, lab_inventory, ansible_run
 
 
 def test_check_mode_reads_the_same_and_changes_nothing(lab, lab_inventory, ansible_run):
+    audit = AuditLog.for_lab(lab)
+    audit.sync(lab)
+    mark = audit.mark()
     run = ansible_run(INFO, lab_inventory, check=True)
     assert run.rc == 0, run
-    for name, r in run.results("info").items():
+    results = run.results("info")
+    assert sorted(results) == sorted(inventory_hosts(lab_inventory)) == sorted(lab.names), run
+    assert run.changed_hosts() == {}, run
+    for name, r in results.items():
         assert r["changed"] is False and r["cluster"]["reachable"] is True
         assert r["cluster"]["kubernetes_version"].startswith("v1.")
+    # nothing written on any cluster: the audit logs, not the results' word for it (KubeSphere's own components
+    # act as the lab's admin user on a member imported with its kubeconfig: told apart by their user agent)
+    audit.sync(lab)
+    writes = [r for r in audit.writes_by_collection(since=mark) if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
+    assert writes == []
 
 
 @contextlib.contextmanager

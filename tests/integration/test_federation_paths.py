@@ -64,7 +64,7 @@ def apply_twice(fleet, tasks):
     mark = audit.mark()
     second = run_playbook(play(tasks), "localhost,", extra_vars=kubeconfig_vars(fleet))
     assert second.rc == 0, second
-    assert dict((h, s.get("changed")) for h, s in second.stats.items()) == {"localhost": 0}, second
+    assert dict((h, s.get("changed")) for h, s in second.stats_of().items()) == {"localhost": 0}, second
     audit.sync(fleet)
     assert audit.writes_by_collection(since=mark) == []
     return first

@@ -246,7 +246,7 @@ def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(fleet, ansib
     mark = lab.audit.mark()
     run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=900)
     assert run.rc == 0, run
-    assert {h: s.get("changed") for h, s in run.stats.items() if s.get("changed")} == {}, run.stats
+    assert run.changed_hosts() == {}, run.stats
     for res in run.results(IMPORT_TASK).values():
         assert res["changed"] is False and res["changes"] == [] and res["health"]["verdict"] == "ready"
     assert collection_writes(lab, mark) == []

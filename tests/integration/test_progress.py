@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from conftest import REPO, with_lab_inventory
+from auditlog import AuditLog
+from conftest import REPO, inventory_hosts, with_lab_inventory
 from standins.installer import read_ks_config
 
 SITE = os.path.join(REPO, "playbooks", "site.yml")
@@ -19,6 +20,7 @@ LINE = re.compile(r"^\[(?P<host>[\w-]+)\] (?P<cluster>[\w-]+): waiting until (?P
 RECAP = re.compile(r"^(?P<host>[\w-]+)\s*: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                    r"\s+failed=(?P<failed>\d+)", re.M)
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
+KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 pytestmark = pytest.mark.timeout(2400)
 
@@ -83,8 +85,16 @@ def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothin
     assert ready(clusters["member1"]) and ready(clusters["member2"]), clusters.keys()
     assert clusters["member2"]["spec"]["connection"]["type"] == "proxy"
 
+    audit = AuditLog.for_lab(lab)
+    audit.sync(lab)
+    mark = audit.mark()
     again = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, callback="default", timeout=1200)
     assert again.rc == 0, again
     stats = recap(again)
-    assert stats and all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), (stats, again)
+    assert set(stats) >= inventory_hosts(lab.lab_inventory), (stats, again)
+    assert all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), (stats, again)
+    # and wrote nothing (the audit log; KubeSphere's components act as the admin user on member1, imported
+    # with its kubeconfig: told apart by their user agent)
+    audit.sync(lab)
+    assert [r for r in audit.writes_by_collection(since=mark) if not r.user_agent.startswith(KUBESPHERE_AGENTS)] == []
     assert not LINE.search(again.stdout), again

@@ -1,8 +1,8 @@
 """Roles host_config/member_config/time_sync and the multicluster_role module against a PRIVATE lab with the stand-ins.
 
 Each test starts its own lab (every cluster role `none`, ks-installer stand-in with a short delay) and
-runs real ansible-playbook. "Writes nothing" is checked by comparing, before and after, the
-resourceVersions of what multicluster_role writes and the role and jwtSecret the installer renders."""
+runs real ansible-playbook. "Writes nothing" is checked in the lab's audit logs: no create, update, patch or
+delete by the collection's user on any cluster since a mark (`mark_writes`, `collection_writes`)."""
 
 import os
 import stat
@@ -79,23 +79,30 @@ def role(lab, name):
     return (rendered(lab, name).get("multicluster") or {}).get("clusterRole")
 
 
-def versions(lab):
-    """Per cluster: the resourceVersion of what multicluster_role writes (the ClusterConfiguration, and the
-    kubesphere-system namespace on a create), and what the installer renders from it (role, jwtSecret).
-    Resource versions of the rendered objects are not compared: the stand-ins of KubeSphere's
-    controllers may rewrite them on their own (the host writes clusterName into configs)."""
-    out = {}
-    for name in lab.names:
-        rest = lab.client(name)
-        for path in (CC, NS):
-            obj = rest.try_get(path)
-            out[(name, path)] = obj["metadata"]["resourceVersion"] if obj else None
-        out[(name, "rendered")] = (role(lab, name), jwt(lab, name))
-    return out
+# KubeSphere's own components act as the lab's admin user on a member imported with its kubeconfig; their user
+# agents tell them apart from the collection (as in test_join.py).
+KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
+
+
+def mark_writes(lab):
+    """Where every cluster's audit log ends now: what collection_writes counts from. Synced first, so that
+    the test's own writes just before (as the same admin user) are behind the mark."""
+    audit = AuditLog.for_lab(lab)
+    audit.sync(lab)
+    return audit, audit.mark()
+
+
+def collection_writes(lab, since, cluster=None):
+    """Every write the collection's user sent since mark_writes() (on `cluster`, or any), dry runs excepted."""
+    audit, mark = since
+    audit.sync(lab)
+    return [r for r in audit.writes_by_collection(since=mark, cluster=cluster)
+            if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
 
 
 def changed_hosts(run):
-    return {h: s.get("changed", 0) for h, s in run.stats.items() if s.get("changed")}
+    """{host: changed tasks} once the recap names every host of the run's inventory (conftest.PlaybookRun)."""
+    return run.changed_hosts()
 
 
 def one_task(lab, hosts, args, name="role change"):
@@ -128,15 +135,15 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     assert host_secret
 
     # the clock gate runs first: a threshold KubeSphere would not honour stops the run before any write
-    before = versions(lab)
+    before = mark_writes(lab)
     gate = ansible_run(SITE, lab.inventory, extra_vars=dict(FAST, time_sync_threshold=20))
     assert gate.rc != 0 and "lower than KubeSphere's maximumClockSkew" in gate.stdout, gate
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # --check --diff: nothing written, a diff with the secret masked
     check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST, callback="default")
     assert check.rc == 0, check
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
     assert "clusterRole: member" in check.stdout and MASK in check.stdout
     assert host_secret not in check.stdout + check.stderr
 
@@ -159,10 +166,10 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     again = ansible_run(SITE, lab.inventory, extra_vars=FAST)
     assert again.rc == 0, again
     assert changed_hosts(again) == {}
-    before = versions(lab)
+    before = mark_writes(lab)
     check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST)
     assert check.rc == 0 and changed_hosts(check) == {}, check
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # component sync (off by default): what the host enables, except the App Store, is enabled on members
     lab.client(lab.host).merge_patch(CC, {"spec": {"devops": {"enabled": True},
@@ -194,34 +201,34 @@ def test_guards_refuse_and_write_nothing(make_lab, ansible_run):
     assert made.rc == 0, made
 
     # a second host
-    before = versions(lab)
+    before = mark_writes(lab)
     run = ansible_run(one_task(lab, m1, dict(PEERS, role="host")), lab.inventory)
     msg = refused(run, m1, "second_host")
     assert "cannot become a host: '%s' already is the host" % host in msg and "force: true" in msg
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # the host has members (a Cluster object other than its own)
     lab.client(host).request("POST", "/apis/cluster.kubesphere.io/v1alpha1/clusters", {
         "apiVersion": "cluster.kubesphere.io/v1alpha1", "kind": "Cluster",
         "metadata": {"name": "joined-elsewhere"}, "spec": {"connection": {"type": "direct"}}})
-    before = versions(lab)
+    before = mark_writes(lab)
     run = ansible_run(one_task(lab, host, {"role": "none"}), lab.inventory)
     assert "joined-elsewhere" in refused(run, host, "host_has_members")
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # a member that is imported somewhere cannot become a host (v4 annotation, no peers given)
     lab.client(m1).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
-    before = versions(lab)
+    before = mark_writes(lab)
     run = ansible_run(one_task(lab, m1, {"role": "host"}), lab.inventory)
     assert "host-cluster=other" in refused(run, m1, "member_imported")
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # a member another host manages
     lab.client(m2).merge_patch(NS, {"metadata": {"annotations": {"cluster.kubesphere.io/host-cluster": "other"}}})
-    before = versions(lab)
+    before = mark_writes(lab)
     run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member")), lab.inventory)
     assert "managed by another host" in refused(run, m2, "managed_by_other_host")
-    assert versions(lab) == before
+    assert collection_writes(lab, before) == []
 
     # force: done, with the problem as a warning
     run = ansible_run(one_task(lab, m2, dict(HOST_CONN, role="member", force=True)), lab.inventory)
@@ -366,13 +373,13 @@ def test_time_sync_playbook_configures_node_hosts(make_lab, ansible_run, tmp_pat
     playbook = os.path.join(REPO, "playbooks", "time_sync.yml")
     run = ansible_run(playbook, str(inventory))
     assert run.rc == 0, run
-    assert run.stats["host-node1"]["changed"] >= 1
+    assert run.stats_of()["host-node1"]["changed"] >= 1
     confs = list(root.rglob("chrony*.conf"))
     assert len(confs) == 1 and "server ntp.lab.example iburst" in confs[0].read_text()
     assert run.results("The node is synchronised and close to NTP time")["host-node1"]["node_offset"] == 0.0004
     assert "max_skew" in run.results("Fail when two clusters' clocks differ more than the threshold")[lab.host]
     again = ansible_run(playbook, str(inventory))
-    assert again.rc == 0 and again.stats["host-node1"].get("changed", 0) == 0, again
+    assert again.rc == 0 and again.changed_hosts() == {}, again
 
 
 def member_task_ran(run):
