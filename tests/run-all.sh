@@ -151,12 +151,15 @@ want() {  # no arguments: every stage; else only the named ones
 }
 STAGES=("$@")
 
-# tests/integration in two halves of about equal length, split by file: the first holds the import, unbind,
-# progress and installed-collection tests, the second every other file (a file not listed goes there).
-INTEGRATION_1=(test_join.py test_unbind.py test_health_dead_member.py test_connections.py test_installed_collection.py test_progress.py)
+# tests/integration in three parts of about equal length, split by file: the first holds the import, unbind,
+# progress, installed-collection, install-time, proxy-address and bad-input tests, the second every file not
+# listed in the first or the third.
+INTEGRATION_1=(test_join.py test_unbind.py test_health_dead_member.py test_connections.py test_installed_collection.py test_progress.py
+               test_install_config.py test_proxy_publish_address.py test_bad_input.py)
 # integration-3: the tests that mostly wait on KubeSphere's and kubefed's timers on private labs of their own
-# (rounds of forced unbinds of dead members; each operation's check-mode plan against its real run)
-INTEGRATION_3=(test_forced_unbind_dead.py test_plan_*.py test_versions.py)
+# (rounds of forced unbinds of dead members; each operation's check-mode plan against its real run; version
+# detection, clean members and the doctor, each on its own private lab)
+INTEGRATION_3=(test_forced_unbind_dead.py test_plan_*.py test_versions.py test_clean_member.py test_doctor.py)
 integration_files() {  # integration_files 1|2|3
   local f base group l
   for f in tests/integration/test_*.py; do
