@@ -17,6 +17,7 @@ the lab cannot play). RBAC of the pod's ServiceAccount is not exercised (the lab
 import base64
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -25,6 +26,24 @@ import yaml
 from .rest import ApiError
 
 TIMEOUT = 1200  # above Helm's default 10 min, so Helm (not the lab) decides a slow install's fate
+RUNNING = set()  # Popen of every command running now (stop_all ends them with the supervisor)
+
+
+def _kill(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def stop_all():
+    """End every Job command still running (their whole process groups)."""
+    for proc in list(RUNNING):
+        _kill(proc)
 
 
 def _write_items(base, data, items, decode):
@@ -142,15 +161,20 @@ def run_pod(rest, pod, kubeconfig, tool_dirs, proxy_port, log_path, timeout=TIME
                 if not os.path.isdir(cwd):
                     os.makedirs(cwd, exist_ok=True)
                 try:
-                    rc = subprocess.run([prog] + argv[1:], stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env, cwd=cwd, timeout=timeout,
-                                        start_new_session=True).returncode
-                except subprocess.TimeoutExpired:
-                    log.write(("timed out after %d s\n" % timeout).encode())
-                    rc = 124
+                    proc = subprocess.Popen([prog] + argv[1:], stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True)
                 except OSError as e:
                     log.write(("could not run %s: %s\n" % (prog, e)).encode())
-                    rc = 127
+                    return 127
+                RUNNING.add(proc)
+                try:
+                    rc = proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    _kill(proc)
+                    log.write(("timed out after %d s\n" % timeout).encode())
+                    rc = 124
+                finally:
+                    RUNNING.discard(proc)
                 log.write(("---- exit %d\n" % rc).encode())
                 if rc != 0:
                     return rc

@@ -25,6 +25,7 @@ import os
 
 import yaml
 
+from . import jobrunner
 from .layout import cache_dir
 from .podplayer import PodPlayer, images
 from .supervisor import KS_NS, KS_POD_PORT, Supervisor, _hash
@@ -72,6 +73,10 @@ class Supervisor41(Supervisor):
                                      proxy, logs) for n in self.names}
         self.proxy_env = {"HTTP_PROXY": "http://127.0.0.1:%d" % proxy, "HTTPS_PROXY": "http://127.0.0.1:%d" % proxy,
                           "NO_PROXY": "127.0.0.1,localhost"}
+
+    def stop_all(self):
+        jobrunner.stop_all()
+        super().stop_all()
 
     def step(self):
         wanted = {}
