@@ -7,7 +7,8 @@ What the collection will rely on, each asserted below:
   label `status=deployed`), whose values carry `multicluster.role` and whose chart appVersion is v4.1.3; the
   rendered `kubesphere-config` says `clusterRole: host`;
 - a member needs nothing prepared: creating a direct `Cluster` (kubeconfig) makes the host install ks-core on the
-  bare member (release deployed there, rendered `clusterRole: member`, the host's jwtSecret), and the Cluster
+  bare member (release deployed there, rendered `clusterRole: member`, the host's
+  `authentication.issuer.jwtSecret`), and the Cluster
   reaches KSCoreReady True and Ready True; the member's kubesphere-system namespace carries
   `cluster.kubesphere.io/host-cluster: <host>` and `cluster.kubesphere.io/name: <member>`;
 - a member whose kube-apiserver stopped goes Ready False (no webhook freezes it, unlike 3.4);
@@ -148,7 +149,8 @@ def test_a_created_member_cluster_gets_ks_core_and_turns_ready(member1_joined):
     assert rel["info"]["status"] == "deployed" and rel["chart"]["metadata"]["appVersion"] == "v4.1.3"
     cfg = rendered(m1)
     assert cfg["multicluster"]["clusterRole"] == "member"
-    assert cfg["authentication"]["jwtSecret"] == rendered(host)["authentication"]["jwtSecret"]
+    host_jwt = rendered(host)["authentication"]["issuer"]["jwtSecret"]  # v4.1: under issuer (3.4: authentication)
+    assert host_jwt and cfg["authentication"]["issuer"]["jwtSecret"] == host_jwt
     ann = wait_for(lambda: ns_annotations(m1).get("cluster.kubesphere.io/name") == "member1" and ns_annotations(m1),
                    120, "member1's kubesphere-system annotated")
     assert ann["cluster.kubesphere.io/host-cluster"] == lab.host
