@@ -18,6 +18,9 @@
 #
 #   tests/run-all.sh                 every stage
 #   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build galaxy)
+#   tests/run-all.sh lab-v41         the lab's KubeSphere v4.1.3 mode: its binaries (build-binaries.sh --kubesphere
+#                                    v4.1.3) and its contract tests (tests/lab/tests/test_real_v41_*.py); NOT part
+#                                    of the default set (named only), and the `lab` stage leaves those files out
 #   KSLAB_TEST_SERIAL=1 tests/run-all.sh    one stage after the other, output straight to the terminal
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -149,6 +152,9 @@ want() {  # no arguments: every stage; else only the named ones
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
+named() {  # stages that run only when named (not in the default set)
+  local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
+}
 STAGES=("$@")
 
 # tests/integration in three parts of about equal length, split by file: the first holds the import, unbind,
@@ -181,8 +187,14 @@ checks_lane() {
   want galaxy && stage galaxy galaxy
 }
 
+v41_stages() {
+  stage lab-v41-binaries "$REPO/tests/lab/build-binaries.sh" --kubesphere v4.1.3
+  if [ "$(cat "$RESULTS/lab-v41-binaries.rc")" != 0 ]; then echo "(the v4.1.3 binaries did not build: lab-v41 does not run)"; return 0; fi
+  KSLAB_TEST_PORT_BASE=24000 stage lab-v41 pytest_stage lab-v41 "$REPO/build/lab-v41" 24300 24000-24300 tests/lab/tests/test_real_v41_*.py
+}
+
 labs_lane() {
-  want lab || want integration || want awx || return 0
+  want lab || want integration || want awx || named lab-v41 || return 0
   stage lab-binaries "$REPO/tests/lab/build-binaries.sh"
   if [ "$(cat "$RESULTS/lab-binaries.rc")" != 0 ]; then echo "(the lab's binaries did not build: no lab stage runs)"; return 0; fi
   # Every kube-apiserver, ks-apiserver and ks-controller-manager watches its certificates with inotify (about
@@ -198,7 +210,10 @@ labs_lane() {
   # take blocks from each stage's own range.
   local pids=()
   run() { if [ "$SERIAL" = 1 ] || [ $together = 0 ]; then "$@"; else "$@" & pids+=($!); fi; }
-  want lab && run stage lab pytest_stage lab "$REPO/build/lab-lab" 26700 27000-28000 tests/lab/tests
+  want lab && run stage lab pytest_stage lab "$REPO/build/lab-lab" 26700 27000-28000 tests/lab/tests --ignore-glob='*test_real_v41_*'
+  if named lab-v41; then  # one after the other: its binaries (about 10-20 min of CPU when not cached), then its tests
+    run v41_stages
+  fi
   want integration && run stage integration-1 pytest_stage integration-1 "$REPO/build/lab-int1" 26800 28000-29000 $(integration_files 1)
   want integration && run stage integration-2 pytest_stage integration-2 "$REPO/build/lab-int2" 26500 29000-30000 $(integration_files 2)
   want integration && run stage integration-3 pytest_stage integration-3 "$REPO/build/lab-int3" 26400 25000-26000 $(integration_files 3)

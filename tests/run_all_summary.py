@@ -20,19 +20,22 @@ import xml.etree.ElementTree as ET
 # every lab stage needs lab-binaries first. tests/unit/test_run_all_summary.py holds this to the script.
 CHECKS = ("unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy")
 LABS = ("lab", "integration", "awx")
-PARTS = {"integration": ("integration-1", "integration-2", "integration-3")}
-PYTEST_STAGES = ("unit", "lab", "integration-1", "integration-2", "integration-3", "awx")
+# stages that run only when named (never in the default set): the lab's KubeSphere v4.1.3 mode
+NAMED_ONLY = ("lab-v41",)
+PARTS = {"integration": ("integration-1", "integration-2", "integration-3"),
+         "lab-v41": ("lab-v41-binaries", "lab-v41")}
+PYTEST_STAGES = ("unit", "lab", "integration-1", "integration-2", "integration-3", "awx", "lab-v41")
 LOG_TAIL = 400
 
 
 def expected_stages(requested):
     """(stages that must report, unknown names) for run-all.sh's arguments (none: every stage)."""
     names = list(requested) or list(CHECKS + LABS)
-    unknown = [n for n in names if n not in CHECKS + LABS]
+    unknown = [n for n in names if n not in CHECKS + LABS + NAMED_ONLY]
     stages = [n for n in CHECKS if n in names]
-    if any(n in names for n in LABS):
+    if any(n in names for n in LABS + NAMED_ONLY):
         stages.append("lab-binaries")
-    for name in LABS:
+    for name in LABS + NAMED_ONLY:
         if name in names:
             stages.extend(PARTS.get(name, (name,)))
     return stages, unknown
@@ -80,7 +83,7 @@ def stage_problem(results, name):
 def verdict(results, requested):
     """[(stage, reason)] of every failed stage, in the order the stages report."""
     stages, unknown = expected_stages(requested)
-    failed = [(n, "unknown stage (known: %s)" % " ".join(CHECKS + LABS)) for n in unknown]
+    failed = [(n, "unknown stage (known: %s)" % " ".join(CHECKS + LABS + NAMED_ONLY)) for n in unknown]
     for name in stages:
         problem = stage_problem(results, name)
         if problem:

@@ -8,12 +8,22 @@
 #                                               kubernetes, kubefed, kubesphere, tower
 #   tests/lab/build-binaries.sh --force ...     rebuild even when cached (the Go build cache makes this fast)
 #   tests/lab/build-binaries.sh --list          print each binary's path and whether it is cached
+#   tests/lab/build-binaries.sh --kubesphere v4.1.3 [...]
+#                                               (or KSLAB_KUBESPHERE=v4.1.3) the set for the lab's v4.1.3 mode instead:
+#                                               Kubernetes, ks-controller-manager and ks-apiserver v4.1.3, helm,
+#                                               kubectl, kustomize (groups: kubernetes, kubesphere, tools)
 #
 # Where (the cache root is ${KSLAB_CACHE:-~/.cache/kslab}; never inside the repository):
 #   <root>/v1.34.3/bin/{etcd,kube-apiserver,kube-controller-manager}     KSLAB_K8S_VERSION picks another pin
 #   <root>/kubefed-v0.8.1/bin/kubefed-controller-manager
 #   <root>/kubesphere-v3.4.1/bin/{ks-controller-manager,ks-apiserver}
 #   <root>/tower-v0.2.1/bin/{tower-proxy,tower-agent}
+#   with --kubesphere v4.1.3 (built only when asked):
+#   <root>/kubesphere-v4.1.3/bin/{ks-controller-manager,ks-apiserver}
+#   <root>/helm-v3.16.2/bin/helm
+#   <root>/v1.34.3/bin/{kubectl,kustomize}     kubectl at the lab's Kubernetes pin; kustomize is a two-line shim
+#                                             (`kustomize build DIR` -> `kubectl kustomize DIR`) for helm's
+#                                             post-renderer in KubeSphere's helm-executor Jobs
 #   <root>/build-times.tsv    one line per step: finished (UTC), name, version, seconds, bytes, kind, load
 #                             (kind: first = first build of that binary in this cache root, i.e. cold on a fresh
 #                             machine; rebuild; forced = --force; prep = module download or unpack; load = the
@@ -54,6 +64,18 @@
 #   line is replaced by one that puts --bind-address in front (the lab passes 127.0.0.1). Nothing else changes.
 #   Both patches' checksum is part of the KubeSphere binaries' stamps, so changing a patch rebuilds them.
 #
+# THE SAME TWO CHANGES FOR KUBESPHERE v4.1.3 (--kubesphere v4.1.3; same environment variables, same effect):
+#   v4.1.3's ks-controller-manager builds its manager in cmd/controller-manager/app/options/options.go with a
+#   webhook server on the fixed port 8443 and controller-runtime v0.19's default metrics address :8080, all
+#   interfaces, no flag. The build adds cmd/controller-manager/app/options/zz_kslab_listen.go and one call on the
+#   line before `mgr, err := manager.New(k8sClient.Config(), cmOptions)`:
+#     KSLAB_KS_WEBHOOK_PORT=P      the webhook server (same certificate directory) listens on 127.0.0.1:P
+#     KSLAB_KS_METRICS_ADDR=H:P    the metrics server listens on H:P instead of :8080 ("0" switches it off)
+#   v4.1.3's ks-apiserver has the same `Addr: fmt.Sprintf(":%d", ...InsecurePort)` line as v3.4.1 in
+#   cmd/ks-apiserver/app/options/options.go; it gets the same one-line change (honour --bind-address).
+#   helm v3.16.2 comes from the Go module proxy (helm.sh/helm/v3, the version v4.1.3 vendors) with the ldflags
+#   helm's Makefile sets; kubectl from the Kubernetes wrapper module's sibling <root>/<k8s>/kubectlbin.
+#
 # THE ONE CHANGE TO TOWER'S SOURCE (the third build-time change; applied to the unpacked copy in the cache, never
 # committed): tower v0.2.1's proxy opens two listeners for every proxy member it serves (a port tower draws at
 # random from 6000-7000, the constants portRangeMin/portRangeMax with no flag, and that port + 10000) on all
@@ -87,10 +109,13 @@ TOWER_VERSION=v0.2.1
 TOWER_DIR="$ROOT/tower-$TOWER_VERSION"
 TOWER_ARCHIVE_SHA256=95fc4ae329e80bfc65c8c8a4d23e9e2a0db053e2d6a843dd443f1eae3819782c
 REFLECT2=v1.0.2
+HELM_VERSION=v3.16.2
+HELM_DIR="$ROOT/helm-$HELM_VERSION"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 
 ALL=(etcd kube-apiserver kube-controller-manager kubefed-controller-manager ks-controller-manager ks-apiserver tower-proxy tower-agent)
+GROUPS_HELP="kubernetes kubefed kubesphere tower"
 
 say() { printf '[kslab build %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'kslab build: %s\n' "$*" >&2; exit 1; }
@@ -98,10 +123,12 @@ usage() { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 mins() { local s=$1; if [ "$s" -ge 60 ]; then printf '%d min %02d s' $((s / 60)) $((s % 60)); else printf '%d s' "$s"; fi; }
 
 # --- arguments ----------------------------------------------------------------------------------------------
-ONLY=() FORCE=0 LIST=0
+ONLY=() FORCE=0 LIST=0 KUBESPHERE="${KSLAB_KUBESPHERE:-v3.4.1}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --only) [ $# -ge 2 ] || die "--only needs a name (one of: ${ALL[*]} kubernetes kubefed kubesphere tower)"; ONLY+=("$2"); shift 2 ;;
+    --kubesphere) [ $# -ge 2 ] || die "--kubesphere needs a version (v3.4.1 or v4.1.3)"; KUBESPHERE=$2; shift 2 ;;
+    --kubesphere=*) KUBESPHERE=${1#--kubesphere=}; shift ;;
+    --only) [ $# -ge 2 ] || die "--only needs a name (a binary or group listed by --list)"; ONLY+=("$2"); shift 2 ;;
     --only=*) ONLY+=("${1#--only=}"); shift ;;
     --force) FORCE=1; shift ;;
     --list) LIST=1; shift ;;
@@ -109,6 +136,18 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
+case "$KUBESPHERE" in
+  v3.4.1|3.4.1|3.4) ;;
+  v4.1.3|4.1.3|4.1)
+    KS_VERSION=v4.1.3
+    KS_COMMIT=3ef3a6bc98b790480577e87fbc75bee5b3438862
+    KS_DIR="$ROOT/kubesphere-$KS_VERSION"
+    KS_ARCHIVE_SHA256=cdf67b2348d724240619ddae777fd67232be08acf2c3b8dfce42be77e3953924
+    ALL=(etcd kube-apiserver kube-controller-manager ks-controller-manager ks-apiserver helm kubectl kustomize)
+    GROUPS_HELP="kubernetes kubesphere tools" ;;
+  *) die "--kubesphere: unknown version '$KUBESPHERE' (v3.4.1, the default, or v4.1.3)" ;;
+esac
+
 SELECTED=()
 if [ ${#ONLY[@]} -eq 0 ]; then
   SELECTED=("${ALL[@]}")
@@ -116,10 +155,11 @@ else
   for want in "${ONLY[@]}"; do
     case "$want" in
       kubernetes) SELECTED+=(etcd kube-apiserver kube-controller-manager) ;;
-      kubefed) SELECTED+=(kubefed-controller-manager) ;;
+      kubefed) [ "$KS_VERSION" = v3.4.1 ] || die "--only kubefed: not part of the $KS_VERSION set (groups: $GROUPS_HELP)"; SELECTED+=(kubefed-controller-manager) ;;
       kubesphere) SELECTED+=(ks-controller-manager ks-apiserver) ;;
-      tower) SELECTED+=(tower-proxy tower-agent) ;;
-      *) printf '%s\n' "${ALL[@]}" | grep -qxF -- "$want" || die "--only: unknown binary '$want' (one of: ${ALL[*]} kubernetes kubefed kubesphere tower)"
+      tower) [ "$KS_VERSION" = v3.4.1 ] || die "--only tower: not part of the $KS_VERSION set (groups: $GROUPS_HELP)"; SELECTED+=(tower-proxy tower-agent) ;;
+      tools) [ "$KS_VERSION" != v3.4.1 ] || die "--only tools: helm, kubectl and kustomize are built with --kubesphere v4.1.3"; SELECTED+=(helm kubectl kustomize) ;;
+      *) printf '%s\n' "${ALL[@]}" | grep -qxF -- "$want" || die "--only: unknown binary '$want' (one of: ${ALL[*]} $GROUPS_HELP)"
          SELECTED+=("$want") ;;
     esac
   done
@@ -132,6 +172,8 @@ bin_path() {
     kubefed-controller-manager) echo "$KUBEFED_DIR/bin/$1" ;;
     ks-controller-manager|ks-apiserver) echo "$KS_DIR/bin/$1" ;;
     tower-proxy|tower-agent) echo "$TOWER_DIR/bin/$1" ;;
+    helm) echo "$HELM_DIR/bin/helm" ;;
+    kubectl|kustomize) echo "$K8S_DIR/bin/$1" ;;
   esac
 }
 
@@ -173,6 +215,7 @@ KS_APISERVER_LINE='		Addr: fmt.Sprintf("%s:%d", s.GenericServerRunOptions.BindAd
 KS_PATCH_SHA=$(printf '%s\n%s\n%s\n%s\n%s\n' "$KS_PATCH_ANCHOR" "$KS_PATCH_CALL" "$KS_PATCH_FILE" "$KS_APISERVER_ANCHOR" "$KS_APISERVER_LINE" | sha256sum | cut -c1-16)
 
 apply_ks_patch() {  # $1 unpacked KubeSphere tree
+  if [ "$KS_VERSION" = v4.1.3 ]; then apply_ks41_patch "$1"; return; fi
   local f="$1/cmd/controller-manager/app/server.go" n
   local nope="the ks-controller-manager listen-address patch no longer applies to this KubeSphere source"
   [ -f "$f" ] || die "$nope: cmd/controller-manager/app/server.go is missing"
@@ -186,6 +229,49 @@ apply_ks_patch() {  # $1 unpacked KubeSphere tree
   n=$(grep -cxF -- "$KS_APISERVER_ANCHOR" "$f" 2>/dev/null || true)
   [ "$n" = 1 ] || die "$nope: expected exactly one line '${KS_APISERVER_ANCHOR#		}' in cmd/ks-apiserver/app/options/options.go, found ${n:-0}"
   awk -v anchor="$KS_APISERVER_ANCHOR" -v line="$KS_APISERVER_LINE" '$0 == anchor { print line; next } { print }' "$f" > "$f.kslab" && mv "$f.kslab" "$f"
+}
+
+# --- the v4.1.3 listen-address patches (see the header) ---------------------------------------------------------
+KS41_PATCH_ANCHOR='	mgr, err := manager.New(k8sClient.Config(), cmOptions)'
+KS41_PATCH_CALL='	kslabListenAddresses(&cmOptions, s.WebhookCertDir) // kslab build-time patch: see zz_kslab_listen.go'
+KS41_PATCH_FILE='// Code added by the kslab build (tests/lab/build-binaries.sh of kubesphere.multicluster) to the copy of
+// KubeSphere v4.1.3 it builds for its test lab. Not part of KubeSphere.
+//
+// ks-controller-manager listens on fixed addresses (webhook :8443, metrics :8080, all interfaces), so two
+// labs on one machine collide. These two environment variables move them; unset, nothing changes.
+
+package options
+
+import (
+	"os"
+	"strconv"
+
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+)
+
+func kslabListenAddresses(o *manager.Options, certDir string) {
+	if p := os.Getenv("KSLAB_KS_WEBHOOK_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			klog.Fatalf("KSLAB_KS_WEBHOOK_PORT=%q is not a TCP port", p)
+		}
+		o.WebhookServer = webhook.NewServer(webhook.Options{CertDir: certDir, Host: "127.0.0.1", Port: n})
+	}
+	if a := os.Getenv("KSLAB_KS_METRICS_ADDR"); a != "" {
+		o.Metrics.BindAddress = a
+	}
+}'
+
+apply_ks41_patch() {  # $1 unpacked KubeSphere v4.1.3 tree
+  local f="$1/cmd/controller-manager/app/options/options.go"
+  [ -f "$f" ] || die "the ks-controller-manager listen-address patch no longer applies to this KubeSphere source: cmd/controller-manager/app/options/options.go is missing"
+  grep -q 'Port: *8443,' "$f" || die "the ks-controller-manager listen-address patch no longer applies to this KubeSphere source: options.go no longer sets the webhook port 8443"
+  replace_one_line "$f" "$KS41_PATCH_ANCHOR" "$KS41_PATCH_CALL
+$KS41_PATCH_ANCHOR" "ks-controller-manager listen-address patch"
+  printf '%s\n' "$KS41_PATCH_FILE" > "$1/cmd/controller-manager/app/options/zz_kslab_listen.go"
+  replace_one_line "$1/cmd/ks-apiserver/app/options/options.go" "$KS_APISERVER_ANCHOR" "$KS_APISERVER_LINE" "ks-apiserver bind-address patch"
 }
 
 # --- the tower bind-address patch (see the header) ------------------------------------------------------------
@@ -486,6 +572,12 @@ unpack_source() {  # $1 archive or directory, $2 destination (replaced)
       *) tar -xf "$src" -C "$dest.new" ;;
     esac || die "could not unpack $src"
   fi
+  # archives made with one top folder (kubesphere-v4.1.3/...): lift its content
+  local top
+  top=$(find "$dest.new" -mindepth 1 -maxdepth 1)
+  if [ "$(printf '%s\n' "$top" | wc -l)" = 1 ] && [ -d "$top" ] && [ ! -e "$dest.new/go.mod" ]; then
+    mv "$top" "$dest.new.top" && rmdir "$dest.new" && mv "$dest.new.top" "$dest.new"
+  fi
 }
 
 # --- KubeSphere -----------------------------------------------------------------------------------------------
@@ -502,7 +594,9 @@ ks_source() {
     [ -f "$KS_SRC" ] || die "no KubeSphere source at $KS_SRC: point KSLAB_KUBESPHERE_SRC at a KubeSphere $KS_VERSION checkout (git clone --branch $KS_VERSION https://github.com/kubesphere/kubesphere) or an archive of one"
     expect=$KS_ARCHIVE_SHA256
   fi
-  KS_ID="$(source_identity "$KS_SRC" "$expect") patch=$KS_PATCH_SHA"
+  local psha=$KS_PATCH_SHA
+  [ "$KS_VERSION" = v4.1.3 ] && psha=$(printf '%s\n%s\n%s\n%s\n%s\n' "$KS41_PATCH_ANCHOR" "$KS41_PATCH_CALL" "$KS41_PATCH_FILE" "$KS_APISERVER_ANCHOR" "$KS_APISERVER_LINE" | sha256sum | cut -c1-16)
+  KS_ID="$(source_identity "$KS_SRC" "$expect") patch=$psha"
 }
 
 ks_unpacked() {
@@ -534,7 +628,7 @@ build_ks() {  # ks-controller-manager | ks-apiserver
   mkdir -p "$KS_DIR"
   [ "$(cat "$KS_DIR/src/.kslab-source" 2>/dev/null)" = "$KS_ID" ] || timed_prep kubesphere-unpack "$KS_VERSION" -- ks_unpacked
   GOFLAGS=-mod=vendor go_build "$name" "$KS_VERSION" "$KS_DIR/src" "$out" "$hint" -- \
-    -ldflags "-s -w -X $v.gitVersion=$KS_VERSION -X $v.gitCommit=$KS_COMMIT -X $v.gitTreeState=clean -X $v.gitMajor=3 -X $v.gitMinor=4 -X $v.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    -ldflags "-s -w -X $v.gitVersion=$KS_VERSION -X $v.gitCommit=$KS_COMMIT -X $v.gitTreeState=clean -X $v.gitMajor=$(echo "$KS_VERSION" | cut -d. -f1 | tr -d v) -X $v.gitMinor=$(echo "$KS_VERSION" | cut -d. -f2) -X $v.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$pkg"
   ks_reports_version "$out" || die "the built $name does not report $KS_VERSION ('$out version' in a directory with an empty kubesphere.yaml)"
   echo "$stamp" > "$(stamp_of "$out")"
@@ -591,6 +685,82 @@ build_tower() {  # tower-proxy | tower-agent
   echo "$stamp" > "$(stamp_of "$out")"
 }
 
+# --- helm, kubectl, kustomize (the v4.1.3 set) -----------------------------------------------------------------
+build_helm() {
+  local out v=helm.sh/helm/v3 mod="$HELM_DIR/helmbin"
+  out=$(bin_path helm)
+  if [ "$FORCE" = 0 ] && reports_version "$out" "Version:\"$HELM_VERSION\"" version; then
+    step "helm $HELM_VERSION: cached"; return 0
+  fi
+  step "helm $HELM_VERSION"
+  need_go
+  if [ ! -f "$mod/.ready" ]; then
+    say "    writing the helm wrapper module and downloading modules"
+    timed_prep helm-modules "$HELM_VERSION" -- write_helm_module
+  fi
+  # the k8sVersion values are the ones helm's Makefile derives from its client-go (v0.31): without them
+  # `helm template`'s default KubeVersion is 1.20
+  go_build helm "$HELM_VERSION" "$mod" "$out" "with a cold Go build cache: about 2-4 minutes" -- \
+    -ldflags "-s -w -X $v/internal/version.version=$HELM_VERSION -X $v/internal/version.gitTreeState=clean -X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=31 -X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=31" \
+    helm.sh/helm/v3/cmd/helm
+  reports_version "$out" "Version:\"$HELM_VERSION\"" version || die "the built helm does not report $HELM_VERSION on 'version'"
+}
+
+write_helm_module() {
+  local mod="$HELM_DIR/helmbin"
+  mkdir -p "$mod"
+  rm -f "$mod/go.mod" "$mod/go.sum" "$mod/.ready"
+  printf 'module kslab.local/helmbin\n\ngo 1.22\n\nrequire helm.sh/helm/v3 %s\n\ntool helm.sh/helm/v3/cmd/helm\n' "$HELM_VERSION" > "$mod/go.mod"
+  (cd "$mod" && go mod tidy >/dev/null 2>"$HELM_DIR/tidy.log") || { tail -n 20 "$HELM_DIR/tidy.log" >&2; die "module resolution for helm $HELM_VERSION failed (log: $HELM_DIR/tidy.log)"; }
+  (cd "$mod" && go mod download) || die "module download for helm failed (check GOPROXY=$(go env GOPROXY) and the network)"
+  touch "$mod/.ready"
+}
+
+# kubectl at the lab's Kubernetes pin, from a sibling of the Kubernetes wrapper module (same replace lines)
+write_kubectl_module() {
+  local mod="$K8S_DIR/kubectlbin"
+  mkdir -p "$mod"
+  rm -f "$mod/go.sum" "$mod/.ready"
+  sed -e 's#^module kslab.local/kubebin$#module kslab.local/kubectlbin#' -e '/go\.etcd\.io\/etcd\/server\/v3 /d' "$K8S_DIR/kubebin/go.mod" \
+    | awk '/^require \(/ { print "require k8s.io/kubernetes '"$K8S_VERSION"'"; skip = 1; next } skip && /^\)/ { skip = 0; next } !skip' > "$mod/go.mod"
+  printf '//go:build tools\n\npackage kubectlbin\n\nimport _ "k8s.io/kubernetes/cmd/kubectl"\n' > "$mod/tools.go"
+  (cd "$mod" && go mod tidy -e >/dev/null 2>"$K8S_DIR/kubectl-tidy.log") || { tail -n 20 "$K8S_DIR/kubectl-tidy.log" >&2; die "module resolution for kubectl failed (log: $K8S_DIR/kubectl-tidy.log)"; }
+  (cd "$mod" && go mod download) || die "module download for kubectl failed (check GOPROXY=$(go env GOPROXY) and the network)"
+  touch "$mod/.ready"
+}
+
+build_kubectl() {
+  local out; out=$(bin_path kubectl)
+  if [ "$FORCE" = 0 ] && reports_version "$out" "Client Version: $K8S_VERSION" version --client; then
+    step "kubectl $K8S_VERSION: cached"; return 0
+  fi
+  step "kubectl $K8S_VERSION"
+  k8s_versions
+  k8s_module
+  if ! { [ -f "$K8S_DIR/kubectlbin/.ready" ] && grep -qF "k8s.io/kubernetes $K8S_VERSION" "$K8S_DIR/kubectlbin/go.mod"; }; then
+    say "    writing the kubectl wrapper module and downloading modules"
+    timed_prep kubectl-modules "$K8S_VERSION" -- write_kubectl_module
+  fi
+  go_build kubectl "$K8S_VERSION" "$K8S_DIR/kubectlbin" "$out" "with a warm Kubernetes build cache: about 1-2 minutes" -- \
+    -ldflags "$(k8s_ldflags)" k8s.io/kubernetes/cmd/kubectl
+  reports_version "$out" "Client Version: $K8S_VERSION" version --client || die "the built kubectl does not report $K8S_VERSION"
+}
+
+KUSTOMIZE_SHIM='#!/bin/sh
+# kslab: `kustomize build DIR` as helm post-renderers call it, served by the kubectl next to this file
+[ "$1" = build ] && shift
+exec "$(dirname "$0")/kubectl" kustomize "${@:-.}"'
+
+build_kustomize() {
+  local out; out=$(bin_path kustomize)
+  if [ "$FORCE" = 0 ] && [ -x "$out" ] && [ "$(cat "$out")" = "$KUSTOMIZE_SHIM" ]; then
+    step "kustomize (shim over kubectl kustomize): cached"; return 0
+  fi
+  step "kustomize (shim over kubectl kustomize)"
+  mkdir -p "$(dirname "$out")"
+  printf '%s\n' "$KUSTOMIZE_SHIM" > "$out.new" && chmod 755 "$out.new" && mv -f "$out.new" "$out"
+}
+
 # --- main -----------------------------------------------------------------------------------------------------
 if [ "$LIST" = 1 ]; then
   for name in "${SELECTED[@]}"; do
@@ -621,6 +791,13 @@ for name in "${SELECTED[@]}"; do
     kubefed-controller-manager) build_kubefed ;;
     ks-controller-manager|ks-apiserver) build_ks "$name" ;;
     tower-proxy|tower-agent) build_tower "$name" ;;
+    helm) build_helm ;;
+    kubectl) build_kubectl ;;
+    kustomize) build_kustomize ;;
   esac
 done
-say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KUBEFED_DIR/bin $KS_DIR/bin $TOWER_DIR/bin"
+if [ "$KS_VERSION" = v3.4.1 ]; then
+  say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KUBEFED_DIR/bin $KS_DIR/bin $TOWER_DIR/bin"
+else
+  say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KS_DIR/bin $HELM_DIR/bin"
+fi

@@ -48,7 +48,8 @@ def results(tmp_path, stages):
 def all_green():
     out = {n: (0, None) for n in ALL}
     for n in ras.PYTEST_STAGES:
-        out[n] = (0, junit(passed=3, skipped=1))
+        if n in ALL:  # the default set: named-only stages (lab-v41) leave no result
+            out[n] = (0, junit(passed=3, skipped=1))
     return out
 
 
@@ -145,8 +146,8 @@ def test_the_stage_names_are_run_all_shs():
     """Every `stage NAME` of run-all.sh is a stage the summary expects, and the reverse."""
     with open(os.path.join(TESTS, "run-all.sh")) as f:
         script = f.read()
-    called = set(re.findall(r"(?:&& |run |^[ \t]*)stage ([a-z][\w-]*) ", script, re.M))
-    assert called == set(ALL), called
+    called = set(re.findall(r"(?:&& |run |^[ \t]*|=\S+ )stage ([a-z][\w-]*) ", script, re.M))
+    assert called == set(ALL) | set(ras.PARTS["lab-v41"]), called
     assert set(re.findall(r"\bwant ([a-z]+)", script)) == set(ras.CHECKS + ras.LABS)
 
 

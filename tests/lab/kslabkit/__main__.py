@@ -15,6 +15,9 @@ def main(argv=None):
     u.add_argument("--not-installed", default="", help="comma-separated clusters created without KubeSphere")
     u.add_argument("--crds", help="folder of CRD YAML files (default: $KSLAB_CRDS_DIR or <repo>/../shared/kubesphere-crds)")
     u.add_argument("--timeout", type=int, default=180, help="seconds to wait for each API server")
+    u.add_argument("--kubesphere", default="v3.4.1", choices=("v3.4.1", "v4.1.3"),
+                   help="KubeSphere version of the lab (default v3.4.1; v4.1.3: helm-installed ks-core on the host, "
+                        "bare members; binaries: tests/lab/build-binaries.sh --kubesphere v4.1.3)")
     sub.add_parser("down", help="stop the lab's processes and remove its state")
     sub.add_parser("status", help="show each cluster, its port and health")
     k = sub.add_parser("kubeconfig", help="print the path of a cluster's admin kubeconfig")
@@ -29,7 +32,7 @@ def main(argv=None):
             if len(set(names)) != len(names):
                 raise lab.LabError("cluster names repeat: %s" % ", ".join(names))
             not_installed = [n.strip() for n in args.not_installed.split(",") if n.strip()]
-            state = lab.up(names, not_installed, args.crds, args.timeout)
+            state = lab.up(names, not_installed, args.crds, args.timeout, kubesphere=args.kubesphere)
             print("\n".join(lab.status()))
             print("kubeconfigs: %s/<cluster>/kubeconfig   inventory: %s/inventory.yml" % (state["state_dir"], state["state_dir"]))
             print("stop it with: tests/lab/kslab down")

@@ -47,18 +47,26 @@ __all__ = [
 ]
 
 
-def up(names=None, not_installed=(), crds_dir=None, timeout=180):
-    """Start (or reuse) the lab. Returns the state dict."""
+def up(names=None, not_installed=(), crds_dir=None, timeout=180, kubesphere="v3.4.1"):
+    """Start (or reuse) the lab. Returns the state dict. kubesphere="v4.1.3": the v4.1 mode (v41.py)."""
     names = names or cluster_names(2)
     check_names(names, not_installed)
+    if kubesphere != "v3.4.1" and not_installed:
+        raise LabError("--not-installed is a 3.4 option: in the v4.1.3 mode every member is a bare cluster")
     state = load_state()
     if state:
-        if _reusable(state, names):
+        if _reusable(state, names) and state.get("kubesphere", "v3.4.1") == kubesphere:
             return _reuse(state, names)
         _say("an earlier lab is here but %s: cleaning it up first" % (
             "has other clusters" if list(state["clusters"]) != list(names) else
-            "was made by an older kslab" if "ports" not in state else "not healthy"))
+            "was made by an older kslab" if "ports" not in state else
+            "runs KubeSphere %s" % state.get("kubesphere", "v3.4.1") if state.get("kubesphere", "v3.4.1") != kubesphere
+            else "not healthy"))
         down(quiet=True)
+    if kubesphere == "v4.1.3":
+        from . import v41  # noqa: PLC0415
+
+        return v41.up(names, timeout)
     _check_binaries()
     crds_dir = _resolve_crds(crds_dir)
     base = port_base()
@@ -97,7 +105,12 @@ def _reuse(state, names):
         c = state["clusters"][n]
         if not _alive(c.get("kcm_pid"), "kube-controller-manager"):
             _say("kube-controller-manager of %s is not running: starting it" % n)
-            _start_kcm(state, n)
+            if state.get("kubesphere", "v3.4.1") == "v4.1.3":
+                from . import v41  # noqa: PLC0415
+
+                v41.start_kcm(state, n)
+            else:
+                _start_kcm(state, n)
     start_supervisor(state)
     return state
 

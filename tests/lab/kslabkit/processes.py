@@ -240,7 +240,8 @@ def start_supervisor(state):
     sd = state["state_dir"]
     env = dict(os.environ, PYTHONPATH=LAB_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = os.path.join(sd, "logs", "supervisor.log")
-    state["standins"] = {"pid": _spawn([sys.executable, "-m", "standins", "--state", sd], log,
+    mode = ["--kubesphere", state["kubesphere"]] if state.get("kubesphere", "v3.4.1") != "v3.4.1" else []
+    state["standins"] = {"pid": _spawn([sys.executable, "-m", "standins", "--state", sd] + mode, log,
                                        os.path.join(sd, "standins.pid"), env=env), "log": log}
     save_state(state)
     deadline = time.time() + 20
@@ -249,6 +250,11 @@ def start_supervisor(state):
             raise LabError("the lab's supervisor exited at start-up: %s (log %s)"
                            % (" | ".join(log_tail(log, 3)) or "no output", log))
         time.sleep(0.2)
+    if mode:
+        _say("supervisor started (pid %d, log %s): pod player, CONNECT proxy on 127.0.0.1:%d, KubeSphere %s's "
+             "processes for the pods that run them" % (state["standins"]["pid"], log, state["ports"]["connect"],
+                                                       state["kubesphere"]))
+        return
     _say("supervisor started (pid %d, log %s): ks-installer stand-in, CONNECT proxy on 127.0.0.1:%d, KubeSphere's "
          "processes as the installer renders them" % (state["standins"]["pid"], log, state["ports"]["connect"]))
 

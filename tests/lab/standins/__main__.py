@@ -34,10 +34,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="standins", description=__doc__.splitlines()[0])
     parser.add_argument("--state", required=True, help="the lab's state folder (holds lab.json)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between reconcile passes")
+    parser.add_argument("--kubesphere", default="v3.4.1", choices=("v3.4.1", "v4.1.3"),
+                        help="v4.1.3: no installer stand-in; kslabkit/v41supervisor.py (pod player, KubeSphere v4.1.3)")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    supervisor = Supervisor(args.state)
+    if args.kubesphere == "v4.1.3":
+        from kslabkit.v41supervisor import Supervisor41  # noqa: PLC0415
+
+        supervisor = Supervisor41(args.state)
+    else:
+        supervisor = Supervisor(args.state)
 
     def _exit(signum, _frame):
         logging.getLogger("kslab.supervisor").info("signal %d: stopping every process", signum)
@@ -46,6 +53,12 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    if args.kubesphere == "v4.1.3":
+        controllers = [supervisor]
+        logging.getLogger("kslab.supervisor").info("lab %s (KubeSphere v4.1.3): %s", ", ".join(supervisor.names),
+                                                   supervisor.name)
+        run_forever(controllers, args.interval)
+        return
     lab = Lab(args.state, component="ks-installer")
     controllers = [InstallerController(lab), _Every(supervisor, 2.0)]
     logging.getLogger("kslab.supervisor").info("lab %s: %s", ", ".join(lab.names),

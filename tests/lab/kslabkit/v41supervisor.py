@@ -1,0 +1,175 @@
+"""The lab's supervisor in the v4.1 mode (`kslab up --kubesphere v4.1.3`): a kubelet and a process runner for
+KubeSphere v4.1.3's real binaries. Run by `python -m standins --state DIR --kubesphere v4.1.3`.
+
+Every pass, per cluster:
+- the pod player (podplayer.py) binds, plays and reaps the cluster's pods and runs its Job pods;
+- a cluster with running pods whose image is ks-apiserver (host Deployment `ks-apiserver`, member Deployment
+  `ks-agent`) and a rendered `kubesphere-system/kubesphere-config` gets the real ks-apiserver v4.1.3 on
+  127.0.0.1:<its ks_apiserver port> (working folder with that `kubesphere.yaml`, `kubernetes.kubeconfig` naming
+  the lab identity kslab:ks-apiserver); the CONNECT proxy maps every such pod's IP:9090 to it;
+- a cluster whose config says `multicluster.clusterRole: host`, with a running ks-controller-manager pod and the
+  Secret `ks-controller-manager-webhook-cert`, gets the real ks-controller-manager v4.1.3 (`--controllers=*`,
+  webhook on 127.0.0.1:<ks_webhook>, that Secret's certificate; build-time listen-address change, see
+  build-binaries.sh); the CONNECT proxy maps the Service `ks-controller-manager` ClusterIP:443 to the webhook.
+  When it exits (v4.1.3's nil-pointer crash when the first member turns Ready) it is started again after 5 s,
+  as a kubelet restarts a container;
+- a host's config gets `multicluster.chartPath` = the ks-core chart of the v4.1.3 source in the lab's cache
+  (the only edit of KubeSphere's own objects: a real host has the chart inside its image), again after any
+  Helm upgrade rewrote the ConfigMap.
+KubeSphere's processes get HTTP_PROXY/HTTPS_PROXY = the lab's CONNECT proxy, which refuses every address it
+does not map, so in-cluster names (extensions-museum...) never leave 127.0.0.1."""
+
+import base64
+import logging
+import os
+
+import yaml
+
+from . import jobrunner
+from .layout import cache_dir
+from .podplayer import PodPlayer, images
+from .supervisor import KS_NS, KS_POD_PORT, Supervisor, _hash
+
+log = logging.getLogger("kslab.supervisor41")
+
+KS_VERSION = "v4.1.3"
+HELM_VERSION = "v3.16.2"
+
+
+def v41_binary(name):
+    from .layout import K8S_VERSION  # noqa: PLC0415
+
+    return {
+        "ks-controller-manager": os.path.join(cache_dir(), "kubesphere-" + KS_VERSION, "bin", "ks-controller-manager"),
+        "ks-apiserver": os.path.join(cache_dir(), "kubesphere-" + KS_VERSION, "bin", "ks-apiserver"),
+        "helm": os.path.join(cache_dir(), "helm-" + HELM_VERSION, "bin", "helm"),
+        "kubectl": os.path.join(cache_dir(), K8S_VERSION, "bin", "kubectl"),
+        "kustomize": os.path.join(cache_dir(), K8S_VERSION, "bin", "kustomize"),
+    }[name]
+
+
+def chart_path():
+    """The ks-core chart of the v4.1.3 source build-binaries.sh unpacked."""
+    return os.path.join(cache_dir(), "kubesphere-" + KS_VERSION, "src", "config", "ks-core")
+
+
+def tool_dirs():
+    return sorted({os.path.dirname(v41_binary(n)) for n in ("helm", "kubectl", "kustomize")})
+
+
+def _running(pod):
+    st = pod.get("status") or {}
+    return st.get("phase") == "Running" and st.get("podIP") and not pod["metadata"].get("deletionTimestamp")
+
+
+class Supervisor41(Supervisor):
+    name = "supervisor-v4.1"
+
+    def __init__(self, state_dir):
+        super().__init__(state_dir)
+        proxy = self.ports["connect"]
+        logs = os.path.join(self.sd, "logs", "jobs")
+        self.players = {n: PodPlayer(n, self.clusters[n], self.rest(n), self.kubeconfig(n, "jobs"), tool_dirs(),
+                                     proxy, logs) for n in self.names}
+        self.proxy_env = {"HTTP_PROXY": "http://127.0.0.1:%d" % proxy, "HTTPS_PROXY": "http://127.0.0.1:%d" % proxy,
+                          "NO_PROXY": "127.0.0.1,localhost"}
+
+    def stop_all(self):
+        jobrunner.stop_all()
+        super().stop_all()
+
+    def step(self):
+        wanted = {}
+        for n in self.names:
+            egress = {}
+            try:
+                found = self.look41(n, egress)
+                self.egress[n].set(egress)
+            except (OSError, ValueError, yaml.YAMLError, KeyError) as e:
+                log.warning("%s: could not read the cluster (%s); keeping its processes as they are", n, e)
+                found = self.last_seen.get(n, {})
+            except Exception as e:  # noqa: BLE001  ApiError and the like: same
+                log.warning("%s: could not read the cluster (%s); keeping its processes as they are", n, e)
+                found = self.last_seen.get(n, {})
+            self.last_seen[n] = found
+            wanted.update(found)
+        self.reconcile(wanted)
+
+    def look41(self, n, egress):
+        rest = self.rest(n)
+        pods = self.players[n].step()
+        cm = rest.try_get("/api/v1/namespaces/%s/configmaps/kubesphere-config" % KS_NS)
+        text = ((cm or {}).get("data") or {}).get("kubesphere.yaml")
+        if not text:
+            return {}
+        cfg = yaml.safe_load(text) or {}
+        mc = cfg.get("multicluster") or {}
+        host = mc.get("clusterRole") == "host"
+        if host and mc.get("chartPath") != chart_path():
+            mc["chartPath"] = chart_path()
+            cfg["multicluster"] = mc
+            rest.merge_patch("/api/v1/namespaces/%s/configmaps/kubesphere-config" % KS_NS,
+                             {"data": {"kubesphere.yaml": yaml.safe_dump(cfg, sort_keys=False)}})
+            log.info("%s: multicluster.chartPath set to %s in kubesphere-config", n, chart_path())
+        out = {}
+        p = self.clusters[n]["ports"]
+        ks_pods = [x for x in pods if _running(x) and any("ks-apiserver" in i for i in images(x))]
+        if ks_pods:
+            out.update(self._want_ks_apiserver41(n, cfg))
+            for x in ks_pods:
+                egress[(x["status"]["podIP"], KS_POD_PORT)] = p["ks_apiserver"]
+        kcm_pods = [x for x in pods if _running(x) and x["metadata"]["namespace"] == KS_NS
+                    and any("ks-controller-manager" in i for i in images(x))]
+        if host and kcm_pods:
+            found = self._want_ks_controller_manager41(n, cfg, rest)
+            if found:
+                out.update(found)
+                svc = rest.try_get("/api/v1/namespaces/%s/services/ks-controller-manager" % KS_NS)
+                ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+                if ip and ip != "None":
+                    egress[(ip, 443)] = p["ks_webhook"]
+        return out
+
+    def _config_for(self, n, cfg, component):
+        kube = dict(cfg.get("kubernetes") or {})
+        kube["kubeconfig"] = self.kubeconfig(n, component)
+        return yaml.safe_dump(dict(cfg, kubernetes=kube), sort_keys=False)
+
+    def _want_ks_apiserver41(self, n, cfg):
+        p = self.clusters[n]["ports"]
+        kcfg = self.kubeconfig(n, "ks-apiserver")
+        text = self._config_for(n, cfg, "ks-apiserver")
+        argv = [v41_binary("ks-apiserver"), "--kubeconfig=%s" % kcfg, "--bind-address=127.0.0.1",
+                "--insecure-port=%d" % p["ks_apiserver"], "--secure-port=0", "--v=2"]
+        env = dict(self.proxy_env, KUBECONFIG=kcfg)
+        return {"ks-apiserver@" + n: {
+            "kind": "ks-apiserver", "cluster": n, "argv": argv, "cwd": self._workdir(n, "ks-apiserver"), "env": env,
+            "files": {"kubesphere.yaml": text}, "key": _hash(argv, text),
+            "address": "127.0.0.1:%d" % p["ks_apiserver"],
+            "health": {"http": "http://127.0.0.1:%d/version" % p["ks_apiserver"], "expect": KS_VERSION,
+                       "what": "/version"},
+        }}
+
+    def _want_ks_controller_manager41(self, n, cfg, rest):
+        sec = rest.try_get("/api/v1/namespaces/%s/secrets/ks-controller-manager-webhook-cert" % KS_NS)
+        data = (sec or {}).get("data") or {}
+        if not (data.get("tls.crt") and data.get("tls.key")):
+            return {}
+        p = self.clusters[n]["ports"]
+        wd = self._workdir(n, "ks-controller-manager")
+        certs = os.path.join(wd, "webhook-certs")
+        os.makedirs(certs, exist_ok=True)
+        for k in ("tls.crt", "tls.key"):
+            self._write_if_changed(os.path.join(certs, k), base64.b64decode(data[k]).decode())
+        kcfg = self.kubeconfig(n, "ks-controller-manager")
+        text = self._config_for(n, cfg, "ks-controller-manager")
+        argv = [v41_binary("ks-controller-manager"), "--kubeconfig=%s" % kcfg, "--controllers=*",
+                "--leader-elect=false", "--webhook-cert-dir=%s" % certs, "--v=2"]
+        env = dict(self.proxy_env, KUBECONFIG=kcfg, KSLAB_KS_WEBHOOK_PORT=str(p["ks_webhook"]),
+                   KSLAB_KS_METRICS_ADDR="127.0.0.1:%d" % p["ks_metrics"])
+        return {"ks-controller-manager@" + n: {
+            "kind": "ks-controller-manager", "cluster": n, "argv": argv, "cwd": wd, "env": env,
+            "files": {"kubesphere.yaml": text}, "key": _hash(argv, env, text, data.get("tls.crt")),
+            "address": "127.0.0.1:%d" % p["ks_webhook"],
+            "health": {"http": "http://127.0.0.1:%d/metrics" % p["ks_metrics"], "what": "metrics"},
+        }}

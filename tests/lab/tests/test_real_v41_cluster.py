@@ -1,0 +1,189 @@
+"""Contract: what the collection relies on from KubeSphere v4.1.3's real control plane, in the lab's v4.1 mode
+(`kslab up --kubesphere v4.1.3`: helm-installed ks-core on the host, bare members).
+
+What the collection will rely on, each asserted below:
+- the host's `Cluster` (named after `multicluster.hostClusterName`) turns Ready with `kubeSphereVersion: v4.1.3`;
+- KubeSphere is the Helm release `ks-core` in kubesphere-system (release Secret `sh.helm.release.v1.ks-core.vN`,
+  label `status=deployed`), whose values carry `multicluster.role` and whose chart appVersion is v4.1.3; the
+  rendered `kubesphere-config` says `clusterRole: host`;
+- a member needs nothing prepared: creating a direct `Cluster` (kubeconfig) makes the host install ks-core on the
+  bare member (release deployed there, rendered `clusterRole: member`, the host's
+  `authentication.issuer.jwtSecret`), and the Cluster
+  reaches KSCoreReady True and Ready True; the member's kubesphere-system namespace carries
+  `cluster.kubesphere.io/host-cluster: <host>` and `cluster.kubesphere.io/name: <member>`;
+- a member whose kube-apiserver stopped goes Ready False (no webhook freezes it, unlike 3.4);
+- deleting a live member's Cluster unbinds: the Cluster is gone, the member's namespace annotations are removed,
+  ks-core stays on the member.
+Skipped, with the command to run, when the v4.1.3 binaries are not built."""
+
+import base64
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+import yaml
+
+from polling import wait_for
+
+from .conftest import KSLAB, _base
+from .realks import CLUSTERS, admin_kubeconfig, cluster, condition, direct_cluster, wait_condition
+
+
+def _v41_missing():
+    from kslabkit import v41  # noqa: PLC0415
+    from kslabkit.layout import LabError  # noqa: PLC0415
+
+    try:
+        v41.check_binaries()
+    except LabError as e:
+        return str(e)
+    return None
+
+
+class V41Lab:
+    def __init__(self, env):
+        from kslabkit.rest import Rest  # noqa: PLC0415
+
+        self.env = env
+        with open(os.path.join(env["KSLAB_STATE"], "lab.json")) as f:
+            self.state = json.load(f)
+        self.names = list(self.state["clusters"])
+        self.host = self.names[0]
+        self._rest = Rest
+        self._clients = {}
+
+    def kubeconfig(self, name):
+        return self.state["clusters"][name]["kubeconfig"]
+
+    def client(self, name):
+        if name not in self._clients:
+            self._clients[name] = self._rest(self.kubeconfig(name))
+        return self._clients[name]
+
+
+@pytest.fixture(scope="module")
+def v41_lab(tmp_path_factory):
+    missing = _v41_missing()
+    if missing:
+        pytest.skip("KubeSphere v4.1.3 binaries not built (%s)" % missing)
+    state = str(tmp_path_factory.mktemp("v41"))
+    env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_base(200)))
+    env.pop("KSLAB_NO_STANDINS", None)
+    r = subprocess.run([KSLAB, "up", "--kubesphere", "v4.1.3", "--members", "2", "--timeout", "300"], env=env,
+                       capture_output=True, text=True, timeout=1500)
+    if r.returncode != 0:
+        subprocess.run([KSLAB, "down"], env=env, capture_output=True, timeout=300)
+        pytest.fail("kslab up --kubesphere v4.1.3 failed:\n%s\n%s" % (r.stdout[-3000:], r.stderr[-3000:]))
+    lab = V41Lab(env)
+    try:
+        yield lab
+    finally:
+        if os.environ.get("KSLAB_KEEP") == "1":
+            print("\nkept the v4.1 lab (KSLAB_STATE=%s tests/lab/kslab down)" % state)
+        else:
+            subprocess.run([KSLAB, "down"], env=env, capture_output=True, timeout=300)
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def release(rest, name="ks-core", ns="kubesphere-system"):
+    """The newest Helm release record of `name` (Helm's storage: Secrets labelled owner=helm), decoded."""
+    items = rest.get("/api/v1/namespaces/%s/secrets?labelSelector=owner%%3Dhelm,name%%3D%s" % (ns, name))["items"]
+    if not items:
+        return None
+    newest = max(items, key=lambda s: int(s["metadata"]["labels"]["version"]))
+    raw = base64.b64decode(base64.b64decode(newest["data"]["release"]))
+    return dict(json.loads(gzip.decompress(raw)), _labels=newest["metadata"]["labels"])
+
+
+def rendered(rest):
+    cm = rest.get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
+    return yaml.safe_load(cm["data"]["kubesphere.yaml"])
+
+
+def ns_annotations(rest):
+    return rest.get("/api/v1/namespaces/kubesphere-system")["metadata"].get("annotations") or {}
+
+
+def test_the_host_cluster_is_ready_with_its_version(v41_lab):
+    host = v41_lab.client(v41_lab.host)
+    ready = wait_condition(host, v41_lab.host, "Ready", timeout=300)
+    assert ready["status"] == "True"
+    st = cluster(host, v41_lab.host)["status"]
+    assert st["kubeSphereVersion"] == "v4.1.3"
+    assert ns_annotations(host).get("cluster.kubesphere.io/host-cluster") == v41_lab.host
+
+
+def test_kubesphere_is_the_ks_core_release_with_its_role(v41_lab):
+    host = v41_lab.client(v41_lab.host)
+    rel = release(host)
+    assert rel["_labels"]["status"] == "deployed"
+    assert rel["info"]["status"] == "deployed"
+    assert rel["chart"]["metadata"]["appVersion"] == "v4.1.3"
+    assert rel["config"]["multicluster"]["role"] == "host"
+    cfg = rendered(host)
+    assert cfg["multicluster"]["clusterRole"] == "host"
+    assert cfg["multicluster"]["hostClusterName"] == v41_lab.host
+
+
+@pytest.fixture(scope="module")
+def member1_joined(v41_lab):
+    host = v41_lab.client(v41_lab.host)
+    host.request("POST", CLUSTERS, direct_cluster("member1", admin_kubeconfig(v41_lab, "member1")))
+    wait_condition(host, "member1", "KSCoreReady", timeout=300)
+    wait_condition(host, "member1", "Ready", timeout=300)
+    return v41_lab
+
+
+def test_a_created_member_cluster_gets_ks_core_and_turns_ready(member1_joined):
+    lab = member1_joined
+    host, m1 = lab.client(lab.host), lab.client("member1")
+    obj = cluster(host, "member1")
+    assert condition(obj, "KSCoreReady")["status"] == "True"
+    assert condition(obj, "Ready")["status"] == "True"
+    assert obj["status"]["kubeSphereVersion"] == "v4.1.3"
+    rel = release(m1)
+    assert rel["info"]["status"] == "deployed" and rel["chart"]["metadata"]["appVersion"] == "v4.1.3"
+    cfg = rendered(m1)
+    assert cfg["multicluster"]["clusterRole"] == "member"
+    host_jwt = rendered(host)["authentication"]["issuer"]["jwtSecret"]  # v4.1: under issuer (3.4: authentication)
+    assert host_jwt and cfg["authentication"]["issuer"]["jwtSecret"] == host_jwt
+    ann = wait_for(lambda: ns_annotations(m1).get("cluster.kubesphere.io/name") == "member1" and ns_annotations(m1),
+                   120, "member1's kubesphere-system annotated")
+    assert ann["cluster.kubesphere.io/host-cluster"] == lab.host
+
+
+def test_deleting_a_live_member_cluster_unbinds_it(member1_joined):
+    lab = member1_joined
+    host, m1 = lab.client(lab.host), lab.client("member1")
+    host.request("DELETE", "%s/member1" % CLUSTERS)
+    wait_for(lambda: host.try_get("%s/member1" % CLUSTERS) is None, 120, "Cluster member1 gone")
+    wait_for(lambda: "cluster.kubesphere.io/host-cluster" not in ns_annotations(m1), 120,
+             "member1's host-cluster annotation removed")
+    assert release(m1)["info"]["status"] == "deployed"  # ks-core stays on the member
+
+
+def test_a_stopped_member_goes_ready_false(v41_lab):
+    lab = v41_lab
+    host = lab.client(lab.host)
+    host.request("POST", CLUSTERS, direct_cluster("member2", admin_kubeconfig(lab, "member2")))
+    wait_condition(host, "member2", "Ready", timeout=300)
+    pid = lab.state["clusters"]["member2"]["pid"]
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        assert b"kube-apiserver" in f.read()
+    os.kill(pid, signal.SIGKILL)
+
+    def refused():
+        try:
+            lab.client("member2").get("/version")
+            return False
+        except OSError:
+            return True
+    wait_for(refused, 60, "member2's port to refuse connections")
+    # a reconcile now rather than at the next resync (the console's "sync" does the same)
+    host.merge_patch("%s/member2" % CLUSTERS, {"metadata": {"annotations": {"kubesphere.io/syncAt": "kslab-test"}}})
+    down = wait_condition(host, "member2", "Ready", status="False", timeout=180)
+    assert "member2" in down.get("message", "")
