@@ -58,7 +58,9 @@ def run(module, connect=Connection):
 
     facts = read.resource(conn, types["federated"], types["target"], name, namespace, read.host(conn))
     fed_ns = facts["federated_namespace"]
-    project_names = placement.placement_names(fed_ns) if fed_ns else None
+    project_names = (placement.placement_names(fed_ns) or []) if fed_ns else None
+    if p.get("project_clusters") is not None:  # the project as this run leaves it (a check before its write)
+        project_names = list(p["project_clusters"])
     clusters = p.get("clusters")
     if clusters is None:
         clusters = list(project_names or [])
@@ -91,7 +93,7 @@ def check(res, facts, project_names, check_mode, subject):
     if target["namespaced"] and not check_mode:
         problems += fchecks.namespace_federated(subject, res.namespace, facts["federated_namespace"])
     problems += fchecks.clusters(subject, clusters, facts["members"])
-    if facts["federated_namespace"] is not None:
+    if project_names is not None:
         problems += fchecks.project_clusters(subject, clusters, project_names)
     problems += fchecks.served(subject, target["apiVersion"], clusters, p.get("member_api_versions"),
                                ready_members=[m["name"] for m in facts["members"] if m["kubefed_ready"]])
