@@ -43,6 +43,8 @@ def run(module, connect=Connection):
     meta = manifest.get("metadata") or {}
     kind, api_version, name, namespace = manifest["kind"], manifest["apiVersion"], meta["name"], meta.get("namespace")
     subject = describe(kind, name, namespace)
+    _refuse(fchecks.name(subject, kind, name) + (fchecks.name(subject, "Namespace", namespace) if namespace else []),
+            subject)
     ftc_list = read.ftcs(conn)
     _refuse(fchecks.federated_type(subject, api_version, kind, ftc_list), subject)
     ftc = federated.find_ftc(ftc_list, api_version, kind)

@@ -326,3 +326,13 @@ def test_a_multi_line_json_kubeconfig_is_content_for_the_checks_and_the_connecti
     value, secrets = _k8s.resolve_kubeconfig(text, "m1")
     assert isinstance(value, dict) and value["current-context"] == "m1"
     assert "secret-token" in secrets and text in secrets
+
+
+def test_a_compact_file_naming_two_members_alike_is_refused():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model  # noqa: PLC0415
+
+    clusters, problems = model.parse_compact({"host": {"name": "host"},
+                                              "members": [{"name": "member1", "context": "member1"},
+                                                          {"name": "member1", "context": "member2"}]})
+    assert [c["name"] for c in clusters] == ["host", "member1"]
+    assert [(p["code"], p["cluster"]) for p in problems] == [("duplicate_name", "member1")]
