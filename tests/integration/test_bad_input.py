@@ -26,7 +26,7 @@ import yaml
 
 from auditlog import AuditLog
 from polling import wait_for
-from test_federation import joined_fleet, private_lab_env, run_playbook, running_lab  # noqa: F401
+from test_federation import joined_fleet, private_lab_env, run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EVIDENCE = os.path.join(REPO, "build", "evidence", "bad_input.json")
@@ -309,9 +309,8 @@ ROWS = [
     Row("inventory-plugin-unknown-connection-type", "inventory (kubesphere.yml)", "connection_type: vpn",
         _plugin(_plugin_member(0, connection_type="vpn")), "unknown_connection_type", ("member1", "vpn")),
     # the member module (member3, not imported)
-    Row("member-invalid-name", "module member", "name: 61 characters", _member3(name="x" * 61,
-                                                                                 connection_type="proxy"),
-        "invalid_name", ("x" * 61,)),
+    Row("member-invalid-name", "module member", "name: 61 characters",
+        _member3(name="x" * 61, connection_type="proxy"), "invalid_name", ("x" * 61,)),
     Row("member-same-cluster-two-names", "module member", "member1's kubeconfig under the name member1-again",
         _member3(name="member1-again", kubeconfig=lambda lab: lab.kubeconfig("member1")), "already_imported",
         ("member1",)),
