@@ -541,7 +541,7 @@ def test_a_bad_object_in_a_later_project_writes_nothing_on_a_fresh_lab(fleet, an
     assert collection_writes(fleet, mark) == []
     for ns, was in existed.items():  # no project appeared (on the module's lab no row ever wrote one)
         assert (host.try_get("/api/v1/namespaces/" + ns) is not None) == was, ns
-    (task, res), = [f for f in failed_results(run)]
+    (task, res), = failed_results(run)
     assert task.endswith("Workloads of bi-bad (check pass)"), task
     assert res["code"] == "weight_invalid" and res["cluster"] == "member1", res
     assert "Deployment bi-bad/web" in res["msg"] and "0 or more" in res["msg"], res["msg"]
