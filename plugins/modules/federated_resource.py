@@ -39,6 +39,15 @@ options:
     description: Where to place it. Default, the project's clusters (the FederatedNamespace's placement).
     type: list
     elements: str
+  project_clusters:
+    description:
+      - The clusters of the object's project as this run leaves them, checked instead of the placement of the
+        project's FederatedNamespace on the host (an object must be placed on clusters of its project).
+      - The federated_project role passes it when it checks every project and object (in check mode) before
+        the first write of a run, when the project's FederatedNamespace is not written yet.
+      - Default, the FederatedNamespace's placement (no check when the namespace has none yet).
+    type: list
+    elements: str
   settings:
     description:
       - Per cluster, any of C(replicas), C(image) {container, image}, C(env) {container, {VAR, value}},
@@ -189,6 +198,7 @@ def main():
     spec = dict(
         definition=dict(type="dict", required=True),
         clusters=dict(type="list", elements="str"),
+        project_clusters=dict(type="list", elements="str"),
         settings=dict(type="dict", default={}),
         replicas_by_weight=dict(type="dict", options=dict(
             total=dict(type="raw", required=True),

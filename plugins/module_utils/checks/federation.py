@@ -19,6 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import jsonpatch
@@ -26,6 +28,11 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 WHERE = "cluster %r: %s: "
+# Kubernetes' name rules (apimachinery validation): a Namespace (a project) and a Service are RFC 1123 labels,
+# most other objects RFC 1123 subdomains.
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_KINDS = ("Namespace", "Service")
 
 
 def _is_count(value):
@@ -323,6 +330,20 @@ def deletion_confirmed(subject, name, confirm):
         return [problem("confirmation_mismatch", None, "%s: deleting removes it and everything in it from every "
                         "member; set confirm to %r to go on" % (subject, name))]
     return []
+
+
+def name(subject, kind, value):
+    """The name Kubernetes accepts for the kind: a project (Namespace) or Service an RFC 1123 label of at most
+    63 characters, anything else an RFC 1123 subdomain of at most 253 (checked here, so a bad name refuses the
+    run before its first write instead of failing at the API server after earlier writes)."""
+    label = kind in LABEL_KINDS
+    limit = 63 if label else 253
+    text = value if isinstance(value, str) else ""
+    if text and len(text) <= limit and (_LABEL if label else _SUBDOMAIN).match(text):
+        return []
+    return [problem("invalid_name", None, "%s: the name %r is not valid for a %s: use at most %d lowercase letters, "
+                    "digits and '-'%s, starting and ending with a letter or digit"
+                    % (subject, value, kind, limit, "" if label else " or '.'"))]
 
 
 def definition(manifest):

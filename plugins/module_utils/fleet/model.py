@@ -95,6 +95,10 @@ def parse_compact(doc, base_dir=None):
                                     % ("host" if role == "host" else "member", i + 1)))
             continue
         name = str(entry["name"])
+        if any(c["name"] == name and c["role"] == role for c in clusters):  # the inventory would keep one, silently
+            problems.append(problem("duplicate_name", name, "cluster '%s': the name is given to more than one entry "
+                                    "of the file: KubeSphere cluster names must be unique; rename one" % name))
+            continue
         unknown = sorted(set(entry) - set(CLUSTER_KEYS + ENTRY_KEYS))
         if unknown:
             problems.append(problem("unknown_key", name, "cluster '%s': unknown setting%s %s (known: %s)" % (

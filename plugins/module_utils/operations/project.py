@@ -31,6 +31,9 @@ def run(module, connect=Connection):
     conn = connect(module, cluster, timeout=p.get("timeout"))
     ctx = Context(module, {"host": conn})
     subject = "project %s" % p["name"]
+    problems = fchecks.name(subject, "Namespace", p["name"])
+    if problems:
+        raise Refused(problems, subject, changed=False)
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)

@@ -43,6 +43,8 @@ def run(module, connect=Connection):
     meta = manifest.get("metadata") or {}
     kind, api_version, name, namespace = manifest["kind"], manifest["apiVersion"], meta["name"], meta.get("namespace")
     subject = describe(kind, name, namespace)
+    _refuse(fchecks.name(subject, kind, name) + (fchecks.name(subject, "Namespace", namespace) if namespace else []),
+            subject)
     ftc_list = read.ftcs(conn)
     _refuse(fchecks.federated_type(subject, api_version, kind, ftc_list), subject)
     ftc = federated.find_ftc(ftc_list, api_version, kind)
@@ -58,7 +60,9 @@ def run(module, connect=Connection):
 
     facts = read.resource(conn, types["federated"], types["target"], name, namespace, read.host(conn))
     fed_ns = facts["federated_namespace"]
-    project_names = placement.placement_names(fed_ns) if fed_ns else None
+    project_names = (placement.placement_names(fed_ns) or []) if fed_ns else None
+    if p.get("project_clusters") is not None:  # the project as this run leaves it (a check before its write)
+        project_names = list(p["project_clusters"])
     clusters = p.get("clusters")
     if clusters is None:
         clusters = list(project_names or [])
@@ -91,7 +95,7 @@ def check(res, facts, project_names, check_mode, subject):
     if target["namespaced"] and not check_mode:
         problems += fchecks.namespace_federated(subject, res.namespace, facts["federated_namespace"])
     problems += fchecks.clusters(subject, clusters, facts["members"])
-    if facts["federated_namespace"] is not None:
+    if project_names is not None:
         problems += fchecks.project_clusters(subject, clusters, project_names)
     problems += fchecks.served(subject, target["apiVersion"], clusters, p.get("member_api_versions"),
                                ready_members=[m["name"] for m in facts["members"] if m["kubefed_ready"]])

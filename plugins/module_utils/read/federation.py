@@ -39,6 +39,9 @@ def members(conn, state):
     `conn` names the host in the error when it serves no Cluster (not a KubeSphere host)."""
     if state.get("clusters") is None:
         raise conn.error("the cluster is not a KubeSphere host (Cluster is not served)", code="not_a_host")
+    if "cluster_configuration" in state and "config" in state and cluster_state.role(state) == "member":
+        raise conn.error("the cluster is a KubeSphere member, not the host: give the host cluster's kubeconfig and "
+                         "context (multi-cluster projects are written on the host)", code="not_a_host")
     by_kfc = {c["name"]: c for c in kubefed_clusters(state)}
     out = []
     for summary in state["clusters"]:

@@ -168,6 +168,7 @@ DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
 def resource_params(**more):
     p = {"definition": copy.deepcopy(DEPLOYMENT), "clusters": MEMBERS, "settings": {}, "replicas_by_weight": None,
          "retain_replicas": None, "mirror_annotations": False, "member_api_versions": None, "state": "present",
+         "project_clusters": None,
          "wait": False, "wait_timeout": 120, "_wait_slice": None, "cluster_name": "host", "timeout": None}
     p.update(more)
     return p
@@ -239,6 +240,24 @@ def test_resource_in_check_mode_before_its_project_exists_is_predicted_and_refus
     with pytest.raises(Refused) as e:
         run_resource(conn)
     assert e.value.code == "namespace_not_federated" and conn.writes() == []
+
+
+def test_resource_checks_against_the_project_clusters_this_run_leaves():
+    """The federated_project role's check pass (check mode, before the project is written) gives the project's
+    clusters as the run leaves them: they replace the live FederatedNamespace's placement in the check."""
+    conn = host()
+    run_project(conn, clusters=["member1"])
+    with pytest.raises(Refused) as e:  # the live project is on member1 only
+        run_resource(conn, check_mode=True)
+    assert e.value.code == "cluster_not_in_project" and e.value.cluster == "member2"
+    # the project this run widens to both members: the check pass agrees with the writes
+    result = run_resource(conn, check_mode=True, project_clusters=MEMBERS)
+    assert result["changed"] is True and result["placement"] == MEMBERS
+    # a project that does not exist yet is checked against the clusters it will have
+    fresh = host()
+    with pytest.raises(Refused) as e:
+        run_resource(fresh, check_mode=True, project_clusters=["member1"])
+    assert e.value.code == "cluster_not_in_project" and fresh.writes() == []
 
 
 def test_the_wait_of_replicas_by_weight_needs_the_planned_division():

@@ -343,3 +343,13 @@ def test_from_inventory_reads_the_proxy_address_and_install_path():
     hostvars = {"h": {"kubesphere_proxy_publish_address": "", "kubesphere_install_config": "/x/h.yaml"}}
     (h,) = fleet.from_inventory(hostvars, groups)
     assert (h["proxy_publish_address"], h["install_config"]) == ("", "/x/h.yaml")
+
+
+def test_a_compact_file_naming_two_members_alike_is_refused():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model  # noqa: PLC0415
+
+    clusters, problems = model.parse_compact({"host": {"name": "host"},
+                                              "members": [{"name": "member1", "context": "member1"},
+                                                          {"name": "member1", "context": "member2"}]})
+    assert [c["name"] for c in clusters] == ["host", "member1"]
+    assert [(p["code"], p["cluster"]) for p in problems] == [("duplicate_name", "member1")]
