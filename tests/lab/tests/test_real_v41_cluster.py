@@ -89,6 +89,50 @@ def v41_lab(tmp_path_factory):
             shutil.rmtree(state, ignore_errors=True)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def collection_run(lab, playbook):
+    """ansible-playbook (the collection from this checkout) on the lab's inventory: (rc, the json callback's
+    output as a dict)."""
+    import sys  # noqa: PLC0415
+
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+    r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                        os.path.join(lab.env["KSLAB_STATE"], "inventory.yml"), playbook],
+                       env=env, capture_output=True, text=True, timeout=900)
+    return r.returncode, json.loads(r.stdout[r.stdout.index("{"):])
+
+
+def test_the_collection_detects_v41_and_refuses_to_manage_it_writing_nothing(v41_lab):
+    """Not a contract of KubeSphere's: the collection's version detection against a real v4.1 host (its real
+    Helm release record), and site.yml refusing the fleet before any write (this release manages 3.4 only)."""
+    from auditlog import AuditLog  # noqa: PLC0415
+
+    info = os.path.join(REPO, "tests", "lab", "tests", "v41_info.yml")
+    rc, out = collection_run(v41_lab, info)
+    assert rc == 0, out.get("stats")
+    facts = {h: r["cluster"] for t in out["plays"][0]["tasks"] for h, r in t["hosts"].items()}
+    host = facts[v41_lab.host]
+    assert (host["kubesphere_line"], host["kubesphere_version"], host["version_managed"]) == ("4.1", "v4.1.3", False)
+    assert host["ks_core_release"]["app_version"] == "v4.1.3" and host["ks_core_release"]["status"] == "deployed"
+    assert host["version_evidence"].startswith("Helm release ks-core revision")
+
+    audit = AuditLog.for_lab(v41_lab.env["KSLAB_STATE"])
+    mark = audit.mark()
+    rc, out = collection_run(v41_lab, os.path.join(REPO, "playbooks", "site.yml"))
+    assert rc != 0
+    failed = [r for t in (t for p in out["plays"] for t in p["tasks"]) for r in t["hosts"].values() if r.get("failed")]
+    assert failed and failed[0]["code"] == "unsupported_version", failed
+    assert "KubeSphere 4.1 found (Helm release ks-core" in failed[0]["msg"]
+    audit.sync(v41_lab)
+    assert [r for r in audit.writes_by_collection(since=mark)
+            if not r.user_agent.startswith(("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent"))] \
+        == []
+
+
 def release(rest, name="ks-core", ns="kubesphere-system"):
     """The newest Helm release record of `name` (Helm's storage: Secrets labelled owner=helm), decoded."""
     items = rest.get("/api/v1/namespaces/%s/secrets?labelSelector=owner%%3Dhelm,name%%3D%s" % (ns, name))["items"]
