@@ -43,13 +43,15 @@ PROFILE = "legacy"
 
 SUPPORTED = True
 try:  # the module transport of ansible-core 2.19 and later
+    from ansible.module_utils import _internal as module_internal
     from ansible.module_utils import basic
     from ansible.module_utils._internal._ansiballz import _loader
     from ansible.module_utils.common import warnings as module_warnings
     from ansible.module_utils.common.json import Direction, get_module_encoder
     from ansible.vars.clean import remove_internal_keys
     if not (hasattr(basic, "_ANSIBLE_PROFILE") and hasattr(module_warnings, "_global_warnings")
-            and hasattr(module_warnings, "_global_deprecations") and hasattr(_loader, "_handle_exception")):
+            and hasattr(module_warnings, "_global_deprecations") and hasattr(_loader, "_handle_exception")
+            and hasattr(module_internal, "is_controller")):
         SUPPORTED = False
 except ImportError:
     SUPPORTED = False
@@ -83,16 +85,21 @@ def refusal(action, main, task_vars):
 @contextlib.contextmanager
 def _module_globals(json_params):
     """ansible.module_utils.basic reads its arguments from module globals (the AnsiballZ loader sets them);
-    warnings and deprecations are module globals too. Set for one run, restored afterwards."""
+    warnings and deprecations are module globals too, and module_utils acts as on a target only while
+    `is_controller` is false (else a module's warn() goes to the controller's display instead of its result).
+    Set for one run, restored afterwards."""
     saved = (basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE,
-             dict(module_warnings._global_warnings), dict(module_warnings._global_deprecations))
+             dict(module_warnings._global_warnings), dict(module_warnings._global_deprecations),
+             module_internal.is_controller)
     basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = json_params, PROFILE
+    module_internal.is_controller = False
     module_warnings._global_warnings.clear()
     module_warnings._global_deprecations.clear()
     try:
         yield
     finally:
         basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = saved[0], saved[1]
+        module_internal.is_controller = saved[4]
         module_warnings._global_warnings.clear()
         module_warnings._global_warnings.update(saved[2])
         module_warnings._global_deprecations.clear()
