@@ -21,7 +21,12 @@ result. Nothing is displayed but one line at -vvv naming the way the module ran 
 Only where that is the same thing as the module path: connection `local` (the controller is the target),
 no become, no async, no task `environment`, an ansible-core whose module transport this code knows (2.19
 and later), the module's code importable on the controller, and the variable `kubesphere_in_process` not
-false. Anything else runs the module the ordinary way (`_execute_module`), and -vvv says why."""
+false. Anything else runs the module the ordinary way (`_execute_module`), and -vvv says why.
+
+What a module process has that a worker has not: atexit handlers (a worker ends with os._exit), so a module
+that used AnsibleModule.tmpdir would leave its folder (no module of this collection does); module-level
+caches live on between the runs of one worker (loop items, time slices), as kubernetes.core's client pool
+does within one module process already, keyed by the whole connection configuration."""
 
 from __future__ import absolute_import, division, print_function
 
