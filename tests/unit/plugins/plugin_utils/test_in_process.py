@@ -110,8 +110,8 @@ def test_no_log_values_are_masked_in_the_result_and_the_failure():
 
 def test_the_failure_shape_of_the_collection():
     failed = run({"cluster_name": "member2", "mode": "fail"})
-    assert {k: failed[k] for k in ("failed", "code", "cluster")} == {"failed": True, "code": "unauthorized",
-                                                                    "cluster": "member2"}
+    wanted = {"failed": True, "code": "unauthorized", "cluster": "member2"}
+    assert {k: failed[k] for k in ("failed", "code", "cluster")} == wanted
     assert warnings(failed) == ["cluster 'member2': a warning"]
 
 
