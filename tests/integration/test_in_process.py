@@ -52,7 +52,7 @@ def test_both_ways_give_the_same_results(lab, tmp_path, ansible_run):
     runs = {way: ansible_run(PLAY, inv, check=True, extra_vars={"kubesphere_in_process": way})
             for way in (True, False)}
     for way, run in runs.items():
-        assert run.rc == 2, run  # the two failing tasks are ignored, the run still reports them
+        assert run.rc == 0, run  # the two failing tasks are ignored (their results still say failed)
         info = run.results("info")
         assert set(info) == set(lab.names)
         for name in lab.names:
