@@ -62,6 +62,11 @@ requirements:
   - kubernetes >= 24.2.0
 notes:
   - The clock offset is an interval, not a point, see RV(cluster.clock).
+  - Where the connection is C(local), the action plugin runs this module inside Ansible's worker process (the
+    kubernetes client is imported once per run, not once per task and cluster), with the controller's Python;
+    arguments, check mode, C(no_log), warnings and failures are the module's own. With another connection,
+    C(become), C(async), a task C(environment), or the variable C(kubesphere_in_process=false), it runs as a
+    module process. C(-vvv) shows which.
 """
 
 EXAMPLES = r"""

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of kubesphere.multicluster.cluster_info: runs the module in the worker process where the
+connection is local (plugins/plugin_utils/in_process.py), else as a module process. The module's code is
+imported here, at the top, so that ansible-playbook imports it once and every worker inherits it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils import in_process
+
+try:
+    from ansible_collections.kubesphere.multicluster.plugins.modules.cluster_info import main as MAIN
+except ImportError:  # the module path reports what is missing
+    MAIN = None
+
+
+class ActionModule(ActionBase):
+    MODULE = "kubesphere.multicluster.cluster_info"
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        result.update(in_process.execute(self, self.MODULE, MAIN, dict(self._task.args), task_vars,
+                                         wrap_async=bool(self._task.async_val)))
+        if not self._task.async_val:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
