@@ -9,10 +9,19 @@ import yaml
 
 from auditlog import AuditLog
 from conftest import REPO
+from polling import wait_for
 
 SITE = os.path.join(REPO, "playbooks", "site.yml")
 DOCTOR = os.path.join(REPO, "playbooks", "doctor.yml")
 GROUP = "cluster.kubesphere.io/group"
+CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
+CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
+OTHER_SECRET = "a-different-secret-of-32-chars-xx"
+
+
+def rendered_jwt(client):
+    config = yaml.safe_load(client.get(CONFIG)["data"]["kubesphere.yaml"]) or {}
+    return (config.get("authentication") or {}).get("jwtSecret")
 
 
 def findings(run):
@@ -47,12 +56,11 @@ def test_the_doctor_reports_each_cause_with_its_fix_and_writes_nothing(make_lab,
     # certificate's life, and a member whose jwtSecret differs from the host's (KubeSphere still calls it Ready)
     host = lab.client("host")
     host.merge_patch("/apis/cluster.kubesphere.io/v1alpha1/clusters/member1", {"metadata": {"labels": {GROUP: "stray"}}})
+    # the member's ClusterConfiguration given another jwtSecret (as when it was installed on its own): its
+    # installer renders it into kubesphere-config, and the member keeps its Ready Cluster on the host
     member = lab.client("member1")
-    cm = member.get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
-    config = yaml.safe_load(cm["data"]["kubesphere.yaml"])
-    config["authentication"]["jwtSecret"] = "a-different-secret-of-32-chars-xx"
-    member.merge_patch("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config",
-                 {"data": {"kubesphere.yaml": yaml.safe_dump(config)}})
+    member.merge_patch(CC, {"spec": {"authentication": {"jwtSecret": OTHER_SECRET}}})
+    wait_for(lambda: rendered_jwt(member) == OTHER_SECRET, timeout=300, what="member1's installer renders the new jwtSecret")
 
     mark = audit.mark()
     run = ansible_run(DOCTOR, lab.inventory, extra_vars={"kubesphere_report_dir": str(report),
@@ -67,7 +75,7 @@ def test_the_doctor_reports_each_cause_with_its_fix_and_writes_nothing(make_lab,
     cert = found[("certificate_expiring", "member1")]
     assert cert["level"] == "warning" and "expires on" in cert["message"]
     assert "error-level finding(s): jwt_secret_differs" in "\n".join(run.failures()), run.failures()
-    assert "a-different-secret-of-32-chars-xx" not in run.stdout + (report / "doctor.json").read_text()
+    assert OTHER_SECRET not in run.stdout + (report / "doctor.json").read_text()
     audit.sync(lab)
     assert audit.writes_by_collection_alone(since=mark) == []
 
