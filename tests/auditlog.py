@@ -26,6 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 WRITE_VERBS = frozenset(("create", "update", "patch", "delete", "deletecollection"))
 ADMIN_USER = "kslab-admin"
+# The lab's KubeSphere, kubefed and tower processes that reach a member with the kubeconfig its Cluster stores
+# (the lab's admin user, like the collection): their user agents tell their requests apart.
+KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 class Request:
@@ -186,6 +189,12 @@ class AuditLog:
         """Every non-dry-run create/update/patch/delete/deletecollection the collection's user sent."""
         return [r for r in self.requests(cluster=cluster, since=since, who="collection")
                 if r.is_write and (r.succeeded or not succeeded_only)]
+
+    def writes_by_collection_alone(self, since=None, cluster=None):
+        """writes_by_collection without the requests of KubeSphere's own processes that use the same user on a
+        member (the kubeconfig its Cluster stores): what the collection itself wrote."""
+        return [r for r in self.writes_by_collection(since=since, cluster=cluster)
+                if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
 
     def sync(self, lab, timeout=15, clusters=None):
         """Wait until each cluster's log holds a request made now (a GET of a unique, missing ConfigMap by

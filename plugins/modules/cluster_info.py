@@ -184,6 +184,8 @@ cluster:
           also carries C(kubefed) (the host's KubeFedCluster of it - C(ready), C(offline), C(not_ready),
           C(pending), C(absent)) and C(health), the verdict from both (C(ready), C(offline), C(joining),
           C(not_ready), C(unknown), ...) with C(health_reason).
+        - C(client_cert_not_after) is when the client certificate of the kubeconfig the Cluster stores expires
+          (UTC, ISO 8601); null for a token, a proxy or the host's own Cluster. Only the date is returned.
       type: list
       elements: dict
       returned: always

@@ -14,7 +14,7 @@ collection's patch of the Cluster met it absent (the API server's audit log: its
 import os
 
 import pytest
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import with_lab_inventory
 from unbind_lab import (KFC, VWC, cluster, condition, kill_apiserver, restart_apiserver, restorable, set_roles,
                         start_lab, wait_for, wait_joined)
@@ -24,7 +24,6 @@ JOIN = os.path.join(REPO, "playbooks", "join.yml")
 UNBIND = os.path.join(REPO, "playbooks", "unbind.yml")
 ROUNDS = int(os.environ.get("KSLAB_FORCED_UNBIND_ROUNDS", "5"))
 FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 420}
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 pytestmark = pytest.mark.timeout(600 * ROUNDS)
 

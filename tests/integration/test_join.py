@@ -21,7 +21,7 @@ import urllib.request
 import pytest
 import yaml
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import with_lab_inventory
 from polling import wait_for
 from unbind_lab import restart_apiserver
@@ -87,7 +87,6 @@ def fleet(make_module_lab, tmp_path_factory):
 
 # member1 is imported with the lab's admin kubeconfig, so KubeSphere's own controllers act on member1 as the
 # same user as the collection (kslab-admin); the audit log tells them apart by their user agent.
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 def collection_writes(lab, mark):

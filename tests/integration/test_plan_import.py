@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import REPO, run_playbook, with_lab_inventory
 from plan_audit import audit_writes, plan_writes
 
@@ -18,7 +18,6 @@ FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 420,
 IMPORT_TASK = "Import the member (checks first, then the Cluster, the agent for proxy members, health and verification)"
 # member1 is imported with the lab's admin kubeconfig: KubeSphere's controllers then act on member1 as the
 # collection's user; the audit log tells them apart by their user agent (as test_join does)
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 pytestmark = pytest.mark.timeout(1800)
 

@@ -31,7 +31,10 @@ __metaclass__ = type
 import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as cluster_object
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import kubeconfig
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import x509
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
@@ -164,7 +167,8 @@ def _conditions(obj):
 def cluster_summary(obj):
     """A Cluster object as plain facts (no kubeconfig, no token): name, uid (the member's kube-system UID
     the host recorded), role (host label), connection_type, provider, labels, cluster_group, ready,
-    ready_reason, versions and conditions."""
+    ready_reason, versions, conditions and client_cert_not_after (the stored kubeconfig's client
+    certificate's expiry date)."""
     meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
     ready = condition(obj, "Ready")
@@ -183,7 +187,21 @@ def cluster_summary(obj):
         "kubernetes_version": status.get("kubernetesVersion"),
         "kubesphere_version": status.get("kubeSphereVersion"),
         "conditions": _conditions(obj),
+        "client_cert_not_after": client_cert_not_after(obj),
     }
+
+
+def client_cert_not_after(obj):
+    """When the client certificate of the kubeconfig stored in a Cluster expires (UTC, ISO 8601), None when
+    it holds no certificate (a token, a proxy or host Cluster) or cannot be read. Only the date leaves here."""
+    try:
+        text = cluster_object.kubeconfig_text(obj)
+        if not text:
+            return None
+        pem = kubeconfig.view(text)["client_certificate_data"]
+        return x509.certificate_not_after(pem).strftime("%Y-%m-%dT%H:%M:%SZ") if pem else None
+    except ValueError:
+        return None
 
 
 def cluster_summaries(items):

@@ -364,3 +364,15 @@ def test_peer_facts_carry_facts_only():
                      {"name": "member1", "role": "member", "kube_system_uid": "uid-1", "kubesphere_line": "3.4",
                       "clusters": []}]
     assert "/secret/path" not in repr(peers) and "pw" not in repr(peers)
+
+
+def test_a_cluster_summary_carries_its_stored_certificate_s_expiry_and_nothing_of_the_kubeconfig():
+    import datetime
+    import cluster_fixtures as cf
+
+    text = cf.kubeconfig(datetime.datetime(2030, 5, 6, 7, 8, 9))
+    summary = cs.cluster_summary(cf.cluster("member1", kubeconfig=text))
+    assert summary["client_cert_not_after"] == "2030-05-06T07:08:09Z"
+    assert "BEGIN" not in repr(summary) and "client-certificate" not in repr(summary)
+    assert cs.cluster_summary(cf.cluster("member2", "proxy", kubeconfig=None))["client_cert_not_after"] is None
+    assert cs.cluster_summary(cf.cluster("member3", kubeconfig="a: b"))["client_cert_not_after"] is None

@@ -1,0 +1,105 @@
+"""The fleet doctor: findings from facts and the inventory, each with a code, a cluster, a level and a fix."""
+
+import datetime
+
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import doctor
+
+NOW = datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)
+CLOCK = {"offset": 0.0, "low": -0.5, "high": 0.5, "uncertainty": 0.5}
+
+
+def facts(name, role, jwt="sha256:aaa", **kw):
+    out = {"name": name, "reachable": True, "reason": None, "kubesphere_installed": True, "kubesphere_line": "3.4",
+           "version_managed": True, "version_evidence": "ks-installer's ClusterConfiguration", "role": role,
+           "jwt_secret_hash": jwt, "components": [], "clusters": [], "clock": dict(CLOCK),
+           "maximum_clock_skew_seconds": 10.0}
+    out.update(kw)
+    return out
+
+
+def placed(name, health="ready", group=None, provider=None, not_after=None):
+    return {"name": name, "role": "member", "health": health, "health_reason": "kubefed says Offline",
+            "cluster_group": group, "provider": provider, "client_cert_not_after": not_after}
+
+
+def inventory(*members, **groups):
+    out = [{"name": "host", "role": "host", "cluster_group": None, "provider": None}]
+    out += [{"name": m, "role": "member", "cluster_group": groups.get(m), "provider": None} for m in members]
+    return out
+
+
+def healthy_fleet():
+    return {"host": facts("host", "host", clusters=[placed("m1", group="prod"), placed("m2")]),
+            "m1": facts("m1", "member"), "m2": facts("m2", "member")}
+
+
+def diagnose(f, inv, **opts):
+    return doctor.diagnose(f, inv, dict({"now": NOW}, **opts))
+
+
+def codes(findings):
+    return [(x["level"], x["code"], x["cluster"]) for x in findings]
+
+
+def test_a_healthy_fleet_has_no_finding():
+    assert diagnose(healthy_fleet(), inventory("m1", "m2", m1="prod")) == []
+    assert doctor.text([]) == "the doctor found nothing wrong"
+
+
+def test_every_finding_has_the_shape_and_errors_come_first():
+    f = healthy_fleet()
+    f["host"]["clusters"] = [placed("m1", health="offline", group="dev"), placed("m2"), placed("m9")]
+    f["m2"] = facts("m2", "member", jwt="sha256:bbb")
+    f["m4"] = facts("m4", "member")
+    found = diagnose(f, inventory("m1", "m2", "m3", "m4", m1="prod"))
+    assert codes(found) == [
+        ("error", "member_unhealthy", "m1"), ("error", "jwt_secret_differs", "m2"),
+        ("error", "unreachable", "m3"), ("warning", "group_differs", "m1"), ("warning", "not_imported", "m3"),
+        ("warning", "not_imported", "m4"),
+        ("warning", "not_in_inventory", "m9")]
+    for x in found:
+        assert set(x) == {"code", "cluster", "level", "message", "fix"} and x["fix"] and x["cluster"] in x["message"]
+    assert doctor.counts(found) == {"error": 3, "warning": 4}
+    text = doctor.text(found)
+    assert text.startswith("the doctor found 3 errors and 4 warnings:")
+    assert "- ERROR [jwt_secret_differs] cluster 'm2'" in text
+
+
+def test_group_labels_say_how_to_set_or_remove_them():
+    f = healthy_fleet()
+    f["host"]["clusters"] = [placed("m1", group="old"), placed("m2", group="stray")]
+    found = {x["cluster"]: x for x in diagnose(f, inventory("m1", "m2", m1="prod"))}
+    assert "its group on the host is 'old', the inventory's is 'prod'" in found["m1"]["message"]
+    assert found["m1"]["fix"] == "run join.yml (it sets label cluster.kubesphere.io/group=prod)"
+    assert found["m2"]["fix"] == "remove the label: kubectl --context <host> label cluster m2 cluster.kubesphere.io/group-"
+
+
+def test_certificates_expiring_within_the_margin_warn_and_expired_ones_are_errors():
+    f = healthy_fleet()
+    f["host"]["clusters"] = [placed("m1", group="prod", not_after="2026-12-20T00:00:00Z"),
+                             placed("m2", not_after="2026-12-01T00:00:00Z")]
+    assert codes(diagnose(f, inventory("m1", "m2", m1="prod"))) == [
+        ("error", "certificate_expired", "m2"), ("warning", "certificate_expiring", "m1")]
+    assert codes(diagnose(f, inventory("m1", "m2", m1="prod"), cert_expiry_days=7)) == [
+        ("error", "certificate_expired", "m2")]
+
+
+def test_versions_roles_components_and_clocks():
+    f = healthy_fleet()
+    f["m1"] = facts("m1", "none", kubesphere_line="4.1", version_managed=False, version_evidence="Helm release")
+    f["host"]["components"] = ["devops", "openpitrix.store", "logging"]
+    f["m2"] = facts("m2", "member", components=["logging"], clock={"offset": 30.0, "low": 29.5, "high": 30.5,
+                                                                  "uncertainty": 0.5})
+    found = codes(diagnose(f, inventory("m1", "m2", m1="prod")))
+    assert ("error", "unsupported_version", "m1") in found and ("error", "mixed_versions", None) in found
+    assert ("error", "role_differs", "m1") in found and ("error", "clock_skew", "m2") in found
+    assert ("warning", "components_missing", "m2") in found
+    missing = next(x for x in diagnose(f, inventory("m1", "m2", m1="prod")) if x["code"] == "components_missing")
+    assert "devops" in missing["message"] and "openpitrix.store" not in missing["message"]
+
+
+def test_a_cluster_without_kubesphere_is_a_warning_not_a_role_error():
+    f = healthy_fleet()
+    f["m2"] = facts("m2", "none", kubesphere_installed=False, kubesphere_line=None)
+    assert ("warning", "not_installed", "m2") in codes(diagnose(f, inventory("m1", "m2", m1="prod")))
+    assert ("error", "role_differs", "m2") not in codes(diagnose(f, inventory("m1", "m2", m1="prod")))
