@@ -19,7 +19,7 @@ import time
 import pytest
 import yaml
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from awxkit import CONFIG, awx_job, awx_slices, fleet_inventory, fleet_kubeconfig, secrets_of, write_inventory
 
 pytestmark = pytest.mark.timeout(2400)
@@ -35,7 +35,6 @@ READ = "Read the cluster (the facts the fleet-level checks use)"
 IMPORT = "Import the member (checks first, then the Cluster, the agent for proxy members, health and verification)"
 # KubeSphere's own controllers act on direct members with the stored (lab admin) kubeconfig: the same user as
 # the collection, told apart by their user agent (as tests/integration/test_join.py does).
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 @pytest.fixture(scope="module")

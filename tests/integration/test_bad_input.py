@@ -24,13 +24,12 @@ import re
 import pytest
 import yaml
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from polling import wait_for
 from test_federation import joined_fleet, private_lab_env, run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EVIDENCE = os.path.join(REPO, "build", "evidence", "bad_input.json")
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 CC_PATH = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
 KS_CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
 OTHER_JWT = "an0therJwtSecretOfAnotherHostxyz"

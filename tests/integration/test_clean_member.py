@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import run_playbook, with_lab_inventory
 from polling import wait_for
 
@@ -30,7 +30,6 @@ CONFLICT = "The workspace %s is found in the target member cluster %s, which is 
 # a wait far longer than any of these runs needs: a run that fails early did not wait it out
 FAST = {"kubesphere_join_wait_sleep": 2, "kubesphere_join_wait_timeout": 900,
         "member_config_wait_sleep": 1, "host_config_wait_sleep": 1}
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 pytestmark = pytest.mark.timeout(2400)
 

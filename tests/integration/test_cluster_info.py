@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import inventory_hosts
 from kslabkit.rest import ApiError
 
@@ -31,7 +31,6 @@ INFO = """
 """
 
 
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 def broken_kubeconfigs(lab, tmp_path):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import REPO, inventory_hosts, with_lab_inventory
 from standins.installer import read_ks_config
 
@@ -20,7 +20,6 @@ LINE = re.compile(r"^\[(?P<host>[\w-]+)\] (?P<cluster>[\w-]+): waiting until (?P
 RECAP = re.compile(r"^(?P<host>[\w-]+)\s*: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                    r"\s+failed=(?P<failed>\d+)", re.M)
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 pytestmark = pytest.mark.timeout(2400)
 

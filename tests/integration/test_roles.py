@@ -10,7 +10,7 @@ import time
 
 import pytest
 import yaml
-from auditlog import AuditLog
+from auditlog import KUBESPHERE_AGENTS, AuditLog
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITE = os.path.join(REPO, "playbooks", "site.yml")
@@ -81,7 +81,6 @@ def role(lab, name):
 
 # KubeSphere's own components act as the lab's admin user on a member imported with its kubeconfig; their user
 # agents tell them apart from the collection (as in test_join.py).
-KUBESPHERE_AGENTS = ("ks-controller-manager", "ks-apiserver", "kubefed", "tower", "agent")
 
 
 def mark_writes(lab):
