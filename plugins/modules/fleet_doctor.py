@@ -20,7 +20,7 @@ description:
   - Errors - a cluster that cannot be read (C(unreachable)); a KubeSphere version this collection does not
     manage (C(unsupported_version)) or a fleet that mixes versions (C(mixed_versions)); a cluster whose role
     differs from its inventory group (C(role_differs)); a member whose jwtSecret differs from the host's
-    (C(jwt_secret_differs): KubeSphere still calls it Ready); a member the host does not see healthy, from
+    (C(jwt_secret_differs), although KubeSphere still calls it Ready); a member the host does not see healthy, from
     kubefed's view too (C(member_unhealthy)); a stored client certificate that has expired
     (C(certificate_expired)); clocks further apart than KubeSphere's maximumClockSkew (C(clock_skew)).
   - Warnings - KubeSphere not installed (C(not_installed)); an inventory member without a Cluster on the host

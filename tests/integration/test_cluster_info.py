@@ -31,8 +31,6 @@ INFO = """
 """
 
 
-
-
 def broken_kubeconfigs(lab, tmp_path):
     """Kubeconfigs that fail in different ways, built from a real member's."""
     with open(lab.kubeconfig(lab.members[0])) as f:

@@ -88,8 +88,8 @@ def test_versions_roles_components_and_clocks():
     f = healthy_fleet()
     f["m1"] = facts("m1", "none", kubesphere_line="4.1", version_managed=False, version_evidence="Helm release")
     f["host"]["components"] = ["devops", "openpitrix.store", "logging"]
-    f["m2"] = facts("m2", "member", components=["logging"], clock={"offset": 30.0, "low": 29.5, "high": 30.5,
-                                                                  "uncertainty": 0.5})
+    skewed = {"offset": 30.0, "low": 29.5, "high": 30.5, "uncertainty": 0.5}
+    f["m2"] = facts("m2", "member", components=["logging"], clock=skewed)
     found = codes(diagnose(f, inventory("m1", "m2", m1="prod")))
     assert ("error", "unsupported_version", "m1") in found and ("error", "mixed_versions", None) in found
     assert ("error", "role_differs", "m1") in found and ("error", "clock_skew", "m2") in found
