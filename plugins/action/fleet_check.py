@@ -12,6 +12,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import fleet as fleet_checks
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils import inventory_fleet
 
 ARGUMENT_SPEC = {
     "check_kubeconfigs": {"type": "bool", "default": True},
@@ -28,10 +29,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        groups = task_vars.get("groups") or {}
-        names = set(groups.get(fleet.HOST_GROUP) or []) | set(groups.get(fleet.MEMBERS_GROUP) or [])
-        hostvars = {n: self._cluster_vars(task_vars["hostvars"][n]) for n in sorted(names)}
-        clusters = fleet.from_inventory(hostvars, groups)
+        clusters, groups = inventory_fleet.clusters_of(task_vars)
         problems = fleet_checks.check(clusters, groups, read_kubeconfigs=args["check_kubeconfigs"])
         host = [c["name"] for c in clusters if c["role"] == "host"]
         result.update(changed=False, problems=problems, clusters=[fleet.public_view(c) for c in clusters],
@@ -43,9 +41,3 @@ class ActionModule(ActionBase):
             result["msg"] = "the fleet has a host (%s) and %d member%s; no problem found" % (
                 host[0], len(clusters) - 1, "" if len(clusters) == 2 else "s")
         return result
-
-    @staticmethod
-    def _cluster_vars(hostvars):
-        """The kubesphere_* variables of one host; hostvars renders each with that host's own variables
-        (so "{{ inventory_dir }}/..." is the folder of the inventory that defines the host)."""
-        return {fleet.VAR_PREFIX + key: hostvars.get(fleet.VAR_PREFIX + key) for key in fleet.CLUSTER_KEYS}

@@ -12,8 +12,8 @@ __metaclass__ = type
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import doctor
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import model as fleet
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import facts_of
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils import inventory_fleet
 
 ARGUMENT_SPEC = {
     "result_var": {"type": "str", "default": "doctor_cluster_info"},
@@ -31,12 +31,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        groups = task_vars.get("groups") or {}
-        names = set(groups.get(fleet.HOST_GROUP) or []) | set(groups.get(fleet.MEMBERS_GROUP) or [])
+        clusters = inventory_fleet.clusters_of(task_vars)[0]
         hostvars = task_vars["hostvars"]
-        clusters = fleet.from_inventory(
-            {n: {fleet.VAR_PREFIX + k: hostvars[n].get(fleet.VAR_PREFIX + k) for k in fleet.CLUSTER_KEYS}
-             for n in sorted(names)}, groups)
         # the doctor speaks of clusters by their KubeSphere names (what the host's Cluster objects are called)
         facts = {c["cluster_name"]: facts_of(hostvars[c["name"]].get(args["result_var"])) for c in clusters}
         described = [dict(c, name=c["cluster_name"]) for c in clusters]

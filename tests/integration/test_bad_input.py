@@ -24,7 +24,7 @@ import re
 import pytest
 import yaml
 
-from auditlog import KUBESPHERE_AGENTS, AuditLog
+from auditlog import AuditLog
 from polling import wait_for
 from test_federation import joined_fleet, private_lab_env, run_playbook
 
@@ -460,7 +460,7 @@ def failed_results(run):
 
 def collection_writes(lab, mark):
     lab.audit.sync(lab)
-    return [r for r in lab.audit.writes_by_collection(since=mark) if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
+    return lab.audit.writes_by_collection_alone(since=mark)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 import time
 
 from .layout import LabError, _port_free, load_state, read_procs, state_dir
-from .processes import _alive, log_tail, supervisor_needle
+from .processes import _alive, etcd_log, log_tail, start_apiserver, start_etcd, supervisor_needle
 from .rest import ApiError, Rest
 
 
@@ -152,3 +152,23 @@ def status():
             lines.append("%s%s: last lines of %s:" % (kind, "@" + cl if cl else "", log))
             lines.extend("    " + ln[:200] for ln in tail)
     return lines
+
+
+def start_kubernetes(state, names, timeout, start_kcm):
+    """etcd, every cluster's kube-apiserver, then for each as it turns ready `start_kcm(state, name)` (the
+    kube-controller-manager of the lab's mode and what goes with it). Returns when it started (time.time())."""
+    from .kubeconfigs import write_cluster_credentials  # noqa: PLC0415
+    from .layout import _say  # noqa: PLC0415
+
+    t0 = time.time()
+    etcd_url = start_etcd(state)
+    _wait_port(state["ports"]["etcd"], 30, "etcd", etcd_log(state))
+    for n in names:
+        write_cluster_credentials(state["clusters"][n], n)
+        start_apiserver(state, n, etcd_url)
+    for n in names:
+        c = state["clusters"][n]
+        _wait_ready(Rest(c["kubeconfig"]), n, c["log"], timeout, c["pid"])
+        start_kcm(state, n)
+        _say("%s ready after %.1f s; kube-controller-manager started (pid %d)" % (n, time.time() - t0, c["kcm_pid"]))
+    return t0

@@ -18,7 +18,7 @@ import time
 
 from .certs import make_cluster_pki
 from .health import (_http_health, _wait_port, _wait_ready, check_kcms_started, cluster_health, healthy,
-                     process_health, status)
+                     process_health, start_kubernetes, status)
 from .kubeconfigs import (ADMIN_USER, COMPONENTS, _write_kubeconfig, component_kubeconfig, component_user,
                           embedded_kubeconfig, wire_webhooks, write_cluster_credentials, write_inventory)
 from .layout import (BINARIES, K8S_VERSION, KS_APISERVER_PORT_LIMIT, KS_PORTS, LAB_DIR, NAME_RE, NODES_PER_CLUSTER,
@@ -74,17 +74,7 @@ def up(names=None, not_installed=(), crds_dir=None, timeout=180, kubesphere="v3.
     wire_webhooks(state)
     save_state(state)
 
-    t0 = time.time()
-    etcd_url = start_etcd(state)
-    _wait_port(state["ports"]["etcd"], 30, "etcd", etcd_log(state))
-    for n in names:
-        write_cluster_credentials(state["clusters"][n], n)
-        start_apiserver(state, n, etcd_url)
-    for n in names:
-        c = state["clusters"][n]
-        _wait_ready(Rest(c["kubeconfig"]), n, c["log"], timeout, c["pid"])
-        _start_kcm(state, n)
-        _say("%s ready after %.1f s; kube-controller-manager started (pid %d)" % (n, time.time() - t0, c["kcm_pid"]))
+    t0 = start_kubernetes(state, names, timeout, _start_kcm)
     _furnish_all(state, names, crds_dir)
     _say("KubeSphere CRDs (%s) and cluster furniture loaded after %.1f s" % (crds_dir, time.time() - t0))
     check_kcms_started(state)

@@ -14,10 +14,10 @@ import subprocess
 import time
 
 from .furnish import _node
-from .health import _wait_port, _wait_ready, check_kcms_started
-from .kubeconfigs import component_kubeconfig, write_cluster_credentials, write_inventory
+from .health import check_kcms_started, start_kubernetes
+from .kubeconfigs import component_kubeconfig, write_inventory
 from .layout import LabError, _say, binary, claim_ports, new_state, port_base, save_state
-from .processes import _kcm_argv, _spawn, etcd_log, start_apiserver, start_etcd, start_supervisor
+from .processes import _kcm_argv, _spawn, start_supervisor
 from .rest import ApiError, Rest
 from .v41supervisor import HELM_VERSION, KS_VERSION, chart_path, v41_binary
 
@@ -110,6 +110,12 @@ def wait_host_ready(state, name, timeout):
                        % (name, timeout, last))
 
 
+def _start_kcm_and_node(state, name):
+    """v4.1's kube-controller-manager, and the made-up Node its pods are bound to."""
+    _start_kcm41(state, name)
+    _node_for(Rest(os.path.join(state["clusters"][name]["dir"], "identities", "up.kubeconfig")), name)
+
+
 def up(names, timeout=180):
     """Start a v4.1.3 lab of `names` (the first is the host). Returns the state dict."""
     check_binaries()
@@ -117,18 +123,7 @@ def up(names, timeout=180):
     state = new_state(names, (), None, base, claim_ports(base, names))
     state["kubesphere"] = KS_VERSION
     save_state(state)
-    t0 = time.time()
-    etcd_url = start_etcd(state)
-    _wait_port(state["ports"]["etcd"], 30, "etcd", etcd_log(state))
-    for n in names:
-        write_cluster_credentials(state["clusters"][n], n)
-        start_apiserver(state, n, etcd_url)
-    for n in names:
-        c = state["clusters"][n]
-        _wait_ready(Rest(c["kubeconfig"]), n, c["log"], timeout, c["pid"])
-        _start_kcm41(state, n)
-        _node_for(Rest(os.path.join(c["dir"], "identities", "up.kubeconfig")), n)
-        _say("%s ready after %.1f s; kube-controller-manager started (pid %d)" % (n, time.time() - t0, c["kcm_pid"]))
+    t0 = start_kubernetes(state, names, timeout, _start_kcm_and_node)
     check_kcms_started(state)
     write_inventory(state)
     start_supervisor(state)

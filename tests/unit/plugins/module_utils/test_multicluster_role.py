@@ -2,6 +2,9 @@
 over the one fake connection: checks wired to the states and peer facts, jwtSecret sourcing, the plans and
 their converged (empty) case, the wait step's failure and timeout messages. No cluster, no AnsibleModule."""
 
+import os
+import stat
+
 import pytest
 import yaml
 from fakes import FakeConnection, FakeModule
@@ -360,22 +363,25 @@ def test_not_installed_without_create_fails_and_create_plans_the_object(monkeypa
     assert result["installer"].startswith("no ClusterConfiguration before")
 
 
+class FileModule(FakeModule):
+    """A module that writes files as AnsibleModule does (atomic move, mode)."""
+
+    def atomic_move(self, src, dest):
+        os.rename(src, dest)
+
+    def set_mode_if_different(self, path, mode, changed):
+        if stat.S_IMODE(os.stat(path).st_mode) == int(mode, 8):
+            return changed
+        if not self.check_mode:
+            os.chmod(path, int(mode, 8))
+        return True
+
+
 def test_dest_writes_the_file_0600_once_and_check_mode_predicts(tmp_path, monkeypatch):
     import os
     import stat
     connections(monkeypatch, [])
     path = str(tmp_path / "cc.yaml")
-
-    class FileModule(FakeModule):
-        def atomic_move(self, src, dest):
-            os.rename(src, dest)
-
-        def set_mode_if_different(self, path, mode, changed):
-            if stat.S_IMODE(os.stat(path).st_mode) == int(mode, 8):
-                return changed
-            if not self.check_mode:
-                os.chmod(path, int(mode, 8))
-            return True
 
     p = params(role="member", jwt_secret=SECRET, dest=path)
     check = mr.run(FileModule(check_mode=True, diff=True, **p))
@@ -391,21 +397,6 @@ def test_dest_writes_the_file_0600_once_and_check_mode_predicts(tmp_path, monkey
 
 
 # --- the install file: an existing one patched, the host's jwtSecret -------------------------------------------
-
-class FileModule(FakeModule):
-    def atomic_move(self, src, dest):
-        import os
-        os.rename(src, dest)
-
-    def set_mode_if_different(self, path, mode, changed):
-        import os
-        import stat
-        if stat.S_IMODE(os.stat(path).st_mode) == int(mode, 8):
-            return changed
-        if not self.check_mode:
-            os.chmod(path, int(mode, 8))
-        return True
-
 
 KUBEKEY_SAMPLE = """\
 # KubeKey's config-sample.yaml: the user's cluster and their KubeSphere settings
