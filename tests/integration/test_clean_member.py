@@ -17,6 +17,7 @@ import pytest
 from auditlog import AuditLog
 from conftest import run_playbook, with_lab_inventory
 from polling import wait_for
+from unbind_lab import condition
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JOIN = os.path.join(REPO, "playbooks", "join.yml")
@@ -48,13 +49,6 @@ def fleet(make_module_lab, tmp_path_factory):
 def collection_writes(lab, mark):
     lab.audit.sync(lab)
     return lab.audit.writes_by_collection_alone(since=mark)
-
-
-def condition(obj, kind):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == kind:
-            return c
-    return None
 
 
 def workspace(name, managed=True):

@@ -24,7 +24,7 @@ import yaml
 from auditlog import AuditLog
 from conftest import with_lab_inventory
 from polling import wait_for
-from unbind_lab import restart_apiserver
+from unbind_lab import condition, restart_apiserver
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from standins.installer import CC_PATH, read_ks_config, static_token  # noqa: E402
@@ -92,13 +92,6 @@ def fleet(make_module_lab, tmp_path_factory):
 def collection_writes(lab, mark):
     lab.audit.sync(lab)
     return lab.audit.writes_by_collection_alone(since=mark)
-
-
-def condition(obj, kind):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == kind:
-            return c
-    return None
 
 
 def clusters_of(lab):
