@@ -31,6 +31,7 @@ LIFE = [
     ("cluster_info", "present"),
     ("clock_skew", "present"),
     ("fleet_check", "present"),
+    ("fleet_doctor", "present"),
     ("federated_project", "present"),
     ("federated_resource", "present"),
     ("federation_info", "present"),
