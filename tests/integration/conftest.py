@@ -77,6 +77,12 @@ class PlaybookRun:
             self._parse_error = "the output of ansible-playbook does not parse as the json callback's: %s" % e
 
     @property
+    def parsed(self):
+        """Whether the run printed the json callback's document (a run that failed before its first play,
+        e.g. on an inventory that does not parse, prints none: its rc and stderr say what happened)."""
+        return self._parse_error is None
+
+    @property
     def data(self):
         assert self._parse_error is None, "%s\n%r" % (self._parse_error, self)
         return self._data

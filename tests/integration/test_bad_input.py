@@ -449,6 +449,9 @@ def failed_results(run):
     """(task name, result) of every failed result, items of loops one by one (a no_log result, hidden, is
     left out: the role's next task says what it held)."""
     out = []
+    if not run.parsed and run.rc != 0:
+        return out  # refused before the first play (an inventory that does not parse, a hosts pattern that
+        # cannot be rendered): no play ran, and stderr says why
     for task in run.tasks():
         for _host, res in task.get("hosts", {}).items():
             if not (res.get("failed") or res.get("unreachable")) or res.get("censored"):

@@ -124,4 +124,5 @@ def test_site_writes_only_the_named_clusters_and_ships_no_inventory_variables(ma
     member = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")
     assert member and PASSWORD not in yaml.safe_dump(member)
     args = member[m1]["invocation"]["module_args"]
-    assert all(set(p) <= {"name", "role", "kube_system_uid", "clusters"} for p in args["peers"]), args["peers"]
+    assert all(set(p) <= {"name", "role", "kube_system_uid", "kubesphere_line", "clusters"} for p in args["peers"]), \
+        args["peers"]
