@@ -258,7 +258,7 @@ def facts(state):
         "reason": None,
         "kubernetes_version": (state["version"] or {}).get("gitVersion"),
         "kubesphere_installed": bool(cc or state["config_present"] or release),
-        "kubesphere_version": found["kubesphere_version"] or (installer.installer_version(cc) if cc else None),
+        "kubesphere_version": found["kubesphere_version"],
         "kubesphere_line": found["version"],
         "version_evidence": found["evidence"],
         "version_managed": found["managed"],

@@ -22,6 +22,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 
 # keys KubeSphere 4's kubesphere.yaml renders and 3.x never does (config/ks-core/templates/kubesphere-config.yaml)
 V4_CONFIG_KEYS = ("helmExecutor", "extension", "composedApp")
@@ -46,7 +47,7 @@ def detect(state):
                    release.get("chart_version"), release["app_version"])}
     cc = state.get("cluster_configuration")
     if cc is not None:
-        stamped = get_path(cc, "status.core.version") or get_path(cc, ("metadata", "labels", "version"))
+        stamped = installer.installer_version(cc)
         return {"line": line(stamped) or V3_LINE, "version": stamped,
                 "evidence": "ks-installer's ClusterConfiguration kubesphere-system/ks-installer (%s)"
                 % ("version %s" % stamped if stamped else "no version stamped yet")}
