@@ -20,7 +20,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import components
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import GROUP_LABEL
 
 LEVELS = ("error", "warning")
@@ -128,7 +128,8 @@ def _member(name, c, summary, hc, hf, mf, opts):
     out += _labels(name, c, summary)
     out += _certificate(name, summary, opts)
     if mf:
-        missing = [n for n in hf.get("components") or [] if n not in components.HOST_ONLY
+        host_only = versions.host_only_components(hf.get("kubesphere_line"))
+        missing = [n for n in hf.get("components") or [] if n not in host_only
                    and n not in (mf.get("components") or [])]
         if missing:
             out.append(finding("components_missing", name, "warning", "cluster '%s' lacks components enabled on "

@@ -41,6 +41,15 @@ def implementation(version, cluster=None, evidence=None):
                           cluster=cluster, code="unsupported_version")
 
 
+def host_only_components(line):
+    """The components a host of KubeSphere `line` runs for the whole fleet (a member need not enable them);
+    nothing for a line the collection does not manage."""
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == line:
+            return impl.HOST_ONLY_COMPONENTS
+    return ()
+
+
 def for_state(state, default=v3_4.VERSION):
     """The implementation for a cluster's state; `default` when nothing is installed yet (a role set before
     install, a bare member: the version then comes from what the user installs). A version the collection

@@ -30,6 +30,8 @@ NAME = "KubeSphere 3.4 (ks-installer)"
 ROLE_SOURCE = "%s %s/%s" % (installer.CC_KIND, installer.KS_NAMESPACE, installer.CC_NAME)
 # what a healthy member must show (the wait's words)
 HEALTHY = "healthy (Ready True and its KubeFedCluster Ready True)"
+# components the host runs for the whole fleet, so a member need not enable them (the app store)
+HOST_ONLY_COMPONENTS = components.HOST_ONLY
 
 
 def role(state):
