@@ -198,6 +198,24 @@ cluster:
       type: list
       elements: dict
       returned: always
+    agent_proxy_server:
+      description:
+        - The address the cluster's C(cluster-agent) dials (its C(--proxy-server)), on a member imported by proxy;
+          null without an agent, or when the version is not one this collection manages.
+        - Compare with the host's RV(cluster.proxy_publish.address); the fleet doctor's
+          C(stale_proxy_address) and the status table's notes do.
+      type: str
+      returned: always
+      sample: http://10.0.0.11:30080
+    proxy_publish:
+      description:
+        - On a host, where tower is published for proxy members' agents, derived as ks-apiserver does -
+          C(address), C(source) (C(proxyPublishAddress), C(loadBalancer) or C(nodePort)), C(api_agrees) (false
+          for the NodePort fallback, which ks-apiserver's agent/deployment does not serve) and C(error) (why there is
+          no address). Null on other clusters.
+      type: dict
+      returned: always
+      sample: {address: "http://10.0.0.11:30080", source: proxyPublishAddress, api_agrees: true, error: null}
     warnings: {description: Things read but not understood (e.g. kubesphere-config that is not YAML), type: list, elements: str, returned: always}
 """
 

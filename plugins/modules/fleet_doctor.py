@@ -22,15 +22,16 @@ description:
     differs from its inventory group (C(role_differs)); a member whose jwtSecret differs from the host's
     (C(jwt_secret_differs), although KubeSphere still calls it Ready); a member the host does not see healthy, from
     kubefed's view too (C(member_unhealthy)); a stored client certificate that has expired
-    (C(certificate_expired)); clocks further apart than KubeSphere's maximumClockSkew (C(clock_skew)).
+    (C(certificate_expired)); clocks further apart than KubeSphere's maximumClockSkew (C(clock_skew)); a proxy
+    member whose cluster-agent dials another address than the one the host publishes tower at now
+    (C(stale_proxy_address)).
   - Warnings - KubeSphere not installed (C(not_installed)); an inventory member without a Cluster on the host
     (C(not_imported)) and a Cluster the inventory does not list (C(not_in_inventory)); a group label or provider
     that differs from the inventory (C(group_differs), C(provider_differs); the fix says how to remove a
     label); a stored client certificate that expires within O(cert_expiry_days) (C(certificate_expiring));
     components enabled on the host but not on a member (C(components_missing)); clocks that may be too far
     apart (C(clock_skew_possible)).
-  - Not diagnosed yet - agents dialling a stale proxy address, workspaces and namespaces made on a member's own
-    console.
+  - Not diagnosed yet - workspaces and namespaces made on a member's own console.
 author:
   - kubesphere.multicluster contributors (@kubesphere)
 options:

@@ -249,6 +249,49 @@ def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(fleet, ansib
     assert collection_writes(lab, mark) == []
 
 
+def test_a_proxy_agent_left_on_an_old_address_is_diagnosed_and_site_re_points_it(fleet, ansible_run):
+    """cluster_info reports the address member2's agent dials and where the host publishes tower; they agree
+    after the import. An agent left dialling another address (as when the host's address changed and the agent
+    was not re-pointed) is the doctor's stale_proxy_address error, naming member2 and the fix; the fix, site.yml,
+    re-points the agent and the doctor then finds nothing stale."""
+    lab = fleet
+    doctor = os.path.join(REPO, "playbooks", "doctor.yml")
+
+    def diagnose():
+        run = ansible_run(doctor, lab.lab_inventory)
+        infos = {name: res["cluster"] for name, res in run.results(
+            "Read the cluster (read-only; a cluster that cannot be read is a finding, not a failure)").items()}
+        found = next(iter(run.results("Diagnose the fleet").values()))
+        return infos, {(x["code"], x["cluster"]): x for x in found["findings"]}
+
+    infos, found = diagnose()
+    published = infos[lab.host]["proxy_publish"]["address"]
+    assert published and infos["member2"]["agent_proxy_server"] == published, infos["member2"]
+    assert infos["member1"]["agent_proxy_server"] is None
+    assert ("stale_proxy_address", "member2") not in found
+
+    dep = lab.client("member2").get(AGENT_PATH)
+    command = dep["spec"]["template"]["spec"]["containers"][0]["command"]
+    stale = "http://192.0.2.250:30999"  # a made-up address no tower of the lab answers: the lab runs no agent for it
+    lab.client("member2").merge_patch(AGENT_PATH, {"spec": {"template": {"spec": {"containers": [
+        dict(dep["spec"]["template"]["spec"]["containers"][0],
+             command=[a if not a.startswith("--proxy-server=") else "--proxy-server=" + stale for a in command])]}}}})
+    infos, found = diagnose()
+    assert infos["member2"]["agent_proxy_server"] == stale
+    finding = found[("stale_proxy_address", "member2")]
+    assert finding["level"] == "error" and stale in finding["message"] and published in finding["message"]
+    assert "join.yml" in finding["fix"]
+
+    run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=900)
+    assert run.rc == 0, run
+    assert run.results(IMPORT_TASK)["member2"]["changed"] is True
+    assert "--proxy-server=%s" % published in lab.client("member2").get(AGENT_PATH)["spec"]["template"]["spec"][
+        "containers"][0]["command"]
+    infos, found = diagnose()
+    assert infos["member2"]["agent_proxy_server"] == published
+    assert ("stale_proxy_address", "member2") not in found
+
+
 def test_check_mode_and_diff_of_a_new_import_mask_the_kubeconfig(fleet, ansible_run):
     lab = fleet
     set_member3(lab, "member")

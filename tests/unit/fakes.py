@@ -31,6 +31,7 @@ class FakeConnection:
         self.served = set(served) if served is not None else None
         self.raw_answers = dict(raw_answers or {})
         self.fail_with = error  # a KubeSphereError code: every call raises it (an unreachable cluster)
+        self.forbidden = set()  # (api_version, kind) pairs the credential may not read: 403 Forbidden
         self.calls = []
         self.resource_version = 100
 
@@ -49,6 +50,8 @@ class FakeConnection:
             self.CORE | {(k[0], k[1]) for k in self.store})
         if (api_version, kind) not in served:
             raise self.error("the API server does not serve %s/%s" % (api_version, kind), code="kind_not_served")
+        if (api_version, kind) in self.forbidden:
+            raise self.error("%s/%s is forbidden (403 Forbidden)" % (api_version, kind), code="forbidden")
 
     def _bump(self, obj):
         self.resource_version += 1

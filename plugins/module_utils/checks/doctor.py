@@ -20,6 +20,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import GROUP_LABEL
 
@@ -127,6 +128,7 @@ def _member(name, c, summary, hc, hf, mf, opts):
                            "jwtSecret to the member)"))
     out += _labels(name, c, summary)
     out += _certificate(name, summary, opts)
+    out += _proxy(name, summary, hc, hf, mf)
     if mf:
         host_only = versions.host_only_components(hf.get("kubesphere_line"))
         missing = [n for n in hf.get("components") or [] if n not in host_only
@@ -137,6 +139,19 @@ def _member(name, c, summary, hc, hf, mf, opts):
                                % (name, hc["name"], ", ".join(missing)),
                                "enable them on the member (member_config_sync_components: true in site.yml)"))
     return out
+
+
+def _proxy(name, summary, hc, hf, mf):
+    """A proxy member whose cluster-agent dials an address other than where the host publishes tower now (the
+    address was changed and this agent not re-pointed): it reconnects to the old address, or never."""
+    if summary.get("connection_type") != "proxy" or not mf:
+        return []
+    seen = cluster_state.agent_agreement(mf, hf)
+    if seen["matches"] is not False:
+        return []
+    return [finding("stale_proxy_address", name, "error", "cluster '%s': its cluster-agent dials %s, but host "
+                    "'%s' publishes tower at %s" % (name, seen["dials"], hc["name"], seen["published"]),
+                    "run join.yml: it re-points every proxy member's agent to the host's address")]
 
 
 def _labels(name, c, summary):

@@ -54,6 +54,14 @@ def fleet_rows(all_facts, host=None):
         if seen.get("health") and seen["health"] not in ("ready", "absent") and seen["role"] != "host" \
                 and (seen["ready"] or seen["health"] == "offline"):
             notes.append("%s: %s" % (name, seen.get("health_reason") or seen["health"]))
+    for f in all_facts:
+        seen = host_view.get(f["name"])
+        if f["reachable"] and seen and seen.get("connection_type") == "proxy":
+            agree = cluster_state.agent_agreement(f, host_f)
+            if agree["dials"] or agree["published"]:
+                notes.append("%s: proxy agent dials %s; the host publishes %s%s" % (
+                    f["name"], agree["dials"] or "(no agent)", agree["published"] or "(unknown)",
+                    " (STALE: run join.yml)" if agree["matches"] is False else ""))
     offsets = {f["name"]: f.get("clock") for f in all_facts if f["reachable"]}
     threshold = (host_f or {}).get("maximum_clock_skew_seconds") or clock.DEFAULT_MAX_SKEW
     notes += [p["message"] for p in clock_checks.skew_report(offsets, threshold)["problems"]]

@@ -19,6 +19,10 @@ A state is a dict:
   that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
   status update), only its KubeFedCluster says Offline
 - kubefed_clusters: its KubeFedClusters {name, labels, ready, offline, reason}, None when the kind is not served
+- agent_proxy_server: the address this cluster's cluster-agent dials (a proxy member; None without an agent);
+  proxy_publish: on a host, where tower is published for the agents ({address, source, api_agrees, error} as
+  the version's agent module derives it as ks-apiserver does), None elsewhere; proxy_error: why either could
+  not be read (a credential that may not read Deployments or Services)
 
 `facts(state)` turns a state into what the cluster_info module returns (operations/cluster_info.py runs
 that module). No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
@@ -46,7 +50,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions i
 
 # The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
 V4_HOST_ANNOTATIONS = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
-PARTS = ("version", "installer", "identity", "clusters", "kubefed")
+PARTS = ("version", "installer", "identity", "clusters", "kubefed", "proxy")
 KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 makes one too)
 
 
@@ -57,7 +61,7 @@ KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 
 def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep):
     """What the collection needs of one cluster, as plain data (see the module docstring). A cluster that
     cannot be read gives reachable False and error {code, message}; it never raises KubeSphereError.
-    `parts` limits the reads (version, installer, identity, clusters, kubefed)."""
+    `parts` limits the reads (version, installer, identity, clusters, kubefed, proxy)."""
     state = empty(conn.label)
     try:
         _read_into(state, conn, parts, samples, now, sleep)
@@ -71,7 +75,8 @@ def empty(name):
     return {"name": name, "reachable": True, "error": None, "version": None, "date_samples": [],
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
-            "clusters": None, "kubefed_clusters": None}
+            "clusters": None, "kubefed_clusters": None, "agent_proxy_server": None, "proxy_publish": None,
+            "proxy_error": None}
 
 
 def _read_into(state, conn, parts, samples, now, sleep):
@@ -112,6 +117,33 @@ def _read_into(state, conn, parts, samples, now, sleep):
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
+    if "proxy" in parts:
+        _read_proxy(state, conn)
+
+
+def _read_proxy(state, conn):
+    """The address the cluster-agent dials, and on a host where tower is published (one request on a member,
+    one or two on a host: tower's Service, and its Nodes only for the NodePort fallback). Nothing for a
+    KubeSphere line the collection does not manage; a forbidden read gives `proxy_error`, not a failure."""
+    found = versions.detect(state)
+    if not found["managed"]:
+        return
+    agent = versions.implementation(found["version"]).agent
+    try:
+        dep = conn.get("apps/v1", "Deployment", agent.NAME, agent.NAMESPACE)
+        state["agent_proxy_server"] = agent.flags(dep).get("proxy-server") if dep else None
+        if installer.config_role(state["config"]) == "host":
+            config = state["config"]
+            ref = agent.proxy_service_ref(config)
+            service = None
+            if ref and not get_path(config, "multicluster.proxyPublishAddress"):
+                service = conn.get("v1", "Service", ref[0], ref[1])
+            nodes = conn.list("v1", "Node") if service and not agent.load_balancer_address(service) else []
+            state["proxy_publish"] = agent.proxy_address(config, service, nodes)
+    except KubeSphereError as e:
+        if e.code not in ("forbidden", "unauthorized"):
+            raise
+        state["proxy_error"] = e.reason
 
 
 def _read_release(state, conn):
@@ -282,8 +314,26 @@ def facts(state):
         "clusters": list(state["clusters"] or []),
         "kubefed_clusters": None if state["kubefed_clusters"] is None else
         [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
-        "warnings": [w for w in (state["config_error"], _release_warning(state)) if w],
+        "agent_proxy_server": state["agent_proxy_server"],
+        "proxy_publish": dict(state["proxy_publish"]) if state["proxy_publish"] else None,
+        "warnings": [w for w in (state["config_error"], _release_warning(state), _proxy_warning(state)) if w],
     }
+
+
+def _proxy_warning(state):
+    if state.get("proxy_error"):
+        return "the cluster-agent or tower's Service could not be read (%s): the proxy addresses are not " \
+               "reported" % state["proxy_error"]
+    return None
+
+
+def agent_agreement(member_facts, host_facts):
+    """Whether a proxy member's agent dials where the host publishes tower: {dials, published, matches}
+    (matches None when either is unknown). From two clusters' cluster_info facts."""
+    dials = (member_facts or {}).get("agent_proxy_server")
+    published = ((host_facts or {}).get("proxy_publish") or {}).get("address")
+    return {"dials": dials, "published": published,
+            "matches": None if not dials or not published else dials.rstrip("/") == published.rstrip("/")}
 
 
 def _release_warning(state):
@@ -312,7 +362,8 @@ def unreachable(name, code, message, context=None):
         text = REASONS[code]
     out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "maximum_clock_skew",
                              "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
-                             "version_evidence", "version_managed", "ks_core_release")}
+                             "version_evidence", "version_managed", "ks_core_release", "agent_proxy_server",
+                             "proxy_publish")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
                cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[])
     return out

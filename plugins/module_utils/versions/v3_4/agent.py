@@ -209,13 +209,7 @@ def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=T
     if not ports:
         return _none("Service %s/%s has no ports: repair tower's Service on the host, or set "
                      "spec.multicluster.proxyPublishAddress in the host's ClusterConfiguration" % (svc_ns, svc_name))
-    port = ports[0].get("port")
-    address = None
-    for ingress in objects.get_path(tower_service, "status.loadBalancer.ingress") or []:
-        if ingress.get("hostname"):
-            address = "http://%s:%s" % (ingress["hostname"], port)
-        if ingress.get("ip"):
-            address = "http://%s:%s" % (ingress["ip"], port)
+    address = load_balancer_address(tower_service)
     if address:
         return _address(address, "loadBalancer", True)
     node_port = ports[0].get("nodePort")
@@ -227,6 +221,21 @@ def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=T
     return _none("Service %s/%s has no LoadBalancer address and %s: set spec.multicluster.proxyPublishAddress "
                  "in the host's ClusterConfiguration to an address the members reach (http://IP:port of tower)"
                  % (svc_ns, svc_name, why))
+
+
+def load_balancer_address(tower_service):
+    """http://<LoadBalancer IP or hostname>:<port> of tower's Service, None without an ingress (the IP wins
+    over the hostname of the same entry, the last entry over the first, as ks-apiserver reads it)."""
+    ports = objects.get_path(tower_service or {}, "spec.ports") or []
+    if not ports:
+        return None
+    address = None
+    for ingress in objects.get_path(tower_service, "status.loadBalancer.ingress") or []:
+        if ingress.get("hostname"):
+            address = "http://%s:%s" % (ingress["hostname"], ports[0].get("port"))
+        if ingress.get("ip"):
+            address = "http://%s:%s" % (ingress["ip"], ports[0].get("port"))
+    return address
 
 
 def _address(address, source, api_agrees):

@@ -63,7 +63,9 @@ def objects_of(over):
     for c in parts["clusters"] or []:
         out.append(dict(c, apiVersion=vocabulary.CLUSTER_API_VERSION, kind="Cluster"))
     out.extend(parts["releases"])
-    served = {("v1", "Namespace"), ("v1", "ConfigMap"), (CC_API, "ClusterConfiguration")}
+    out.extend(parts.get("extra") or [])
+    served = {("v1", "Namespace"), ("v1", "ConfigMap"), (CC_API, "ClusterConfiguration"), ("apps/v1", "Deployment"),
+              ("v1", "Service"), ("v1", "Node")}
     if parts["clusters"] is not None:
         served.add((vocabulary.CLUSTER_API_VERSION, "Cluster"))
     return out, served
@@ -376,3 +378,78 @@ def test_a_cluster_summary_carries_its_stored_certificate_s_expiry_and_nothing_o
     assert "BEGIN" not in repr(summary) and "client-certificate" not in repr(summary)
     assert cs.cluster_summary(cf.cluster("member2", "proxy", kubeconfig=None))["client_cert_not_after"] is None
     assert cs.cluster_summary(cf.cluster("member3", kubeconfig="a: b"))["client_cert_not_after"] is None
+
+
+# --- the proxy addresses ---------------------------------------------------------------------------
+
+
+def agent_deployment(address):
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "cluster-agent", "namespace": "kubesphere-system"},
+            "spec": {"template": {"spec": {"containers": [{"name": "agent", "command": [
+                "/agent", "--name=member1", "--token=secret-agent-token", "--proxy-server=%s" % address,
+                "--keepalive=10s"]}]}}}}
+
+
+def host_configmap(publish=None):
+    doc = {"authentication": {"jwtSecret": JWT},
+           "multicluster": {"clusterRole": "host", "proxyPublishService": "tower"}}
+    if publish:
+        doc["multicluster"]["proxyPublishAddress"] = publish
+    return {"data": {"kubesphere.yaml": yaml.safe_dump(doc)}}
+
+
+def tower(lb_ip=None):
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tower", "namespace": "kubesphere-system"},
+           "spec": {"ports": [{"port": 8080, "nodePort": 30080}]}}
+    if lb_ip:
+        svc["status"] = {"loadBalancer": {"ingress": [{"ip": lb_ip}]}}
+    return svc
+
+
+NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.11"}],
+                   "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def test_a_proxy_member_reports_the_address_its_agent_dials_and_never_its_token():
+    f = facts(extra=[agent_deployment("http://10.0.0.11:30080")])
+    assert f["agent_proxy_server"] == "http://10.0.0.11:30080" and f["proxy_publish"] is None
+    assert "secret-agent-token" not in repr(f)
+    assert facts()["agent_proxy_server"] is None
+
+
+def test_a_host_reports_where_tower_is_published_reading_nodes_only_for_the_nodeport_fallback():
+    host = {"cc": cc("host"), "configmap": host_configmap()}
+    lb = conn("host", extra=[tower("192.0.2.7")], **host)
+    f = cs.facts(cs.read(lb, now=iter([T, T]).__next__))
+    assert f["proxy_publish"]["address"] == "http://192.0.2.7:8080" and f["proxy_publish"]["source"] == "loadBalancer"
+    assert not [c for c in lb.calls if c[1][1] == "Node"]
+    np = conn("host", extra=[tower(), NODE], **host)
+    f = cs.facts(cs.read(np, now=iter([T, T]).__next__))
+    assert f["proxy_publish"] == {"address": "http://10.0.0.11:30080", "source": "nodePort", "api_agrees": False,
+                                  "error": None}
+    pinned = conn("host", extra=[tower("192.0.2.7")], cc=cc("host"), configmap=host_configmap("http://203.0.113.5:80"))
+    f = cs.facts(cs.read(pinned, now=iter([T, T]).__next__))
+    assert f["proxy_publish"]["address"] == "http://203.0.113.5:80"
+    assert not [c for c in pinned.calls if c[1][1] in ("Service", "Node")]
+
+
+def test_a_credential_that_may_not_read_the_agent_gets_a_warning_not_an_unreachable_cluster():
+    c = conn(extra=[agent_deployment("http://10.0.0.11:30080")])
+    c.forbidden = {("apps/v1", "Deployment")}
+    f = cs.facts(cs.read(c, now=iter([T, T]).__next__))
+    assert f["reachable"] is True and f["agent_proxy_server"] is None
+    assert any("cluster-agent" in w for w in f["warnings"])
+
+
+def test_the_fleet_table_notes_a_proxy_agent_that_dials_a_stale_address():
+    host_f = dict(facts("host", cc=cc("host"), configmap=host_configmap("http://10.0.0.99:30080")), role="host")
+    seen = cs.cluster_summary(dict(cluster_obj("member1", True), spec={"connection": {"type": "proxy"}}))
+    host_f["clusters"] = [seen]
+    stale = facts(extra=[agent_deployment("http://10.0.0.11:30080")])
+    rows, notes = report.fleet_rows([host_f, stale])
+    assert "member1: proxy agent dials http://10.0.0.11:30080; the host publishes http://10.0.0.99:30080 " \
+           "(STALE: run join.yml)" in notes
+    fresh = facts(extra=[agent_deployment("http://10.0.0.99:30080")])
+    assert not [n for n in report.fleet_rows([host_f, fresh])[1] if "STALE" in n]

@@ -103,3 +103,15 @@ def test_a_cluster_without_kubesphere_is_a_warning_not_a_role_error():
     f["m2"] = facts("m2", "none", kubesphere_installed=False, kubesphere_line=None)
     assert ("warning", "not_installed", "m2") in codes(diagnose(f, inventory("m1", "m2", m1="prod")))
     assert ("error", "role_differs", "m2") not in codes(diagnose(f, inventory("m1", "m2", m1="prod")))
+
+
+def test_a_proxy_agent_that_dials_another_address_than_the_host_publishes_is_an_error():
+    f = healthy_fleet()
+    f["host"]["proxy_publish"] = {"address": "http://10.0.0.99:30080", "source": "proxyPublishAddress"}
+    f["host"]["clusters"][1]["connection_type"] = "proxy"
+    f["m2"]["agent_proxy_server"] = "http://10.0.0.11:30080"
+    found = diagnose(f, inventory("m1", "m2", m1="prod"))
+    assert codes(found) == [("error", "stale_proxy_address", "m2")]
+    assert "http://10.0.0.11:30080" in found[0]["message"] and "join.yml" in found[0]["fix"]
+    f["m2"]["agent_proxy_server"] = "http://10.0.0.99:30080/"
+    assert diagnose(f, inventory("m1", "m2", m1="prod")) == []
