@@ -44,8 +44,8 @@ options:
       - With O(adopt=false) the run is refused with code C(would_adopt), naming the cluster and the object, and
         nothing is written; delete or rename the object on that cluster, or set O(adopt=true).
       - With O(adopt=true) the run goes on and returns what kubefed adopts in RV(adopted) (in check mode too).
-        Objects kubefed already manages are not adoptions: a rerun reports none.
-      - An object labelled C(kubefed.io/managed=false) is always refused (code C(managed_label_false)): kubefed
+        Objects kubefed already manages are not adoptions, so a rerun reports none.
+      - An object labelled C(kubefed.io/managed=false) is always refused (code C(managed_label_false)), since kubefed
         never updates it.
       - Members are read with the kubeconfig their Cluster stores on the host (what KubeSphere and kubefed use);
         the host's own Cluster with this connection. A proxy member (its stored kubeconfig points at tower's
