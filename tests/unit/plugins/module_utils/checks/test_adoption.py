@@ -115,8 +115,8 @@ def namespace(name, labels=None):
 
 
 def configmap(name, ns, labels=None):
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns,
-                                                                 "labels": labels or {}}, "data": {"a": "1"}}
+    meta = {"name": name, "namespace": ns, "labels": labels or {}}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"a": "1"}}
 
 
 def project_params(**more):
@@ -187,8 +187,8 @@ def federated_namespace(clusters):
 
 
 def test_resource_refuses_a_configmap_made_on_a_member_unless_adopt():
-    objs = {"member2": [configmap("cfg", "shop")], "member1": [configmap("cfg", "shop",
-                                                                         {v.KUBEFED_MANAGED_LABEL: "true"})]}
+    managed = {v.KUBEFED_MANAGED_LABEL: "true"}
+    objs = {"member2": [configmap("cfg", "shop")], "member1": [configmap("cfg", "shop", managed)]}
     host, members, connect, _reached = fleet(objs)
     for obj in (namespace("shop"), federated_namespace(["member1", "member2"])):
         host.create(obj)
