@@ -33,6 +33,24 @@ options:
     type: str
     default: host
   timeout:
-    description: Seconds for each call to the host.
+    description: Seconds for each call to the host (and to each cluster read for O(adopt)).
     type: float
+  adopt:
+    description:
+      - "Before the first write, each cluster of the placement is read for an object of the same name (for a
+        project its Namespace, for a resource the object itself) made outside federation, that is without the
+        label C(kubefed.io/managed=true). kubefed (C(adoptResources: Enabled), as KubeSphere configures it) would
+        adopt such an object and overwrite it with the federated template."
+      - With O(adopt=false) the run is refused with code C(would_adopt), naming the cluster and the object, and
+        nothing is written; delete or rename the object on that cluster, or set O(adopt=true).
+      - With O(adopt=true) the run goes on and returns what kubefed adopts in RV(adopted) (in check mode too).
+        Objects kubefed already manages are not adoptions, so a rerun reports none.
+      - An object labelled C(kubefed.io/managed=false) is always refused (code C(managed_label_false)), since kubefed
+        never updates it.
+      - Members are read with the kubeconfig their Cluster stores on the host (what KubeSphere and kubefed use);
+        the host's own Cluster with this connection. A proxy member (its stored kubeconfig points at tower's
+        Service inside the host cluster) or a member that cannot be read is not checked; it is listed in
+        RV(adoption_unchecked) with the reason and the module warns.
+    type: bool
+    default: false
 """

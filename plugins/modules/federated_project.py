@@ -111,6 +111,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+adopted:
+  description:
+    - The objects that existed on a cluster of the placement without kubefed's managed label and that kubefed
+      adopts (overwrites) in this run, C({cluster, kind, namespace, name}); empty when there are none. Only
+      with O(adopt=true) (without it such objects refuse the run). Also in check mode.
+  returned: state=present
+  type: list
+  elements: dict
+adoption_unchecked:
+  description: The clusters of the placement that could not be read for O(adopt), C({cluster, reason}).
+  returned: when a cluster could not be read
+  type: list
+  elements: dict
 result:
   description: The FederatedNamespace, normalized (lists sorted).
   returned: state=present
@@ -165,6 +178,7 @@ def main():
         confirm=dict(type="str"),
         cluster_name=dict(type="str", default="host"),
         timeout=dict(type="float"),
+        adopt=dict(type="bool", default=False),
     )
     spec.update(wait_argspec(False, 120))
     spec.update(auth_argspec())

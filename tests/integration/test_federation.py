@@ -532,3 +532,110 @@ def test_project_clusters_follow_the_inventory_and_deletion_needs_the_name(fed):
                  "namespace gone from member2")
     finally:
         run_playbook(project([], state="absent", confirm=ns), "localhost,", extra_vars=kubeconfig_vars(fed))
+
+
+# --------------------------------------------------------------------------------------------------------
+# adoption (issue 19): a namespace and a ConfigMap made directly on a member before federating
+
+
+def _adopt_tasks(ns, adopt, check=False, what=("project", "configmap")):
+    tasks = []
+    if "project" in what:
+        tasks.append({"name": "project", "check_mode": check, "kubesphere.multicluster.federated_project": {
+            "kubeconfig": "{{ hk }}", "name": ns, "workspace": "adoption", "clusters": MEMBERS, "adopt": adopt,
+            "wait": True, "wait_timeout": 300}})
+    if "configmap" in what:
+        tasks.append({"name": "configmap", "check_mode": check, "kubesphere.multicluster.federated_resource": {
+            "kubeconfig": "{{ hk }}", "clusters": MEMBERS, "adopt": adopt, "wait": True, "wait_timeout": 300,
+            "definition": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": ns},
+                           "data": {"LOG_LEVEL": "adopted"}}}})
+    return tasks
+
+
+def _refused(fed, tasks, task_name):
+    """Runs `tasks` (the first must refuse); returns its result after asserting nothing was written anywhere."""
+    audit = AuditLog.for_lab(fed)
+    mark = audit.mark()
+    run = run_playbook(play(tasks), "localhost,", extra_vars=kubeconfig_vars(fed))
+    result = run.results(task_name)["localhost"]
+    assert run.rc != 0 and result.get("failed"), run
+    audit.sync(fed)
+    assert audit.writes_by_collection_alone(since=mark) == []
+    return result
+
+
+def test_objects_made_on_a_member_are_refused_then_adopted(fed):
+    ns = "adopt-" + os.urandom(3).hex()
+    m1, host = fed.client("member1"), fed.client(fed.host)
+    m1.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": ns, "labels": {"made-by": "hand"}}})
+    m1.request("POST", "/api/v1/namespaces/%s/configmaps" % ns, {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": ns},
+        "data": {"mine": "1"}})
+    try:
+        # 1. the project: refused before any write, naming member1 and its Namespace
+        result = _refused(fed, _adopt_tasks(ns, False), "project")
+        assert [(p["code"], p["cluster"]) for p in result["problems"]] == [("would_adopt", "member1")], result
+        assert "Namespace %s" % ns in result["msg"] and "adopt: true" in result["msg"], result["msg"]
+        assert host.try_get("/api/v1/namespaces/" + ns) is None
+        assert fed.client("member2").try_get("/api/v1/namespaces/" + ns) is None
+
+        # 2. adopt: true in check mode lists it and writes nothing
+        audit = AuditLog.for_lab(fed)
+        mark = audit.mark()
+        run = run_playbook(play(_adopt_tasks(ns, True, check=True, what=("project",))), "localhost,",
+                           extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        want_ns = [{"cluster": "member1", "kind": "Namespace", "namespace": None, "name": ns}]
+        assert run.results("project")["localhost"]["adopted"] == want_ns
+        audit.sync(fed)
+        assert audit.writes_by_collection_alone(since=mark) == []
+
+        # 3. adopt: true for the project; the ConfigMap without adopt is refused (nothing written), then adopted
+        run = run_playbook(play(_adopt_tasks(ns, True, what=("project",))), "localhost,",
+                           extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        assert run.results("project")["localhost"]["adopted"] == want_ns
+        result = _refused(fed, _adopt_tasks(ns, False, what=("configmap",)), "configmap")
+        assert [(p["code"], p["cluster"]) for p in result["problems"]] == [("would_adopt", "member1")], result
+        assert "ConfigMap %s/cfg" % ns in result["msg"], result["msg"]
+        assert host.try_get("%s/namespaces/%s/federatedconfigmaps/cfg" % (TYPES, ns)) is None
+        run = run_playbook(play(_adopt_tasks(ns, True, what=("configmap",))), "localhost,",
+                           extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        assert run.results("configmap")["localhost"]["adopted"] == [
+            {"cluster": "member1", "kind": "ConfigMap", "namespace": ns, "name": "cfg"}]
+
+        # 4. kubefed's view converges: both objects are kubefed's on member1, overwritten as declared
+        def adopted_on_member1():
+            live_ns = m1.try_get("/api/v1/namespaces/" + ns)
+            cm = m1.try_get("/api/v1/namespaces/%s/configmaps/cfg" % ns)
+            labels_ns = (live_ns or {}).get("metadata", {}).get("labels") or {}
+            labels_cm = (cm or {}).get("metadata", {}).get("labels") or {}
+            ok = (labels_ns.get("kubefed.io/managed") == "true" and labels_ns.get("kubesphere.io/workspace") == "adoption"
+                  and labels_cm.get("kubefed.io/managed") == "true" and cm.get("data") == {"LOG_LEVEL": "adopted"})
+            return ok or None
+        wait_for(adopted_on_member1, 240, "kubefed to adopt the namespace and the ConfigMap on member1")
+        cm2 = wait_for(lambda: fed.client("member2").try_get("/api/v1/namespaces/%s/configmaps/cfg" % ns), 240,
+                       "the ConfigMap on member2")
+        assert cm2["data"] == {"LOG_LEVEL": "adopted"}
+
+        # 5. a rerun (adopt still true) adopts nothing, changes nothing and writes nothing
+        audit = AuditLog.for_lab(fed)
+        mark = audit.mark()
+        run = run_playbook(play(_adopt_tasks(ns, True)), "localhost,", extra_vars=kubeconfig_vars(fed))
+        assert run.rc == 0, run
+        assert dict((h, s.get("changed")) for h, s in run.stats_of().items()) == {"localhost": 0}, run
+        assert run.results("project")["localhost"]["adopted"] == []
+        assert run.results("configmap")["localhost"]["adopted"] == []
+        audit.sync(fed)
+        assert audit.writes_by_collection_alone(since=mark) == []
+    finally:
+        run_playbook(play([{"kubesphere.multicluster.federated_project": {
+            "kubeconfig": "{{ hk }}", "name": ns, "workspace": "adoption", "state": "absent", "confirm": ns}}]),
+            "localhost,", extra_vars=kubeconfig_vars(fed))
+        for m in MEMBERS:  # what kubefed did not remove (a failure before the adoption): gone too
+            try:
+                fed.client(m).request("DELETE", "/api/v1/namespaces/" + ns)
+            except Exception:  # noqa: BLE001  already gone or terminating
+                pass

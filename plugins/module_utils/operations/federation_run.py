@@ -12,12 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import adoption as adoption_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Executor, diffs_result
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import adoption as adoption_read
 
 
 def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
@@ -46,3 +48,27 @@ def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
         shown_result = {k: val for k, val in result.items() if k != "diff"}
         raise KubeSphereError(error.reason, cluster=error.cluster, obj=error.obj, code=error.code, **shown_result)
     return result
+
+
+def adoption(module, ctx, host, connect, subject, clusters, target, name, namespace, skip_host=False):
+    """Before the first write: what the run would adopt on the clusters of its placement (read/adoption.py).
+    Raises Refused (would_adopt unless the `adopt` option, managed_label_false always); returns the result
+    keys {adopted: [{cluster, kind, namespace, name}], adoption_unchecked: [{cluster, reason}]} and warns
+    about the clusters that could not be read. A later slice of the run (resuming) reads nothing: its
+    writes are done."""
+    if ctx.slicer.resuming:
+        return {}
+    p = module.params
+    found = adoption_read.facts(module, host, connect, clusters, target, name, namespace, skip_host=skip_host,
+                                timeout=p.get("timeout"))
+    problems = adoption_checks.would_adopt(subject, found, p.get("adopt"))
+    if problems:
+        raise Refused(problems, subject, changed=False)
+    keys = {"adopted": adoption_checks.adopted(found)}
+    not_read = adoption_checks.unchecked(found)
+    if not_read:
+        keys["adoption_unchecked"] = not_read
+        for row in not_read:
+            ctx.warn("%s: whether kubefed would adopt an existing object on cluster %r was not checked: %s"
+                     % (subject, row["cluster"], row["reason"]))
+    return keys

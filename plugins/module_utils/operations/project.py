@@ -24,6 +24,9 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import project as project_plan
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
 
+# The project's member namespaces, for the adoption check (read/adoption.py)
+NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "namespaced": False}
+
 
 def run(module, connect=Connection):
     p = module.params
@@ -43,10 +46,13 @@ def run(module, connect=Connection):
         desired = project_plan.federated_namespace(impl, p)
     else:
         desired = check(impl, facts, p, subject)
+    adopting = federation_run.adoption(module, ctx, conn, connect, subject, p["clusters"], NAMESPACE, p["name"],
+                                       None, skip_host=True)
     plan = project_plan.plan(impl, facts, p, desired, cluster)
 
     def compose(values):
         keys = project_plan.results(facts, values, p)
+        keys.update(adopting)
         fed = values.get(project_plan.FEDERATED_ID, facts["federated_namespace"])
         return keys, fed
     return federation_run.run(module, ctx, plan, compose)

@@ -71,6 +71,8 @@ def run(module, connect=Connection):
         built = res.build()
     else:
         built = check(res, facts, project_names, ctx.check_mode, subject)
+    placed = [c for c in clusters if project_names is None or not types["target"]["namespaced"] or c in project_names]
+    adopting = federation_run.adoption(module, ctx, conn, connect, subject, placed, types["target"], name, namespace)
     desired = res.desired(built, facts["live"])
     replicas = res.replicas()
     plan = resource_plan.plan(res, facts, desired, replicas, cluster)
@@ -78,7 +80,9 @@ def run(module, connect=Connection):
 
     def compose(values):
         fed = values.get(resource_plan.FEDERATED_ID, facts["live"])
-        return resource_plan.results(res, facts, values, desired, replicas), fed
+        keys = resource_plan.results(res, facts, values, desired, replicas)
+        keys.update(adopting)
+        return keys, fed
     return federation_run.run(module, ctx, plan, compose, shown=res.shown,
                               extra_diffs=[resource_plan.division_diff(res, facts["live"], replicas, fed_changed)])
 
