@@ -19,6 +19,10 @@ A state is a dict:
   that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
   status update), only its KubeFedCluster says Offline
 - kubefed_clusters: its KubeFedClusters {name, labels, ready, offline, reason}, None when the kind is not served
+- unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
+  `tolerate_forbidden` (cluster_info: status.yml and the doctor with a read-only credential) a 403 on one read
+  is recorded here and its fact stays unknown (None) instead of making the whole cluster unreadable; the
+  ks-core release's Secrets are always optional
 
 `facts(state)` turns a state into what the cluster_info module returns (operations/cluster_info.py runs
 that module). No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
@@ -54,13 +58,15 @@ KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 
 # reading (the only calls to a cluster)
 
 
-def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep):
+def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep, tolerate_forbidden=False):
     """What the collection needs of one cluster, as plain data (see the module docstring). A cluster that
     cannot be read gives reachable False and error {code, message}; it never raises KubeSphereError.
-    `parts` limits the reads (version, installer, identity, clusters, kubefed)."""
+    `parts` limits the reads (version, installer, identity, clusters, kubefed). With `tolerate_forbidden`, a
+    read the credential may not make (403) goes to `unreadable` and the others go on (only for reports:
+    modules that write keep the default, a 403 makes the state unreadable and `require` raises it)."""
     state = empty(conn.label)
     try:
-        _read_into(state, conn, parts, samples, now, sleep)
+        _read_into(state, conn, parts, samples, now, sleep, _Guard(state, tolerate_forbidden))
     except KubeSphereError as e:
         state.update(reachable=False, error={"code": e.code or "api_error", "message": e.reason})
     return state
@@ -71,10 +77,29 @@ def empty(name):
     return {"name": name, "reachable": True, "error": None, "version": None, "date_samples": [],
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
-            "clusters": None, "kubefed_clusters": None}
+            "clusters": None, "kubefed_clusters": None, "unreadable": []}
 
 
-def _read_into(state, conn, parts, samples, now, sleep):
+class _Guard:
+    """Runs one read; with `tolerate`, a 403 is recorded in state["unreadable"] (kind, namespace, message) and
+    the read's value is `default` (unknown), else the KubeSphereError goes on."""
+
+    def __init__(self, state, tolerate):
+        self.state = state
+        self.tolerate = tolerate
+
+    def __call__(self, kind, namespace, fn, default=None, always=False):
+        try:
+            return fn()
+        except KubeSphereError as e:
+            if e.code != "forbidden" or not (self.tolerate or always):
+                raise
+            self.state["unreadable"].append({"code": "forbidden", "kind": kind, "namespace": namespace,
+                                             "message": e.reason})
+            return default
+
+
+def _read_into(state, conn, parts, samples, now, sleep, guard):
     if "version" in parts:
         for i in range(max(1, samples)):
             if i:
@@ -88,42 +113,49 @@ def _read_into(state, conn, parts, samples, now, sleep):
             state["version"] = body if isinstance(body, dict) else {}
             state["date_samples"].append([headers.get("Date") or headers.get("date"), sent, received])
     if "installer" in parts:
-        state["cluster_configuration"] = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME,
-                                                  installer.KS_NAMESPACE, if_served=True)
-        _read_release(state, conn)
-        cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
-        state["config_present"] = cm is not None
-        try:
-            state["config"] = installer.parse_config(cm)
-        except ValueError as e:
-            state["config_error"] = str(e)
+        state["cluster_configuration"] = guard(installer.CC_KIND, installer.KS_NAMESPACE, lambda: conn.get(
+            installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE, if_served=True))
+        _read_release(state, conn, guard)
+        missing = object()
+        cm = guard("ConfigMap", installer.KS_NAMESPACE, lambda: conn.get(
+            "v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE), default=missing)
+        if cm is not missing:
+            state["config_present"] = cm is not None
+            try:
+                state["config"] = installer.parse_config(cm)
+            except ValueError as e:
+                state["config_error"] = str(e)
     if "identity" in parts:
-        state["kube_system_uid"] = get_path(conn.get("v1", "Namespace", "kube-system") or {}, "metadata.uid")
-        ns = conn.get("v1", "Namespace", installer.KS_NAMESPACE)
-        state["ks_namespace"] = ns is not None
-        annotations = get_path(ns or {}, "metadata.annotations") or {}
-        state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
+        kube_system = guard("Namespace", None, lambda: conn.get("v1", "Namespace", "kube-system"))
+        state["kube_system_uid"] = get_path(kube_system or {}, "metadata.uid")
+        missing = object()
+        ns = guard("Namespace", None, lambda: conn.get("v1", "Namespace", installer.KS_NAMESPACE), default=missing)
+        if ns is not missing:
+            state["ks_namespace"] = ns is not None
+            annotations = get_path(ns or {}, "metadata.annotations") or {}
+            state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
     clusters = kubefed = None
     if "clusters" in parts:
-        clusters = conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True)
+        clusters = guard(v.CLUSTER_KIND, None, lambda: conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True))
         state["clusters"] = None if clusters is None else cluster_summaries(clusters)
     if "kubefed" in parts:
-        kubefed = conn.list(v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True)
+        kubefed = guard(v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, lambda: conn.list(
+            v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True))
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
 
 
-def _read_release(state, conn):
+def _read_release(state, conn, guard):
     """The ks-core release's records that are not superseded (one request; the decoded record keeps only the
-    chart's metadata). A credential that may not read Secrets there gets `release_error`, not a failure: the
-    version then comes from the ClusterConfiguration or the kubesphere-config."""
-    try:
-        records = conn.list("v1", "Secret", installer.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE))
-    except KubeSphereError as e:
-        if e.code not in ("forbidden", "unauthorized"):
-            raise
-        state["release_error"] = e.reason
+    chart's metadata). A credential that may not read Secrets there gets `release_error` (and an `unreadable`
+    entry), not a failure: the version then comes from the ClusterConfiguration or the kubesphere-config."""
+    missing = object()
+    records = guard("Secret", installer.KS_NAMESPACE, lambda: conn.list(
+        "v1", "Secret", installer.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE)),
+        default=missing, always=True)
+    if records is missing:
+        state["release_error"] = state["unreadable"][-1]["message"]
         return
     state["ks_core_release"] = helm_release.current(records)
 
@@ -251,13 +283,17 @@ def facts(state):
     skew = installer.config_max_clock_skew(config)
     found = versions.detect(state)
     release = state.get("ks_core_release")
+    unread = unreadable_kinds(state)
+    # neither the ClusterConfiguration nor the kubesphere-config could be read: whether KubeSphere is there and
+    # in which role is unknown (None), not "not installed"
+    unknown = installer.CC_KIND in unread and "ConfigMap" in unread and not release
     return {
         "name": state["name"],
         "reachable": True,
         "reason_code": None,
         "reason": None,
         "kubernetes_version": (state["version"] or {}).get("gitVersion"),
-        "kubesphere_installed": bool(cc or state["config_present"] or release),
+        "kubesphere_installed": None if unknown else bool(cc or state["config_present"] or release),
         "kubesphere_version": found["kubesphere_version"],
         "kubesphere_line": found["version"],
         "version_evidence": found["evidence"],
@@ -271,7 +307,7 @@ def facts(state):
         },
         "components": components.spec_components((cc or {}).get("spec")),
         "cluster_role": {"spec": spec, "rendered": rendered},
-        "role": rendered or spec or "none",
+        "role": None if unknown else rendered or spec or "none",
         "config_rendered": bool(config),
         "jwt_secret_hash": fingerprint(installer.config_jwt_secret(config)),
         "maximum_clock_skew": skew,
@@ -282,8 +318,21 @@ def facts(state):
         "clusters": list(state["clusters"] or []),
         "kubefed_clusters": None if state["kubefed_clusters"] is None else
         [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
-        "warnings": [w for w in (state["config_error"], _release_warning(state)) if w],
+        "unreadable": [dict(u) for u in state.get("unreadable") or []],
+        "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }
+
+
+def unreadable_kinds(state):
+    """The kinds the credential could not read (403), as a set."""
+    return {u["kind"] for u in state.get("unreadable") or []}
+
+
+def _unreadable_warnings(state):
+    """One warning per kind that could not be read (the Secrets of the ks-core release have their own)."""
+    return ["%s: the credential may not read %s%s (403 Forbidden): the facts that come from it are unknown" % (
+        u["code"], u["kind"], " in namespace %s" % u["namespace"] if u.get("namespace") else "")
+        for u in state.get("unreadable") or [] if u["kind"] != "Secret"]
 
 
 def _release_warning(state):
@@ -314,7 +363,8 @@ def unreachable(name, code, message, context=None):
                              "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
                              "version_evidence", "version_managed", "ks_core_release")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
-               cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[])
+               cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[],
+               unreadable=[])
     return out
 
 
@@ -323,5 +373,5 @@ def summary(f):
     if not f["reachable"]:
         return "cluster '%s': not reachable: %s" % (f["name"], f["reason"])
     ks = ("KubeSphere %s" % (f["kubesphere_version"] or "(version unknown)")) if f["kubesphere_installed"] \
-        else "KubeSphere not installed"
+        else "KubeSphere unknown (not readable)" if f["kubesphere_installed"] is None else "KubeSphere not installed"
     return "cluster '%s': Kubernetes %s, %s, role %s" % (f["name"], f["kubernetes_version"], ks, f["role"])
