@@ -5,6 +5,7 @@ objects, no Secrets) gets `forbidden` notes and findings naming the cluster and 
 
 import base64
 import copy
+import json
 import os
 
 import pytest
@@ -25,6 +26,8 @@ NARROW_ROLE = "kslab-test-fleet-reader-narrow"
 # what the narrow user lacks: kubefed's objects and Secrets
 NARROW_DROPS = ("core.kubefed.io", "types.kubefed.io", "secrets")
 NO_FAIL = {"doctor_fail_on_errors": False}
+# both playbooks in one ansible-playbook run (one start-up per credential)
+BOTH = "- import_playbook: %s\n- import_playbook: %s\n" % (STATUS, DOCTOR)
 
 
 def manifests():
@@ -123,24 +126,21 @@ def comparable(rows):
 def test_status_and_doctor_with_the_read_only_role_see_what_the_admin_sees(lab, readers, tmp_path, ansible_run):
     audit = AuditLog.for_lab(lab)
     inv = inventory_with(lab, tmp_path, READER, READERS_GROUP)
-    admin_status = ansible_run(STATUS, lab.inventory, extra_vars={"kubesphere_report_dir": ""})
-    admin_doctor = ansible_run(DOCTOR, lab.inventory, extra_vars=dict(NO_FAIL, kubesphere_report_dir=""))
-    assert admin_status.rc == 0 and admin_doctor.rc == 0, (admin_status, admin_doctor)
+    admin = ansible_run(BOTH, lab.inventory, extra_vars=dict(NO_FAIL, kubesphere_report_dir=""))
+    assert admin.rc == 0, admin
 
     mark = audit.mark()
-    status = ansible_run(STATUS, inv, extra_vars={"kubesphere_report_dir": ""})
-    doctor = ansible_run(DOCTOR, inv, extra_vars=dict(NO_FAIL, kubesphere_report_dir=str(tmp_path / "report")))
-    assert status.rc == 0, status
-    assert doctor.rc == 0, doctor
-    rows, notes = table_of(status)
-    admin_rows, admin_notes = table_of(admin_status)
+    run = ansible_run(BOTH, inv, extra_vars=dict(NO_FAIL, kubesphere_report_dir=""))
+    assert run.rc == 0, run
+    rows, notes = table_of(run)
+    admin_rows, admin_notes = table_of(admin)
     assert comparable(rows) == comparable(admin_rows)
     assert [n for n in notes if "skew" not in n] == [n for n in admin_notes if "skew" not in n]
-    assert "projects not read" not in status.results("Print the projects per member").popitem()[1]["msg"]
-    for result in status.results("Read the cluster").values():
+    assert "projects not read" not in run.results("Print the projects per member").popitem()[1]["msg"]
+    for result in run.results("Read the cluster").values():
         assert result["cluster"]["unreadable"] == [] and result["changed"] is False
     key = lambda x: (x["code"], x["cluster"])  # noqa: E731
-    assert sorted(map(key, findings(doctor))) == sorted(map(key, findings(admin_doctor)))
+    assert sorted(map(key, findings(run))) == sorted(map(key, findings(admin)))
 
     seen = requests_of(audit, lab, mark, READER)
     assert {r.cluster for r in seen} == set(lab.names)
@@ -152,30 +152,33 @@ def test_status_and_doctor_with_the_read_only_role_see_what_the_admin_sees(lab, 
 def test_a_narrower_credential_is_reported_as_forbidden_not_a_failure(lab, readers, tmp_path, ansible_run):
     audit = AuditLog.for_lab(lab)
     inv = inventory_with(lab, tmp_path, NARROW, None)
+    report = tmp_path / "report"
     mark = audit.mark()
-    status = ansible_run(STATUS, inv, extra_vars={"kubesphere_report_dir": ""})
-    doctor = ansible_run(DOCTOR, inv, extra_vars=dict(NO_FAIL, kubesphere_report_dir=""))
-    for run in (status, doctor):
-        assert run.rc == 0, run
-        assert "Traceback" not in run.stdout + run.stderr
-        for name, result in run.results("Read the cluster").items():
-            facts = result["cluster"]
-            assert facts["reachable"] is True and facts["kubernetes_version"], result
-            kinds = {(u["code"], u["kind"]) for u in facts["unreadable"]}
-            assert kinds == {("forbidden", "KubeFedCluster"), ("forbidden", "Secret")}, (name, facts["unreadable"])
-            assert facts["role"] is not None and facts["kubesphere_installed"] is True
+    run = ansible_run(BOTH, inv, extra_vars=dict(NO_FAIL, kubesphere_report_dir=str(report)))
+    assert run.rc == 0, run
+    assert "Traceback" not in run.stdout + run.stderr
+    # each cluster's facts (status' and the doctor's reads): read, with the two kinds it may not read listed
+    for name, result in run.results("Read the cluster").items():
+        facts = result["cluster"]
+        assert facts["reachable"] is True and facts["kubernetes_version"], result
+        kinds = {(u["code"], u["kind"]) for u in facts["unreadable"]}
+        assert kinds == {("forbidden", "KubeFedCluster"), ("forbidden", "Secret")}, (name, facts["unreadable"])
+        assert facts["role"] is not None and facts["kubesphere_installed"] is True
 
-    rows, notes = table_of(status)
+    rows, notes = table_of(run)
     assert sorted(rows) == sorted(lab.names)
     for name in lab.names:
         assert rows[name]["ROLE"] != "?" and rows[name]["KUBERNETES"].startswith("v1."), rows
         assert ("%s: forbidden: the credential may not read KubeFedCluster in namespace kube-federation-system "
                 "(403 Forbidden): the facts that come from it are unknown" % name) in notes, notes
-    projects = status.results("Print the projects per member").popitem()[1]["msg"]
+    page = json.loads((report / "fleet.json").read_text())  # the fleet report is written too
+    assert all(name in json.dumps(page) for name in lab.names)
+    assert "<html" in (report / "index.html").read_text().lower()
+    projects = run.results("Print the projects per member").popitem()[1]["msg"]
     assert "projects not read" in projects and "forbidden" in projects.lower(), projects
 
     found = {(x["code"], x["cluster"], x["message"].split(" may not read ")[1].split(" (")[0]): x
-             for x in findings(doctor) if x["code"] == "forbidden"}
+             for x in findings(run) if x["code"] == "forbidden"}
     for name in lab.names:
         x = found[("forbidden", name, "KubeFedCluster in namespace kube-federation-system")]
         assert x["level"] == "warning" and "docs/rbac/fleet-reader.yaml" in x["fix"]
