@@ -205,7 +205,7 @@ cluster:
       returned: always
     unreadable:
       description:
-        - The reads the credential may not make (HTTP 403): the cluster is still reported, the facts that come from
+        - The reads the credential may not make (HTTP 403); the cluster is still reported, the facts that come from
           those objects are unknown. A read-only credential that lacks a permission shows here, not as a failure.
       type: list
       elements: dict

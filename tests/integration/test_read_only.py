@@ -31,8 +31,10 @@ BOTH = "- import_playbook: %s\n- import_playbook: %s\n" % (STATUS, DOCTOR)
 
 
 def manifests():
+    """The objects of docs/rbac/fleet-reader.yaml (one v1 List)."""
     with open(RBAC) as f:
-        return [d for d in yaml.safe_load_all(f) if d]
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    return [item for d in docs for item in (d["items"] if d["kind"] == "List" else [d])]
 
 
 def narrow_role():
@@ -58,16 +60,19 @@ def narrow_binding():
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": NARROW}]}
 
 
+def _b64(data):
+    return base64.b64encode(data).decode()
+
+
 def kubeconfig(lab, name, user, group, path):
     """A kubeconfig for `user` (a client certificate signed by the cluster's CA, O=`group`) on a lab cluster."""
     cdir = os.path.dirname(lab.kubeconfig(name))
     cert, key = make_client_cert(cdir, user, org=group)
     with open(os.path.join(cdir, "ca.crt"), "rb") as f:
         ca = f.read()
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     cfg = {"apiVersion": "v1", "kind": "Config", "current-context": name,
-           "clusters": [{"name": name, "cluster": {"server": lab.server(name), "certificate-authority-data": b64(ca)}}],
-           "users": [{"name": user, "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}],
+           "clusters": [{"name": name, "cluster": {"server": lab.server(name), "certificate-authority-data": _b64(ca)}}],
+           "users": [{"name": user, "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}}],
            "contexts": [{"name": name, "context": {"cluster": name, "user": user}}]}
     path.write_text(yaml.safe_dump(cfg))
     os.chmod(path, 0o600)
@@ -119,6 +124,10 @@ def findings(run):
     return result["findings"]
 
 
+def code_and_cluster(finding):
+    return finding["code"], finding["cluster"]
+
+
 def comparable(rows):
     return {n: {k: v for k, v in r.items() if k != "SKEW"} for n, r in rows.items()}
 
@@ -139,8 +148,7 @@ def test_status_and_doctor_with_the_read_only_role_see_what_the_admin_sees(lab, 
     assert "projects not read" not in run.results("Print the projects per member").popitem()[1]["msg"]
     for result in run.results("Read the cluster").values():
         assert result["cluster"]["unreadable"] == [] and result["changed"] is False
-    key = lambda x: (x["code"], x["cluster"])  # noqa: E731
-    assert sorted(map(key, findings(run))) == sorted(map(key, findings(admin)))
+    assert sorted(map(code_and_cluster, findings(run))) == sorted(map(code_and_cluster, findings(admin)))
 
     seen = requests_of(audit, lab, mark, READER)
     assert {r.cluster for r in seen} == set(lab.names)
