@@ -117,7 +117,12 @@ cluster:
                 kubeconfig_invalid, kind_not_served, not_found, api_error]
     reason: {description: The reason in words and the underlying error, type: str, returned: always}
     kubernetes_version: {description: C(gitVersion) of C(/version), type: str, returned: always, sample: v1.34.3}
-    kubesphere_installed: {description: "A ClusterConfiguration, a kubesphere-config or a C(ks-core) Helm release exists", type: bool, returned: always}
+    kubesphere_installed:
+      description:
+        - A ClusterConfiguration, a kubesphere-config or a C(ks-core) Helm release exists.
+        - None when the credential may read neither the ClusterConfiguration nor the kubesphere-config (see RV(cluster.unreadable)).
+      type: bool
+      returned: always
     kubesphere_version:
       description:
         - The full KubeSphere version when something states it, strongest first, the C(ks-core) Helm release's chart
@@ -160,7 +165,7 @@ cluster:
       type: dict
       returned: always
       sample: {spec: member, rendered: member}
-    role: {description: "The effective role: rendered, else spec, else none", type: str, returned: always}
+    role: {description: "The effective role: rendered, else spec, else none; None when neither could be read", type: str, returned: always}
     jwt_secret_hash: {description: Fingerprint (C(sha256:<12 hex>)) of the rendered jwtSecret, type: str, returned: always}
     maximum_clock_skew: {description: C(authentication.maximumClockSkew) as rendered, type: str, returned: always}
     maximum_clock_skew_seconds: {description: The same in seconds (10 when unset), type: float, returned: when reachable}
@@ -216,7 +221,23 @@ cluster:
       type: dict
       returned: always
       sample: {address: "http://10.0.0.11:30080", source: proxyPublishAddress, api_agrees: true, error: null}
-    warnings: {description: Things read but not understood (e.g. kubesphere-config that is not YAML), type: list, elements: str, returned: always}
+    unreadable:
+      description:
+        - The reads the credential may not make (HTTP 403); the cluster is still reported, the facts that come from
+          those objects are unknown. A read-only credential that lacks a permission shows here, not as a failure.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        code: {description: C(forbidden), type: str}
+        kind: {description: "The kind that could not be read (C(Cluster), C(KubeFedCluster), C(Secret), ...)", type: str}
+        namespace: {description: Its namespace (None for cluster-scoped kinds), type: str}
+        message: {description: The API server's answer, type: str}
+    warnings:
+      description: Things read but not understood (e.g. kubesphere-config that is not YAML), and each kind that could not be read.
+      type: list
+      elements: str
+      returned: always
 """
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec

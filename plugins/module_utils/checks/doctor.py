@@ -8,7 +8,8 @@ A finding is a problem (checks/__init__.py: code, cluster, message) plus `level`
 (what to run or do). Errors are what breaks KubeSphere's multi-cluster features now or silently (a jwtSecret
 that differs: KubeSphere still calls the member Ready; a member whose KubeFedCluster is Offline while its
 Cluster says Ready); warnings are drift and what will break later (a certificate that expires within the
-margin, a group label that differs from the inventory)."""
+margin, a group label that differs from the inventory), and `forbidden`: a kind the cluster's credential may not
+read (a read-only credential that lacks it), whose checks are skipped rather than judged from an empty answer."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +23,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import clock
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import GROUP_LABEL
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.vocabulary import CLUSTER_KIND, GROUP_LABEL
 
 LEVELS = ("error", "warning")
 DEFAULTS = {"cert_expiry_days": 30}
@@ -53,15 +54,35 @@ def diagnose(facts, inventory, options=None):
                                "network path to its API server and its credentials, then run doctor.yml again"))
             continue
         readable[c["name"]] = (c, f)
+        out += _forbidden(c["name"], f)
     out += _versions(readable)
     hosts = [(c, f) for c, f in readable.values() if c["role"] == "host"]
     host = hosts[0] if len(hosts) == 1 else None
     for c, f in readable.values():
         out += _role(c, f)
-    if host is not None:
+    if host is not None and CLUSTER_KIND not in _unread(host[1]):
         out += _members(host, readable, inventory, opts)
     out += _clocks(readable)
     return sorted(out, key=lambda x: (LEVELS.index(x["level"]), x["cluster"] or "", x["code"]))
+
+
+def _unread(f):
+    return {u.get("kind") for u in f.get("unreadable") or []}
+
+
+def _forbidden(name, f):
+    """One warning per kind the cluster's credential may not read: the doctor says what it could not check
+    instead of failing (or of concluding from an empty answer)."""
+    out = []
+    for u in f.get("unreadable") or []:
+        where = " in namespace %s" % u["namespace"] if u.get("namespace") else ""
+        out.append(finding(u.get("code") or "forbidden", name, "warning", "cluster '%s': the credential may not "
+                           "read %s%s (%s), so what depends on it was not checked" % (
+                               name, u["kind"], where, u.get("message") or "403 Forbidden"),
+                           "grant the inventory's credential for this cluster get/list/watch on %s%s (the "
+                           "read-only fleet role: docs/rbac/fleet-reader.yaml), or accept the unchecked part"
+                           % (u["kind"], where)))
+    return out
 
 
 def _versions(readable):
@@ -82,6 +103,8 @@ def _versions(readable):
 
 def _role(c, f):
     name, wanted, role = c["name"], c["role"], f.get("role") or "none"
+    if f.get("kubesphere_installed") is None and f.get("role") is None:
+        return []  # neither its ClusterConfiguration nor its kubesphere-config could be read: a `forbidden` finding
     if not f.get("kubesphere_installed"):
         return [finding("not_installed", name, "warning", "cluster '%s' has no KubeSphere installed" % name,
                         "install KubeSphere on it in its role, then run site.yml")]

@@ -32,6 +32,8 @@ def fleet_rows(all_facts, host=None):
     by_name = {f["name"]: f for f in all_facts}
     host_f = by_name.get(host) if host else next((f for f in all_facts if f.get("role") == "host"), None)
     host_view = {c["name"]: c for c in (host_f or {}).get("clusters") or []}
+    # the host's credential may not list Clusters: whether a member joined is unknown, not "not joined"
+    blind = any(u.get("kind") == "Cluster" for u in (host_f or {}).get("unreadable") or [])
     ref = (host_f or {}).get("clock")
     rows, notes = [], []
     for f in all_facts:
@@ -39,9 +41,10 @@ def fleet_rows(all_facts, host=None):
             rows.append(dict(zip(COLUMNS, (f["name"], "?", "-", "-", _ready(host_view.get(f["name"])), "-", "-"))))
             notes.append("%s: UNREACHABLE [%s] %s" % (f["name"], f["reason_code"], f["reason"]))
             continue
-        ks = f["kubesphere_version"] or ("installed" if f["kubesphere_installed"] else "not installed")
-        ready = _ready(host_view.get(f["name"])) if f is not host_f or f["name"] in host_view else "-"
-        rows.append(dict(zip(COLUMNS, (f["name"], f["role"], f["kubernetes_version"] or "-", ks, ready,
+        ks = f["kubesphere_version"] or ("installed" if f["kubesphere_installed"] else "?"
+                                         if f["kubesphere_installed"] is None else "not installed")
+        ready = "?" if blind else _ready(host_view.get(f["name"])) if f is not host_f or f["name"] in host_view else "-"
+        rows.append(dict(zip(COLUMNS, (f["name"], f["role"] or "?", f["kubernetes_version"] or "-", ks, ready,
                                        _jwt(f, host_f), _skew(f["clock"], ref)))))
         notes += ["%s: %s" % (f["name"], w) for w in f.get("warnings") or []]
     for name, seen in sorted(host_view.items()):

@@ -21,8 +21,12 @@ A state is a dict:
 - kubefed_clusters: its KubeFedClusters {name, labels, ready, offline, reason}, None when the kind is not served
 - agent_proxy_server: the address this cluster's cluster-agent dials (a proxy member; None without an agent);
   proxy_publish: on a host, where tower is published for the agents ({address, source, api_agrees, error} as
-  the version's agent module derives it as ks-apiserver does), None elsewhere; proxy_error: why either could
-  not be read (a credential that may not read Deployments or Services)
+  the version's agent module derives it as ks-apiserver does), None elsewhere; a credential that may not read
+  them leaves them None with an `unreadable` entry, never an unreadable cluster
+- unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
+  `tolerate_forbidden` (cluster_info: status.yml and the doctor with a read-only credential) a 403 on one read
+  is recorded here and its fact stays unknown (None) instead of making the whole cluster unreadable; the
+  ks-core release's Secrets are always optional
 
 `facts(state)` turns a state into what the cluster_info module returns (operations/cluster_info.py runs
 that module). No kubeconfig, token or jwtSecret ever leaves this file: the jwtSecret stays in
@@ -58,13 +62,15 @@ KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 
 # reading (the only calls to a cluster)
 
 
-def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep):
+def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep, tolerate_forbidden=False):
     """What the collection needs of one cluster, as plain data (see the module docstring). A cluster that
     cannot be read gives reachable False and error {code, message}; it never raises KubeSphereError.
-    `parts` limits the reads (version, installer, identity, clusters, kubefed, proxy)."""
+    `parts` limits the reads (version, installer, identity, clusters, kubefed, proxy). With `tolerate_forbidden`, a
+    read the credential may not make (403) goes to `unreadable` and the others go on (only for reports:
+    modules that write keep the default, a 403 makes the state unreadable and `require` raises it)."""
     state = empty(conn.label)
     try:
-        _read_into(state, conn, parts, samples, now, sleep)
+        _read_into(state, conn, parts, samples, now, sleep, _Guard(state, tolerate_forbidden))
     except KubeSphereError as e:
         state.update(reachable=False, error={"code": e.code or "api_error", "message": e.reason})
     return state
@@ -75,11 +81,30 @@ def empty(name):
     return {"name": name, "reachable": True, "error": None, "version": None, "date_samples": [],
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
-            "clusters": None, "kubefed_clusters": None, "agent_proxy_server": None, "proxy_publish": None,
-            "proxy_error": None}
+            "clusters": None, "kubefed_clusters": None, "unreadable": [], "agent_proxy_server": None,
+            "proxy_publish": None}
 
 
-def _read_into(state, conn, parts, samples, now, sleep):
+class _Guard:
+    """Runs one read; with `tolerate`, a 403 is recorded in state["unreadable"] (kind, namespace, message) and
+    the read's value is `default` (unknown), else the KubeSphereError goes on."""
+
+    def __init__(self, state, tolerate):
+        self.state = state
+        self.tolerate = tolerate
+
+    def __call__(self, kind, namespace, fn, default=None, always=False):
+        try:
+            return fn()
+        except KubeSphereError as e:
+            if e.code != "forbidden" or not (self.tolerate or always):
+                raise
+            self.state["unreadable"].append({"code": "forbidden", "kind": kind, "namespace": namespace,
+                                             "message": e.reason})
+            return default
+
+
+def _read_into(state, conn, parts, samples, now, sleep, guard):
     if "version" in parts:
         for i in range(max(1, samples)):
             if i:
@@ -93,69 +118,79 @@ def _read_into(state, conn, parts, samples, now, sleep):
             state["version"] = body if isinstance(body, dict) else {}
             state["date_samples"].append([headers.get("Date") or headers.get("date"), sent, received])
     if "installer" in parts:
-        state["cluster_configuration"] = conn.get(installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME,
-                                                  installer.KS_NAMESPACE, if_served=True)
-        _read_release(state, conn)
-        cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
-        state["config_present"] = cm is not None
-        try:
-            state["config"] = installer.parse_config(cm)
-        except ValueError as e:
-            state["config_error"] = str(e)
+        state["cluster_configuration"] = guard(installer.CC_KIND, installer.KS_NAMESPACE, lambda: conn.get(
+            installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE, if_served=True))
+        _read_release(state, conn, guard)
+        missing = object()
+        cm = guard("ConfigMap", installer.KS_NAMESPACE, lambda: conn.get(
+            "v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE), default=missing)
+        if cm is not missing:
+            state["config_present"] = cm is not None
+            try:
+                state["config"] = installer.parse_config(cm)
+            except ValueError as e:
+                state["config_error"] = str(e)
     if "identity" in parts:
-        state["kube_system_uid"] = get_path(conn.get("v1", "Namespace", "kube-system") or {}, "metadata.uid")
-        ns = conn.get("v1", "Namespace", installer.KS_NAMESPACE)
-        state["ks_namespace"] = ns is not None
-        annotations = get_path(ns or {}, "metadata.annotations") or {}
-        state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
+        kube_system = guard("Namespace", None, lambda: conn.get("v1", "Namespace", "kube-system"))
+        state["kube_system_uid"] = get_path(kube_system or {}, "metadata.uid")
+        missing = object()
+        ns = guard("Namespace", None, lambda: conn.get("v1", "Namespace", installer.KS_NAMESPACE), default=missing)
+        if ns is not missing:
+            state["ks_namespace"] = ns is not None
+            annotations = get_path(ns or {}, "metadata.annotations") or {}
+            state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
     clusters = kubefed = None
     if "clusters" in parts:
-        clusters = conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True)
+        clusters = guard(v.CLUSTER_KIND, None, lambda: conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True))
         state["clusters"] = None if clusters is None else cluster_summaries(clusters)
     if "kubefed" in parts:
-        kubefed = conn.list(v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True)
+        kubefed = guard(v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, lambda: conn.list(
+            v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True))
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
     if "proxy" in parts:
-        _read_proxy(state, conn)
+        _read_proxy(state, conn, guard)
 
 
-def _read_proxy(state, conn):
+def _read_proxy(state, conn, guard):
     """The address the cluster-agent dials, and on a host where tower is published (one request on a member,
     one or two on a host: tower's Service, and its Nodes only for the NodePort fallback). Nothing for a
-    KubeSphere line the collection does not manage; a forbidden read gives `proxy_error`, not a failure."""
+    KubeSphere line the collection does not manage; a forbidden read is an `unreadable` entry, not a failure."""
     found = versions.detect(state)
     if not found["managed"]:
         return
     agent = versions.implementation(found["version"]).agent
-    try:
-        dep = conn.get("apps/v1", "Deployment", agent.NAME, agent.NAMESPACE)
-        state["agent_proxy_server"] = agent.flags(dep).get("proxy-server") if dep else None
-        if installer.config_role(state["config"]) == "host":
-            config = state["config"]
-            ref = agent.proxy_service_ref(config)
-            service = None
-            if ref and not get_path(config, "multicluster.proxyPublishAddress"):
-                service = conn.get("v1", "Service", ref[0], ref[1])
-            nodes = conn.list("v1", "Node") if service and not agent.load_balancer_address(service) else []
-            state["proxy_publish"] = agent.proxy_address(config, service, nodes)
-    except KubeSphereError as e:
-        if e.code not in ("forbidden", "unauthorized"):
-            raise
-        state["proxy_error"] = e.reason
+    dep = guard("Deployment", agent.NAMESPACE, lambda: conn.get("apps/v1", "Deployment", agent.NAME, agent.NAMESPACE),
+                always=True)
+    state["agent_proxy_server"] = agent.flags(dep).get("proxy-server") if dep else None
+    config = state["config"]
+    if installer.config_role(config) != "host":
+        return
+    ref = agent.proxy_service_ref(config)
+    service = None
+    if ref and not get_path(config, "multicluster.proxyPublishAddress"):
+        missing = object()
+        service = guard("Service", ref[1], lambda: conn.get("v1", "Service", ref[0], ref[1]), default=missing,
+                        always=True)
+        if service is missing:
+            return
+    nodes = []
+    if service and not agent.load_balancer_address(service):
+        nodes = guard("Node", None, lambda: conn.list("v1", "Node"), always=True) or []
+    state["proxy_publish"] = agent.proxy_address(config, service, nodes)
 
 
-def _read_release(state, conn):
+def _read_release(state, conn, guard):
     """The ks-core release's records that are not superseded (one request; the decoded record keeps only the
-    chart's metadata). A credential that may not read Secrets there gets `release_error`, not a failure: the
-    version then comes from the ClusterConfiguration or the kubesphere-config."""
-    try:
-        records = conn.list("v1", "Secret", installer.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE))
-    except KubeSphereError as e:
-        if e.code not in ("forbidden", "unauthorized"):
-            raise
-        state["release_error"] = e.reason
+    chart's metadata). A credential that may not read Secrets there gets `release_error` (and an `unreadable`
+    entry), not a failure: the version then comes from the ClusterConfiguration or the kubesphere-config."""
+    missing = object()
+    records = guard("Secret", installer.KS_NAMESPACE, lambda: conn.list(
+        "v1", "Secret", installer.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE)),
+        default=missing, always=True)
+    if records is missing:
+        state["release_error"] = state["unreadable"][-1]["message"]
         return
     state["ks_core_release"] = helm_release.current(records)
 
@@ -283,13 +318,17 @@ def facts(state):
     skew = installer.config_max_clock_skew(config)
     found = versions.detect(state)
     release = state.get("ks_core_release")
+    unread = unreadable_kinds(state)
+    # neither the ClusterConfiguration nor the kubesphere-config could be read: whether KubeSphere is there and
+    # in which role is unknown (None), not "not installed"
+    unknown = installer.CC_KIND in unread and "ConfigMap" in unread and not release
     return {
         "name": state["name"],
         "reachable": True,
         "reason_code": None,
         "reason": None,
         "kubernetes_version": (state["version"] or {}).get("gitVersion"),
-        "kubesphere_installed": bool(cc or state["config_present"] or release),
+        "kubesphere_installed": None if unknown else bool(cc or state["config_present"] or release),
         "kubesphere_version": found["kubesphere_version"],
         "kubesphere_line": found["version"],
         "version_evidence": found["evidence"],
@@ -303,7 +342,7 @@ def facts(state):
         },
         "components": components.spec_components((cc or {}).get("spec")),
         "cluster_role": {"spec": spec, "rendered": rendered},
-        "role": rendered or spec or "none",
+        "role": None if unknown else rendered or spec or "none",
         "config_rendered": bool(config),
         "jwt_secret_hash": fingerprint(installer.config_jwt_secret(config)),
         "maximum_clock_skew": skew,
@@ -316,15 +355,21 @@ def facts(state):
         [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
         "agent_proxy_server": state["agent_proxy_server"],
         "proxy_publish": dict(state["proxy_publish"]) if state["proxy_publish"] else None,
-        "warnings": [w for w in (state["config_error"], _release_warning(state), _proxy_warning(state)) if w],
+        "unreadable": [dict(u) for u in state.get("unreadable") or []],
+        "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }
 
 
-def _proxy_warning(state):
-    if state.get("proxy_error"):
-        return "the cluster-agent or tower's Service could not be read (%s): the proxy addresses are not " \
-               "reported" % state["proxy_error"]
-    return None
+def unreadable_kinds(state):
+    """The kinds the credential could not read (403), as a set."""
+    return {u["kind"] for u in state.get("unreadable") or []}
+
+
+def _unreadable_warnings(state):
+    """One warning per kind that could not be read (the Secrets of the ks-core release have their own)."""
+    return ["%s: the credential may not read %s%s (403 Forbidden): the facts that come from it are unknown" % (
+        u["code"], u["kind"], " in namespace %s" % u["namespace"] if u.get("namespace") else "")
+        for u in state.get("unreadable") or [] if u["kind"] != "Secret"]
 
 
 def agent_agreement(member_facts, host_facts):
@@ -365,7 +410,8 @@ def unreachable(name, code, message, context=None):
                              "version_evidence", "version_managed", "ks_core_release", "agent_proxy_server",
                              "proxy_publish")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
-               cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[])
+               cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[],
+               unreadable=[])
     return out
 
 
@@ -374,5 +420,5 @@ def summary(f):
     if not f["reachable"]:
         return "cluster '%s': not reachable: %s" % (f["name"], f["reason"])
     ks = ("KubeSphere %s" % (f["kubesphere_version"] or "(version unknown)")) if f["kubesphere_installed"] \
-        else "KubeSphere not installed"
+        else "KubeSphere unknown (not readable)" if f["kubesphere_installed"] is None else "KubeSphere not installed"
     return "cluster '%s': Kubernetes %s, %s, role %s" % (f["name"], f["kubernetes_version"], ks, f["role"])

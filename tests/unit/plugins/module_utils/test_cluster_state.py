@@ -440,7 +440,7 @@ def test_a_credential_that_may_not_read_the_agent_gets_a_warning_not_an_unreacha
     c.forbidden = {("apps/v1", "Deployment")}
     f = cs.facts(cs.read(c, now=iter([T, T]).__next__))
     assert f["reachable"] is True and f["agent_proxy_server"] is None
-    assert any("cluster-agent" in w for w in f["warnings"])
+    assert [u["kind"] for u in f["unreadable"]] == ["Deployment"]
 
 
 def test_the_fleet_table_notes_a_proxy_agent_that_dials_a_stale_address():
@@ -453,3 +453,53 @@ def test_the_fleet_table_notes_a_proxy_agent_that_dials_a_stale_address():
            "(STALE: run join.yml)" in notes
     fresh = facts(extra=[agent_deployment("http://10.0.0.99:30080")])
     assert not [n for n in report.fleet_rows([host_f, fresh])[1] if "STALE" in n]
+
+
+class Denied(FakeConnection):
+    """A credential that may read everything but `denied` kinds (403)."""
+
+    denied = ()
+
+    def get(self, api_version, kind, name, namespace=None, if_served=False):
+        if kind in self.denied:
+            raise self.error("%s is forbidden" % kind, code="forbidden")
+        return super().get(api_version, kind, name, namespace, if_served)
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, if_served=False):
+        if kind in self.denied:
+            raise self.error("%s is forbidden" % kind, code="forbidden")
+        return super().list(api_version, kind, namespace, label_selector, if_served)
+
+
+def denied_conn(*kinds):
+    objs, served = objects_of({})
+    conn = Denied(label="m", objects=objs, served=served, raw_answers={"/version": (200, {}, {})})
+    conn.denied = kinds
+    return conn
+
+
+def test_a_report_records_each_forbidden_read_and_reads_the_rest():
+    state = cs.read(denied_conn("KubeFedCluster", "Cluster"), tolerate_forbidden=True)
+    assert state["reachable"] is True and state["clusters"] is None and state["kubefed_clusters"] is None
+    assert [(u["code"], u["kind"], u["namespace"]) for u in state["unreadable"]] == [
+        ("forbidden", "Cluster", None), ("forbidden", "KubeFedCluster", "kube-federation-system")]
+    f = cs.facts(state)
+    assert f["kubesphere_line"] == "3.4" and f["role"] is not None and f["kubesphere_installed"] is True
+    assert [u["kind"] for u in f["unreadable"]] == ["Cluster", "KubeFedCluster"]
+    assert "forbidden: the credential may not read Cluster (403 Forbidden): the facts that come from it are " \
+           "unknown" in f["warnings"]
+
+
+def test_unreadable_installer_objects_leave_role_and_installation_unknown_not_none():
+    state = cs.read(denied_conn("ClusterConfiguration", "ConfigMap", "Secret"), tolerate_forbidden=True)
+    f = cs.facts(state)
+    assert f["reachable"] is True and f["role"] is None and f["kubesphere_installed"] is None
+    assert "KubeSphere unknown (not readable)" in cs.summary(f)
+
+
+def test_a_writer_still_gets_the_forbidden_read_as_the_cluster_error():
+    state = cs.read(denied_conn("Cluster"))
+    assert state["reachable"] is False and state["error"]["code"] == "forbidden"
+    # the ks-core release's Secrets stay optional for everyone
+    state = cs.read(denied_conn("Secret"))
+    assert state["reachable"] is True and [u["kind"] for u in state["unreadable"]] == ["Secret"]

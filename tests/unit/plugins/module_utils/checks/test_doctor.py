@@ -115,3 +115,24 @@ def test_a_proxy_agent_that_dials_another_address_than_the_host_publishes_is_an_
     assert "http://10.0.0.11:30080" in found[0]["message"] and "join.yml" in found[0]["fix"]
     f["m2"]["agent_proxy_server"] = "http://10.0.0.99:30080/"
     assert diagnose(f, inventory("m1", "m2", m1="prod")) == []
+
+
+def forbidden(kind, namespace=None):
+    return {"code": "forbidden", "kind": kind, "namespace": namespace, "message": "%s is forbidden" % kind}
+
+
+def test_a_kind_the_credential_may_not_read_is_a_forbidden_warning_and_its_checks_are_skipped():
+    f = healthy_fleet()
+    # the host may not list Clusters: its empty list must not read as "no member imported"
+    f["host"].update(clusters=[], unreadable=[forbidden("Cluster")])
+    # a member whose ClusterConfiguration and kubesphere-config are both unreadable: no role verdict
+    f["m2"].update(role=None, kubesphere_installed=None,
+                   unreadable=[forbidden("ClusterConfiguration", "kubesphere-system"),
+                               forbidden("ConfigMap", "kubesphere-system")])
+    found = diagnose(f, inventory("m1", "m2", m1="prod"))
+    assert codes(found) == [("warning", "forbidden", "host"), ("warning", "forbidden", "m2"), ("warning", "forbidden", "m2")]
+    assert all(x["level"] == "warning" for x in found)
+    host = found[0]
+    assert host["message"].startswith("cluster 'host': the credential may not read Cluster (Cluster is forbidden)")
+    assert "get/list/watch on Cluster" in host["fix"] and "docs/rbac/fleet-reader.yaml" in host["fix"]
+    assert "ClusterConfiguration in namespace kubesphere-system" in found[1]["message"]
