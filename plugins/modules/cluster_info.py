@@ -55,6 +55,13 @@ options:
         several samples spread over one second narrow the interval; N samples take about one second more.
     type: int
     default: 1
+  local_objects:
+    description:
+      - Also list the namespaces and workspaces a user made on this cluster that kubefed does not manage
+        (RV(cluster.made_locally)); on a joined member, what was made on its own console, which the host never
+        shows. Two more list requests. The fleet doctor's role turns it on.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - kubesphere.multicluster.attributes.info
@@ -221,6 +228,14 @@ cluster:
       type: dict
       returned: always
       sample: {address: "http://10.0.0.11:30080", source: proxyPublishAddress, api_agrees: true, error: null}
+    made_locally:
+      description:
+        - With O(local_objects), the names of the namespaces and workspaces a user made on the cluster that kubefed
+          does not manage (no C(kubefed.io/managed=true) label; Kubernetes' and KubeSphere's own are left out):
+          C(namespaces) and C(workspaces). Null when not asked for, or when they could not be read.
+      type: dict
+      returned: always
+      sample: {namespaces: [team-a-dev], workspaces: [team-a]}
     unreadable:
       description:
         - The reads the credential may not make (HTTP 403); the cluster is still reported, the facts that come from
@@ -249,7 +264,8 @@ def main():
     argspec.update(cluster_name={"type": "str", "required": True},
                    fail_on_unreachable={"type": "bool", "default": False},
                    timeout={"type": "float", "default": 30},
-                   clock_samples={"type": "int", "default": 1})
+                   clock_samples={"type": "int", "default": 1},
+                   local_objects={"type": "bool", "default": False})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
     module.run_operation(cluster_info.run)
 

@@ -30,8 +30,9 @@ description:
     that differs from the inventory (C(group_differs), C(provider_differs); the fix says how to remove a
     label); a stored client certificate that expires within O(cert_expiry_days) (C(certificate_expiring));
     components enabled on the host but not on a member (C(components_missing)); clocks that may be too far
-    apart (C(clock_skew_possible)).
-  - Not diagnosed yet - workspaces and namespaces made on a member's own console.
+    apart (C(clock_skew_possible)); namespaces and workspaces made on a member itself, which kubefed does not
+    manage and the host never shows (C(made_on_member); from M(kubesphere.multicluster.cluster_info)'s
+    O(kubesphere.multicluster.cluster_info#module:local_objects)).
 author:
   - kubesphere.multicluster contributors (@kubesphere)
 options:

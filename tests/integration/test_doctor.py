@@ -1,6 +1,7 @@
 """The fleet doctor against a private lab joined by site.yml (KubeSphere 3.4.1's real control plane): a healthy
 fleet has no error; each cause set up on the lab gives its finding, with the cluster and the fix; the doctor
-writes nothing to any cluster (audit log) and its report files hold no secret."""
+writes nothing to any cluster (audit log) and its report files hold no secret. Causes: a group label, a
+certificate margin, a jwtSecret that differs, a namespace and a workspace made on a member itself."""
 
 import json
 import os
@@ -59,6 +60,11 @@ def test_the_doctor_reports_each_cause_with_its_fix_and_writes_nothing(make_lab,
     # the member's ClusterConfiguration given another jwtSecret (as when it was installed on its own): its
     # installer renders it into kubesphere-config, and the member keeps its Ready Cluster on the host
     member = lab.client("member1")
+    # and a namespace and a workspace made on member1 itself (not through the host): kubefed does not manage them
+    member.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                  "metadata": {"name": "made-on-member1"}})
+    member.request("POST", "/apis/tenant.kubesphere.io/v1alpha1/workspaces", {
+        "apiVersion": "tenant.kubesphere.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "ws-on-member1"}})
     member.merge_patch(CC, {"spec": {"authentication": {"jwtSecret": OTHER_SECRET}}})
     wait_for(lambda: rendered_jwt(member) == OTHER_SECRET, timeout=300, what="member1's installer renders the new jwtSecret")
 
@@ -72,6 +78,9 @@ def test_the_doctor_reports_each_cause_with_its_fix_and_writes_nothing(make_lab,
     group = found[("group_differs", "member1")]
     assert group["level"] == "warning" and "its group on the host is 'stray', the inventory's is 'lab'" in group["message"]
     assert group["fix"] == "run join.yml (it sets label %s=lab)" % GROUP
+    local = found[("made_on_member", "member1")]
+    assert local["level"] == "warning"
+    assert "namespaces made-on-member1 and workspaces ws-on-member1" in local["message"], local
     cert = found[("certificate_expiring", "member1")]
     assert cert["level"] == "warning" and "expires on" in cert["message"]
     assert "error-level finding(s): jwt_secret_differs" in "\n".join(run.failures()), run.failures()

@@ -152,6 +152,7 @@ def _member(name, c, summary, hc, hf, mf, opts):
     out += _labels(name, c, summary)
     out += _certificate(name, summary, opts)
     out += _proxy(name, summary, hc, hf, mf)
+    out += _made_locally(name, hc, mf)
     if mf:
         host_only = versions.host_only_components(hf.get("kubesphere_line"))
         missing = [n for n in hf.get("components") or [] if n not in host_only
@@ -175,6 +176,19 @@ def _proxy(name, summary, hc, hf, mf):
     return [finding("stale_proxy_address", name, "error", "cluster '%s': its cluster-agent dials %s, but host "
                     "'%s' publishes tower at %s" % (name, seen["dials"], hc["name"], seen["published"]),
                     "run join.yml: it re-points every proxy member's agent to the host's address")]
+
+
+def _made_locally(name, hc, mf):
+    """A joined member holding namespaces or workspaces kubefed does not manage: made on its own console (or
+    with its own credentials); the host's console and multi-cluster projects never show them."""
+    found = (mf or {}).get("made_locally") or {}
+    parts = ["%s %s" % (what, ", ".join(found[what])) for what in ("namespaces", "workspaces") if found.get(what)]
+    if not parts:
+        return []
+    return [finding("made_on_member", name, "warning", "cluster '%s' holds %s made on the member itself (not "
+                    "managed by kubefed): host '%s' never shows them" % (name, " and ".join(parts), hc["name"]),
+                    "make them multi-cluster projects and workspaces from the host (federate.yml; adopt: true takes "
+                    "over the existing namespace), or delete them on the member")]
 
 
 def _labels(name, c, summary):

@@ -23,6 +23,8 @@ A state is a dict:
   proxy_publish: on a host, where tower is published for the agents ({address, source, api_agrees, error} as
   the version's agent module derives it as ks-apiserver does), None elsewhere; a credential that may not read
   them leaves them None with an `unreadable` entry, never an unreadable cluster
+- made_locally: with the part `local_objects` (not read by default), {namespaces, workspaces} a user made on
+  this cluster that kubefed does not manage (on a joined member: made on its own console), else None
 - unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
   `tolerate_forbidden` (cluster_info: status.yml and the doctor with a read-only credential) a 403 on one read
   is recorded here and its fact stays unknown (None) instead of making the whole cluster unreadable; the
@@ -82,7 +84,7 @@ def empty(name):
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
             "clusters": None, "kubefed_clusters": None, "unreadable": [], "agent_proxy_server": None,
-            "proxy_publish": None}
+            "proxy_publish": None, "made_locally": None}
 
 
 class _Guard:
@@ -151,6 +153,22 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         add_health(state["clusters"], clusters, kubefed)
     if "proxy" in parts:
         _read_proxy(state, conn, guard)
+    if "local_objects" in parts:
+        _read_local_objects(state, conn, guard)
+
+
+def _read_local_objects(state, conn, guard):
+    """The namespaces and workspaces a user made here that kubefed does not manage (two lists)."""
+    found = versions.detect(state)
+    if not found["managed"]:
+        return
+    impl = versions.implementation(found["version"])
+    missing = object()
+    namespaces = guard("Namespace", None, lambda: conn.list("v1", "Namespace"), default=missing, always=True)
+    workspaces = guard(impl.WORKSPACE_KIND, None, lambda: conn.list(impl.WORKSPACE_API_VERSION, impl.WORKSPACE_KIND,
+                                                                    if_served=True), default=missing, always=True)
+    if namespaces is not missing and workspaces is not missing:
+        state["made_locally"] = impl.made_locally(namespaces, workspaces)
 
 
 def _read_proxy(state, conn, guard):
@@ -355,6 +373,7 @@ def facts(state):
         [{k: c[k] for k in c if k != "labels"} for c in state["kubefed_clusters"]],
         "agent_proxy_server": state["agent_proxy_server"],
         "proxy_publish": dict(state["proxy_publish"]) if state["proxy_publish"] else None,
+        "made_locally": dict(state["made_locally"]) if state.get("made_locally") else None,
         "unreadable": [dict(u) for u in state.get("unreadable") or []],
         "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }
@@ -408,7 +427,7 @@ def unreachable(name, code, message, context=None):
     out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "maximum_clock_skew",
                              "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
                              "version_evidence", "version_managed", "ks_core_release", "agent_proxy_server",
-                             "proxy_publish")}
+                             "proxy_publish", "made_locally")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
                cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[],
                unreadable=[])

@@ -269,6 +269,11 @@ def join_failure(cluster):
     return clean.join_failure(cluster)
 
 
+def made_locally(namespaces, workspaces):
+    """{namespaces, workspaces}: a user's namespaces and workspaces that kubefed does not manage."""
+    return clean.made_locally(namespaces, workspaces)
+
+
 def user_objects(namespaces, workspaces):
     """{namespaces, workspaces}: the names of what a user made on a member (not Kubernetes', not KubeSphere's)."""
     return {"namespaces": clean.user_namespaces(namespaces), "workspaces": clean.user_workspaces(workspaces)}

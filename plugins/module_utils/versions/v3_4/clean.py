@@ -49,9 +49,9 @@ def name_of(obj):
     return get_path(obj or {}, "metadata.name")
 
 
-def managed(workspace):
+def managed(obj):
     """The controller's selector kubefed.io/managed=true (the value exactly "true")."""
-    return (get_path(workspace or {}, "metadata.labels") or {}).get(v.KUBEFED_MANAGED_LABEL) == "true"
+    return (get_path(obj or {}, "metadata.labels") or {}).get(v.KUBEFED_MANAGED_LABEL) == "true"
 
 
 def placement_clusters(federated_workspace):
@@ -115,6 +115,15 @@ def user_namespaces(namespaces):
             continue
         out.append(name)
     return sorted(out)
+
+
+def made_locally(namespaces, workspaces):
+    """{namespaces, workspaces}: the names of a user's namespaces and workspaces on a cluster that kubefed does
+    not manage (no kubefed.io/managed=true label): on a joined member, what was made on its own console or
+    with its own credentials, which the host never shows."""
+    unmanaged_ns = [ns for ns in namespaces or [] if not managed(ns)]
+    unmanaged_ws = [ws for ws in workspaces or [] if not managed(ws)]
+    return {"namespaces": user_namespaces(unmanaged_ns), "workspaces": user_workspaces(unmanaged_ws)}
 
 
 def user_workspaces(workspaces):

@@ -503,3 +503,16 @@ def test_a_writer_still_gets_the_forbidden_read_as_the_cluster_error():
     # the ks-core release's Secrets stay optional for everyone
     state = cs.read(denied_conn("Secret"))
     assert state["reachable"] is True and [u["kind"] for u in state["unreadable"]] == ["Secret"]
+
+
+def test_local_objects_are_the_users_namespaces_and_workspaces_kubefed_does_not_manage():
+    managed = {"kubefed.io/managed": "true"}
+    extra = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": labels}}
+             for n, labels in (("team-dev", {}), ("fed-proj", managed), ("kube-public", {}), ("default", {}))]
+    extra += [{"apiVersion": "tenant.kubesphere.io/v1alpha1", "kind": "Workspace", "metadata": {"name": n, "labels": labels}}
+              for n, labels in (("team", {}), ("fed-ws", managed), ("system-workspace", {}))]
+    c = conn(extra=extra)
+    c.served = c.served | {("tenant.kubesphere.io/v1alpha1", "Workspace")}
+    assert cs.facts(cs.read(c, now=iter([T, T]).__next__))["made_locally"] is None  # not asked for
+    f = cs.facts(cs.read(c, parts=cs.PARTS + ("local_objects",), now=iter([T, T]).__next__))
+    assert f["made_locally"] == {"namespaces": ["team-dev"], "workspaces": ["team"]}

@@ -136,3 +136,12 @@ def test_a_kind_the_credential_may_not_read_is_a_forbidden_warning_and_its_check
     assert host["message"].startswith("cluster 'host': the credential may not read Cluster (Cluster is forbidden)")
     assert "get/list/watch on Cluster" in host["fix"] and "docs/rbac/fleet-reader.yaml" in host["fix"]
     assert "ClusterConfiguration in namespace kubesphere-system" in found[1]["message"]
+
+
+def test_namespaces_and_workspaces_made_on_a_member_itself_are_a_warning():
+    f = healthy_fleet()
+    f["m1"]["made_locally"] = {"namespaces": ["team-dev"], "workspaces": ["team"]}
+    f["m2"]["made_locally"] = {"namespaces": [], "workspaces": []}
+    found = diagnose(f, inventory("m1", "m2", m1="prod"))
+    assert codes(found) == [("warning", "made_on_member", "m1")]
+    assert "namespaces team-dev and workspaces team" in found[0]["message"] and "adopt" in found[0]["fix"]
