@@ -14,7 +14,8 @@ playbooks on the session's shared lab, with its mode, its folder's mode and what
 The webhook configuration's backup of a forced unbind is observed at rest by test_health_dead_member.py (it
 needs a dead member: build/evidence/files-webhook-backup.json).
 
-Each file's row goes to build/evidence/files.json (tests/evidence/render.py makes docs/evidence.md of it)."""
+Each file's row goes to build/evidence/files/ (tests/evidence/render.py merges the rows into
+build/evidence/files.json and makes docs/evidence.md of them)."""
 
 import base64
 import json
@@ -28,14 +29,13 @@ import pytest
 import uuid
 
 import yaml
+from evidence import record
 from test_cluster_info import probe_cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(REPO, "playbooks")
-EVIDENCE = os.path.join(REPO, "build", "evidence", "files.json")
 KS_CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
 CLUSTERS = "/apis/cluster.kubesphere.io/v1alpha1/clusters"
-ROWS = {}
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
@@ -76,7 +76,7 @@ def assert_no_secret(text, secrets, where):
 
 
 def row(key, **fields):
-    ROWS[key] = dict(fields, key=key)
+    record("files", __file__, key, **fields)
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +88,6 @@ def files_lab(lab, tmp_path_factory):
         lab.probe = name
         lab.files_secrets = secrets_of(lab) | set(secrets)
         yield lab
-    os.makedirs(os.path.dirname(EVIDENCE), exist_ok=True)
-    with open(EVIDENCE, "w") as f:
-        json.dump({"issue": 20, "source": "tests/integration/test_files_at_rest.py",
-                   "rows": [ROWS[k] for k in sorted(ROWS)]}, f, indent=2, sort_keys=True)
 
 
 def inventory_with(lab, path, **per_host):
