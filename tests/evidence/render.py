@@ -34,9 +34,10 @@ WANTED_FAULTS = [
     ("a writer racing the collection on the same object (409 Conflict on update)", []),
     ("an installer slower than the wait timeout", []),
     ("the controller's process killed (SIGKILL) mid-import and mid-unbind", []),
-    ("a member's kube-apiserver stopped for good: status, doctor and unbind say so, forced unbind succeeds first",
-     ["dead-member-status", "dead-member-unbind-refused", "dead-member-forced-unbind", "forced-unbind-dead-direct",
-      "forced-unbind-dead-proxy"]),
+    ("a member's kube-apiserver stopped for good: status and unbind say so, the forced unbind succeeds on the first try",
+     ["dead-member-status", "dead-member-inventory", "dead-member-unbind-refused", "dead-member-forced-unbind",
+      "forced-unbind-dead-direct", "forced-unbind-dead-proxy"]),
+    ("a member's kube-apiserver stopped for good: the doctor says so", []),
 ]
 
 PLACEHOLDERS = [
@@ -176,7 +177,7 @@ def main(argv):
         return 0
     committed = open(args.page).read() if os.path.exists(args.page) else ""
     if committed == text:
-        print("docs/evidence.md is what the results render")
+        print("%s is what the results render" % os.path.relpath(args.page, REPO))
         return 0
     sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), text.splitlines(True),
                                                "docs/evidence.md (committed)", "docs/evidence.md (rendered)"))
