@@ -270,6 +270,8 @@ def writers():
             for name in names:
                 path = os.path.join(folder, name)
                 rel = os.path.relpath(path, REPO)
+                if not name.endswith((".py", ".yml", ".yaml")):
+                    continue
                 with open(path) as f:
                     text = f.read()
                 if name.endswith(".py"):
