@@ -64,7 +64,7 @@ def cell(text, limit=None):
 
 
 def table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for column in header) + "|"]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] * len(header)) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
 
