@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench bench-site clean
+.PHONY: demo test evidence system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench bench-site clean
 
 demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
 	tests/lab/kslab up
@@ -19,6 +19,9 @@ demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab,
 
 test: system-packages venv link  ## every test: unit, lab, integration, AWX, sanity, lint, changelog, molecule, build, galaxy (builds the lab's binaries and starts and stops its own labs)
 	bash tests/run-all.sh
+
+evidence: venv link  ## docs/evidence.md from the tests' results in build/evidence/ (a full `make test` writes them; it fails when the committed page differs)
+	$(BIN)/python tests/evidence/render.py
 
 # Debian packages the lab and the tests use: zstd (KubeSphere's source archives), chromium (the fleet report
 # opened in a real browser). Installed with apt-get when missing and we are root; otherwise a hint.

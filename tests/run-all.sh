@@ -16,7 +16,8 @@
 # before it recorded a result fails), and a pytest stage that collects no test, or whose tests were all
 # skipped or xfailed, fails (tests/run_all_summary.py).
 #
-#   tests/run-all.sh                 every stage
+#   tests/run-all.sh                 every stage, then `evidence`: docs/evidence.md must be what the integration
+#                                    stages' results (build/evidence/) render (tests/evidence/render.py --check)
 #   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build galaxy)
 #   tests/run-all.sh lab-v41         the lab's KubeSphere v4.1.3 mode: its binaries (build-binaries.sh --kubesphere
 #                                    v4.1.3) and its contract tests (tests/lab/tests/test_real_v41_*.py); NOT part
@@ -160,6 +161,7 @@ named() {  # stages that run only when named (not in the default set)
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
 STAGES=("$@")
+[ ${#STAGES[@]} -eq 0 ] && rm -rf "$REPO/build/evidence"  # the default run renders only its own results
 
 # tests/integration in three parts of about equal length, split by file: the first holds the import, unbind,
 # progress, installed-collection, install-time, proxy-address and bad-input tests, the second every file not
@@ -231,6 +233,13 @@ else
   checks_lane & checks_pid=$!
   labs_lane & labs_pid=$!
   wait $checks_pid $labs_pid
+fi
+
+# The default run only (its integration stages write build/evidence/): docs/evidence.md must be what they render.
+if [ ${#STAGES[@]} -eq 0 ]; then
+  if [ "$(cat "$RESULTS"/integration-{1,2,3}.rc 2>/dev/null | tr -d '\n')" = 000 ]; then
+    stage evidence "$BIN/python" "$REPO/tests/evidence/render.py" --check
+  else echo "(evidence: not checked: an integration stage failed, so build/evidence/ is incomplete)"; fi
 fi
 
 echo

@@ -158,7 +158,11 @@ options:
     type: bool
     default: true
   webhook_backup_dir:
-    description: O(state=absent), dead path. Where the webhook configuration is saved before it is deleted.
+    description:
+      - O(state=absent), dead path. Where the webhook configuration is saved before it is deleted (mode 0600;
+        removed once it is restored exactly).
+      - A folder that does not exist is created mode 0700. An existing folder is never changed; one open to its
+        group or others is refused before the first write, code C(folder_not_private) (C(chmod 700) it or give another path).
     type: path
     default: ~/.ansible/kubesphere-backups
   wait:

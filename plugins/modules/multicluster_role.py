@@ -115,7 +115,9 @@ options:
         setting kept, its one ClusterConfiguration document (beside others, as in KubeKey's C(config-sample.yaml))
         gets the role, host options and jwtSecret; comments and formatting are kept only when nothing changes. A
         file that is not YAML or holds no (or several) ClusterConfiguration is refused, code C(install_file_invalid).
-      - The folder must exist (the C(install_config) role creates it, mode 0700).
+      - A folder that does not exist is created mode 0700. An existing folder is never changed; one open to its
+        group or others is refused before anything is written, code C(folder_not_private) (C(chmod 700) it or give
+        another path).
     type: path
   wait:
     description:

@@ -15,6 +15,7 @@ import yaml
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import inventory_hosts
+from evidence import record
 from kslabkit.rest import ApiError
 
 INFO = """
@@ -285,6 +286,11 @@ def test_a_server_that_never_answers_is_reported_within_the_timeout(lab, tmp_pat
     # the client hung up on the silent server itself, after the 3 s asked for, far before the 30 s default
     assert silent.held and len(silent.held) == silent.accepted, (silent.accepted, silent.held)
     assert all(2.5 <= held < 15 for held in silent.held), silent.held
+    record("faults", __file__, "silent-apiserver", fault="an API server that accepts connections and never answers",
+           moment="cluster_info reads the fleet (status.yml, doctor.yml)",
+           sees="cluster 'silent': not reachable: the API server did not answer within 3 s (reason_code timeout, the "
+                "module's timeout); the other clusters are still read", rerun="-",
+           command="ansible-playbook -i <inventory, one cluster's server silent> <play: cluster_info timeout: 3>")
 
 
 def test_a_cluster_without_kubesphere(make_lab, tmp_path, ansible_run):

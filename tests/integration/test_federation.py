@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from auditlog import AuditLog
+from evidence import record
 from polling import wait_for
 from unbind_lab import sa_token_kubeconfig
 
@@ -386,6 +387,11 @@ def test_drift_with_kubefed_paused_then_converges(fed, shop):
         rows = _rows(info(fed, "member1", ns, names=["cfg"]), "ConfigMap", "cfg")
         return rows if rows[0]["state"] == "in_sync" else None
     wait_for(converged, 240, "the drift report to converge to in_sync", interval=3)
+    record("faults", __file__, "kubefed-paused-drift", fault="kubefed stopped (SIGSTOP) while a member's copy is edited by hand",
+           moment="a federated ConfigMap in sync on member1",
+           sees="federation_info: state drifted with the field (/data/LOG_LEVEL), the edited value not printed",
+           rerun="kubefed resumed (SIGCONT): federation_info reports in_sync again (kubefed reverted the edit)",
+           command="ansible-playbook <play: federation_info on member1>")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import os
 
 import pytest
 from auditlog import KUBESPHERE_AGENTS, AuditLog
+from evidence import record
 from conftest import with_lab_inventory
 from unbind_lab import (KFC, VWC, cluster, condition, kill_apiserver, restart_apiserver, restorable, set_roles,
                         start_lab, wait_for, wait_joined)
@@ -87,3 +88,12 @@ def test_the_forced_unbind_of_a_dead_member_succeeds_at_the_first_try(
             restart_apiserver(lab, name)
     print("%s (%s): the collection's patch of Cluster %s answered, round by round: %s (404: the controller had "
           "finished the deletion first)" % (name, connection_type, name, seen))
+    record("faults", __file__, "forced-unbind-dead-%s" % connection_type,
+           fault="a %s member's kube-apiserver stopped for good after it joined" % connection_type,
+           moment="forced unbind, each round once kubefed says Offline (KSLAB_FORCED_UNBIND_ROUNDS rounds, 5 by default)",
+           sees="success at the first try in every round (rc 0): the Cluster and KubeFedCluster gone, the webhook "
+                "configuration restored exactly, nothing left on the host, also when KubeSphere's controller finished "
+                "the deletion before the collection's finalizer patch (404)",
+           rerun="the member imported again for the next round (join.yml)",
+           command="ansible-playbook -i <inventory> playbooks/unbind.yml -e kubesphere_unbind_cluster=<member> "
+                   "-e kubesphere_unbind_confirm=<member> -e kubesphere_unbind_force=true")

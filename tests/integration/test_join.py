@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from auditlog import AuditLog
+from evidence import record
 from conftest import with_lab_inventory
 from polling import wait_for
 from unbind_lab import condition, restart_apiserver
@@ -533,6 +534,13 @@ def test_a_member_apiserver_stopped_mid_import_fails_clearly_and_a_rerun_finishe
     assert [c["metadata"]["name"] for c in clusters_of(lab) if c["status"].get("uid") == member3_uid] == ["member3"]
     run = ansible_run(import_play(lab), "localhost,", timeout=900)
     assert run.rc == 0 and only_result(run)["changed"] is False, run
+    record("faults", __file__, "member-apiserver-stopped-mid-import",
+           fault="a member's kube-apiserver stopped (SIGTERM) during an import",
+           moment="right after the Cluster was created, before kubefed probed the member",
+           sees="the import fails naming cluster 'member3' and Cluster member3: not healthy / not reachable",
+           rerun="kube-apiserver started again: the rerun finishes (health ready) with exactly one Cluster for the "
+                 "member's uid; a third run changes nothing",
+           command="ansible-playbook -i localhost, <play: member import of member3, wait_timeout: 90>")
 
 
 # Slices of 1 s (the action plugin's kubesphere_progress_interval): the import then spans slices, as it did in

@@ -18,7 +18,7 @@ if TESTS not in sys.path:
 import run_all_summary as ras  # noqa: E402  pylint: disable=wrong-import-position
 
 ALL = ["unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy", "lab-binaries", "lab",
-       "integration-1", "integration-2", "integration-3", "awx"]
+       "integration-1", "integration-2", "integration-3", "awx", "evidence"]
 
 
 def junit(passed=0, failed=0, skipped=0, xfailed=0):
@@ -115,6 +115,25 @@ def test_a_pytest_stage_without_junit_result_or_with_a_broken_one_fails(tmp_path
     failed = dict(ras.verdict(results(tmp_path, stages), []))
     assert failed["unit"] == "no JUnit result"
     assert failed["integration-1"].startswith("its JUnit result does not parse")
+
+
+def test_an_out_of_date_evidence_page_fails_the_default_run(tmp_path):
+    stages = all_green()
+    stages["evidence"] = (1, None)  # render.py --check found docs/evidence.md out of date
+    rc, text = run_summary(results(tmp_path, stages), [])
+    assert rc == 1 and text.splitlines()[-1] == "FAILED stages: evidence (exit 1)"
+    assert "===== log of the failed stage evidence" in text
+    # not expected when stages are named (their results are not the whole page's)
+    assert "evidence" not in ras.expected_stages(["integration"])[0]
+
+
+def test_an_evidence_check_skipped_after_a_failed_integration_stage_says_why(tmp_path):
+    stages = all_green()
+    stages["integration-2"] = (1, junit(passed=1, failed=1))
+    stages["evidence"] = (None, None)
+    failed = dict(ras.verdict(results(tmp_path, stages), []))
+    assert failed["integration-2"] == "exit 1"
+    assert failed["evidence"].startswith("not checked: an integration stage failed")
 
 
 def test_failed_stages_keep_their_exit_code_and_log(tmp_path):

@@ -14,12 +14,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import files as file_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import files
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import Slicer, WaitPending
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -145,6 +149,10 @@ def install_file(module, p, impl, patch, result):
     other documents, as KubeKey's config-sample.yaml has) and gets the patch merged into its role object; an
     existing file without one is refused before anything is written."""
     found = read_file(p["dest"])
+    folder = file_checks.private_folder(p["cluster_name"], files.folder_facts(os.path.dirname(os.path.abspath(p["dest"]))),
+                                        "the file to install KubeSphere with (%s), which holds the jwtSecret" % p["dest"])
+    if folder:
+        raise Refused(folder)
     old = None
     if found["text"] is not None and found["text"].strip():
         try:

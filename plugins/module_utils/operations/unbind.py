@@ -27,6 +27,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import files as file_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import files
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -57,11 +59,10 @@ def load_backup(path):
 
 
 def write_backup(path, body):
-    """Write atomically, mode 0600 in a 0700 folder (it holds the webhook's caBundle, not a secret, but no
-    one else's)."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+    """Write atomically, mode 0600 in a 0700 folder (created 0700 when absent; an existing one open to others
+    is refused before the first write, checks/files.py). It holds the webhook's caBundle (a CA certificate,
+    not a secret), but the run restores it: no one else may change it."""
+    directory = files.make_private_folder(os.path.dirname(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".backup-")
     with os.fdopen(fd, "w") as f:
         json.dump(body, f, indent=2, sort_keys=True)
@@ -167,6 +168,9 @@ def run(module):
     io = UnbindIO(host, facts["backup_file"])
     the_plan = plans.plan(name, facts, {k: p[k] for k in OPTIONS}, io)
     result["report"] = the_plan["report"]
+    if any(s.id == "backup-webhook" for s in the_plan["steps"]):
+        problems += file_checks.private_folder(name, files.folder_facts(os.path.dirname(facts["backup_file"])),
+                                               "the backup of the ValidatingWebhookConfiguration %s" % WEBHOOK_NAME)
     if problems:
         raise Refused(problems, "the checks before unbinding cluster '%s'" % name, **result)
     result.update(path=the_plan["path"], plan=steps.public(the_plan["steps"]))

@@ -491,3 +491,22 @@ def test_an_empty_proxy_publish_address_is_applied_once_the_rendered_config_has_
     rendered["multicluster"].pop("proxyPublishAddress")
     assert IMPL.role_applied_problems("host", {"config": rendered, "cluster_configuration": cc}, None,
                                       {"proxyPublishAddress": ""}) == []
+
+
+def test_dest_in_a_folder_open_to_others_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    connections(monkeypatch, [])
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    path = folder / "cc.yaml"
+    with pytest.raises(Refused) as e:
+        mr.run(FileModule(**params(role="member", jwt_secret=SECRET, dest=str(path))))
+    assert e.value.code == "folder_not_private" and "chmod 700 %s" % folder in e.value.msg
+    assert os.listdir(folder) == [] and stat.S_IMODE(os.stat(folder).st_mode) == 0o755
+
+
+def test_dest_in_a_folder_that_does_not_exist_creates_it_0700(tmp_path, monkeypatch):
+    connections(monkeypatch, [])
+    path = tmp_path / "new" / "cc.yaml"
+    assert mr.run(FileModule(**params(role="member", jwt_secret=SECRET, dest=str(path))))["changed"]
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700 and stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -185,3 +185,31 @@ def test_the_finalizer_patch_is_retried_while_the_deleted_webhook_still_denies_i
     out = execute(conn, [s for s in dead_plan(io)["steps"] if s.id == "remove-finalizer"])
     assert out.ok and out.done == ["remove-finalizer"] and denials == ["member1", "member1"]
     assert not conn.get("cluster.kubesphere.io/v1alpha1", "Cluster", "member1")["metadata"].get("finalizers")
+
+
+@pytest.mark.parametrize("bits, refused", [(0o755, True), (0o750, True), (0o700, False)])
+def test_a_backup_folder_open_to_others_is_refused_before_any_write(tmp_path, monkeypatch, bits, refused):
+    """The forced unbind of a dead member backs the webhook configuration up: an existing folder open to its
+    group or others is refused (folder_not_private) before the first write, and never chmod'ed."""
+    from fakes import FakeModule  # noqa: PLC0415
+
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused  # noqa: PLC0415
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    os.chmod(folder, bits)
+    conn = host()
+    member = {"reachable": False, "error": {"code": "unreachable", "message": "connection refused"}}
+    facts = {"cluster": CLUSTER, "member": member, "kubefed_cluster": None, "webhook": WEBHOOK, "federated": [],
+             "webhook_backup": None, "host_label": "host", "backup_file": ur.backup_path(str(folder), "host")}
+    monkeypatch.setattr(ur, "read", lambda module, p: (conn, None, facts))
+    params = dict(OPTIONS, name="member1", confirm_unbind="member1", webhook_backup_dir=str(folder))
+    module = FakeModule(check_mode=True, **params)
+    if refused:
+        with pytest.raises(Refused) as e:
+            ur.run(module)
+        assert e.value.code == "folder_not_private" and "chmod 700 %s" % folder in e.value.msg
+    else:
+        assert ur.run(module)["path"] == "dead"
+    assert [c for c in conn.calls if c[0] not in ("get", "list") and c[1][0] != "GET"] == []  # nothing written
+    assert os.listdir(folder) == [] and (os.stat(folder).st_mode & 0o777) == bits
