@@ -179,8 +179,8 @@ def site(opts):
     print("| members | way | CPU-s (median; all runs) | wall s (median) | load avg 1 min |")
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
-        print("| %d | %s | %.2f (%s) | %.1f | %s |" % (r["members"], r["way"], r["cpu"],
-                                                      ", ".join("%.2f" % c for c in r["cpus"]), r["wall"], r["load"]))
+        cpus = ", ".join("%.2f" % c for c in r["cpus"])
+        print("| %d | %s | %.2f (%s) | %.1f | %s |" % (r["members"], r["way"], r["cpu"], cpus, r["wall"], r["load"]))
     sizes = sorted({r["members"] for r in rows})
     if len(sizes) > 1:
         print()
