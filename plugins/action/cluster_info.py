@@ -9,9 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.kubesphere.multicluster.plugins.plugin_utils import in_process
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import ModuleAction
 
 try:
     from ansible_collections.kubesphere.multicluster.plugins.modules.cluster_info import main as MAIN
@@ -19,16 +17,6 @@ except ImportError:  # the module path reports what is missing
     MAIN = None
 
 
-class ActionModule(ActionBase):
+class ActionModule(ModuleAction):
     MODULE = "kubesphere.multicluster.cluster_info"
-    _supports_check_mode = True
-    _supports_async = True
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        result.update(in_process.execute(self, self.MODULE, MAIN, dict(self._task.args), task_vars,
-                                         wrap_async=bool(self._task.async_val)))
-        if not self._task.async_val:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+    MAIN = staticmethod(MAIN) if MAIN else None

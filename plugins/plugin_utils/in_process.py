@@ -38,6 +38,7 @@ import io
 import json
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 display = Display()
@@ -147,3 +148,23 @@ def execute(action, module_name, main, module_args, task_vars, wrap_async=False)
     display.vvv("%s runs as a module process: %s" % (module_name, why), host=host)
     return action._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars,
                                   wrap_async=wrap_async)
+
+
+class ModuleAction(ActionBase):
+    """The action plugin of a module that runs once per task and host (no slices): `execute` it. A plugin
+    sets MODULE (the fully qualified name) and MAIN (staticmethod of the module's main, imported at the
+    plugin's top; None takes the module path)."""
+
+    MODULE = None
+    MAIN = None
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ModuleAction, self).run(tmp, task_vars)
+        result.update(execute(self, self.MODULE, self.MAIN, dict(self._task.args), task_vars,
+                              wrap_async=bool(self._task.async_val)))
+        if not self._task.async_val:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result

@@ -9,7 +9,10 @@ The module side is plugins/module_utils/execute/slicing.py: given the internal o
 ({seconds, resume}) its waits stop at the end of the slice and it returns its result with `pending`
 ({cluster, condition, state, elapsed, timeout, resume}). Every slice runs the whole module again: it
 finds nothing left to write (it is idempotent) and goes on waiting where the previous slice stopped
-(`resume`). merge() makes of the slices' results the result one run gives."""
+(`resume`). merge() makes of the slices' results the result one run gives.
+
+Each slice runs through plugins/plugin_utils/in_process.py: in the worker process where the connection is
+local (the plugin imports the module's `main` at its top and names it in MAIN), else as a module process."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,6 +24,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils import in_process
 
 display = Display()
 
@@ -109,6 +114,8 @@ class SlicedModuleAction(ActionBase):
     """Runs MODULE in slices while it returns `pending`; prints one progress line per slice."""
 
     MODULE = None  # the module's fully qualified name
+    # the module's main() imported by the plugin (staticmethod(main)), or None: always a module process
+    MAIN = None
     WRITE_KEYS = ("diff",)  # the result's keys that record what was written (taken from the writing slice)
     _supports_check_mode = True
     _supports_async = True
@@ -122,8 +129,8 @@ class SlicedModuleAction(ActionBase):
         results, resume, started, longest = [], None, time.monotonic(), 0
         while True:
             called = time.monotonic()
-            out = self._execute_module(module_name=self.MODULE, module_args=slice_args(args, seconds, resume),
-                                       task_vars=task_vars, wrap_async=bool(self._task.async_val))
+            out = in_process.execute(self, self.MODULE, self.MAIN, slice_args(args, seconds, resume), task_vars,
+                                     wrap_async=bool(self._task.async_val))
             results.append(out)
             pending = out.get("pending")
             if not pending or out.get("failed") or out.get("unreachable"):
