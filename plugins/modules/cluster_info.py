@@ -214,7 +214,7 @@ cluster:
       description:
         - The address the cluster's C(cluster-agent) dials (its C(--proxy-server)), on a member imported by proxy;
           null without an agent, or when the version is not one this collection manages.
-        - Compare with the host's RV(cluster.proxy_publish.address); the fleet doctor's
+        - Compare with the host's RV(cluster.proxy_publish) C(address); the fleet doctor's
           C(stale_proxy_address) and the status table's notes do.
       type: str
       returned: always
@@ -231,7 +231,7 @@ cluster:
     made_locally:
       description:
         - With O(local_objects), the names of the namespaces and workspaces a user made on the cluster that kubefed
-          does not manage (no C(kubefed.io/managed=true) label; Kubernetes' and KubeSphere's own are left out):
+          does not manage (no C(kubefed.io/managed=true) label; Kubernetes' and KubeSphere's own are left out) -
           C(namespaces) and C(workspaces). Null when not asked for, or when they could not be read.
       type: dict
       returned: always
