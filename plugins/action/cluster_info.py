@@ -9,14 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import ModuleAction
-
-try:
-    from ansible_collections.kubesphere.multicluster.plugins.modules.cluster_info import main as MAIN
-except ImportError:  # the module path reports what is missing
-    MAIN = None
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import ModuleAction, main_of
 
 
 class ActionModule(ModuleAction):
     MODULE = "kubesphere.multicluster.cluster_info"
-    MAIN = staticmethod(MAIN) if MAIN else None
+    MAIN = main_of("cluster_info")

@@ -10,16 +10,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import main_of
 from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced import SlicedModuleAction
-
-try:
-    from ansible_collections.kubesphere.multicluster.plugins.modules.federated_project import main as MAIN
-except ImportError:  # the module path reports what is missing
-    MAIN = None
 
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.federated_project"
-    MAIN = staticmethod(MAIN) if MAIN else None
+    MAIN = main_of("federated_project")
     # a later slice plans the wait alone: the plan (like the diff) is the one of the slice that wrote
     WRITE_KEYS = ("diff", "plan")

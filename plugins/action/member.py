@@ -10,15 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import main_of
 from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced import SlicedModuleAction
-
-try:
-    from ansible_collections.kubesphere.multicluster.plugins.modules.member import main as MAIN
-except ImportError:  # the module path reports what is missing
-    MAIN = None
 
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.member"
-    MAIN = staticmethod(MAIN) if MAIN else None
+    MAIN = main_of("member")
     WRITE_KEYS = ("diff", "diff_agent", "changes", "credential_changes", "path")

@@ -10,15 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.in_process import main_of
 from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced import SlicedModuleAction
-
-try:
-    from ansible_collections.kubesphere.multicluster.plugins.modules.multicluster_role import main as MAIN
-except ImportError:  # the module path reports what is missing
-    MAIN = None
 
 
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.multicluster_role"
-    MAIN = staticmethod(MAIN) if MAIN else None
+    MAIN = main_of("multicluster_role")
     WRITE_KEYS = ("diff", "plan")  # the plan of the slice that wrote (a later slice plans only the wait)

@@ -34,6 +34,7 @@ __metaclass__ = type
 
 import contextlib
 import copy
+import importlib
 import io
 import json
 
@@ -61,6 +62,17 @@ try:  # the module transport of ansible-core 2.19 and later
         SUPPORTED = False
 except ImportError:
     SUPPORTED = False
+
+
+def main_of(module):
+    """The main() of the collection's module `module` as an action plugin's MAIN, imported when the plugin is
+    (ansible-playbook imports an action plugin once, before it forks, so every worker inherits the module's
+    code); None when it cannot be imported: the module process then reports what is missing."""
+    try:
+        return staticmethod(importlib.import_module(
+            "ansible_collections.kubesphere.multicluster.plugins.modules." + module).main)
+    except ImportError:
+        return None
 
 
 def refusal(action, main, task_vars):

@@ -129,13 +129,13 @@ def test_an_exception_in_the_module_is_a_failed_result_not_a_crash():
 
 def test_the_real_cluster_info_reports_a_missing_kubeconfig_and_hides_an_inline_one():
     act = action({"cluster_name": "m1", "kubeconfig": "/nonexistent/kubeconfig"})
-    out = in_process.run(act, "kubesphere.multicluster.cluster_info", cluster_info_action.MAIN, act._task.args, {})
+    out = in_process.run(act, "kubesphere.multicluster.cluster_info", cluster_info_action.ActionModule.MAIN, act._task.args, {})
     assert out["cluster"]["reachable"] is False and out["cluster"]["reason_code"] == "kubeconfig_missing"
     inline = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
               "users: [{name: u, user: {token: %s}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
               "current-context: c\n" % SECRET)
     act = action({"cluster_name": "m1", "kubeconfig": inline, "timeout": 5})
-    out = in_process.run(act, "kubesphere.multicluster.cluster_info", cluster_info_action.MAIN, act._task.args, {})
+    out = in_process.run(act, "kubesphere.multicluster.cluster_info", cluster_info_action.ActionModule.MAIN, act._task.args, {})
     assert out["cluster"]["reachable"] is False and SECRET not in json.dumps(out, default=str)
 
 
