@@ -47,6 +47,8 @@ PLACEHOLDERS = [  # what differs from one machine or run to the next: the checko
     (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uid>"),
     (re.compile(r"sha256:[0-9a-f]{12,64}"), "sha256:<fingerprint>"),
+    # Ansible prints its set of boolean spellings in the set's order, which differs from one run to the next
+    (re.compile(r"(Valid booleans include: ).*?(?=( \||$))"), r"\1<Ansible's list>"),
 ]
 MESSAGE_CHARS = 400
 
