@@ -15,7 +15,6 @@ Each row's (input, code, message, writes) goes to build/evidence/bad_input.json.
 
 KSLAB_BADINPUT_LAB=<state dir> uses an already running lab (left running) instead of a private one."""
 
-import base64
 import copy
 import json
 import os
@@ -25,6 +24,7 @@ import pytest
 import yaml
 
 from auditlog import AuditLog
+from lab_secrets import kubeconfig_secrets
 from polling import wait_for
 from test_federation import joined_fleet, private_lab_env, run_playbook
 
@@ -66,16 +66,7 @@ def secrets_of(lab):
     out = {SECRET_VALUE}
     cfg = yaml.safe_load(lab.client(lab.host).get(KS_CONFIG)["data"]["kubesphere.yaml"])
     out.add(cfg["authentication"]["jwtSecret"])
-    for name in lab.names:
-        kc = yaml.safe_load(open(lab.kubeconfig(name)))
-        for user in kc.get("users") or []:
-            u = user.get("user") or {}
-            for key in ("token", "client-key-data"):
-                if u.get(key):
-                    out.add(u[key])
-                    if key == "client-key-data":
-                        out.update(line for line in base64.b64decode(u[key]).decode().splitlines()
-                                   if len(line) > 40)
+    out |= kubeconfig_secrets(yaml.safe_load(open(lab.kubeconfig(name))) for name in lab.names)
     return {s for s in out if s and len(s) >= 8}
 
 

@@ -30,6 +30,7 @@ import uuid
 
 import yaml
 from evidence import record
+from lab_secrets import kubeconfig_secrets
 from test_cluster_info import probe_cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,14 +59,7 @@ def secrets_of(lab):
         out.update(connection.get(k) for k in ("kubeconfig", "token"))
         if connection.get("kubeconfig"):
             kubeconfigs.append(yaml.safe_load(base64.b64decode(connection["kubeconfig"])))
-    for kc in (k for k in kubeconfigs if isinstance(k, dict)):
-        for user in kc.get("users") or []:
-            u = user.get("user") or {}
-            for key in ("token", "client-key-data"):
-                if u.get(key):
-                    out.add(u[key])
-                    if key == "client-key-data":
-                        out.update(line for line in base64.b64decode(u[key]).decode().splitlines() if len(line) > 40)
+    out |= kubeconfig_secrets(kubeconfigs)
     return {s for s in out if s and len(s) >= 8}
 
 
