@@ -17,6 +17,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Executor, diffs_result
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import adoption as adoption_read
@@ -50,17 +51,19 @@ def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
     return result
 
 
-def adoption(module, ctx, host, connect, subject, clusters, target, name, namespace, skip_host=False):
-    """Before the first write: what the run would adopt on the clusters of its placement (read/adoption.py).
+def adoption(module, ctx, host, connect, subject, clusters, target, name, namespace, live, skip_host=False):
+    """Before the first write: what the run would adopt on the clusters its placement adds (read/adoption.py).
     Raises Refused (would_adopt unless the `adopt` option, managed_label_false always); returns the result
     keys {adopted: [{cluster, kind, namespace, name}], adoption_unchecked: [{cluster, reason}]} and warns
-    about the clusters that could not be read. A later slice of the run (resuming) reads nothing: its
-    writes are done."""
+    about the clusters that could not be read. Only the clusters the federated object `live` (None: not made
+    yet) does not place already are read: kubefed propagates to the others, so what is there is its own (a
+    converged rerun reaches no member). A later slice of the run (resuming) reads nothing: its writes are done."""
     if ctx.slicer.resuming:
         return {}
     p = module.params
-    found = adoption_read.facts(module, host, connect, clusters, target, name, namespace, skip_host=skip_host,
-                                timeout=p.get("timeout"))
+    already = set(placement.placement_names(live) or []) if live else set()
+    found = adoption_read.facts(module, host, connect, [c for c in clusters or [] if c not in already], target,
+                                name, namespace, skip_host=skip_host, timeout=p.get("timeout"))
     problems = adoption_checks.would_adopt(subject, found, p.get("adopt"))
     if problems:
         raise Refused(problems, subject, changed=False)

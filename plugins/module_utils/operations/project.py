@@ -47,7 +47,7 @@ def run(module, connect=Connection):
     else:
         desired = check(impl, facts, p, subject)
     adopting = federation_run.adoption(module, ctx, conn, connect, subject, p["clusters"], NAMESPACE, p["name"],
-                                       None, skip_host=True)
+                                       None, facts["federated_namespace"], skip_host=True)
     plan = project_plan.plan(impl, facts, p, desired, cluster)
 
     def compose(values):

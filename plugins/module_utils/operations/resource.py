@@ -72,7 +72,8 @@ def run(module, connect=Connection):
     else:
         built = check(res, facts, project_names, ctx.check_mode, subject)
     placed = [c for c in clusters if project_names is None or not types["target"]["namespaced"] or c in project_names]
-    adopting = federation_run.adoption(module, ctx, conn, connect, subject, placed, types["target"], name, namespace)
+    adopting = federation_run.adoption(module, ctx, conn, connect, subject, placed, types["target"], name, namespace,
+                                       facts["live"])
     desired = res.desired(built, facts["live"])
     replicas = res.replicas()
     plan = resource_plan.plan(res, facts, desired, replicas, cluster)

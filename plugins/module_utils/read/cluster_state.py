@@ -151,18 +151,22 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
     if clusters and kubefed is not None:
         add_health(state["clusters"], clusters, kubefed)
-    if "proxy" in parts:
-        _read_proxy(state, conn, guard)
-    if "local_objects" in parts:
-        _read_local_objects(state, conn, guard)
+    impl = _managed_implementation(state) if {"proxy", "local_objects"} & set(parts) else None
+    if impl and "proxy" in parts:
+        _read_proxy(state, conn, guard, impl)
+    if impl and "local_objects" in parts:
+        _read_local_objects(state, conn, guard, impl)
 
 
-def _read_local_objects(state, conn, guard):
-    """The namespaces and workspaces a user made here that kubefed does not manage (two lists)."""
+def _managed_implementation(state):
+    """The version seam's implementation for what was read, None for a line the collection does not manage
+    (its proxy and local-object reads are then left out)."""
     found = versions.detect(state)
-    if not found["managed"]:
-        return
-    impl = versions.implementation(found["version"])
+    return versions.implementation(found["version"]) if found["managed"] else None
+
+
+def _read_local_objects(state, conn, guard, impl):
+    """The namespaces and workspaces a user made here that kubefed does not manage (two lists)."""
     missing = object()
     namespaces = guard("Namespace", None, lambda: conn.list("v1", "Namespace"), default=missing, always=True)
     workspaces = guard(impl.WORKSPACE_KIND, None, lambda: conn.list(impl.WORKSPACE_API_VERSION, impl.WORKSPACE_KIND,
@@ -171,19 +175,16 @@ def _read_local_objects(state, conn, guard):
         state["made_locally"] = impl.made_locally(namespaces, workspaces)
 
 
-def _read_proxy(state, conn, guard):
+def _read_proxy(state, conn, guard, impl):
     """The address the cluster-agent dials, and on a host where tower is published (one request on a member,
-    one or two on a host: tower's Service, and its Nodes only for the NodePort fallback). Nothing for a
-    KubeSphere line the collection does not manage; a forbidden read is an `unreadable` entry, not a failure."""
-    found = versions.detect(state)
-    if not found["managed"]:
-        return
-    agent = versions.implementation(found["version"]).agent
+    one or two on a host: tower's Service, and its Nodes only for the NodePort fallback). A forbidden read is
+    an `unreadable` entry, not a failure."""
+    agent = impl.agent
     dep = guard("Deployment", agent.NAMESPACE, lambda: conn.get("apps/v1", "Deployment", agent.NAME, agent.NAMESPACE),
                 always=True)
     state["agent_proxy_server"] = agent.flags(dep).get("proxy-server") if dep else None
     config = state["config"]
-    if installer.config_role(config) != "host":
+    if impl.role(state) != "host":
         return
     ref = agent.proxy_service_ref(config)
     service = None

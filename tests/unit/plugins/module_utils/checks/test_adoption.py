@@ -207,3 +207,13 @@ def test_resource_reads_only_the_clusters_its_project_places():
         host.create(obj)
     result = resource.run(FakeModule(**resource_params(clusters=["member1"])), connect)
     assert result["adopted"] == [] and reached == [("member1", True)]
+
+
+def test_a_rerun_reads_only_the_clusters_the_federated_object_does_not_place_yet():
+    host, members, connect, reached = fleet({"member1": [namespace("shop", {v.KUBEFED_MANAGED_LABEL: "true"})]})
+    project.run(FakeModule(**project_params(clusters=["member1"])), connect)
+    assert reached == [("member1", True)]
+    result = project.run(FakeModule(**project_params(clusters=["member1", "member2"])), connect)
+    assert reached == [("member1", True), ("member2", True)] and result["adopted"] == []
+    result = project.run(FakeModule(**project_params(clusters=["member1", "member2"])), connect)
+    assert len(reached) == 2 and result["adopted"] == [] and result["changed"] is False
