@@ -6,7 +6,7 @@ import os
 import time
 
 from .layout import LabError, _port_free, load_state, read_procs, state_dir
-from .processes import _alive, etcd_log, log_tail, start_apiserver, start_etcd, supervisor_needle
+from .processes import _alive, etcd_log, exit_status, log_tail, start_apiserver, start_etcd, supervisor_needle
 from .rest import ApiError, Rest
 
 
@@ -23,9 +23,10 @@ def _wait_ready(rest, name, log, timeout, pid=None):
     deadline = time.time() + timeout
     last = ""
     while time.time() < deadline:
-        if pid and not _alive(pid, "kube-apiserver"):
-            raise LabError("kube-apiserver of %s exited at start-up: %s (log %s)"
-                           % (name, " | ".join(log_tail(log, 3)) or "no output", log))
+        ended = exit_status(pid) if pid else None
+        if ended:
+            raise LabError("kube-apiserver of %s exited at start-up (%s): %s (log %s)"
+                           % (name, ended, " | ".join(log_tail(log, 3)) or "no output", log))
         try:
             if rest.request("GET", "/readyz", raw=True).strip() == b"ok" and rest.try_get("/api/v1/namespaces/default"):
                 return
@@ -38,9 +39,10 @@ def _wait_ready(rest, name, log, timeout, pid=None):
 def check_kcms_started(state):
     """LabError when a cluster's kube-controller-manager exited at start-up (with the end of its log)."""
     for n, c in state["clusters"].items():
-        if not _alive(c["kcm_pid"], "kube-controller-manager"):
-            raise LabError("kube-controller-manager of %s exited at start-up: %s (log %s; `tests/lab/kslab down` "
-                           "cleans up)" % (n, " | ".join(log_tail(c["kcm_log"], 3)) or "no output", c["kcm_log"]))
+        ended = exit_status(c["kcm_pid"])
+        if ended:
+            raise LabError("kube-controller-manager of %s exited at start-up (%s): %s (log %s; `tests/lab/kslab down` "
+                           "cleans up)" % (n, ended, " | ".join(log_tail(c["kcm_log"], 3)) or "no output", c["kcm_log"]))
 
 
 def cluster_health(c):

@@ -22,12 +22,47 @@ def _alive(pid, needle):
     needle: every part of it (e.g. the program and this lab's state folder, so that another lab's process
     that got a recycled pid is never taken for ours)."""
     parts = needle if isinstance(needle, tuple) else (needle,)
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            cmdline = f.read()
-    except (OSError, TypeError):
-        return False
+    for _ in range(40):  # a process just started shows an empty command line for a moment (see exit_status)
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmdline = f.read()
+        except (OSError, TypeError):
+            return False
+        if cmdline or _ended_by_proc(pid):
+            break
+        time.sleep(0.05)
     return all(part.encode() in cmdline for part in parts)
+
+
+def exit_status(pid):
+    """None while `pid` runs, else how it ended ("exit code 1", "killed by signal 9", "gone").
+
+    Not from /proc/<pid>/cmdline: between exec's point of no return (which is when Popen returns) and the
+    kernel laying out the new argv, a process that runs well reads as an empty command line; on a loaded
+    machine that window lasts long enough for a check right after the start to call a healthy process dead.
+    A child of this process is reaped here (waitpid), so its exit status is known; any other is looked up
+    in /proc (absent or a zombie: ended)."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return _ended_by_proc(pid)
+    except (OSError, TypeError):
+        return "gone"
+    if done == 0:
+        return None
+    if os.WIFSIGNALED(status):
+        return "killed by signal %d" % os.WTERMSIG(status)
+    return "exit code %d" % os.WEXITSTATUS(status)
+
+
+def _ended_by_proc(pid):
+    """exit_status for a process that is not our child (reaps nothing): from /proc/<pid>/stat."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError, TypeError):
+        return "gone"
+    return "gone (zombie)" if state == "Z" else None
 
 
 def _spawn(argv, log_path, pid_path, env=None, cwd=None):
@@ -246,9 +281,10 @@ def start_supervisor(state):
     save_state(state)
     deadline = time.time() + 20
     while time.time() < deadline and _port_free(state["ports"]["connect"]):
-        if not _alive(state["standins"]["pid"], supervisor_needle(sd)):
-            raise LabError("the lab's supervisor exited at start-up: %s (log %s)"
-                           % (" | ".join(log_tail(log, 3)) or "no output", log))
+        ended = exit_status(state["standins"]["pid"])
+        if ended:
+            raise LabError("the lab's supervisor exited at start-up (%s): %s (log %s)"
+                           % (ended, " | ".join(log_tail(log, 3)) or "no output", log))
         time.sleep(0.2)
     if mode:
         _say("supervisor started (pid %d, log %s): pod player, CONNECT proxy on 127.0.0.1:%d, KubeSphere %s's "

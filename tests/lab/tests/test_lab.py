@@ -394,3 +394,20 @@ def test_a_host_runs_the_real_cluster_controller_its_webhook_tower_and_kubefed(m
     wait_for("host processes stopped", lambda: not ({"ks-controller-manager@host", "tower@host", "kubefed@host"}
                                                      & set(procs(lab))), timeout=120)
 
+
+
+def test_a_process_is_dead_only_when_it_has_ended_not_while_its_command_line_is_unreadable():
+    """`kslab up` decides "exited at start-up" by the exit status (its own child) or /proc/<pid>/stat, never
+    by an empty /proc/<pid>/cmdline, which a process shows between exec and the kernel laying out its argv."""
+    from kslabkit.processes import exit_status  # noqa: PLC0415
+
+    running = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert exit_status(running.pid) is None
+    finally:
+        os.kill(running.pid, signal.SIGKILL)
+    assert wait_for("sleep killed", lambda: exit_status(running.pid), timeout=10, interval=0.1) == "killed by signal 9"
+    failing = subprocess.Popen(["sh", "-c", "exit 3"])
+    assert wait_for("sh ended", lambda: exit_status(failing.pid), timeout=10, interval=0.1) == "exit code 3"
+    assert exit_status(os.getppid()) is None  # not a child: looked up in /proc
+    assert exit_status(2 ** 22 + 1) == "gone"
