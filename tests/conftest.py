@@ -184,6 +184,60 @@ def make_module_lab(tmp_path_factory):
     labs.close()
 
 
+def v41_missing():
+    """None when the KubeSphere v4.1.3 lab's binaries are built, else what is missing (with the command)."""
+    from kslabkit import v41  # noqa: PLC0415
+    from kslabkit.layout import LabError  # noqa: PLC0415
+
+    try:
+        v41.check_binaries()
+    except LabError as e:
+        return str(e)
+    return None
+
+
+class _V41Labs:
+    """Starts private KubeSphere v4.1.3 labs (`kslab up --kubesphere v4.1.3`: ks-core helm-installed on the
+    host, bare members) and stops them at close()."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp = tmp_path_factory
+        self.started = []
+
+    def __call__(self, members=2):
+        missing = v41_missing()
+        if missing:
+            pytest.skip("KubeSphere v4.1.3 binaries not built (%s)" % missing)
+        from kslabkit.lab import ports_needed  # noqa: PLC0415
+
+        state = str(self.tmp.mktemp("v41"))
+        env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_free_port_base(ports_needed(members + 1))))
+        env.pop("KSLAB_NO_STANDINS", None)
+        self.started.append(env)
+        r = _kslab(env, "up", "--kubesphere", "v4.1.3", "--members", str(members), "--timeout", "300", check=False)
+        if r.returncode != 0:
+            pytest.fail("kslab up --kubesphere v4.1.3 failed:\n%s\n%s" % (r.stdout[-3000:], r.stderr[-3000:]))
+        return LabHandle(env)
+
+    def close(self):
+        for env in self.started:
+            if os.environ.get("KSLAB_KEEP") == "1":
+                print("\nkept the v4.1 lab (KSLAB_STATE=%s tests/lab/kslab down)" % env["KSLAB_STATE"])
+                continue
+            _kslab(env, "down", check=False)
+            shutil.rmtree(env["KSLAB_STATE"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def make_v41_lab(tmp_path_factory):
+    """make_v41_lab(members=2) -> LabHandle of a private KubeSphere v4.1.3 lab, stopped after the test module;
+    the test is skipped when the v4.1.3 binaries are not built (`tests/lab/build-binaries.sh --kubesphere
+    v4.1.3`; the `lab-v41` stage of tests/run-all.sh builds them and runs these tests)."""
+    labs = _V41Labs(tmp_path_factory)
+    yield labs
+    labs.close()
+
+
 @pytest.fixture
 def cleanup(lab):
     """cleanup(cluster, api_path): delete that object after the test (errors ignored), newest first.

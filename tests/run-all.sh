@@ -20,7 +20,8 @@
 #                                    stages' results (build/evidence/) render (tests/evidence/render.py --check)
 #   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build galaxy)
 #   tests/run-all.sh lab-v41         the lab's KubeSphere v4.1.3 mode: its binaries (build-binaries.sh --kubesphere
-#                                    v4.1.3) and its contract tests (tests/lab/tests/test_real_v41_*.py); NOT part
+#                                    v4.1.3), its contract tests (tests/lab/tests/test_real_v41_*.py) and the
+#                                    collection's v4.1 fleet tests (tests/integration/test_v41_*.py); NOT part
 #                                    of the default set (named only), and the `lab` stage leaves those files out
 #   KSLAB_TEST_SERIAL=1 tests/run-all.sh    one stage after the other, output straight to the terminal
 set -uo pipefail
@@ -177,6 +178,7 @@ integration_files() {  # integration_files 1|2|3
   local f base group l
   for f in tests/integration/test_*.py; do
     base=${f##*/}; group=2
+    case "$base" in test_v41_*) continue ;; esac  # KubeSphere v4.1.3 fleets: the lab-v41 stage
     for l in "${INTEGRATION_1[@]}"; do [ "$l" = "$base" ] && group=1; done
     for l in "${INTEGRATION_3[@]}"; do case "$base" in $l) group=3 ;; esac; done
     [ "$1" = "$group" ] && echo "$f"
@@ -197,7 +199,8 @@ checks_lane() {
 v41_stages() {
   stage lab-v41-binaries "$REPO/tests/lab/build-binaries.sh" --kubesphere v4.1.3
   if [ "$(cat "$RESULTS/lab-v41-binaries.rc")" != 0 ]; then echo "(the v4.1.3 binaries did not build: lab-v41 does not run)"; return 0; fi
-  KSLAB_TEST_PORT_BASE=24000 stage lab-v41 pytest_stage lab-v41 "$REPO/build/lab-v41" 24300 24000-24300 tests/lab/tests/test_real_v41_*.py
+  KSLAB_TEST_PORT_BASE=24000 stage lab-v41 pytest_stage lab-v41 "$REPO/build/lab-v41" 24300 24000-24300 tests/lab/tests/test_real_v41_*.py \
+    tests/integration/test_v41_*.py
 }
 
 labs_lane() {

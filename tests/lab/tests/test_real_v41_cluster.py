@@ -20,7 +20,6 @@ import base64
 import gzip
 import json
 import os
-import shutil
 import signal
 import subprocess
 
@@ -29,64 +28,12 @@ import yaml
 
 from polling import wait_for
 
-from .conftest import KSLAB, _base
 from .realks import CLUSTERS, admin_kubeconfig, cluster, condition, direct_cluster, wait_condition
 
 
-def _v41_missing():
-    from kslabkit import v41  # noqa: PLC0415
-    from kslabkit.layout import LabError  # noqa: PLC0415
-
-    try:
-        v41.check_binaries()
-    except LabError as e:
-        return str(e)
-    return None
-
-
-class V41Lab:
-    def __init__(self, env):
-        from kslabkit.rest import Rest  # noqa: PLC0415
-
-        self.env = env
-        with open(os.path.join(env["KSLAB_STATE"], "lab.json")) as f:
-            self.state = json.load(f)
-        self.names = list(self.state["clusters"])
-        self.host = self.names[0]
-        self._rest = Rest
-        self._clients = {}
-
-    def kubeconfig(self, name):
-        return self.state["clusters"][name]["kubeconfig"]
-
-    def client(self, name):
-        if name not in self._clients:
-            self._clients[name] = self._rest(self.kubeconfig(name))
-        return self._clients[name]
-
-
 @pytest.fixture(scope="module")
-def v41_lab(tmp_path_factory):
-    missing = _v41_missing()
-    if missing:
-        pytest.skip("KubeSphere v4.1.3 binaries not built (%s)" % missing)
-    state = str(tmp_path_factory.mktemp("v41"))
-    env = dict(os.environ, KSLAB_STATE=state, KSLAB_PORT_BASE=str(_base(200)))
-    env.pop("KSLAB_NO_STANDINS", None)
-    r = subprocess.run([KSLAB, "up", "--kubesphere", "v4.1.3", "--members", "2", "--timeout", "300"], env=env,
-                       capture_output=True, text=True, timeout=1500)
-    if r.returncode != 0:
-        subprocess.run([KSLAB, "down"], env=env, capture_output=True, timeout=300)
-        pytest.fail("kslab up --kubesphere v4.1.3 failed:\n%s\n%s" % (r.stdout[-3000:], r.stderr[-3000:]))
-    lab = V41Lab(env)
-    try:
-        yield lab
-    finally:
-        if os.environ.get("KSLAB_KEEP") == "1":
-            print("\nkept the v4.1 lab (KSLAB_STATE=%s tests/lab/kslab down)" % state)
-        else:
-            subprocess.run([KSLAB, "down"], env=env, capture_output=True, timeout=300)
-            shutil.rmtree(state, ignore_errors=True)
+def v41_lab(make_v41_lab):
+    return make_v41_lab(members=2)
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

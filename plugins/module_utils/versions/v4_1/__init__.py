@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: kubesphere.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE to kubesphere.multicluster. KubeSphere 4.1 (v4.1.3, the last open-source release): KubeSphere is the
+Helm release `ks-core` in kubesphere-system; the role is its value `multicluster.role` (unset: host), rendered
+into kubesphere-config; a member needs nothing prepared (the host's controller installs ks-core on it with the
+host's jwtSecret when its Cluster is created: condition KSCoreReady); a member is healthy when its Cluster is
+Ready AND KSCoreReady (a dead member goes Ready False: no webhook freezes it); kubefed and tower are
+extensions. Facts: ../shared/docs/kubesphere-v4.1.md.
+
+This package is the 4.1 implementation of the version seam (versions/__init__.py), with the same names as
+versions/v3_4; it is listed in versions.IMPLEMENTATIONS once every name the operations ask for is here."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+VERSION = "4.1"
+NAME = "KubeSphere 4.1 (Helm release ks-core)"
+
+# --- role, health, status (the role and status work)
+
+# --- import and unbind (versions/v4_1/join.py, versions/v4_1/unbind.py)
