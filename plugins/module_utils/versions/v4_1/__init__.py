@@ -15,9 +15,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import member_health
+
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
 
-# --- role, health, status (the role and status work)
+# what a healthy member must show (the wait's words)
+HEALTHY = member_health.HEALTHY
+
+
+def health(cluster, kubefed_cluster=None, kubefed_read=True):
+    """The health verdict {healthy, verdict, reason, ...}: Ready and KSCoreReady on the Cluster (versions/v4_1/
+    member_health.py); the kubefed extension's KubeFedCluster when it exists."""
+    return member_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
+
+
+# --- role, status (the role and status work)
 
 # --- import and unbind (versions/v4_1/join.py, versions/v4_1/unbind.py)
