@@ -16,9 +16,9 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4, v4_1
 
-IMPLEMENTATIONS = (v3_4,)
+IMPLEMENTATIONS = (v3_4, v4_1)
 SUPPORTED = tuple(impl.VERSION for impl in IMPLEMENTATIONS)
 
 

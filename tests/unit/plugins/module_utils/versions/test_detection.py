@@ -6,7 +6,7 @@ from helm_records import record
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection, v3_4
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection, v3_4, v4_1
 
 V4_CONFIG = {"authentication": {"issuer": {"jwtSecret": "x" * 32}}, "multicluster": {"clusterRole": "host",
              "hostClusterName": "host"}, "helmExecutor": {"timeout": "10m"}, "extension": {"imageRegistry": ""},
@@ -66,13 +66,14 @@ def test_a_v4_kubesphere_config_is_not_taken_for_ks_installer_s():
 
 
 def test_for_state_refuses_a_version_it_does_not_manage_naming_the_cluster_and_the_evidence():
-    st = state(name="member2", ks_core_release=helm_release.decode(record("v4.1.3")))
+    st = state(name="member2", ks_core_release=helm_release.decode(record("v4.2.0")))
     assert versions.detect(st)["managed"] is False
     with pytest.raises(KubeSphereError) as e:
         versions.for_state(st)
     assert e.value.code == "unsupported_version" and e.value.cluster == "member2"
-    assert "KubeSphere 4.1 found (Helm release ks-core revision 1" in e.value.reason
-    assert "manages KubeSphere 3.4 only, so nothing was changed" in e.value.reason
+    assert "KubeSphere 4.2 found (Helm release ks-core revision 1" in e.value.reason
+    assert "manages KubeSphere 3.4, 4.1 only, so nothing was changed" in e.value.reason
+    assert versions.for_state(state(ks_core_release=helm_release.decode(record("v4.1.3")))) is v4_1
     assert versions.for_state(state(cluster_configuration=CC)) is v3_4
     assert versions.for_state(state()) is v3_4  # nothing installed yet: the version the user installs
 
