@@ -52,6 +52,15 @@ def host_only_components(line):
     return ()
 
 
+def member_needs_no_install(line):
+    """Whether a member of a fleet of KubeSphere `line` gets its KubeSphere from the host at its import (4.1: the
+    host installs ks-core on it), so a member without KubeSphere before its import is expected."""
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == line:
+            return impl.MEMBER_INSTALLED_BY_HOST
+    return False
+
+
 def fleet_line(host_state=None, peers=()):
     """The KubeSphere line of the fleet a cluster belongs to, for a cluster that shows none yet (a bare v4.1
     member before its import): the host's, read through the host_ connection (`host_state`), else the peers'

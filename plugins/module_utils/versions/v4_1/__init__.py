@@ -36,6 +36,7 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
 ROLE_BY_HELM = True  # operations/role.py: no role object to patch, no wait (3.4: False)
 ROLE_SOURCE = helm_role.ROLE_SOURCE
 HOST_ONLY_COMPONENTS = ()  # no ks-installer components on 4.1 (optional features are extensions)
+MEMBER_INSTALLED_BY_HOST = True  # the host installs ks-core on a member when its Cluster is created
 HEALTH_NEEDS_KUBEFED = False  # the status reads: a member's health needs no KubeFedCluster (3.4: True)
 
 
