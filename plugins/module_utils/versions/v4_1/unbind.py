@@ -68,7 +68,7 @@ def _ks_core_item(name, release):
 
 
 def _identity_item(name, why):
-    return _item(name, "Namespace", v.KS_NAMESPACE, "keeps annotations %s (%s), which make KubeSphere's validation "
+    return _item(name, "Namespace", v.KS_NAMESPACE, why="keeps annotations %s (%s), which make KubeSphere's validation "
                  "refuse its re-import: remove them with `%s`" % (", ".join(IDENTITY), why, join.REMOVE_ANNOTATIONS))
 
 
@@ -88,7 +88,7 @@ def report(name, cluster, member=None, federated=None, remove_from_placements=Fa
     identity = identity_annotations(name, member.get("annotations"))
     if cluster is not None and reachable and identity:
         if ch.ready(cluster):
-            removed_member.append(_item(name, "Namespace", v.KS_NAMESPACE, "its annotations %s (KubeSphere's "
+            removed_member.append(_item(name, "Namespace", v.KS_NAMESPACE, why="its annotations %s (KubeSphere's "
                                         "controller removes them, the Cluster being Ready)" % ", ".join(sorted(identity))))
         else:
             stays.append(_identity_item(name, "the Cluster is not Ready, so KubeSphere's controller does not remove "
