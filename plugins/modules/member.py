@@ -38,7 +38,10 @@ description:
     same cluster twice are checked as on 3.4, and a member whose C(kubesphere-system) namespace names another host
     (annotation C(cluster.kubesphere.io/host-cluster), code C(managed_by_other_host)) or that runs its own
     KubeSphere as a host (code C(member_is_host)) is refused. The wait is for KSCoreReady True and Ready True and
-    shows the member's C(ks-core) release while it installs; a timed-out wait says what that release says. The
+    shows the member's C(ks-core) release while it installs; a timed-out wait says what that release says. A first
+    install left C(pending-install) for over 6 minutes (an install stopped by a ks-controller-manager restart: Helm
+    then refuses every retry) has its release record deleted and the Cluster annotated C(kubesphere.io/syncAt), with
+    a warning, so the host installs again. The
     verification reads the member's C(kubesphere-system) annotations C(cluster.kubesphere.io/name) and
     C(cluster.kubesphere.io/host-cluster). O(dedicated_credential) works as on 3.4. Proxy members are refused before
     any write: C(extension_missing) without the tower extension on the host (no Service C(kubesphere-system/tower)),

@@ -73,6 +73,10 @@ def annotations(rest):
         raise
 
 
+def unbind_vars(name, confirm):
+    return {"kubesphere_unbind_cluster": name, "kubesphere_unbind_confirm": confirm}
+
+
 def nothing_written(lab, audit, mark):
     audit.sync(lab)
     return audit.writes_by_collection_alone(since=mark)
@@ -116,7 +120,7 @@ def test_a_member_of_another_host_is_refused_before_any_write(lab, audit, ansibl
 
 @pytest.fixture(scope="module")
 def imported(lab):
-    run = run_playbook(JOIN, lab.inventory)
+    run = run_playbook(JOIN, lab.inventory, timeout=1500)  # two members, each up to its wait_timeout (600 s)
     assert run.rc == 0, run
     return run
 
@@ -147,11 +151,9 @@ def test_a_rerun_changes_nothing_and_writes_nothing(lab, audit, imported, ansibl
 
 
 def test_unbind_with_confirmation_removes_the_cluster_and_reports_ks_core_left(lab, audit, imported, ansible_run):
-    refused = ansible_run(UNBIND, lab.inventory, extra_vars={"kubesphere_unbind_cluster": "member2",
-                                                            "kubesphere_unbind_confirm": "member1"})
+    refused = ansible_run(UNBIND, lab.inventory, extra_vars=unbind_vars("member2", "member1"))
     assert refused.rc != 0 and cluster(lab, "member2") is not None
-    run = ansible_run(UNBIND, lab.inventory, extra_vars={"kubesphere_unbind_cluster": "member2",
-                                                        "kubesphere_unbind_confirm": "member2"})
+    run = ansible_run(UNBIND, lab.inventory, extra_vars=unbind_vars("member2", "member2"))
     assert run.rc == 0, run
     res = run.results("Unbind the member")["member2"]
     assert res["changed"] is True and res["path"] == "normal"
@@ -165,3 +167,27 @@ def test_unbind_with_confirmation_removes_the_cluster_and_reports_ks_core_left(l
     assert HOST_ANN not in annotations(m2)
     assert release(m2)["info"]["status"] == "deployed"  # ks-core stays on the member
     assert cluster(lab, "member1") is not None
+
+
+def test_a_dead_member_unbinds_without_force_and_the_report_names_its_annotations(lab, imported, ansible_run):
+    import signal  # noqa: PLC0415
+
+    os.kill(lab.state["clusters"]["member1"]["pid"], signal.SIGKILL)
+
+    def refused():
+        try:
+            lab.client("member1").get("/version")
+            return False
+        except OSError:
+            return True
+    wait_for(refused, 60, "member1's port to refuse connections")
+    run = ansible_run(UNBIND, lab.inventory, extra_vars=unbind_vars("member1", "member1"))
+    assert run.rc == 0, run
+    res = run.results("Unbind the member")["member1"]
+    assert res["path"] == "normal" and [s["id"] for s in res["plan"]] == ["delete-cluster", "cluster-gone"]
+    assert res["member_reachable"] is False and "webhook_restored" not in res
+    stays = {i["object"]: i["why"] for i in res["report"]["stays_on_member"]}
+    assert "helm uninstall ks-core -n kubesphere-system" in stays["Helm release kubesphere-system/ks-core"]
+    assert "kubectl annotate namespace kubesphere-system cluster.kubesphere.io/host-cluster- " \
+           "cluster.kubesphere.io/name-" in stays["Namespace kubesphere-system"]
+    assert res["remaining"]["host"] == [] and cluster(lab, "member1") is None

@@ -229,10 +229,11 @@ def plan(name, facts, options, io, impl=None):
         # check mode reports this plan without sending it, not even as dry runs: a dry-run patch of a dead
         # member's Cluster goes through KubeSphere's webhook, which dials the dead member and denies it
         step["dry_run"] = False
-    rep = (impl.unbind_report if impl is not None else report)(name, cluster, member, facts.get("federated"),
-                 remove_agent=options.get("remove_agent", True) and not is_dead,
-                 cleanup_member=options.get("cleanup_member") and not is_dead,
-                 remove_from_placements=options.get("remove_from_placements"))
+    make_report = impl.unbind_report if impl is not None else report
+    rep = make_report(name, cluster, member, facts.get("federated"),
+                      remove_agent=options.get("remove_agent", True) and not is_dead,
+                      cleanup_member=options.get("cleanup_member") and not is_dead,
+                      remove_from_placements=options.get("remove_from_placements"))
     path = "nothing" if not out else "dead" if is_dead else "normal"
     return {"path": path, "steps": out, "report": rep}
 

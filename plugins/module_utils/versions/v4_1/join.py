@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
@@ -42,6 +43,8 @@ TOWER_SERVICE = "tower"  # what the tower extension's chart runs on the host (ku
 REMOVE_ANNOTATIONS = ("kubectl annotate namespace %s %s- %s-"
                       % (v.KS_NAMESPACE, v.HOST_CLUSTER_ANNOTATION, v.CLUSTER_NAME_ANNOTATION))
 UNINSTALL_KS_CORE = "helm uninstall %s -n %s" % (KS_CORE, v.KS_NAMESPACE)
+SYNC_ANNOTATION = "kubesphere.io/syncAt"
+STUCK_AFTER = 360  # seconds: the controller's Helm install times out after 300 s (helper.go, Wait, 5 min)
 VERIFY_WAIT = 30  # seconds the verification gives the controller to annotate kubesphere-system after Ready
 CREDENTIAL_NOTE = ("dedicated_credential works as on 3.4: the host's controller installs ks-core on the member "
                    "with that ServiceAccount's token (cluster-admin)")
@@ -109,10 +112,10 @@ def standalone_problems(name, member):
     release = member.get("ks_core_release")
     if member_role(member) != "host":
         return []
-    shown = ("Helm release %s revision %s (%s, chart %s %s)" % (KS_CORE, release.get("revision"),
-                                                               release.get("status"), release.get("chart"),
-                                                               release.get("app_version"))
-             if release else "its kubesphere-config")
+    shown = "its kubesphere-config"
+    if release:
+        shown = "Helm release %s revision %s (%s, chart %s %s)" % (
+            KS_CORE, release.get("revision"), release.get("status"), release.get("chart"), release.get("app_version"))
     return [problem("member_is_host", name, "cluster '%s' runs its own KubeSphere as a host (%s in %s renders "
                     "clusterRole host): the host's controller would upgrade that release with role member, which "
                     "removes its ks-apiserver, ks-console and ks-controller-manager; import another cluster, or "
@@ -135,13 +138,51 @@ def proxy_problems(name, host):
 # the member's Helm release: what the wait says, and why it timed out
 
 
-def read_release(conn):
-    """(the member's ks-core release record or None, None) or (None, why it could not be read)."""
+def read_release(conn, with_records=False):
+    """(the member's ks-core release record or None, None) or (None, why it could not be read); with
+    `with_records`, a third item: the release Secrets read."""
     try:
         records = conn.list("v1", "Secret", v.KS_NAMESPACE, label_selector=helm_release.selector(KS_CORE))
     except KubeSphereError as e:
-        return None, e.reason
-    return helm_release.current(records), None
+        return (None, e.reason, []) if with_records else (None, e.reason)
+    found = helm_release.current(records)
+    return (found, None, records or []) if with_records else (found, None)
+
+
+def _epoch(text):
+    try:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return None
+
+
+def stuck_first_install(records, now):
+    """The name of the ks-core release record left `pending-install` at revision 1 by an install that cannot be
+    running any more (older than STUCK_AFTER: the controller's Helm install gives up after 5 minutes), else None.
+    Helm then refuses every later operation ("another operation (install/upgrade/rollback) is in progress"), so
+    the host's controller retries for ever: seen when ks-controller-manager restarts during a member's install
+    (v4.1.3 crashes once when the first member turns Ready on a fresh install, ../shared/docs/kubesphere-v4.1.md
+    1.3, which kills the install of a member imported at the same time)."""
+    latest = None
+    for secret in records or []:
+        labels = objects.get_path(secret, "metadata.labels") or {}
+        try:
+            revision = int(labels.get("version"))
+        except (TypeError, ValueError):
+            continue
+        if latest is None or revision > latest[0]:
+            latest = (revision, secret, labels)
+    if latest is None or latest[0] != 1 or latest[2].get("status") != "pending-install":
+        return None
+    times = [t for t in (_epoch(objects.get_path(latest[1], "metadata.creationTimestamp")),) if t]
+    for key in ("createdAt", "modifiedAt"):
+        try:
+            times.append(int(latest[2].get(key)))
+        except (TypeError, ValueError):
+            pass
+    if not times or now - max(times) < STUCK_AFTER:
+        return None
+    return objects.get_path(latest[1], "metadata.name")
 
 
 def release_text(release, error=None):
@@ -157,12 +198,28 @@ def release_text(release, error=None):
     return text
 
 
-def wait_detail(ctx, name, live):
+def wait_detail(ctx, name, live, now=time.time):
     """What the health wait shows beside the verdict while ks-core is not ready on the member (the member's
-    release), None otherwise."""
+    release), None otherwise. A first install left pending by an interrupted install (stuck_first_install) is
+    cleared: its release record is deleted (a warning says so) and the Cluster annotated kubesphere.io/syncAt, so
+    the host's controller installs again at once (Helm adopts the objects the interrupted install made: they carry its release annotations)."""
     if not live or member_health.ks_core_ready(live):
         return None
-    release, error = read_release(ctx.conn("member"))
+    conn = ctx.conn("member")
+    release, error, records = read_release(conn, with_records=True)
+    stuck = stuck_first_install(records, now())
+    if stuck:
+        conn.delete("v1", "Secret", stuck, v.KS_NAMESPACE)
+        # the controller retries with back-off (minutes); a new kubesphere.io/syncAt reconciles now (as the
+        # console's "sync" does; its predicate watches that annotation)
+        ctx.conn("host").merge_patch(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name,
+                                     {"metadata": {"annotations": {SYNC_ANNOTATION: str(int(now()))}}})
+        ctx.warn("cluster '%s': the first install of ks-core on it was left pending-install by an install that "
+                 "stopped (ks-controller-manager restarted during it), so Helm refused every retry (\"another "
+                 "operation is in progress\"); its release record Secret %s/%s was deleted and the host's controller "
+                 "installs ks-core again" % (name, v.KS_NAMESPACE, stuck))
+        return "%s; the stuck first install of ks-core was cleared, waiting for the host's controller to retry" % (
+            member_health.health(live)["reason"])
     return "%s; %s" % (member_health.health(live)["reason"], release_text(release, error))
 
 
@@ -174,8 +231,8 @@ def healthy_timeout(ctx, name, timeout, state):
     if release is not None and release.get("status") not in ("deployed", None):
         hint = (": fix what the release's description says (images the member cannot pull or run, a hook Job "
                 "that failed) and the host's controller retries; `%s` on the member starts it again" % UNINSTALL_KS_CORE)
-    return KubeSphereError("not %s within %s s: %s; on the member, %s%s" % (member_health.HEALTHY, timeout, state,
-                                                                          release_text(release, error), hint),
+    return KubeSphereError("not %s within %s s: %s; on the member, %s%s"
+                           % (member_health.HEALTHY, timeout, state, release_text(release, error), hint),
                            cluster=name, obj="%s %s" % (v.CLUSTER_KIND, name), code="timeout")
 
 

@@ -80,8 +80,8 @@ def report(name, cluster, member=None, federated=None, remove_from_placements=Fa
     reachable = member.get("reachable")
     removed_host, removed_member, stays = [], [], []
     if cluster is not None:
-        removed_host.append(_item("host", v.CLUSTER_KIND, name, why="the member's registration (KubeSphere's "
-                                                                  "controller removes its finalizer)"))
+        removed_host.append(_item("host", v.CLUSTER_KIND, name,
+                                  why="the member's registration (KubeSphere's controller removes its finalizer)"))
     release = member.get("ks_core_release")
     if release is not None or not reachable or cluster is not None:
         stays.append(_ks_core_item(name, release))

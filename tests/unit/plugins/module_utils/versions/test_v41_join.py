@@ -37,8 +37,8 @@ def codes(problems):
     return sorted(p["code"] for p in problems)
 
 
-def check(member, host=HOST, ctype="direct", kubeconfig=KUBECONFIG):
-    return v4_1.import_problems("member1", ctype, member, dict(host), kubeconfig, {"now": NOW})
+def check(member, host=None, ctype="direct", kubeconfig=KUBECONFIG):
+    return v4_1.import_problems("member1", ctype, member, dict(host or HOST), kubeconfig, {"now": NOW})
 
 
 def test_a_bare_member_needs_no_kubesphere():
@@ -101,6 +101,10 @@ class Conn:
         assert (kind, namespace, label_selector) == ("Secret", "kubesphere-system", "owner=helm,name=ks-core,status!=superseded")
         return self.secrets
 
+    def delete(self, api_version, kind, name, namespace=None):
+        self.deleted = (kind, name, namespace)
+        self.secrets = [x for x in self.secrets if x["metadata"]["name"] != name]
+
     def get(self, api_version, kind, name, namespace=None):
         if self.error:
             raise KubeSphereError(self.error, code="forbidden")
@@ -110,10 +114,17 @@ class Conn:
 class Ctx:
     def __init__(self, conn):
         self._conn = conn
+        self.warnings = []
+        self.patched = []
+
+    def merge_patch(self, api_version, kind, name, patch):
+        self.patched.append((kind, name, patch))
+
+    def warn(self, text):
+        self.warnings.append(text)
 
     def conn(self, side):
-        assert side == "member"
-        return self._conn
+        return self if side == "host" else self._conn
 
 
 def test_a_timed_out_wait_says_what_the_members_helm_release_says():
@@ -134,6 +145,31 @@ def test_the_wait_shows_the_release_only_while_ks_core_is_not_ready():
     assert "status pending-install" in detail
     ready = dict(joining, status={"conditions": [{"type": "KSCoreReady", "status": "True"}]})
     assert v4_1.wait_detail(Ctx(None), "member1", ready) is None
+
+
+def pending(revision=1, at=1000, status="pending-install"):
+    rec = record("v4.1.3", revision=revision, status=status)
+    rec["metadata"]["labels"]["modifiedAt"] = str(at)
+    rec["metadata"]["creationTimestamp"] = "1970-01-01T00:10:00Z"  # 600
+    return rec
+
+
+def test_a_first_install_left_pending_by_a_stopped_install_is_cleared_once_helm_cannot_be_running_it():
+    joining = {"metadata": {"name": "member1"}, "spec": {"connection": {"type": "direct", "kubeconfig": "eA=="}}}
+    assert join.stuck_first_install([pending(at=1000)], 1000 + join.STUCK_AFTER - 1) is None  # may be running
+    assert join.stuck_first_install([pending(at=1000)], 1000 + join.STUCK_AFTER) == "sh.helm.release.v1.ks-core.v1"
+    # an upgrade, a deployed or failed first install, or a later revision: never touched
+    assert join.stuck_first_install([pending(status="failed")], 10 ** 6) is None
+    assert join.stuck_first_install([record("v4.1.3"), pending(revision=2, status="pending-upgrade")], 10 ** 6) is None
+    conn = Conn([pending(at=1000)])
+    ctx = Ctx(conn)
+    detail = join.wait_detail(ctx, "member1", joining, now=lambda: 10 ** 6)
+    assert conn.deleted == ("Secret", "sh.helm.release.v1.ks-core.v1", "kubesphere-system")
+    assert "cleared" in detail and "another operation is in progress" in ctx.warnings[0]
+    assert ctx.patched == [("Cluster", "member1", {"metadata": {"annotations": {"kubesphere.io/syncAt": "1000000"}}})]
+    fresh = Conn([pending(at=1000)])
+    assert "status pending-install" in join.wait_detail(Ctx(fresh), "member1", joining, now=lambda: 1010)
+    assert not hasattr(fresh, "deleted")
 
 
 def test_the_verification_reads_the_namespace_annotations():
