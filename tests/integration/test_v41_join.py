@@ -120,14 +120,20 @@ def test_a_member_of_another_host_is_refused_before_any_write(lab, audit, ansibl
 
 @pytest.fixture(scope="module")
 def imported(lab):
-    run = run_playbook(JOIN, lab.inventory, timeout=1500)  # two members, each up to its wait_timeout (600 s)
-    assert run.rc == 0, run
-    return run
+    """join.yml for member1, then for member2 ({name: its run}). One after the other: imported at the same time,
+    the second member's ks-core install is killed when v4.1.3's ks-controller-manager crashes at the first
+    member's Ready (../shared/docs/kubesphere-v4.1.md 1.3), and the import clears the stuck install only after
+    6 minutes (versions/v4_1/join.py stuck_first_install; seen in this test's parallel version: 435 s)."""
+    runs = {}
+    for name in ("member1", "member2"):
+        runs[name] = run_playbook(JOIN, lab.inventory, extra_vars={"kubesphere_join_members": [name]})
+        assert runs[name].rc == 0, runs[name]
+    return runs
 
 
 def test_join_imports_both_members_healthy_with_ks_core_on_them(lab, imported):
-    assert imported.changed_hosts() == {"member1": 1, "member2": 1}
     for name in ("member1", "member2"):
+        assert imported[name].changed_hosts() == {name: 1}
         obj = cluster(lab, name)
         assert condition(obj, "KSCoreReady").get("status") == "True", obj
         assert condition(obj, "Ready").get("status") == "True", obj
@@ -137,8 +143,8 @@ def test_join_imports_both_members_healthy_with_ks_core_on_them(lab, imported):
         assert rel["info"]["status"] == "deployed" and rel["chart"]["metadata"]["appVersion"] == "v4.1.3"
         ann = annotations(member)
         assert (ann.get(NAME_ANN), ann.get(HOST_ANN)) == (name, lab.host)
-        res = imported.results("Import the member (checks first, then the Cluster, the agent for proxy members, "
-                               "health and verification)")[name]
+        res = imported[name].results("Import the member (checks first, then the Cluster, the agent for proxy "
+                                     "members, health and verification)")[name]
         assert res["health"]["verdict"] == "ready" and res["verification"] == []
 
 
