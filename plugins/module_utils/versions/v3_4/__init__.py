@@ -242,9 +242,9 @@ def project_federated_namespace(name, workspace, clusters, labels=None, annotati
                                           settings=settings)
 
 
-def workspace_template(name, clusters):
+def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
     """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
-    return federation.workspace_template(name, clusters)
+    return federation.workspace_template(name, clusters, manager=manager, labels=labels, annotations=annotations)
 
 
 # --- a clean member (versions/v3_4/clean.py): the workspace conflict checkWorkspaces refuses, the one
