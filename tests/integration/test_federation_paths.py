@@ -11,6 +11,7 @@ import copy
 import os
 
 import pytest
+import yaml
 
 from auditlog import AuditLog
 from test_federation import (MEMBERS, TYPES, info, joined_fleet, kubeconfig_vars, play, private_lab_env, run_playbook,
@@ -486,6 +487,24 @@ def test_a_workspace_is_managed_across_clusters_through_kubesphere_and_kubefed(f
         deleted = run([ws_task("delete", state="absent", confirm=ws, clusters=[])])
         assert deleted.rc == 0 and deleted.results("delete")["localhost"]["changed"] is True, deleted
         wait_for(lambda: host.try_get(WT_PATH + ws) is None, 240, "WorkspaceTemplate %s deleted" % ws)
+
+        # the role: a new workspace and a project in it in one run (the project's check pass, before the first
+        # write, judges it against the workspace the run makes), then both deleted in one run
+        fleet_vars = {"kubesphere_kubeconfig": fleet.kubeconfig(fleet.host), "kubesphere_cluster_name": fleet.host}
+        role_play = yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                     "vars": dict(fleet_vars, ansible_python_interpreter="{{ ansible_playbook_python }}"),
+                                     "roles": ["kubesphere.multicluster.federated_project"]}])
+        made = run_playbook(role_play, "localhost,", extra_vars={
+            "kubesphere_workspaces": [{"name": ws, "clusters": ["member1"], "alias_name": "Retail"}],
+            "kubesphere_projects": [{"name": ns, "workspace": ws, "clusters": ["member1"]}]})
+        assert made.rc == 0, made
+        assert sorted(c["name"] for c in host.get(WT_PATH + ws)["spec"]["placement"]["clusters"]) == ["member1"]
+        assert host.get("/api/v1/namespaces/" + ns)["metadata"]["labels"]["kubesphere.io/workspace"] == ws
+        removed = run_playbook(role_play, "localhost,", extra_vars={
+            "kubesphere_projects_absent": [{"name": ns, "confirm": ns}],
+            "kubesphere_workspaces_absent": [{"name": ws, "confirm": ws}]})
+        assert removed.rc == 0, removed
+        wait_for(lambda: host.try_get(WT_PATH + ws) is None, 240, "WorkspaceTemplate %s deleted by the role" % ws)
     finally:
         run([project_task([], "absent")])
         if host.try_get(WT_PATH + ws) is not None:
