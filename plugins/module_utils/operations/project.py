@@ -17,7 +17,6 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import ver
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_run
@@ -31,13 +30,9 @@ NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "namespaced": False}
 
 def run(module, connect=Connection):
     p = module.params
-    cluster = p.get("cluster_name") or "host"
-    conn = connect(module, cluster, timeout=p.get("timeout"))
-    ctx = Context(module, {"host": conn})
+    cluster, conn, ctx = federation_run.host_context(module, connect)
     subject = "project %s" % p["name"]
-    problems = fchecks.name(subject, "Namespace", p["name"])
-    if problems:
-        raise Refused(problems, subject, changed=False)
+    federation_run.named(subject, "Namespace", p["name"])
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)

@@ -17,7 +17,6 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import workspace as wchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_run
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import workspace as workspace_plan
@@ -26,13 +25,9 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.read impor
 
 def run(module, connect=Connection):
     p = module.params
-    cluster = p.get("cluster_name") or "host"
-    conn = connect(module, cluster, timeout=p.get("timeout"))
-    ctx = Context(module, {"host": conn})
+    cluster, conn, ctx = federation_run.host_context(module, connect)
     subject = "workspace %s" % p["name"]
-    problems = fchecks.name(subject, "WorkspaceTemplate", p["name"])
-    if problems:
-        raise Refused(problems, subject, changed=False)
+    federation_run.named(subject, "WorkspaceTemplate", p["name"])
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, describe
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import project as project_plan
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
@@ -29,13 +30,7 @@ WAIT_ID = "wait-workspace-propagated"
 SLEEP = 2
 
 
-def annotations(p):
-    out = {}
-    if p.get("alias_name"):
-        out[v.ALIAS_ANNOTATION] = p["alias_name"]
-    if p.get("description"):
-        out[v.DESCRIPTION_ANNOTATION] = p["description"]
-    return out
+annotations = project_plan.annotations  # alias_name and description, as a project's
 
 
 def shown(obj):
