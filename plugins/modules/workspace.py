@@ -12,8 +12,8 @@ module: workspace
 short_description: A KubeSphere workspace across clusters (WorkspaceTemplate), with its manager
 version_added: 0.2.0
 description:
-  - Runs against the KubeSphere host. A workspace is KubeSphere's C(WorkspaceTemplate) on the host: its manager,
-    its labels, its alias and description, and the clusters it spans (its placement, exactly O(clusters)).
+  - Runs against the KubeSphere host. A workspace is KubeSphere's C(WorkspaceTemplate) on the host, with its
+    manager, its labels, its alias and description, and the clusters it spans (its placement, exactly O(clusters)).
   - KubeSphere's workspacetemplate controller makes the C(FederatedWorkspace) of it and kubefed creates the
     C(Workspace) on each placed member; the module never writes those (KubeSphere overwrites a direct edit).
   - Refuses, before any write, clusters that are not Ready members of this host (judged by the KubeFedCluster), a

@@ -19,14 +19,15 @@ def _cond(kind, status):
     return {"type": kind, "status": status}
 
 
-def host(users=("alice",), served=SERVED, objects=()):
+def host(users=("alice",), served=None, objects=()):
     clusters = [{"apiVersion": v.CLUSTER_API_VERSION, "kind": v.CLUSTER_KIND, "metadata": {"name": m},
                  "status": {"conditions": [_cond("Ready", "True")]}} for m in MEMBERS]
     kfcs = [{"apiVersion": v.KUBEFED_API_VERSION, "kind": v.KUBEFED_CLUSTER_KIND,
              "metadata": {"name": m, "namespace": v.KUBEFED_NAMESPACE},
              "status": {"conditions": [_cond("Ready", "True"), _cond("Offline", "False")]}} for m in MEMBERS]
     people = [{"apiVersion": IAM, "kind": "User", "metadata": {"name": u}} for u in users]
-    return FakeConnection(label="host", objects=clusters + kfcs + people + list(objects), served=served)
+    return FakeConnection(label="host", objects=clusters + kfcs + people + list(objects),
+                          served=SERVED if served is None else served)
 
 
 def params(**more):
