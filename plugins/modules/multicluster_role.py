@@ -39,10 +39,10 @@ description:
     cluster that renders it (and O(host_cluster_name) when given) returns C(changed=false), C(applied=true)
     and C(role_source); one that differs, role C(none), O(dest) and O(create) are refused with code
     C(role_set_by_helm) and the C(helm upgrade ks-core ... --reuse-values --set multicluster.role=...) that
-    changes it; O(proxy_publish_address) is refused with C(proxy_publish_address_not_in_v41) (no chart value:
+    changes it; O(proxy_publish_address) is refused with C(proxy_publish_address_not_in_v41) (no chart value, only
     a hand edit of kubesphere-config the next C(helm upgrade) drops; proxy connections are the tower
     extension's). Role C(member) needs nothing written (the host installs ks-core on the member with its own
-    jwtSecret when its Cluster is created; O(jwt_secret) is ignored): C(changed=false), C(applied=true) and a
+    jwtSecret when its Cluster is created; O(jwt_secret) is ignored), so it returns C(changed=false), C(applied=true) and a
     C(note). Refused, unless O(force=true), a cluster that runs its own KubeSphere 4.1 as a host
     (C(member_runs_host_ks_core)) and one another host annotated (C(managed_by_other_host)); never forced,
     O(sync_components) (C(components_not_in_v41)).
