@@ -58,8 +58,9 @@ def diagnose(facts, inventory, options=None):
     out += _versions(readable)
     hosts = [(c, f) for c, f in readable.values() if c["role"] == "host"]
     host = hosts[0] if len(hosts) == 1 else None
+    fleet_line = host[1].get("kubesphere_line") if host is not None else None
     for c, f in readable.values():
-        out += _role(c, f)
+        out += _role(c, f, fleet_line)
     if host is not None and CLUSTER_KIND not in _unread(host[1]):
         out += _members(host, readable, inventory, opts)
     out += _clocks(readable)
@@ -101,10 +102,12 @@ def _versions(readable):
     return out
 
 
-def _role(c, f):
+def _role(c, f, fleet_line=None):
     name, wanted, role = c["name"], c["role"], f.get("role") or "none"
     if f.get("kubesphere_installed") is None and f.get("role") is None:
         return []  # neither its ClusterConfiguration nor its kubesphere-config could be read: a `forbidden` finding
+    if not f.get("kubesphere_installed") and wanted == "member" and versions.member_needs_no_install(fleet_line):
+        return []  # 4.1: the host installs ks-core on a member when it imports it (`not_imported` says so)
     if not f.get("kubesphere_installed"):
         return [finding("not_installed", name, "warning", "cluster '%s' has no KubeSphere installed" % name,
                         "install KubeSphere on it in its role, then run site.yml")]
@@ -141,14 +144,20 @@ def _member(name, c, summary, hc, hf, mf, opts):
     if health is not None and health != "ready":
         out.append(finding("member_unhealthy", name, "error", "cluster '%s' is not healthy on host '%s': %s" % (
             name, hc["name"], summary.get("health_reason") or health),
-            "status.yml shows its conditions; a member that died after joining stays Ready on its Cluster, so "
-            "bring its API server back, or unbind it (unbind.yml, force for a dead member)"))
+            "status.yml shows its conditions; %s, or unbind it (unbind.yml, force for a dead member)"
+            % ("bring its API server back (KubeSphere 4.1 sets Ready False while it is unreachable; without "
+               "KSCoreReady the host's install of ks-core on it has not succeeded: the member's Helm release ks-core "
+               "in kubesphere-system says why)" if versions.member_needs_no_install(hf.get("kubesphere_line"))
+               else "a member that died after joining stays Ready on its Cluster, so bring its API server back")))
     if mf and hf.get("jwt_secret_hash") and mf.get("jwt_secret_hash") and \
             mf["jwt_secret_hash"] != hf["jwt_secret_hash"]:
         out.append(finding("jwt_secret_differs", name, "error", "cluster '%s': its jwtSecret differs from host "
                            "'%s''s (KubeSphere still reports it Ready, but tokens issued by the host are rejected "
-                           "there)" % (name, hc["name"]), "run site.yml (member_config copies the host's "
-                           "jwtSecret to the member)"))
+                           "there)" % (name, hc["name"]),
+                           "the host passes its jwtSecret to ks-core on the member only when it installs or upgrades "
+                           "it: change the member Cluster's spec.config so the host upgrades ks-core there (KubeSphere "
+                           "4.1)" if versions.member_needs_no_install(hf.get("kubesphere_line")) else
+                           "run site.yml (member_config copies the host's jwtSecret to the member)"))
     out += _labels(name, c, summary)
     out += _certificate(name, summary, opts)
     out += _proxy(name, summary, hc, hf, mf)

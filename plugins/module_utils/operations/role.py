@@ -61,7 +61,10 @@ def change(module, p, result):
     host = read_cluster(Connection(module, host_label(p), prefix="host_")) if auth_params(p, "host_") else None
     conn = None if p["dest"] else Connection(module, p["cluster_name"])
     target = read_cluster(conn) if conn is not None else None
-    impl = versions.for_state(target or {})
+    # a cluster without KubeSphere yet (a bare v4.1 member before its import) takes its fleet's line
+    impl = versions.for_state(target or {}, default=versions.fleet_line(host, p["peers"]))
+    if impl.ROLE_BY_HELM:
+        return by_helm(module, p, target, host, impl, result)
     installed = target is not None and impl.role_object(target) is not None
     if target is not None and not installed and not p["create"]:
         raise KubeSphereError(impl.ROLE_NOT_INSTALLED, cluster=p["cluster_name"], code="not_installed")
@@ -108,6 +111,39 @@ def check(module, p, target, host, result):
         raise Refused(problems)
     for x in guards:
         module.warn("forced: " + x["message"])
+
+
+def by_helm(module, p, target, host, impl, result):
+    """KubeSphere 4.1 (impl.ROLE_BY_HELM): the role is the Helm value multicluster.role of the release ks-core,
+    which the collection does not change, and a member needs nothing written (the host installs ks-core on it
+    with its jwtSecret when its Cluster is created). Every check, then the result: changed false, applied when
+    the cluster renders the role (a member: or has no KubeSphere yet), and a note saying where the role comes
+    from. Nothing is written, in any mode."""
+    name = p["cluster_name"]
+    guards, problems = impl.role_problems(p, target, host, p["peers"])
+    if target is not None:  # one fleet, one KubeSphere line (never forced)
+        lines = version_checks.peer_lines(p["peers"], (name, versions.detect(target)["version"]))
+        if host is not None:
+            lines.setdefault(host["name"], versions.detect(host)["version"])
+        problems = problems + version_checks.mixed_lines(name, lines)
+    if guards:
+        result["problems"] = guards
+    refused = problems + ([] if p["force"] else guards)
+    if refused:
+        raise Refused(refused)
+    for x in guards:
+        module.warn("forced: " + x["message"])
+    if p["jwt_secret"]:
+        module.hide(p["jwt_secret"])
+        module.warn("cluster '%s': jwt_secret is ignored on KubeSphere 4.1: the host passes its own jwtSecret to "
+                    "ks-core on every member it installs" % name)
+    shown = impl.role_shown(target)
+    out = impl.role_outcome(p, target, host["name"] if host else host_label(p), forced=bool(guards))
+    result.update(changed=False, applied=out["applied"], note=out["note"], role_source=impl.ROLE_SOURCE,
+                  role_before=impl.role(target) or "none", result=shown, plan=[], kubesphere_line=impl.VERSION)
+    if module._diff:
+        result["diff"] = {"before": shown, "after": shown}
+    return result
 
 
 def member_secret(module, p, impl, host):

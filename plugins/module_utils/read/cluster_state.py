@@ -149,12 +149,14 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         kubefed = guard(v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, lambda: conn.list(
             v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True))
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
-    if clusters and kubefed is not None:
-        add_health(state["clusters"], clusters, kubefed)
-    impl = _managed_implementation(state) if {"proxy", "local_objects"} & set(parts) else None
-    if impl and "proxy" in parts:
+    impl = _managed_implementation(state) if clusters or {"proxy", "local_objects"} & set(parts) else None
+    # 3.4's verdict needs the KubeFedClusters; 4.1's is Ready and KSCoreReady (kubefed is an extension there)
+    if clusters and (kubefed is not None or (impl is not None and not impl.HEALTH_NEEDS_KUBEFED)):
+        add_health(state["clusters"], clusters, kubefed, impl)
+    # the version's reads: a version without a 3.4-style cluster-agent or kubefed-managed objects skips them
+    if impl and "proxy" in parts and getattr(impl, "agent", None) is not None:
         _read_proxy(state, conn, guard, impl)
-    if impl and "local_objects" in parts:
+    if impl and "local_objects" in parts and getattr(impl, "made_locally", None) is not None:
         _read_local_objects(state, conn, guard, impl)
 
 
@@ -214,14 +216,21 @@ def _read_release(state, conn, guard):
     state["ks_core_release"] = helm_release.current(records)
 
 
-def add_health(summaries, clusters, kubefed):
-    """Each member's summary gets kubefed's view and the health verdict (the host's own Cluster too: it
-    joins kubefed like a member). Pure: `clusters` and `kubefed` are the objects as read."""
+def add_health(summaries, clusters, kubefed, impl=None):
+    """Each member's summary gets kubefed's view and the health verdict of the version seam (`impl`; 3.4's
+    when None). On 3.4 the host's own Cluster too (it joins kubefed like a member); on 4.1 (no KubeFedCluster
+    needed, kubefed None when its extension is not installed) members only: the host's Cluster gets no
+    KSCoreReady (its controller installs ks-core on members only). Pure: `clusters` and `kubefed` are the
+    objects as read."""
     by_name = {get_path(o, "metadata.name"): o for o in kubefed or []}
     objs = {get_path(o, "metadata.name"): o for o in clusters or []}
+    needs_kubefed = impl is None or impl.HEALTH_NEEDS_KUBEFED
+    health = impl.health if impl is not None else cluster_health.health
     for summary in summaries:
+        if not needs_kubefed and summary["role"] == "host":
+            continue
         obj, kfc = objs.get(summary["name"]), by_name.get(summary["name"])
-        verdict = cluster_health.health(obj, kfc)
+        verdict = health(obj, kfc, kubefed_read=kubefed is not None)
         summary.update(kubefed=cluster_health.kubefed_state(kfc), health=verdict["verdict"],
                        health_reason=verdict["reason"])
 

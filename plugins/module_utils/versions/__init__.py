@@ -7,8 +7,9 @@
 never from an assumption; `for_state(state)` / `implementation(version)` give that version's package, which
 every operation asks for what differs: how a role is set and read, how a member is joined and checked, the
 health predicate, the agent, the unbind steps, the federation engine. Names every version shares are in
-versions/vocabulary.py. KubeSphere 3.4 (versions/v3_4) is the one implementation today; a second one is a
-new package listed in IMPLEMENTATIONS, with no change to the executor or the operations."""
+versions/vocabulary.py. KubeSphere 3.4 (versions/v3_4) and 4.1 (versions/v4_1) are the implementations, listed
+in IMPLEMENTATIONS; a cluster without KubeSphere yet takes its fleet's line (`fleet_line`: a bare v4.1 member
+before its import is in a v4.1 fleet), else 3.4."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,8 +18,9 @@ __metaclass__ = type
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v4_1
 
-IMPLEMENTATIONS = (v3_4,)
+IMPLEMENTATIONS = (v3_4, v4_1)
 SUPPORTED = tuple(impl.VERSION for impl in IMPLEMENTATIONS)
 
 
@@ -50,6 +52,33 @@ def host_only_components(line):
     return ()
 
 
+def member_needs_no_install(line):
+    """Whether a member of a fleet of KubeSphere `line` gets its KubeSphere from the host at its import (4.1: the
+    host installs ks-core on it), so a member without KubeSphere before its import is expected."""
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == line:
+            return impl.MEMBER_INSTALLED_BY_HOST
+    return False
+
+
+def fleet_line(host_state=None, peers=()):
+    """The KubeSphere line of the fleet a cluster belongs to, for a cluster that shows none yet (a bare v4.1
+    member before its import): the host's, read through the host_ connection (`host_state`), else the peers'
+    (cluster_info facts: the host's entry first, else the one line every peer with KubeSphere shows). None when
+    nothing tells (no host, no peer with KubeSphere) or the peers disagree (checks/versions.py refuses a mixed
+    fleet)."""
+    if host_state and host_state.get("reachable", True):
+        found = detect(host_state)["version"]
+        if found:
+            return found
+    peers = [p for p in peers or () if p.get("kubesphere_line")]
+    hosts = set(p["kubesphere_line"] for p in peers if p.get("role") == "host")
+    if len(hosts) == 1:
+        return hosts.pop()
+    lines = set(p["kubesphere_line"] for p in peers)
+    return lines.pop() if len(lines) == 1 else None
+
+
 def for_state(state, default=v3_4.VERSION):
     """The implementation for a cluster's state; `default` when nothing is installed yet (a role set before
     install, a bare member: the version then comes from what the user installs). A version the collection
@@ -57,5 +86,6 @@ def for_state(state, default=v3_4.VERSION):
     showed the version."""
     found = detect(state)
     if found["version"] is None:
-        return implementation(default)
+        return implementation(default or v3_4.VERSION, cluster=state.get("name"),
+                              evidence="the version of its fleet's host")
     return implementation(found["version"], cluster=state.get("name"), evidence=found["evidence"])

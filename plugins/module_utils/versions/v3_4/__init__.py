@@ -32,6 +32,9 @@ ROLE_SOURCE = "%s %s/%s" % (installer.CC_KIND, installer.KS_NAMESPACE, installer
 HEALTHY = "healthy (Ready True and its KubeFedCluster Ready True)"
 # components the host runs for the whole fleet, so a member need not enable them (the app store)
 HOST_ONLY_COMPONENTS = components.HOST_ONLY
+ROLE_BY_HELM = False  # the role is written (ClusterConfiguration) and waited for (4.1: a Helm value, not written)
+MEMBER_INSTALLED_BY_HOST = False  # a member is installed and prepared before its import (4.1: by the host)
+HEALTH_NEEDS_KUBEFED = True  # a member's health needs its KubeFedCluster (4.1: Ready and KSCoreReady)
 
 
 def role(state):

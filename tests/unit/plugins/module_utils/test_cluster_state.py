@@ -128,7 +128,7 @@ def test_facts_say_the_line_and_its_evidence_and_a_v4_release_wins_over_the_conf
           "helmExecutor": {}}
     f = facts("host", cc=None, configmap={"data": {"kubesphere.yaml": yaml.safe_dump(v4)}},
               releases=[record("v4.1.3", 1, status="superseded"), record("v4.1.3", 2, values=v4)])
-    assert (f["kubesphere_line"], f["kubesphere_version"], f["version_managed"]) == ("4.1", "v4.1.3", False)
+    assert (f["kubesphere_line"], f["kubesphere_version"], f["version_managed"]) == ("4.1", "v4.1.3", True)
     assert f["ks_core_release"]["revision"] == 2 and f["kubesphere_installed"] is True
     assert "Helm release ks-core revision 2 (deployed, chart ks-core 1.1.4, appVersion v4.1.3)" == f["version_evidence"]
     assert JWT not in repr(f)

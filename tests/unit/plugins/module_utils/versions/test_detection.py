@@ -6,7 +6,7 @@ from helm_records import record
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection, v3_4
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection, v3_4, v4_1
 
 V4_CONFIG = {"authentication": {"issuer": {"jwtSecret": "x" * 32}}, "multicluster": {"clusterRole": "host",
              "hostClusterName": "host"}, "helmExecutor": {"timeout": "10m"}, "extension": {"imageRegistry": ""},
@@ -66,15 +66,49 @@ def test_a_v4_kubesphere_config_is_not_taken_for_ks_installer_s():
 
 
 def test_for_state_refuses_a_version_it_does_not_manage_naming_the_cluster_and_the_evidence():
-    st = state(name="member2", ks_core_release=helm_release.decode(record("v4.1.3")))
+    st = state(name="member2", ks_core_release=helm_release.decode(record("v4.2.0")))
     assert versions.detect(st)["managed"] is False
     with pytest.raises(KubeSphereError) as e:
         versions.for_state(st)
     assert e.value.code == "unsupported_version" and e.value.cluster == "member2"
-    assert "KubeSphere 4.1 found (Helm release ks-core revision 1" in e.value.reason
-    assert "manages KubeSphere 3.4 only, so nothing was changed" in e.value.reason
+    assert "KubeSphere 4.2 found (Helm release ks-core revision 1" in e.value.reason
+    assert "manages KubeSphere 3.4, 4.1 only, so nothing was changed" in e.value.reason
     assert versions.for_state(state(cluster_configuration=CC)) is v3_4
-    assert versions.for_state(state()) is v3_4  # nothing installed yet: the version the user installs
+    assert versions.for_state(state()) is v3_4  # nothing installed yet, no fleet line: the 3.4 default
+
+
+def test_4_1_is_served():
+    st = state(name="host", ks_core_release=helm_release.decode(record("v4.1.3")))
+    assert versions.detect(st)["managed"] is True
+    assert versions.for_state(st) is v4_1
+    assert versions.SUPPORTED == ("3.4", "4.1")
+
+
+def test_a_bare_cluster_takes_its_fleet_s_line_never_the_3_4_default():
+    host = state(name="host", ks_core_release=helm_release.decode(record("v4.1.3")))
+    bare = state(name="member1")
+    line = versions.fleet_line(host, ())
+    assert line == "4.1" and versions.for_state(bare, default=line) is v4_1
+    # without the host's connection: the peers' facts, the host's entry first
+    peers = [{"name": "host", "role": "host", "kubesphere_line": "4.1"}, {"name": "member2", "role": "none"}]
+    assert versions.fleet_line(None, peers) == "4.1"
+    assert versions.fleet_line(None, [{"name": "m", "role": "member", "kubesphere_line": "4.1"}]) == "4.1"
+    # a host without KubeSphere says nothing; its peers then do
+    assert versions.fleet_line(bare, peers) == "4.1"
+    # nothing tells, or the peers disagree (checks/versions.py refuses a mixed fleet): the 3.4 default
+    assert versions.fleet_line(None, ()) is None
+    assert versions.fleet_line(None, [{"name": "a", "kubesphere_line": "3.4"}, {"name": "b", "kubesphere_line": "4.1"}]) is None
+    assert versions.for_state(bare, default=None) is v3_4
+    # an unreachable host tells nothing
+    assert versions.fleet_line(dict(host, reachable=False), ()) is None
+    # a 3.4 host keeps its members on 3.4
+    assert versions.fleet_line(state(cluster_configuration=CC), ()) == "3.4"
+
+
+def test_member_needs_no_install_only_on_4_1():
+    assert versions.member_needs_no_install("4.1") is True
+    assert versions.member_needs_no_install("3.4") is False
+    assert versions.member_needs_no_install(None) is False
 
 
 def test_lines_of_versions():
