@@ -208,6 +208,25 @@ def agent_shown(deployment):
     return agent.mask(common.normalize(deployment)) if deployment else deployment
 
 
+# --- a proxy member's agent re-pointed (the host's address changed): tower's record of a fresh connection
+AGENT_RECONNECTED = "connected again (tower's AgentAvailable True, written after the re-point)"
+
+
+def agent_proxy_server(deployment):
+    """The address the live cluster-agent Deployment dials (None without one)."""
+    return agent.proxy_server(deployment)
+
+
+def agent_connection(cluster):
+    """tower's last record of the agent's connection: {status, time, message} of AgentAvailable, or None."""
+    return agent.connection(cluster)
+
+
+def agent_reconnected(cluster, before):
+    """tower recorded a connection after `before` (agent_connection read before the re-point)."""
+    return agent.reconnected(cluster, before)
+
+
 def jwt_secret(config):
     """The jwtSecret of a rendered kubesphere-config (a secret: the caller hides it)."""
     return installer.config_jwt_secret(config or {})
