@@ -374,7 +374,10 @@ class Supervisor:
                 "--kubernetes-service=127.0.0.1:%d" % c["port"],
                 "--kubesphere-service=127.0.0.1:%d" % c["ports"]["ks_apiserver"], "--v=2"]
         return {"agent@" + n: {"kind": "cluster-agent", "cluster": n, "argv": argv, "cwd": self._workdir(n, "agent"),
-                               "key": _hash(argv, dep["metadata"].get("uid")), "address": "-", "health": {}}}
+                               # a new pod template, a new pod (as a rollout: even when the new --proxy-server
+                               # reaches the same tower port as the old one)
+                               "key": _hash(argv, dep["metadata"].get("uid"), (dep.get("spec") or {}).get("template")),
+                               "address": "-", "health": {}}}
 
     # --- objects the lab keeps for the processes -----------------------------------------------------
 
