@@ -5,7 +5,6 @@ AgentAvailable left from before; an agent that never connects fails naming the m
 
 import copy
 
-import pytest
 from fakes import FakeConnection, FakeModule
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
@@ -118,7 +117,7 @@ def test_the_wait_ends_on_a_connection_recorded_after_the_re_point():
 
 def test_an_agent_that_never_connects_fails_naming_the_member_and_the_address():
     outcome, _ctx = run_reconnect([("True", T0)] + [("False", T1)] * 100, timeout=5)
-    step, error = outcome.failed
+    step, error = outcome.failures[0]
     assert step.id == "agent-reconnected" and isinstance(error, KubeSphereError)
     assert error.code == "agent_not_connected" and error.cluster == "member2"
     assert "cluster 'member2'" in error.msg and NEW in error.msg and "AgentAvailable False since %s" % T1 in error.msg

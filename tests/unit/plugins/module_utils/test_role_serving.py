@@ -122,7 +122,7 @@ def test_check_mode_writes_nothing_and_a_rollout_that_does_not_complete_fails_na
     outcome, _ctx, _module = run(conn, check_mode=True)
     assert outcome.ok and conn.writes() == [] and outcome.predicted == ["ks-apiserver-restart", "ks-apiserver-rollout"]
     outcome, _ctx, _module = run(RollingHost(deployment(), polls=1000), timeout=3)
-    step, error = outcome.failed
+    step, error = outcome.failures[0]
     assert step.id == "ks-apiserver-rollout" and error.code == "ks_apiserver_not_restarted" and error.cluster == "host"
     assert "cluster 'host'" in error.msg and OLD in error.msg and NEW in error.msg
 
