@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
@@ -88,8 +87,7 @@ def change(module, p, result):
     plan = role_plan.plan_change(p, target, impl, patch, secret, options)
     resumed = slicer.resuming
     plan += role_plan.serving_steps(p, target, impl, options, slicer.carried(role_plan.SERVING_RESTART) if resumed else None,
-                                    slicer.carried(role_plan.BEFORE) if resumed else None,
-                                    now=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                                    slicer.carried(role_plan.BEFORE) if resumed else None)
     return set_role(module, p, ctx, plan, target, impl, (secret, options), result)
 
 

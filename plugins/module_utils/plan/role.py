@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.files import write_private
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -157,12 +159,13 @@ def serving_steps(p, target, impl, options, carried=None, before=None, now=None)
 def _restart(ref, impl, now, served, wanted):
     def run(ctx):
         conn = ctx.conn(SIDE)
-        out = {"restarted": False, "from": served, "to": wanted, "at": now, "generation": None}
+        at = now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # when the restart is made, not planned
+        out = {"restarted": False, "from": served, "to": wanted, "at": at, "generation": None}
         if conn.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"]) is None:
             ctx.warn("cluster '%s': no Deployment %s/%s to restart: ks-apiserver serves the new proxy address once it "
                      "reads its kubesphere.yaml again" % (ctx.module.params["cluster_name"], ref["namespace"], ref["name"]))
             return out
-        after = conn.merge_patch(ref["api_version"], ref["kind"], ref["name"], impl.role_serving_restart(now),
+        after = conn.merge_patch(ref["api_version"], ref["kind"], ref["name"], impl.role_serving_restart(at),
                                  ref["namespace"])
         return dict(out, restarted=True, generation=objects.get_path(after or {}, "metadata.generation"))
     return run

@@ -5,10 +5,12 @@ restart again; a rollout that does not complete fails naming the host and the ad
 
 import copy
 
+import yaml
 from fakes import FakeConnection, FakeModule
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import role as mr
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import role as role_plan
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import apiserver
 
@@ -136,3 +138,26 @@ def test_without_a_deployment_the_run_warns_and_goes_on():
 def test_a_cleared_address_restarts_too():
     plan = role_plan.serving_steps(params(), target(), IMPL, {"proxyPublishAddress": ""}, now=NOW)
     assert [s.id for s in plan] == ["ks-apiserver-restart", "ks-apiserver-rollout"]
+
+
+def test_the_role_operation_plans_the_restart_after_the_role_wait_in_check_mode_writing_nothing(monkeypatch):
+    """operations/role.py: a host whose rendered address differs from the option plans role-patch, role-applied,
+    then the restart and its wait; check mode runs none of them (dry-run patch only)."""
+    cc_api = "installer.kubesphere.io/v1alpha1"
+    objs = [{"apiVersion": cc_api, "kind": "ClusterConfiguration",
+             "metadata": {"name": "ks-installer", "namespace": "kubesphere-system"},
+             "spec": {"multicluster": {"clusterRole": "host", "proxyPublishAddress": OLD}}, "status": {}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
+             "data": {"kubesphere.yaml": yaml.safe_dump({"multicluster": {"clusterRole": "host", "proxyPublishAddress": OLD}})}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": "U0"}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubesphere-system"}}]
+    conn = FakeConnection(label="host", objects=objs, served={(cc_api, "ClusterConfiguration"), ("apps/v1", "Deployment")})
+    monkeypatch.setattr(mr, "Connection", lambda module, label, prefix="", params=None, timeout=None: conn)
+    p = {"cluster_name": "host", "role": "host", "jwt_secret": None, "host_cluster_name": None,
+         "proxy_publish_address": NEW, "sync_components": False, "components_include": [], "components_exclude": [],
+         "wait_timeout": 5, "wait_sleep": 1, "peers": [], "wait": True, "force": False, "create": False, "dest": None}
+    result = mr.run(FakeModule(check_mode=True, **p))
+    assert [s["id"] for s in result["plan"]] == ["role-before", "role-patch", "role-applied", "ks-apiserver-restart",
+                                                 "ks-apiserver-rollout"]
+    assert "ks_apiserver_restart" not in result
+    assert conn.writes() == [("merge_patch", ("ClusterConfiguration", "ks-installer", True))]  # a dry run only
