@@ -75,6 +75,11 @@ options:
         Any other form is refused before anything is written (code C(bad_proxy_publish_address)).
       - An empty string removes it from the ClusterConfiguration, so that ks-apiserver takes the address from
         tower's LoadBalancer Service again. Omitted, the ClusterConfiguration's value is left as it is.
+      - A change (an address set, changed or removed), with O(wait), restarts the host's ks-apiserver once
+        ks-installer applied it (a rollout restart of Deployment C(kubesphere-system/ks-apiserver), as the how-to does, because
+        ks-apiserver hands out cluster-agents with the address it read at start) and waits until the rollout is
+        complete (code C(ks_apiserver_not_restarted) when it is not within O(wait_timeout)), so that no agent is
+        re-pointed before ks-apiserver serves the new address.
       - The documented inventory layout sets it as C(kubesphere_proxy_publish_address) on the host.
     type: str
   host_cluster_name:
@@ -248,6 +253,14 @@ kubesphere_line:
   returned: on KubeSphere 4.1
   type: str
   sample: "4.1"
+ks_apiserver_restart:
+  description:
+    - A changed O(proxy_publish_address). The rollout restart of the host's ks-apiserver; C(restarted) (false when
+      the host has no Deployment C(kubesphere-system/ks-apiserver)), C(from) and C(to) (the addresses; C(tower's
+      Service address) when none is set), C(at) (the restart's time, UTC) and C(generation) (the Deployment's
+      generation the rollout wait followed).
+  returned: when the run restarted ks-apiserver (not in check mode)
+  type: dict
 plan:
   description:
     - The steps of the run (C(id), C(kind), C(side), C(cluster), C(object), C(verb) for a write, C(why)); in
