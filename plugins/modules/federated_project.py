@@ -23,7 +23,8 @@ description:
     disappears. Comparisons sort what kubefed reorders, so a second run reports no change.
   - O(workspace_placement=true) also adds the project's clusters to the WorkspaceTemplate's placement
     (KubeSphere's controller owns the FederatedWorkspace; it is never written directly). Without it, when the
-    WorkspaceTemplate exists, clusters outside its placement are refused.
+    WorkspaceTemplate exists, clusters outside its placement are refused (code C(cluster_not_in_workspace)), and
+    when it does not exist the module warns (manage workspaces with M(kubesphere.multicluster.workspace)).
   - O(state=absent) deletes the host Namespace as the console does; the FederatedNamespace and every federated
     object in it go with it and kubefed removes their member copies (except objects annotated
     C(kubefed.io/orphan=true)). It needs O(confirm) equal to the project's name, and returns per member what
@@ -65,6 +66,14 @@ options:
     description: Add the project's clusters to the workspace's WorkspaceTemplate placement (created if absent).
     type: bool
     default: false
+  workspace_clusters:
+    description:
+      - The clusters the project's workspace spans as this run leaves them, when the same run also writes the
+        workspace (the federated_project role sets it from C(kubesphere_workspaces), so that its check pass before
+        the first write judges the project against the workspace the run makes). Given, it is used instead of the
+        WorkspaceTemplate's placement for the check that every cluster of the project is one of its workspace's.
+    type: list
+    elements: str
   confirm:
     description: With O(state=absent), the project's name typed again.
     type: str
@@ -174,6 +183,7 @@ def main():
         labels=dict(type="dict", default={}),
         overrides=dict(type="dict", default={}),
         workspace_placement=dict(type="bool", default=False),
+        workspace_clusters=dict(type="list", elements="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         confirm=dict(type="str"),
         cluster_name=dict(type="str", default="host"),

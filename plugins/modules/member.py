@@ -26,7 +26,9 @@ description:
     write, on any cluster; create the Cluster (or merge-patch the fields the collection owns); for a proxy
     member wait until tower initialised it (C(Initialized)), build the C(kubesphere-system/cluster-agent)
     Deployment exactly as ks-apiserver's C(/agent/deployment) API builds it and apply it on the member, wait
-    for C(AgentAvailable); then wait until the member is healthy (Ready True AND its KubeFedCluster Ready
+    for C(AgentAvailable) (an agent that dialled another address, re-pointed, or one tower says is not
+    connected: wait until tower records a connection made after the re-point, never the Ready or
+    C(AgentAvailable) left from before); then wait until the member is healthy (Ready True AND its KubeFedCluster Ready
     True: a dead member keeps Ready True) and verify what Ready does not prove (the member's
     kubesphere-config names this cluster, the KubeSphere version is known, C(status.uid) is set), each
     finding reported (a warning, or a failure with O(verify_strict))."
@@ -310,6 +312,15 @@ credential:
 agent:
   description: Proxy members. The applied cluster-agent Deployment, token masked.
   returned: connection_type proxy, once tower initialised the Cluster
+  type: dict
+agent_reconnect:
+  description:
+    - Proxy members whose agent this run re-pointed (it dialled another address than the host publishes) or found
+      not connected. C(from) and C(to) (the addresses), C(connection) (tower's C(AgentAvailable) record before the re-point, with
+      C(status), C(time), C(message)) and C(after) (the record of the connection made after the re-point, the
+      proof; null in check mode). When none comes within O(wait_timeout) the run fails with code
+      C(agent_not_connected), naming the member and the address.
+  returned: connection_type proxy, when the agent was re-pointed or not connected
   type: dict
 """
 

@@ -32,6 +32,20 @@ description:
     O(create=true) creates the ClusterConfiguration so that ks-installer starts in the wanted role. Both
     carry the full shape of ks-installer v3.4.1's own C(cluster-configuration.yaml), which ks-installer
     keeps as it is (it deletes and re-creates a ClusterConfiguration it has to migrate).
+  - On KubeSphere 4.1 (detected per cluster from the C(ks-core) Helm release; a cluster without KubeSphere yet
+    takes the line of its fleet's host, read through the C(host_) options or from O(peers)) the module writes
+    nothing, in any mode. The role is the Helm value C(multicluster.role) of the release C(ks-core), rendered
+    in kubesphere-config as C(multicluster.clusterRole); the module does not run Helm. Role C(host) on a
+    cluster that renders it (and O(host_cluster_name) when given) returns C(changed=false), C(applied=true)
+    and C(role_source); one that differs, role C(none), O(dest) and O(create) are refused with code
+    C(role_set_by_helm) and the C(helm upgrade ks-core ... --reuse-values --set multicluster.role=...) that
+    changes it; O(proxy_publish_address) is refused with C(proxy_publish_address_not_in_v41) (no chart value, only
+    a hand edit of kubesphere-config the next C(helm upgrade) drops; proxy connections are the tower
+    extension's). Role C(member) needs nothing written (the host installs ks-core on the member with its own
+    jwtSecret when its Cluster is created; O(jwt_secret) is ignored), so it returns C(changed=false), C(applied=true) and a
+    C(note). Refused, unless O(force=true), a cluster that runs its own KubeSphere 4.1 as a host
+    (C(member_runs_host_ks_core)) and one another host annotated (C(managed_by_other_host)); never forced,
+    O(sync_components) (C(components_not_in_v41)).
 author:
   - kubesphere.multicluster contributors (@kubesphere)
 extends_documentation_fragment:
@@ -61,6 +75,11 @@ options:
         Any other form is refused before anything is written (code C(bad_proxy_publish_address)).
       - An empty string removes it from the ClusterConfiguration, so that ks-apiserver takes the address from
         tower's LoadBalancer Service again. Omitted, the ClusterConfiguration's value is left as it is.
+      - A change (an address set, changed or removed), with O(wait), restarts the host's ks-apiserver once
+        ks-installer applied it (a rollout restart of Deployment C(kubesphere-system/ks-apiserver), as the how-to does, because
+        ks-apiserver hands out cluster-agents with the address it read at start) and waits until the rollout is
+        complete (code C(ks_apiserver_not_restarted) when it is not within O(wait_timeout)), so that no agent is
+        re-pointed before ks-apiserver serves the new address.
       - The documented inventory layout sets it as C(kubesphere_proxy_publish_address) on the host.
     type: str
   host_cluster_name:
@@ -221,6 +240,27 @@ dest:
   description: The file written (O(dest)).
   returned: with O(dest)
   type: str
+note:
+  description: KubeSphere 4.1 only. What the cluster renders and why nothing was written.
+  returned: on KubeSphere 4.1
+  type: str
+role_source:
+  description: KubeSphere 4.1 only. Where the role comes from (the Helm release C(ks-core)'s value, as rendered).
+  returned: on KubeSphere 4.1
+  type: str
+kubesphere_line:
+  description: KubeSphere 4.1 only. The line the cluster runs, or its fleet's for a cluster without KubeSphere yet.
+  returned: on KubeSphere 4.1
+  type: str
+  sample: "4.1"
+ks_apiserver_restart:
+  description:
+    - A changed O(proxy_publish_address). The rollout restart of the host's ks-apiserver; C(restarted) (false when
+      the host has no Deployment C(kubesphere-system/ks-apiserver)), C(from) and C(to) (the addresses; C(tower's
+      Service address) when none is set), C(at) (the restart's time, UTC) and C(generation) (the Deployment's
+      generation the rollout wait followed).
+  returned: when the run restarted ks-apiserver (not in check mode)
+  type: dict
 plan:
   description:
     - The steps of the run (C(id), C(kind), C(side), C(cluster), C(object), C(verb) for a write, C(why)); in

@@ -11,6 +11,7 @@ import copy
 import os
 
 import pytest
+import yaml
 
 from auditlog import AuditLog
 from test_federation import (MEMBERS, TYPES, info, joined_fleet, kubeconfig_vars, play, private_lab_env, run_playbook,
@@ -407,5 +408,104 @@ def test_workspace_placement_reaches_the_members_through_kubesphere_and_kubefed(
         run_playbook(play([{"kubesphere.multicluster.federated_project": {
             "kubeconfig": "{{ hk }}", "name": ns, "workspace": ws, "state": "absent", "confirm": ns}}]),
             "localhost,", extra_vars=kubeconfig_vars(fleet))
+        if host.try_get(WT_PATH + ws) is not None:
+            host.request("DELETE", WT_PATH + ws)
+
+
+def test_a_workspace_is_managed_across_clusters_through_kubesphere_and_kubefed(fleet, workspacetemplate_controller):
+    """The workspace module writes only the WorkspaceTemplate (manager, alias, the clusters exactly); KubeSphere's
+    real workspacetemplate controller makes the FederatedWorkspace and kubefed the Workspace on each member. A rerun
+    writes nothing; a check-mode change writes nothing; removing a cluster a project of the workspace uses, and
+    deleting a workspace that holds a project, are refused writing nothing; removing an unused cluster takes the
+    Workspace off that member; the deletion (name typed again) removes the WorkspaceTemplate."""
+    ws, ns = "wsm-" + os.urandom(3).hex(), "wsmproj-" + os.urandom(3).hex()
+    host = fleet.client(fleet.host)
+    audit = AuditLog.for_lab(fleet)
+
+    def ws_task(name="workspace", ignore_errors=False, **args):
+        task = dict({"kubeconfig": "{{ hk }}", "name": ws, "clusters": MEMBERS, "manager": "admin",
+                     "alias_name": "Retail", "wait": True, "wait_timeout": 300}, **args)
+        return {"name": name, "kubesphere.multicluster.workspace": task, "ignore_errors": ignore_errors}
+
+    def project_task(clusters, state="present"):
+        args = {"kubeconfig": "{{ hk }}", "name": ns, "workspace": ws, "clusters": clusters, "state": state,
+                "wait": state == "present", "wait_timeout": 300}
+        if state == "absent":
+            args["confirm"] = ns
+        return {"name": "project", "kubesphere.multicluster.federated_project": args}
+
+    def run(tasks, **kw):
+        return run_playbook(play(tasks), "localhost,", extra_vars=kubeconfig_vars(fleet), **kw)
+
+    try:
+        first = run([ws_task()], diff=True)
+        assert first.rc == 0, first
+        result = first.results("workspace")["localhost"]
+        assert result["changed"] is True, result
+        assert [(s["kind"], s.get("verb")) for s in result["plan"]] == [("create", "create"), ("wait", None)], result
+        assert not result.get("warnings"), result  # the manager is a User of the host (KubeSphere's admin)
+        wt = host.get(WT_PATH + ws)
+        assert wt["spec"]["template"]["spec"]["manager"] == "admin"
+        assert sorted(c["name"] for c in wt["spec"]["placement"]["clusters"]) == MEMBERS
+        fws = host.get(FWS_PATH + ws)  # the wait ended when KubeSphere made it and kubefed propagated it
+        assert sorted(c["name"] for c in fws["spec"]["placement"]["clusters"]) == MEMBERS
+        for m in MEMBERS:
+            assert fleet.client(m).try_get(WS_PATH + ws) is not None, m
+
+        mark = audit.mark()
+        again = run([ws_task()])
+        assert again.rc == 0 and again.results("workspace")["localhost"]["changed"] is False, again
+        checked = run([ws_task(clusters=["member1"])], check=True, diff=True)
+        shown = checked.results("workspace")["localhost"]
+        assert checked.rc == 0 and shown["changed"] is True and shown["plan"][0]["verb"] == "patch", checked
+        audit.sync(fleet)
+        assert audit.writes_by_collection(since=mark) == []
+
+        # a project of the workspace on member1: member1 cannot leave the workspace, the workspace cannot go
+        assert run([project_task(["member1"])]).rc == 0
+        mark = audit.mark()
+        refused = run([ws_task(clusters=["member2"], ignore_errors=True),
+                       ws_task("delete", state="absent", confirm=ws, clusters=[], ignore_errors=True),
+                       ws_task("nobody", manager="nobody-" + ws, ignore_errors=True)])
+        kept = refused.results("workspace")["localhost"]
+        assert kept["failed"] and [p["code"] for p in kept["problems"]] == ["workspace_in_use"], kept
+        assert kept["problems"][0]["cluster"] == "member1" and ns in kept["problems"][0]["message"]
+        gone = refused.results("delete")["localhost"]
+        assert gone["failed"] and [p["code"] for p in gone["problems"]] == ["workspace_not_empty"], gone
+        nobody = refused.results("nobody")["localhost"]
+        assert nobody["failed"] and [p["code"] for p in nobody["problems"]] == ["manager_not_found"], nobody
+        audit.sync(fleet)
+        assert audit.writes_by_collection(since=mark) == []
+
+        # member2 holds no project of it: it leaves the workspace, kubefed removes its Workspace
+        shrink = run([ws_task(clusters=["member1"])])
+        assert shrink.rc == 0 and shrink.results("workspace")["localhost"]["changed"] is True, shrink
+        wait_for(lambda: fleet.client("member2").try_get(WS_PATH + ws) is None, 240, "Workspace %s off member2" % ws)
+        assert fleet.client("member1").try_get(WS_PATH + ws) is not None
+
+        assert run([project_task([], "absent")]).rc == 0
+        deleted = run([ws_task("delete", state="absent", confirm=ws, clusters=[])])
+        assert deleted.rc == 0 and deleted.results("delete")["localhost"]["changed"] is True, deleted
+        wait_for(lambda: host.try_get(WT_PATH + ws) is None, 240, "WorkspaceTemplate %s deleted" % ws)
+
+        # the role: a new workspace and a project in it in one run (the project's check pass, before the first
+        # write, judges it against the workspace the run makes), then both deleted in one run
+        fleet_vars = {"kubesphere_kubeconfig": fleet.kubeconfig(fleet.host), "kubesphere_cluster_name": fleet.host}
+        role_play = yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                     "vars": dict(fleet_vars, ansible_python_interpreter="{{ ansible_playbook_python }}"),
+                                     "roles": ["kubesphere.multicluster.federated_project"]}])
+        made = run_playbook(role_play, "localhost,", extra_vars={
+            "kubesphere_workspaces": [{"name": ws, "clusters": ["member1"], "alias_name": "Retail"}],
+            "kubesphere_projects": [{"name": ns, "workspace": ws, "clusters": ["member1"]}]})
+        assert made.rc == 0, made
+        assert sorted(c["name"] for c in host.get(WT_PATH + ws)["spec"]["placement"]["clusters"]) == ["member1"]
+        assert host.get("/api/v1/namespaces/" + ns)["metadata"]["labels"]["kubesphere.io/workspace"] == ws
+        removed = run_playbook(role_play, "localhost,", extra_vars={
+            "kubesphere_projects_absent": [{"name": ns, "confirm": ns}],
+            "kubesphere_workspaces_absent": [{"name": ws, "confirm": ws}]})
+        assert removed.rc == 0, removed
+        wait_for(lambda: host.try_get(WT_PATH + ws) is None, 240, "WorkspaceTemplate %s deleted by the role" % ws)
+    finally:
+        run([project_task([], "absent")])
         if host.try_get(WT_PATH + ws) is not None:
             host.request("DELETE", WT_PATH + ws)

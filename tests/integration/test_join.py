@@ -286,6 +286,10 @@ def test_a_proxy_agent_left_on_an_old_address_is_diagnosed_and_site_re_points_it
     run = ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, timeout=900)
     assert run.rc == 0, run
     assert run.results(IMPORT_TASK)["member2"]["changed"] is True
+    # re-pointed, and proven by a connection tower recorded after it (not the AgentAvailable left from before)
+    reconnect = run.results(IMPORT_TASK)["member2"]["agent_reconnect"]
+    assert (reconnect["from"], reconnect["to"]) == (stale, published) and reconnect["after"]["status"] == "True"
+    assert reconnect["after"]["time"] != (reconnect["connection"] or {}).get("time"), reconnect
     assert "--proxy-server=%s" % published in lab.client("member2").get(AGENT_PATH)["spec"]["template"]["spec"][
         "containers"][0]["command"]
     infos, found = diagnose()

@@ -55,7 +55,7 @@ def test_versions_are_detected_per_cluster_and_a_mixed_fleet_is_refused_writing_
     run = ansible_run(INFO, inv)
     assert run.rc == 0, run
     m1 = run.results("info")["member1"]["cluster"]
-    assert (m1["kubesphere_line"], m1["kubesphere_version"], m1["version_managed"]) == ("4.1", "v4.1.3", False)
+    assert (m1["kubesphere_line"], m1["kubesphere_version"], m1["version_managed"]) == ("4.1", "v4.1.3", True)
     assert m1["ks_core_release"] == {"name": "ks-core", "namespace": "kubesphere-system", "revision": 1,
                                      "status": "deployed", "chart": "ks-core", "chart_version": "1.1.4",
                                      "app_version": "v4.1.3", "description": "Install complete"}

@@ -32,7 +32,7 @@ WHERE = "cluster %r: %s: "
 # most other objects RFC 1123 subdomains.
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-LABEL_KINDS = ("Namespace", "Service")
+LABEL_KINDS = ("Namespace", "Service", "WorkspaceTemplate")
 
 
 def _is_count(value):

@@ -104,6 +104,35 @@ def _why(cond):
     return "%s %s" % (cond.get("status"), "(%s)" % ": ".join(parts) if parts else "")
 
 
+def judged(out, name, verdict, reason):
+    """`out` with the verdict, `healthy` and the reason naming the cluster (every version's health uses it)."""
+    out.update(verdict=verdict, healthy=(verdict == "ready"),
+               reason="cluster '%s': %s" % (name, reason) if name else reason)
+    return out
+
+
+def lifecycle(cluster):
+    """(verdict, reason) of a Cluster that is absent or being deleted, else None."""
+    if not cluster:
+        return "absent", "no Cluster object"
+    if co.deleting(cluster):
+        return "terminating", "the Cluster is being deleted (finalizers: %s)" % (", ".join(co.finalizers(cluster)) or "none")
+    return None
+
+
+def proxy_connection(cluster):
+    """(verdict, reason) of a proxy member whose tower connection is not up (and that is not Ready), else None."""
+    if co.connection_type(cluster) != "proxy" or ready(cluster):
+        return None
+    if not initialized(cluster):
+        return "joining", "tower has not initialised the proxy connection yet (Initialized %s)" % _why(
+            condition(cluster, "Initialized")).strip()
+    if not agent_available(cluster):
+        return "agent_not_connected", "the cluster-agent on the member has not connected to tower (AgentAvailable %s)" \
+            % _why(condition(cluster, "AgentAvailable")).strip()
+    return None
+
+
 def health(cluster, kubefed_cluster=None, kubefed_read=True):
     """A verdict on a member that does not trust `Ready` alone.
 
@@ -115,14 +144,11 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
     out = {"cluster_ready": status_of(cluster, "Ready"), "kubefed": kf}
 
     def verdict(v, reason):
-        out.update(verdict=v, healthy=(v == "ready"), reason="cluster '%s': %s" % (name, reason) if name else reason)
-        return out
+        return judged(out, name, v, reason)
 
-    if not cluster:
-        return verdict("absent", "no Cluster object")
-    if co.deleting(cluster):
-        return verdict("terminating", "the Cluster is being deleted (finalizers: %s)"
-                       % (", ".join(co.finalizers(cluster)) or "none"))
+    early = lifecycle(cluster)
+    if early:
+        return verdict(*early)
     if kf == "offline":
         kf_cond = condition(kubefed_cluster, "Offline")
         detail = " " + _why(kf_cond).strip() if kf_cond else ""
@@ -135,13 +161,9 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
         return verdict("not_federated", "spec.joinFederation is not true: KubeSphere does not join it")
     if status_of(cluster, "Federated") == "False":
         return verdict("not_federated", "Federated %s" % _why(condition(cluster, "Federated")).strip())
-    if co.connection_type(cluster) == "proxy" and not ready(cluster):
-        if not initialized(cluster):
-            return verdict("joining", "tower has not initialised the proxy connection yet (Initialized %s)"
-                           % _why(condition(cluster, "Initialized")).strip())
-        if not agent_available(cluster):
-            return verdict("agent_not_connected", "the cluster-agent on the member has not connected to tower "
-                           "(AgentAvailable %s)" % _why(condition(cluster, "AgentAvailable")).strip())
+    proxy = proxy_connection(cluster)
+    if proxy:
+        return verdict(*proxy)
     state = status_of(cluster, "Ready")
     if state == "False":
         return verdict("not_ready", "Ready %s" % _why(condition(cluster, "Ready")).strip())

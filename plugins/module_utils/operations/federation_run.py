@@ -13,14 +13,30 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import adoption as adoption_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Executor, diffs_result
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context, Executor, diffs_result
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import adoption as adoption_read
+
+
+def host_context(module, connect):
+    """(the host's name in messages, its connection, the executor's context) of a module that writes on the host."""
+    p = module.params
+    cluster = p.get("cluster_name") or "host"
+    conn = connect(module, cluster, timeout=p.get("timeout"))
+    return cluster, conn, Context(module, {"host": conn})
+
+
+def named(subject, kind, name):
+    """Refused (nothing written) when `name` is not a valid name for the kind."""
+    problems = fchecks.name(subject, kind, name)
+    if problems:
+        raise Refused(problems, subject, changed=False)
 
 
 def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):

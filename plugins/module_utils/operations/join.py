@@ -131,6 +131,8 @@ def read(module, ctx, stored):
             facts["dedicated_kubeconfig"] = text
     if p["connection_type"] == "proxy":
         facts["agent"] = read_join.read_agent(member)
+        # a later slice of a run that re-pointed the agent: what the first slice read before its write
+        facts["agent_before"] = ctx.slicer.carried(join_plan.RECONNECT_BEFORE) if ctx.slicer.resuming else None
     return facts
 
 
@@ -212,6 +214,8 @@ def agent_result(module, facts, impl, values, result):
         done = done["after"]
     agent = done or (facts.get("agent") if impl.initialized(facts["live"]) else None)
     result["agent"] = impl.agent_shown(agent) if agent else None
+    if values.get(join_plan.RECONNECT_BEFORE):
+        result["agent_reconnect"] = dict(values[join_plan.RECONNECT_BEFORE], after=values.get(join_plan.RECONNECT))
     if agent is None:
         result.setdefault("notes", []).append(
             "the cluster-agent is built once tower initialised the Cluster (its token); %s"

@@ -17,12 +17,12 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils import ver
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_run
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import project as project_plan
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
 # The project's member namespaces, for the adoption check (read/adoption.py)
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "namespaced": False}
@@ -30,13 +30,9 @@ NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "namespaced": False}
 
 def run(module, connect=Connection):
     p = module.params
-    cluster = p.get("cluster_name") or "host"
-    conn = connect(module, cluster, timeout=p.get("timeout"))
-    ctx = Context(module, {"host": conn})
+    cluster, conn, ctx = federation_run.host_context(module, connect)
     subject = "project %s" % p["name"]
-    problems = fchecks.name(subject, "Namespace", p["name"])
-    if problems:
-        raise Refused(problems, subject, changed=False)
+    federation_run.named(subject, "Namespace", p["name"])
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)
@@ -46,6 +42,7 @@ def run(module, connect=Connection):
         desired = project_plan.federated_namespace(impl, p)
     else:
         desired = check(impl, facts, p, subject)
+        warn_missing_workspace(module, conn, facts, p, subject)
     adopting = federation_run.adoption(module, ctx, conn, connect, subject, p["clusters"], NAMESPACE, p["name"],
                                        None, facts["federated_namespace"], skip_host=True)
     plan = project_plan.plan(impl, facts, p, desired, cluster)
@@ -62,7 +59,9 @@ def check(impl, facts, p, subject):
     """Every check of state=present; returns the FederatedNamespace to write or raises Refused."""
     problems = fchecks.clusters(subject, p["clusters"], facts["members"])
     wt = facts["workspace_template"]
-    if wt is not None and not p["workspace_placement"]:
+    if p.get("workspace_clusters") is not None and not p["workspace_placement"]:  # the workspace this run leaves
+        problems += fchecks.workspace_clusters(subject, p["clusters"], p["workspace_clusters"])
+    elif wt is not None and not p["workspace_placement"]:
         problems += fchecks.workspace_clusters(subject, p["clusters"], placement.placement_names(wt) or [])
     problems += fchecks.project_settings(subject, p["clusters"], project_plan.settings(p))
     if problems:
@@ -72,6 +71,17 @@ def check(impl, facts, p, subject):
     if problems:
         raise Refused(problems, subject, changed=False)
     return desired
+
+
+def warn_missing_workspace(module, conn, facts, p, subject):
+    """A project names a workspace the host does not have (and this run does not make): KubeSphere's console
+    then shows it in no workspace. A warning, not a refusal: kubefed federates it all the same."""
+    if facts["workspace_template"] is not None or p["workspace_placement"] or p.get("workspace_clusters") is not None:
+        return
+    if read.served(conn, v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND):
+        module.warn("%s: its workspace %r does not exist on the host (no WorkspaceTemplate), so KubeSphere's console "
+                    "shows the project in no workspace; create the workspace first (kubesphere_workspaces, module "
+                    "kubesphere.multicluster.workspace) or set workspace_placement" % (subject, p["workspace"]))
 
 
 def delete(module, conn, ctx, subject, cluster):

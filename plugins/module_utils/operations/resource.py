@@ -21,7 +21,6 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused, describe
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import overrides
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
@@ -32,9 +31,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.read impor
 
 def run(module, connect=Connection):
     p = module.params
-    cluster = p.get("cluster_name") or "host"
-    conn = connect(module, cluster, timeout=p.get("timeout"))
-    ctx = Context(module, {"host": conn})
+    cluster, conn, ctx = federation_run.host_context(module, connect)
     manifest = copy.deepcopy(p["definition"])
     settings = copy.deepcopy(p.get("settings") or {})
     if manifest.get("kind") == "Secret":

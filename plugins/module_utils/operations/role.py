@@ -85,6 +85,9 @@ def change(module, p, result):
     if not installed:
         return create(module, p, ctx, target, impl, impl.role_before_install(patch), result)
     plan = role_plan.plan_change(p, target, impl, patch, secret, options)
+    resumed = slicer.resuming
+    plan += role_plan.serving_steps(p, target, impl, options, slicer.carried(role_plan.SERVING_RESTART) if resumed else None,
+                                    slicer.carried(role_plan.BEFORE) if resumed else None)
     return set_role(module, p, ctx, plan, target, impl, (secret, options), result)
 
 
@@ -241,6 +244,8 @@ def set_role(module, p, ctx, plan, target, impl, wanted, result):
     if state is None:
         state = read_cluster(ctx.conn(SIDE)) if outcome.changed and not module.check_mode else target
     result["applied"] = not impl.role_applied_problems(p["role"], state, *wanted)
+    if ctx.values.get(role_plan.SERVING_RESTART) is not None:
+        result["ks_apiserver_restart"] = ctx.values[role_plan.SERVING_RESTART]
     result["installer"] = impl.role_activity(state, before if before["wrote"] else None)
     return result
 

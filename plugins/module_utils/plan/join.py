@@ -13,7 +13,10 @@ what read/join.py read once the checks found nothing (checks/join.py). Steps, in
 - `cluster`: create the Cluster on the host, or merge-patch the fields the collection owns;
 - (proxy) `initialized`: wait until tower initialised the Cluster (its token); `agent`: apply the
   cluster-agent built from that token on the member (a plain apply when the token was read already, else an
-  act: the token exists only after the wait); `agent-available`: wait until it connected;
+  act: the token exists only after the wait); `agent-available`: wait until it connected; when the live agent
+  dials another address than the host publishes now (or dials it but tower says it is not connected),
+  `agent-before` (tower's AgentAvailable as read, carried to later slices) comes first and `agent-reconnected`
+  replaces `agent-available`: a connection tower recorded after the re-point, never a Ready left from before;
 - `healthy`: wait until the version's health predicate holds (3.4: Ready True and the KubeFedCluster Ready);
   it fails at once (code join_failed) when the Cluster reports a permanent join failure (impl.join_failure)
   that still holds when read again (`join_failed`);
@@ -199,6 +202,9 @@ def agent_steps(name, facts, params, impl, wrote=False):
     address = (facts["host"].get("proxy") or {}).get("address")
     image = impl.agent_image(facts["host"].get("config"), params.get("agent_image"))
     out = []
+    reconnect = reconnect_before(name, facts, address, impl) if params["wait"] else None
+    if reconnect is not None:
+        out.append(reconnect)
     if impl.initialized(live):
         desired = _agent(name, live, address, image, impl)
         if impl.agent_needs_update(facts.get("agent"), desired):
@@ -209,10 +215,76 @@ def agent_steps(name, facts, params, impl, wrote=False):
                               why="tower allocates the ports and the agent's token"))
         out.append(steps.act("agent", "member", name, impl.AGENT_OBJECT, _apply_agent(name, address, image, impl),
                              verb="apply", why="built from the token tower wrote once Initialized"))
-    if params["wait"] and (wrote or out or not impl.agent_connected(live)):
+    if reconnect is not None:
+        out.append(reconnect_wait(name, address, facts, params, impl))
+    elif params["wait"] and (wrote or out or not impl.agent_connected(live)):
         out.append(_pair_wait("agent-available", name, impl.AGENT_CONNECTED, lambda c, k: impl.agent_connected(c),
                               params, impl, why="the agent dialled tower and tower issued the kubeconfig"))
     return out
+
+
+# --- proxy: an agent re-pointed to the host's new address, or left unconnected: a fresh connection proven
+
+
+RECONNECT_BEFORE, RECONNECT = "agent-before", "agent-reconnected"
+
+
+def reconnect_before(name, facts, address, impl):
+    """The `agent-before` step (carried to later slices) when this run must see the agent connect afresh: a live
+    agent that dials another address than `address` (the host's changed: it is re-pointed), or one that dials it but
+    tower says is not connected (AgentAvailable False), or a later slice of such a run (`facts["agent_before"]`, what
+    the first slice read before its write). Its value is {from, to, connection}: tower's AgentAvailable read before
+    the re-point (impl.agent_connection). None otherwise: a first import waits for `agent-available` as before."""
+    carried = facts.get("agent_before")
+    if carried:
+        value = carried
+    else:
+        live_agent, cluster = facts.get("agent"), facts.get("live")
+        if not live_agent or not impl.initialized(cluster) or not address:
+            return None
+        dials = impl.agent_proxy_server(live_agent)
+        found = impl.agent_connection(cluster)
+        if dials == address and (found is None or found.get("status") == "True"):
+            return None
+        value = {"from": dials, "to": address, "connection": found}
+    return steps.verify(RECONNECT_BEFORE, "host", name, describe(v.CLUSTER_KIND, name), lambda ctx: value, carry=True,
+                        why="tower's record of the agent's connection before the re-point (a connection after it "
+                            "is the proof)")
+
+
+def reconnect_wait(name, address, facts, params, impl):
+    """Wait until tower records a connection of the agent after the re-point (impl.agent_reconnected: never the
+    Ready or AgentAvailable left from before); the time up, fail (code agent_not_connected) naming the member, the
+    address its agent dials and what tower says."""
+    host = facts.get("host_label") or (facts.get("host") or {}).get("name") or "host"
+    seen = {}
+
+    def poll(ctx):
+        before = (ctx.values.get(RECONNECT_BEFORE) or {}).get("connection")
+        live = seen["live"] = read_join.read_pair(ctx.conn("host"), name)[0]
+        ctx.hide(objects.get_path(live or {}, co.TOKEN_PATH))
+        if impl.agent_reconnected(live, before):
+            return True, "connected", impl.agent_connection(live)
+        return False, _connection_state(impl.agent_connection(live)), None
+
+    def fail(_ctx, state):
+        return KubeSphereError(
+            "cluster '%s': its cluster-agent, re-pointed to %s, did not connect to tower within %s s (tower's record: "
+            "%s): nothing answers for tower there, as seen from the member. Check the proxy address host '%s' publishes "
+            "(kubesphere_proxy_publish_address, or tower's Service), then run join.yml again"
+            % (name, address, params["wait_timeout"], state, host), cluster=name, obj=describe(v.CLUSTER_KIND, name),
+            code="agent_not_connected", proxy_address=address)
+
+    return steps.wait(RECONNECT, "host", name, describe(v.CLUSTER_KIND, name), impl.AGENT_RECONNECTED, poll,
+                      params["wait_timeout"], sleep=params.get("wait_sleep") or 5, fail=fail,
+                      condition="cluster-agent of %s connected through %s" % (name, address),
+                      why="a connection recorded after the re-point proves the agent reaches tower at the new address")
+
+
+def _connection_state(found):
+    if not found:
+        return "no AgentAvailable condition yet"
+    return "AgentAvailable %s since %s (%s)" % (found.get("status"), found.get("time"), found.get("message") or "-")
 
 
 def _agent(name, cluster, address, image, impl):

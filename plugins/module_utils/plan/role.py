@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.files import write_private
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
@@ -121,3 +123,76 @@ def wait_applied(p, impl, secret=None, options=None):
     return steps.wait(APPLIED, SIDE, name, impl.ROLE_SOURCE, "applied", poll, p["wait_timeout"],
                       sleep=max(p["wait_sleep"], 0.2), fail=fail, retry_errors=False, condition=impl.role_condition(role),
                       why="the installer applies role '%s'" % role)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the host's proxy address changed: ks-apiserver serves the new one before any agent is re-pointed
+
+SERVING_RESTART, SERVING_WAIT = "ks-apiserver-restart", "ks-apiserver-rollout"
+
+
+def serving_steps(p, target, impl, options, carried=None, before=None, now=None):
+    """After the role-applied wait of a host whose options change what ks-apiserver serves (the proxy address, as
+    rendered before the write: impl.role_serving_address), the how-to's restart of ks-apiserver
+    (`ks-apiserver-restart`, carried to later slices: a later slice does not restart again) and the wait until its
+    rollout is complete (`ks-apiserver-rollout`). In a later slice of the run, `carried` is what the restart did and
+    `before` the role-before facts the first slice read before its write. [] for other roles, without wait, or when
+    nothing ks-apiserver serves changes."""
+    if p["role"] != "host" or not p["wait"] or not hasattr(impl, "role_serving_changes"):
+        return []
+    served = (before or {}).get("proxy_publish_address") if before else impl.role_serving_address(target)
+    if carried is None and not impl.role_serving_changes(served, options):
+        return []
+    name, ref = p["cluster_name"], impl.ROLE_SERVING_OBJECT
+    obj = "%s %s/%s" % (ref["kind"], ref["namespace"], ref["name"])
+    served = served or "tower's Service address"
+    wanted = (options or {}).get("proxyPublishAddress") or "tower's Service address"
+    why = "ks-apiserver builds the agent Deployment with the address it read at start: restarted as the how-to does"
+    if carried is not None:
+        restart = steps.verify(SERVING_RESTART, SIDE, name, obj, lambda ctx: carried, carry=True, why=why)
+    else:
+        restart = steps.act(SERVING_RESTART, SIDE, name, obj, _restart(ref, impl, now, served, wanted), verb="patch",
+                            carry=True, why=why)
+    return [restart, _rollout_wait(p, impl, ref, obj)]
+
+
+def _restart(ref, impl, now, served, wanted):
+    def run(ctx):
+        conn = ctx.conn(SIDE)
+        at = now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # when the restart is made, not planned
+        out = {"restarted": False, "from": served, "to": wanted, "at": at, "generation": None}
+        if conn.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"]) is None:
+            ctx.warn("cluster '%s': no Deployment %s/%s to restart: ks-apiserver serves the new proxy address once it "
+                     "reads its kubesphere.yaml again" % (ctx.module.params["cluster_name"], ref["namespace"], ref["name"]))
+            return out
+        after = conn.merge_patch(ref["api_version"], ref["kind"], ref["name"], impl.role_serving_restart(at),
+                                 ref["namespace"])
+        return dict(out, restarted=True, generation=objects.get_path(after or {}, "metadata.generation"))
+    return run
+
+
+def _rollout_wait(p, impl, ref, obj):
+    name = p["cluster_name"]
+
+    def poll(ctx):
+        restart = ctx.values.get(SERVING_RESTART) or {}
+        if not restart.get("restarted"):
+            return True, "not restarted", None
+        dep = ctx.conn(SIDE).get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"])
+        done, state = impl.role_serving_rollout(dep)
+        if done and (objects.get_path(dep or {}, "metadata.generation") or 0) < (restart.get("generation") or 0):
+            done = False
+        return done, state, state
+
+    def fail(ctx, state):
+        restart = ctx.values.get(SERVING_RESTART) or {}
+        return KubeSphereError(
+            "cluster '%s': ks-apiserver's rollout restart did not complete within %s s (%s): its pods started before "
+            "it still hand out cluster-agents that dial %s, not %s. See `kubectl -n %s rollout status deployment %s`; "
+            "no agent was re-pointed yet" % (name, p["wait_timeout"], state, restart.get("from"), restart.get("to"),
+                                             ref["namespace"], ref["name"]),
+            cluster=name, obj=obj, code="ks_apiserver_not_restarted")
+
+    return steps.wait(SERVING_WAIT, SIDE, name, obj, "rolled out", poll, p["wait_timeout"],
+                      sleep=max(p["wait_sleep"], 0.2), fail=fail, condition=impl.ROLE_SERVING,
+                      why="every ks-apiserver pod then read the new proxy address at start")

@@ -9,16 +9,18 @@ read/cluster_state.kubefed_summaries.
 - `host(conn)`: read/cluster_state's state of the host (installer, Clusters, KubeFedClusters);
   `members(state)`: checks/federation's `members` from it; `kubefed_clusters(state)`: [{name, labels,
   ready, offline, reason}] ([] without kubefed).
-- `project(conn, name, workspace)`, `project_deletion(conn, name)`, `resource(conn, fed_type, target, name,
-  namespace)`: the objects each plan starts from (None when absent).
+- `project(conn, name, workspace)`, `project_deletion(conn, name)`, `workspace(conn, name, manager)`,
+  `resource(conn, fed_type, target, name, namespace)`: the objects each plan starts from (None when absent).
 - `ftcs`, `served_versions`, `namespaced_federated`, `federated_namespaces`: single reads."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.placement import placement_names
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
 HOST_PARTS = ("installer", "clusters", "kubefed")
@@ -66,6 +68,43 @@ def project(conn, name, workspace, state):
             "workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, workspace, if_served=True),
             "namespace": conn.get("v1", "Namespace", name),
             "federated_namespace": conn.get(v.TYPES_API_VERSION, "FederatedNamespace", name, name)}
+
+
+IAM_API_VERSION = "iam.kubesphere.io/v1alpha2"
+
+
+def workspace(conn, name, manager=None, state=None):
+    """What a workspace's plan and checks start from: the WorkspaceTemplate and KubeSphere's FederatedWorkspace
+    (None when absent), its projects [{name, clusters}] (host namespaces labelled with the workspace and not being
+    deleted, with their FederatedNamespace placement), the host's members (with `state`: the host's state), and the manager's User
+    ({"served": False} when the host serves no Users)."""
+    projects = []
+    for ns in conn.list("v1", "Namespace", label_selector="%s=%s" % (v.WORKSPACE_LABEL, name)) or []:
+        if ns["metadata"].get("deletionTimestamp"):  # a project being deleted holds the workspace no more
+            continue
+        ns_name = ns["metadata"]["name"]
+        fed = federated_namespace(conn, ns_name)
+        projects.append({"name": ns_name, "clusters": sorted(placement_names(fed) or []) if fed else []})
+    out = {"workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, name, if_served=True),
+           "federated_workspace": conn.get(v.TYPES_API_VERSION, "FederatedWorkspace", name, if_served=True),
+           "projects": projects, "manager": {"served": True, "user": None}}
+    if state is not None:
+        out["members"] = members(conn, state)
+    if manager:
+        user = conn.get(IAM_API_VERSION, "User", manager, if_served=True)
+        out["manager"] = {"served": user is not None or served(conn, IAM_API_VERSION, "User"), "user": user}
+    return out
+
+
+def served(conn, api_version, kind):
+    """Whether the cluster serves the kind."""
+    try:
+        conn.resource(api_version, kind)
+    except KubeSphereError as e:
+        if e.code == "kind_not_served":
+            return False
+        raise
+    return True
 
 
 def project_deletion(conn, name):

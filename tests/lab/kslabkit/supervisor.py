@@ -12,7 +12,11 @@
   tower's proxy (the lab plays tower's load balancer with a made-up IP) and the kubefed controller-manager
   (once the installer created the KubeFedConfig);
 - any cluster holding Deployment kubesphere-system/cluster-agent: the lab plays the kubelet and runs
-  tower's agent with that Deployment's own --name, --token and --proxy-server.
+  tower's agent with that Deployment's own --name, --token and --proxy-server;
+- Deployment kubesphere-system/ks-apiserver (the installer stand-in's): the lab plays its deployment controller
+  and kubelet: a change of its pod template (`kubectl rollout restart` sets an annotation) restarts the
+  ks-apiserver process, and once that process answers /kapis/version the Deployment's status says the rollout is
+  complete (observedGeneration = generation).
 Each process stops when what it follows goes away, and restarts when it changes. A process that dies is
 reported by name with the tail of its log, and started again after a back-off. Every process the
 supervisor starts is recorded in <state>/procs/<name>.json so `kslab down` stops it by pid, even after the
@@ -25,6 +29,7 @@ import os
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 
 import yaml
 
@@ -38,6 +43,7 @@ from .rest import ApiError, Rest
 log = logging.getLogger("kslab.supervisor")
 
 KS_NS = "kubesphere-system"
+KS_APISERVER_DEPLOYMENT = "/apis/apps/v1/namespaces/%s/deployments/ks-apiserver" % KS_NS
 FED_NS = "kube-federation-system"
 CONFIG_PATH = "/api/v1/namespaces/%s/configmaps/kubesphere-config" % KS_NS
 KS_POD_PORT = 9090  # ks-apiserver's container port in KubeSphere's chart
@@ -183,6 +189,29 @@ class Supervisor:
             self.egress[n].set(egress[n])
         self.https_proxy.set(https)
         self.reconcile(wanted)
+        self.report_rollouts()
+
+    def report_rollouts(self):
+        """The deployment controller's part for ks-apiserver: once the process of the Deployment's current
+        generation answers /kapis/version, its status says the rollout is complete."""
+        for name, r in list(self.running.items()):
+            spec = r["spec"]
+            if spec["kind"] != "ks-apiserver" or not spec.get("generation") or r.get("reported") == spec["generation"]:
+                continue
+            try:
+                with urllib.request.urlopen(spec["health"]["http"], timeout=2) as resp:
+                    if resp.status != 200:
+                        continue
+                rest = self.rest(spec["cluster"])
+                dep = rest.try_get(KS_APISERVER_DEPLOYMENT)
+                if not dep or dep["metadata"].get("generation") != spec["generation"]:
+                    continue
+                rest.merge_patch(KS_APISERVER_DEPLOYMENT + "/status", {"status": {
+                    "observedGeneration": spec["generation"], "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
+                    "availableReplicas": 1}})
+                r["reported"] = spec["generation"]
+            except (ApiError, OSError, ValueError):
+                continue
 
     def look(self, n, egress, https, agents_map, hosts):
         """What cluster `n` asks for, from its rendered kubesphere-config."""
@@ -234,9 +263,13 @@ class Supervisor:
         wd = self._workdir(n, "ks-apiserver")
         argv = [binary("ks-apiserver"), "--kubeconfig=%s" % self.kubeconfig(n, "ks-apiserver"),
                 "--bind-address=127.0.0.1", "--insecure-port=%d" % p["ks_apiserver"], "--secure-port=0", "--v=2"]
+        # its Deployment's pod template (a rollout restart changes its annotations): a new template, a new process
+        dep = self.rest(n).try_get(KS_APISERVER_DEPLOYMENT) or {}
+        template = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
         out = {"ks-apiserver@" + n: {
             "kind": "ks-apiserver", "cluster": n, "argv": argv, "cwd": wd, "files": {"kubesphere.yaml": rendered},
-            "key": _hash(argv, rendered), "address": "127.0.0.1:%d" % p["ks_apiserver"],
+            "key": _hash(argv, rendered, template), "address": "127.0.0.1:%d" % p["ks_apiserver"],
+            "generation": (dep.get("metadata") or {}).get("generation"),
             "health": {"http": "http://127.0.0.1:%d/kapis/version" % p["ks_apiserver"], "expect": "v3.4.1",
                        "what": "/kapis/version"},
         }}
@@ -341,7 +374,10 @@ class Supervisor:
                 "--kubernetes-service=127.0.0.1:%d" % c["port"],
                 "--kubesphere-service=127.0.0.1:%d" % c["ports"]["ks_apiserver"], "--v=2"]
         return {"agent@" + n: {"kind": "cluster-agent", "cluster": n, "argv": argv, "cwd": self._workdir(n, "agent"),
-                               "key": _hash(argv, dep["metadata"].get("uid")), "address": "-", "health": {}}}
+                               # a new pod template, a new pod (as a rollout: even when the new --proxy-server
+                               # reaches the same tower port as the old one)
+                               "key": _hash(argv, dep["metadata"].get("uid"), (dep.get("spec") or {}).get("template")),
+                               "address": "-", "health": {}}}
 
     # --- objects the lab keeps for the processes -----------------------------------------------------
 

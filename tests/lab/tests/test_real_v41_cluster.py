@@ -53,9 +53,10 @@ def collection_run(lab, playbook):
     return r.returncode, json.loads(r.stdout[r.stdout.index("{"):])
 
 
-def test_the_collection_detects_v41_and_refuses_to_manage_it_writing_nothing(v41_lab):
+def test_the_collection_detects_v41_and_its_host_role_step_writes_nothing(v41_lab):
     """Not a contract of KubeSphere's: the collection's version detection against a real v4.1 host (its real
-    Helm release record), and site.yml refusing the fleet before any write (this release manages 3.4 only)."""
+    Helm release record), and host_config.yml on it: the role is ks-core's Helm value, which the collection
+    reports and does not write (tests/integration/test_v41_roles.py has the rest)."""
     from auditlog import AuditLog  # noqa: PLC0415
 
     info = os.path.join(REPO, "tests", "lab", "tests", "v41_info.yml")
@@ -63,17 +64,20 @@ def test_the_collection_detects_v41_and_refuses_to_manage_it_writing_nothing(v41
     assert rc == 0, out.get("stats")
     facts = {h: r["cluster"] for t in out["plays"][0]["tasks"] for h, r in t["hosts"].items()}
     host = facts[v41_lab.host]
-    assert (host["kubesphere_line"], host["kubesphere_version"], host["version_managed"]) == ("4.1", "v4.1.3", False)
+    assert (host["kubesphere_line"], host["kubesphere_version"], host["version_managed"]) == ("4.1", "v4.1.3", True)
     assert host["ks_core_release"]["app_version"] == "v4.1.3" and host["ks_core_release"]["status"] == "deployed"
     assert host["version_evidence"].startswith("Helm release ks-core revision")
 
     audit = AuditLog.for_lab(v41_lab.env["KSLAB_STATE"])
     mark = audit.mark()
-    rc, out = collection_run(v41_lab, os.path.join(REPO, "playbooks", "site.yml"))
-    assert rc != 0
-    failed = [r for t in (t for p in out["plays"] for t in p["tasks"]) for r in t["hosts"].values() if r.get("failed")]
-    assert failed and failed[0]["code"] == "unsupported_version", failed
-    assert "KubeSphere 4.1 found (Helm release ks-core" in failed[0]["msg"]
+    rc, out = collection_run(v41_lab, os.path.join(REPO, "playbooks", "host_config.yml"))
+    assert rc == 0, out.get("stats")
+    results = [r for t in (t for p in out["plays"] for t in p["tasks"]) if "Set the host role" in t["task"]["name"]
+               for r in t["hosts"].values()]
+    assert len(results) == 1 and not results[0].get("failed"), results
+    assert (results[0]["changed"], results[0]["applied"], results[0]["kubesphere_line"]) == (False, True, "4.1")
+    assert results[0]["result"]["multicluster"]["clusterRole"] == "host"
+    assert not any(s.get("changed") for s in out["stats"].values()), out["stats"]
     audit.sync(v41_lab)
     assert audit.writes_by_collection_alone(since=mark) == []
 

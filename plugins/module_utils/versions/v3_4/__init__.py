@@ -22,7 +22,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, clean, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, apiserver, clean, components, installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
 
 VERSION = "3.4"
@@ -162,7 +162,8 @@ def role_before_facts(state):
     rendered role, status.core.enabledTime and the role in the spec."""
     cc = state["cluster_configuration"]
     return {"config_role": installer.config_role(state["config"]), "enabled_time": installer.core_enabled_time(cc),
-            "role_before": installer.spec_role(cc) if cc else "none"}
+            "role_before": installer.spec_role(cc) if cc else "none",
+            "proxy_publish_address": apiserver.served_address(state["config"])}
 
 
 def role_condition(role):
@@ -206,6 +207,30 @@ def role_timeout(role, timeout, left, state, before, conn):
                ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE, installer.RERUN_HINT))
 
 
+# --- the host's proxy address changed: ks-apiserver serves it after a rollout restart (versions/v3_4/apiserver.py)
+ROLE_SERVING_OBJECT = apiserver.DEPLOYMENT
+ROLE_SERVING = "ks-apiserver's rollout complete (its pods serve the new proxy address)"
+
+
+def role_serving_address(state):
+    """The proxy address ks-apiserver serves from the rendered config (None: tower's Service address)."""
+    return apiserver.served_address(state.get("config"))
+
+
+def role_serving_changes(served, options):
+    """The host's options change the proxy address ks-apiserver serves (`served`: role_serving_address before)."""
+    return apiserver.serves_changes(served, options)
+
+
+def role_serving_restart(now):
+    return apiserver.restart_patch(now)
+
+
+def role_serving_rollout(deployment):
+    """(done, state) of ks-apiserver's rollout."""
+    return apiserver.rollout(deployment)
+
+
 # --- import (member state present) --------------------------------------------------------------------
 # tower initialises a proxy member's Cluster (Initialized, its token), the cluster-agent is the Deployment
 # ks-apiserver's /agent/deployment API hands out (versions/v3_4/agent.py), it connects (AgentAvailable).
@@ -239,6 +264,25 @@ def agent_needs_update(live, desired):
 def agent_shown(deployment):
     """The agent Deployment as results and diffs show it: normalized, its token masked."""
     return agent.mask(common.normalize(deployment)) if deployment else deployment
+
+
+# --- a proxy member's agent re-pointed (the host's address changed): tower's record of a fresh connection
+AGENT_RECONNECTED = "connected again (tower's AgentAvailable True, written after the re-point)"
+
+
+def agent_proxy_server(deployment):
+    """The address the live cluster-agent Deployment dials (None without one)."""
+    return agent.proxy_server(deployment)
+
+
+def agent_connection(cluster):
+    """tower's last record of the agent's connection: {status, time, message} of AgentAvailable, or None."""
+    return agent.connection(cluster)
+
+
+def agent_reconnected(cluster, before):
+    """tower recorded a connection after `before` (agent_connection read before the re-point)."""
+    return agent.reconnected(cluster, before)
 
 
 def jwt_secret(config):
@@ -311,9 +355,9 @@ def project_federated_namespace(name, workspace, clusters, labels=None, annotati
                                           settings=settings)
 
 
-def workspace_template(name, clusters):
+def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
     """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
-    return federation.workspace_template(name, clusters)
+    return federation.workspace_template(name, clusters, manager=manager, labels=labels, annotations=annotations)
 
 
 # --- a clean member (versions/v3_4/clean.py): the workspace conflict checkWorkspaces refuses, the one

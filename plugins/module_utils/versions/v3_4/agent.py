@@ -267,3 +267,41 @@ def _node_ip(nodes):
             if ip:
                 return ip
     return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# tower's record of the agent's connection (tower v0.2.1 pkg/proxy/proxy.go `Update`): on every agent that
+# completes its handshake, tower rewrites the Cluster's AgentAvailable condition (status True, message "Agent has
+# connected to proxy successfully.", lastUpdateTime = lastTransitionTime = now, a new kubeconfig issued); when the
+# last connection of a cluster closes, the same with status False ("Agent has not connected to proxy."). A
+# condition whose times differ from those read before a re-point was therefore written by a connection (or
+# disconnection) after it: True then is a fresh connection, never the Ready state left from before.
+
+CONNECTION_CONDITION = "AgentAvailable"
+
+
+def connection(cluster):
+    """{status, time, message} of tower's AgentAvailable condition on the Cluster (time: its lastUpdateTime, else
+    lastTransitionTime), None when tower never wrote one. Safe to print."""
+    found = None
+    for cond in objects.get_path(cluster or {}, "status.conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == CONNECTION_CONDITION:
+            found = cond
+    if found is None:
+        return None
+    return {"status": found.get("status"), "time": found.get("lastUpdateTime") or found.get("lastTransitionTime"),
+            "message": found.get("message") or ""}
+
+
+def reconnected(cluster, before):
+    """True when tower recorded a connection of the agent after `before` (connection() read before the re-point,
+    None when there was none): AgentAvailable True with other times than before's."""
+    now = connection(cluster)
+    if not now or now.get("status") != "True":
+        return False
+    return not before or (now.get("time"), now.get("status")) != (before.get("time"), before.get("status"))
+
+
+def proxy_server(deployment):
+    """The address a cluster-agent Deployment dials (its --proxy-server), None without one."""
+    return flags(deployment).get("proxy-server") if deployment else None

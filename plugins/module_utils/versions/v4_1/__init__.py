@@ -16,8 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import join, member_health, unbind
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import role as helm_role
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import helm_role, join, member_health, unbind
 
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
@@ -32,7 +31,7 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
     return member_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
 
 
-# --- role, status (versions/v4_1/role.py: the role is the Helm value multicluster.role of ks-core, which the
+# --- role, status (versions/v4_1/helm_role.py: the role is the Helm value multicluster.role of ks-core, which the
 # collection does not change; the role step checks and reports, and never writes on 4.1)
 ROLE_BY_HELM = True  # operations/role.py: no role object to patch, no wait (3.4: False)
 ROLE_SOURCE = helm_role.ROLE_SOURCE
@@ -47,7 +46,7 @@ def role(state):
 
 
 def role_problems(p, target, host=None, peers=()):
-    """(guards, problems) before the role step on 4.1 (versions/v4_1/role.py `problems`)."""
+    """(guards, problems) before the role step on 4.1 (versions/v4_1/helm_role.py `problems`)."""
     return helm_role.problems(p, target, host, peers)
 
 

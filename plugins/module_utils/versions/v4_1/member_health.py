@@ -40,21 +40,11 @@ def health(cluster, kubefed_cluster=None, kubefed_read=True):
            "kubefed": kf}
 
     def verdict(v, reason):
-        out.update(verdict=v, healthy=(v == "ready"), reason="cluster '%s': %s" % (name, reason) if name else reason)
-        return out
+        return ch.judged(out, name, v, reason)
 
-    if not cluster:
-        return verdict("absent", "no Cluster object")
-    if co.deleting(cluster):
-        return verdict("terminating", "the Cluster is being deleted (finalizers: %s)"
-                       % (", ".join(co.finalizers(cluster)) or "none"))
-    if co.connection_type(cluster) == "proxy" and not ch.ready(cluster):
-        if not ch.initialized(cluster):
-            return verdict("joining", "tower has not initialised the proxy connection yet (Initialized %s)"
-                           % ch._why(ch.condition(cluster, "Initialized")).strip())
-        if not ch.agent_available(cluster):
-            return verdict("agent_not_connected", "the cluster-agent on the member has not connected to tower "
-                           "(AgentAvailable %s)" % ch._why(ch.condition(cluster, "AgentAvailable")).strip())
+    early = ch.lifecycle(cluster) or ch.proxy_connection(cluster)
+    if early:
+        return verdict(*early)
     if not objects.get_path(cluster, co.KUBECONFIG_PATH):
         return verdict("joining", "the Cluster has no kubeconfig yet%s" % (
             " (tower writes it when the agent connects)" if co.connection_type(cluster) == "proxy" else ""))

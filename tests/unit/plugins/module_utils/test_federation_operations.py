@@ -308,3 +308,13 @@ def test_a_project_deletion_reports_namespaced_federated_objects_only():
     conn.list = lambda api_version, kind, namespace=None, **_kw: (
         [{"kind": kind, "metadata": {"name": "everywhere"}}] if kind == "FederatedWorkspace" else [])
     assert read.namespaced_federated(conn, "shop", [DEPLOYMENT_FTC, workspace_ftc]) == []
+
+
+def test_a_project_whose_workspace_does_not_exist_is_warned_about():
+    conn = host()
+    module = FakeModule(check_mode=False, diff=False, **project_params())
+    project.run(module, connect_to(conn))
+    assert [w for w in module.warnings if "workspace 'retail' does not exist" in w]
+    module = FakeModule(check_mode=False, diff=False, **project_params(name="shop2", workspace_placement=True))
+    project.run(module, connect_to(conn))
+    assert not [w for w in module.warnings if "does not exist" in w]

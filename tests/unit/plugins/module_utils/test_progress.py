@@ -124,7 +124,8 @@ def test_the_role_wait_ends_its_slice_pending_with_the_state_and_what_was_read_b
     assert "clusterRole 'none' (wanted 'host')" in pending["state"] and pending["timeout"] == 600
     assert pending["resume"]["key"] == "role-applied"
     assert pending["resume"]["carry"]["role-before"] == {"config_role": "none", "enabled_time": T0,
-                                                         "role_before": "none", "wrote": True}
+                                                         "role_before": "none", "wrote": True,
+                                                         "proxy_publish_address": None}
     # what the slice did travels with it: the write, the role before it
     assert e.value.result["changed"] is True and e.value.result["role_before"] == "none"
     assert e.value.result["result"]["spec"]["multicluster"]["clusterRole"] == "host"

@@ -145,3 +145,29 @@ def test_namespaces_and_workspaces_made_on_a_member_itself_are_a_warning():
     found = diagnose(f, inventory("m1", "m2", m1="prod"))
     assert codes(found) == [("warning", "made_on_member", "m1")]
     assert "namespaces team-dev and workspaces team" in found[0]["message"] and "adopt" in found[0]["fix"]
+
+
+def v41_fleet():
+    v41 = {"kubesphere_line": "4.1", "version_evidence": "Helm release ks-core revision 1"}
+    return {"host": facts("host", "host", clusters=[placed("m1", group="prod")], **v41),
+            "m1": facts("m1", "member", **v41),
+            "m2": facts("m2", "none", kubesphere_installed=False, kubesphere_line=None, jwt=None)}
+
+
+def test_a_member_of_a_v41_fleet_without_kubesphere_before_its_import_is_only_not_imported():
+    found = codes(diagnose(v41_fleet(), inventory("m1", "m2", m1="prod")))
+    assert found == [("warning", "not_imported", "m2")]
+    # on a 3.4 fleet the same member is not installed, as before
+    f = v41_fleet()
+    for x in f.values():
+        x["kubesphere_line"] = "3.4" if x["kubesphere_line"] else None
+    assert ("warning", "not_installed", "m2") in codes(diagnose(f, inventory("m1", "m2", m1="prod")))
+
+
+def test_v41_fixes_name_ks_core_and_spec_config_not_the_3_4_mechanism():
+    f = v41_fleet()
+    f["host"]["clusters"] = [placed("m1", health="joining", group="prod")]
+    f["m1"]["jwt_secret_hash"] = "sha256:bbb"
+    found = {x["code"]: x for x in diagnose(f, inventory("m1", "m2", m1="prod"))}
+    assert "KSCoreReady" in found["member_unhealthy"]["fix"] and "stays Ready" not in found["member_unhealthy"]["fix"]
+    assert "spec.config" in found["jwt_secret_differs"]["fix"] and "member_config" not in found["jwt_secret_differs"]["fix"]

@@ -75,7 +75,41 @@ def test_for_state_refuses_a_version_it_does_not_manage_naming_the_cluster_and_t
     assert "manages KubeSphere 3.4, 4.1 only, so nothing was changed" in e.value.reason
     assert versions.for_state(state(ks_core_release=helm_release.decode(record("v4.1.3")))) is v4_1
     assert versions.for_state(state(cluster_configuration=CC)) is v3_4
-    assert versions.for_state(state()) is v3_4  # nothing installed yet: the version the user installs
+    assert versions.for_state(state()) is v3_4  # nothing installed yet, no fleet line: the 3.4 default
+
+
+def test_4_1_is_served():
+    st = state(name="host", ks_core_release=helm_release.decode(record("v4.1.3")))
+    assert versions.detect(st)["managed"] is True
+    assert versions.for_state(st) is v4_1
+    assert versions.SUPPORTED == ("3.4", "4.1")
+
+
+def test_a_bare_cluster_takes_its_fleet_s_line_never_the_3_4_default():
+    host = state(name="host", ks_core_release=helm_release.decode(record("v4.1.3")))
+    bare = state(name="member1")
+    line = versions.fleet_line(host, ())
+    assert line == "4.1" and versions.for_state(bare, default=line) is v4_1
+    # without the host's connection: the peers' facts, the host's entry first
+    peers = [{"name": "host", "role": "host", "kubesphere_line": "4.1"}, {"name": "member2", "role": "none"}]
+    assert versions.fleet_line(None, peers) == "4.1"
+    assert versions.fleet_line(None, [{"name": "m", "role": "member", "kubesphere_line": "4.1"}]) == "4.1"
+    # a host without KubeSphere says nothing; its peers then do
+    assert versions.fleet_line(bare, peers) == "4.1"
+    # nothing tells, or the peers disagree (checks/versions.py refuses a mixed fleet): the 3.4 default
+    assert versions.fleet_line(None, ()) is None
+    assert versions.fleet_line(None, [{"name": "a", "kubesphere_line": "3.4"}, {"name": "b", "kubesphere_line": "4.1"}]) is None
+    assert versions.for_state(bare, default=None) is v3_4
+    # an unreachable host tells nothing
+    assert versions.fleet_line(dict(host, reachable=False), ()) is None
+    # a 3.4 host keeps its members on 3.4
+    assert versions.fleet_line(state(cluster_configuration=CC), ()) == "3.4"
+
+
+def test_member_needs_no_install_only_on_4_1():
+    assert versions.member_needs_no_install("4.1") is True
+    assert versions.member_needs_no_install("3.4") is False
+    assert versions.member_needs_no_install(None) is False
 
 
 def test_lines_of_versions():
