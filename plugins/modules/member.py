@@ -34,6 +34,24 @@ description:
     finding reported (a warning, or a failure with O(verify_strict))."
   - A rerun after a failure part-way finishes the job and leaves exactly one Cluster per member (a Cluster
     of the same name holding the same kube-system UID is this member).
+  - "On a KubeSphere 4.1 host (the version is detected from the host's C(ks-core) Helm release): the member needs
+    no KubeSphere (the host's controller installs the C(ks-core) release on it once its Cluster exists), so there
+    is no role, jwtSecret or ks-apiserver check on the member; reachability, the kubeconfig, clock skew and the
+    same cluster twice are checked as on 3.4, and a member whose C(kubesphere-system) namespace names another host
+    (annotation C(cluster.kubesphere.io/host-cluster), code C(managed_by_other_host)) or that runs its own
+    KubeSphere as a host (code C(member_is_host)) is refused. The wait is for KSCoreReady True and Ready True and
+    shows the member's C(ks-core) release while it installs; a timed-out wait says what that release says. A first
+    install left C(pending-install) for over 6 minutes (an install stopped by a ks-controller-manager restart: Helm
+    then refuses every retry) has its release record deleted and the Cluster annotated C(kubesphere.io/syncAt), with
+    a warning, so the host installs again. The
+    verification reads the member's C(kubesphere-system) annotations C(cluster.kubesphere.io/name) and
+    C(cluster.kubesphere.io/host-cluster). O(dedicated_credential) works as on 3.4. Proxy members are refused before
+    any write: C(extension_missing) without the tower extension on the host (no Service C(kubesphere-system/tower)),
+    C(proxy_not_supported) with it (this release imports 4.1 members direct only)."
+  - "O(state=absent) on a KubeSphere 4.1 host deletes the Cluster and waits until it is gone: no webhook workaround
+    and no O(force) for a dead member (v4.1.3 registers no Cluster webhook). C(ks-core) stays on the member
+    (C(helm uninstall ks-core -n kubesphere-system) removes it); a member KubeSphere could not reach keeps its
+    C(kubesphere-system) annotations, which the report names with the command that removes them."
   - The stored kubeconfig, the agent's token and the jwtSecrets are never returned, logged or shown in a
     diff; the kubeconfig shows as a mask carrying its fingerprint, so a rotation still shows.
   - Connection options left unset are not taken from C(K8S_AUTH_*) environment variables.

@@ -357,9 +357,9 @@ def previous_names(member):
     return out
 
 
-def identity_problems(name, member, host):
+def identity_problems(name, member, host, former_names=True):
     """The member's identity (kube-system UID) against the Clusters of this host and of other hosts, the
-    v4 host annotation, and the names a former import left behind."""
+    v4 host annotation, and (`former_names`, KubeSphere 3.4's rule) the names a former import left behind."""
     out = []
     uid = member.get("kube_system_uid")
     host_label = host.get("name") or "host"
@@ -384,9 +384,11 @@ def identity_problems(name, member, host):
     annotated = (member.get("ks_namespace_annotations") or {}).get(vocabulary.HOST_CLUSTER_ANNOTATION)
     if annotated and annotated != host_label:
         out.append(problem("managed_by_other_host", name, "cluster '%s': its kubesphere-system namespace says it is "
-                           "managed by host '%s' (%s, KubeSphere v4): unbind it there first"
-                           % (name, annotated, vocabulary.HOST_CLUSTER_ANNOTATION)))
-    if name not in imported_here:
+                           "managed by host '%s' (%s, KubeSphere v4): unbind it there first; when that host is gone, "
+                           "remove the annotations (kubectl annotate namespace %s %s- %s-)"
+                           % (name, annotated, vocabulary.HOST_CLUSTER_ANNOTATION, vocabulary.KS_NAMESPACE,
+                              vocabulary.HOST_CLUSTER_ANNOTATION, vocabulary.CLUSTER_NAME_ANNOTATION)))
+    if former_names and name not in imported_here:
         earlier = {old: why for old, why in previous_names(member).items()
                    if old != name and old not in imported_here}
         for old, why in sorted(earlier.items()):

@@ -26,20 +26,21 @@ def confirm_problems(name, confirm):
                     % (name, given, name))]
 
 
-def unbind_problems(name, confirm, cluster, member, kubefed_cluster=None, force=False):
+def unbind_problems(name, confirm, cluster, member, kubefed_cluster=None, force=False, dead=None):
     """Every check before an unbind writes anything.
 
     cluster          the host's Cluster object (None when absent: nothing to unbind on the host)
     member           {reachable: bool, error: text} from reading the member with its own connection
     kubefed_cluster  the host's KubeFedCluster (None when absent)
     force            allow the dead-member path (webhook configuration removed and restored)
+    dead             the version's test for that path (versions/: 3.4 this module's `dead`; 4.1 never)
     A member the inventory cannot read but the host's kubefed reaches is not dead: the normal path
     applies (the member-side steps are then skipped and reported as staying)."""
     out = confirm_problems(name, confirm)
     if cluster is not None and co.is_host(cluster):
         out.append(problem("unbind_host", name, "cluster '%s' is the host's own Cluster (label %s): the host cannot "
                            "be unbound; change its role instead" % (name, HOST_LABEL)))
-    if dead(cluster, member, kubefed_cluster) and not force:
+    if (dead or _dead)(cluster, member, kubefed_cluster) and not force:
         kf = cluster_health.kubefed_state(kubefed_cluster)
         out.append(problem("member_unreachable_needs_force", name, "cluster '%s' is unreachable (%s%s): KubeSphere's "
                            "webhook would deny the removal of the Cluster's finalizer and the deletion would hang "
@@ -48,6 +49,10 @@ def unbind_problems(name, confirm, cluster, member, kubefed_cluster=None, force=
                            % (name, co.error_text((member or {}).get("error")),
                               "; KubeFedCluster Offline" if kf == "offline" else "", WEBHOOK_NAME)))
     return out
+
+
+def _dead(cluster, member, kubefed_cluster):
+    return dead(cluster, member, kubefed_cluster)
 
 
 def dead(cluster, member, kubefed_cluster):

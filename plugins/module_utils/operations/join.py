@@ -75,6 +75,8 @@ def import_member(module, ctx, read_conn, stored):
     facts = read(module, ctx, stored)
     impl = versions.for_state(facts["host_state"])
     result = {"changed": False, "name": p["name"], "connection_type": p["connection_type"]}
+    if impl.JOIN_NOTES and p["connection_type"] == "direct" and p["dedicated_credential"]:
+        result["notes"] = list(impl.JOIN_NOTES)
     if p["connection_type"] == "proxy":
         result["proxy"] = {k: facts["host"]["proxy"].get(k) for k in ("address", "source", "api_agrees")}
     if not (ctx.slicer.resuming and facts["live"] is not None):
@@ -138,16 +140,16 @@ def check(module, facts, read_conn, result, host_conn):
     """Every check before the first write: Refused with every problem found."""
     p = module.params
     impl = versions.for_state(facts["host_state"])
-    member = read_join.read_member(read_conn)
+    member = read_join.read_member(read_conn, probe_kubesphere=impl.MEMBER_NEEDS_KUBESPHERE)
     module.hide(impl.jwt_secret(member.get("config")))
     options = {"allow_loopback": p["allow_loopback"], "allow_insecure": p["allow_insecure"],
                "cert_expiry_margin_days": p["cert_expiry_margin_days"],
                "max_clock_skew": join_checks.max_skew(member, facts["host"], p["max_clock_skew"])}
-    problems = join_checks.import_problems(p["name"], p["connection_type"], member, facts["host"], facts["kubeconfig"],
-                                           options)
+    problems = impl.import_problems(p["name"], p["connection_type"], member, facts["host"], facts["kubeconfig"],
+                                    options)
     problems += version_checks.mixed_lines(p["name"], {
         facts["host_state"].get("name") or "host": versions.detect(facts["host_state"])["version"], p["name"]: member["kubesphere_line"]})
-    if member.get("reachable") and facts["kubefed"] is None:
+    if impl.CLEAN_MEMBER_CHECK and member.get("reachable") and facts["kubefed"] is None:
         problems += clean_problems(module, facts, impl, read_join.read_member_objects(read_conn, host_conn, impl), result)
     if problems:
         raise Refused(problems, "the checks before importing cluster '%s'" % p["name"], **result)

@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection, auth_params
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
@@ -30,10 +31,10 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.ex
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import files as file_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import files
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind as plans
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import unbind as reads
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import WEBHOOK_NAME
@@ -147,11 +148,16 @@ def read(module, p):
     member_conn = None
     if auth_params(p):
         member_conn = Connection(module, name, timeout=p.get("timeout") or DEFAULT_MEMBER_TIMEOUT)
+    impl = versions.for_state(cluster_state.require(cluster_state.read(host, parts=("installer",))))
     facts = reads.read_host(host, name)
-    facts["member"] = reads.read_member(member_conn)
+    if not impl.UNBIND_WEBHOOK:
+        facts["webhook"] = None  # a 4.1 host: no Cluster webhook to work around (its backup is never read)
+    facts["member"] = impl.unbind_read_member(member_conn)
     facts["host_label"] = host_label(p)
     facts["backup_file"] = backup_path(p["webhook_backup_dir"], host_label(p))
-    facts["webhook_backup"] = load_backup(facts["backup_file"]) if facts["webhook"] is None else None
+    facts["webhook_backup"] = load_backup(facts["backup_file"]) if impl.UNBIND_WEBHOOK and facts["webhook"] is None \
+        else None
+    facts["impl"] = impl
     return host, member_conn, facts
 
 
@@ -160,13 +166,15 @@ def run(module):
     name = p["name"]
     host, member_conn, facts = read(module, p)
     cluster, member = facts["cluster"], facts["member"]
+    impl = facts.get("impl") or versions.v3_4
     result = {"changed": False, "name": name, "member_reachable": bool(member.get("reachable")),
-              "health": cluster_health.health(cluster, facts["kubefed_cluster"]) if cluster else None}
+              "health": impl.health(cluster, facts["kubefed_cluster"]) if cluster else None}
     if not member.get("reachable"):
         result["member_error"] = member.get("error")
-    problems = checks.unbind_problems(name, p["confirm_unbind"], cluster, member, facts["kubefed_cluster"], p["force"])
+    problems = checks.unbind_problems(name, p["confirm_unbind"], cluster, member, facts["kubefed_cluster"], p["force"],
+                                      dead=impl.unbind_dead)
     io = UnbindIO(host, facts["backup_file"])
-    the_plan = plans.plan(name, facts, {k: p[k] for k in OPTIONS}, io)
+    the_plan = plans.plan(name, facts, {k: p[k] for k in OPTIONS}, io, impl)
     result["report"] = the_plan["report"]
     if any(s.id == "backup-webhook" for s in the_plan["steps"]):
         problems += file_checks.private_folder(name, files.folder_facts(os.path.dirname(facts["backup_file"])),
@@ -187,16 +195,19 @@ def run(module):
     if io.restored is not None:
         result["webhook_restored"] = io.restored
         result["webhook_backup"] = facts["backup_file"] if not io.restored else None
-    return verify(module, name, host, member_conn, member, outcome, executor, result)
+    return verify(module, name, host, member_conn, member, outcome, executor, result, impl)
 
 
-def verify(module, name, host, member_conn, member, outcome, executor, result):
+def verify(module, name, host, member_conn, member, outcome, executor, result, impl):
     """Read what is left (not in check mode when the plan writes: the plan is the answer) and fail when the
     host kept any."""
     if module.check_mode and result["changed"]:
         return result
-    after_member = reads.read_member(member_conn) if member_conn is not None and member.get("reachable") else None
-    result["remaining"] = plans.remaining(name, reads.host_leftovers(host, name), after_member)
+    after_member = impl.unbind_read_member(member_conn) if member_conn is not None and member.get("reachable") else None
+    left = reads.host_leftovers(host, name)
+    if not impl.UNBIND_WEBHOOK:
+        left.pop("webhook", None)
+    result["remaining"] = impl.unbind_remaining(name, left, after_member)
     executor.raise_failure("the unbind failed", code="unbind_failed", **result)
     if result["remaining"]["host"]:
         raise KubeSphereError("left on the host after the unbind: %s" % "; ".join(result["remaining"]["host"]),

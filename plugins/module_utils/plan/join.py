@@ -68,7 +68,7 @@ def plan(facts, params, impl=v3_4):
         if steps.writes(out) or any(s.kind == "wait" for s in out) or not impl.health(live, kubefed)["healthy"]:
             out.append(_pair_wait("healthy", name, impl.HEALTHY, lambda c, k: impl.health(c, k)["healthy"],
                                   params, impl, why="Ready alone proves little: a dead member keeps Ready True"))
-        verify = _verify(name, params, impl, {"cluster": live, "kubefed": kubefed})
+        verify = _verify(name, params, impl, {"cluster": live, "kubefed": kubefed}, (facts.get("host") or {}).get("name"))
         out.append(steps.verify("verify-usable", "member", name, describe(v.CLUSTER_KIND, name), verify,
                                 why="what Ready does not prove: the member's config names it, its version is known"))
     return out
@@ -319,10 +319,13 @@ def _pair_wait(step_id, name, what, predicate, params, impl, why=None):
         done = predicate(live, kubefed)
         state = impl.health(live, kubefed)["reason"]
         if not done and step_id == "healthy":
-            state = join_failed(ctx, name, impl, live, kubefed) or state
+            state = join_failed(ctx, name, impl, live, kubefed) or impl.wait_detail(ctx, name, live) or state
         return done, state, value
+
+    def fail(ctx, state):
+        return impl.healthy_timeout(ctx, name, params["wait_timeout"], state)
     return steps.wait(step_id, "host", name, describe(v.CLUSTER_KIND, name), what, poll, params["wait_timeout"],
-                      sleep=params.get("wait_sleep") or 5, why=why)
+                      sleep=params.get("wait_sleep") or 5, why=why, fail=fail if step_id == "healthy" else None)
 
 
 def join_failed(ctx, name, impl, live, kubefed):
@@ -347,15 +350,17 @@ def join_failed(ctx, name, impl, live, kubefed):
     raise error
 
 
-def _verify(name, params, impl, read_pair):
-    """The verification of the Cluster the health wait saw last (converged: the one read)."""
+def _verify(name, params, impl, read_pair, host_name=None):
+    """The verification of the Cluster the health wait saw last (converged: the one read): what the version
+    reads on the member (impl.verification_facts: 3.4 its kubesphere-config, 4.1 its kubesphere-system
+    annotations) and impl.usable_problems."""
     def run(ctx):
         if ctx.check_mode:
             return None
         pair = ctx.values.get("healthy") or read_pair
-        config = read_join.read_member_config(ctx.conn("member"))
-        ctx.hide(impl.jwt_secret(config))
-        problems = impl.usable_problems(name, pair["cluster"], pair["kubefed"], config)
+        found = impl.verification_facts(ctx.conn("member"), name, host_name)
+        ctx.hide(impl.jwt_secret(found))
+        problems = impl.usable_problems(name, pair["cluster"], pair["kubefed"], found, host_name=host_name)
         if problems and params.get("verify_strict"):
             raise KubeSphereError(format_problems(problems, "the verification after the import"), cluster=name,
                                   code=problems[0]["code"], problems=problems)

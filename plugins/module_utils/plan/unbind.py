@@ -191,7 +191,7 @@ def restored(backup, live):
 # the plan
 
 
-def plan(name, facts, options, io):
+def plan(name, facts, options, io, impl=None):
     """The ordered steps of an unbind (its checks are checks/unbind.py's, made before).
 
     facts    {host_label, cluster, kubefed_cluster, webhook (live, None when absent), webhook_backup (the
@@ -208,9 +208,11 @@ def plan(name, facts, options, io):
     webhook configuration (always, even after a failure) -> verify.
     When the live configuration is absent and a backup exists (a run stopped between deleting and
     restoring it, or an earlier slice of this run), the plan restores the backup -- on any path.
+    `impl` is the host's version (versions/; 3.4 when None): its unbind_dead (4.1: never, no webhook) and its
+    unbind_report.
     Returns {path: 'normal'|'dead'|'nothing', steps, report}."""
     cluster, member = facts.get("cluster"), facts.get("member") or {}
-    is_dead = dead(cluster, member, facts.get("kubefed_cluster"))
+    is_dead = (impl.unbind_dead if impl is not None else dead)(cluster, member, facts.get("kubefed_cluster"))
     host = facts.get("host_label") or "host"
     out = []
     if options.get("remove_from_placements"):
@@ -227,10 +229,11 @@ def plan(name, facts, options, io):
         # check mode reports this plan without sending it, not even as dry runs: a dry-run patch of a dead
         # member's Cluster goes through KubeSphere's webhook, which dials the dead member and denies it
         step["dry_run"] = False
-    rep = report(name, cluster, member, facts.get("federated"),
-                 remove_agent=options.get("remove_agent", True) and not is_dead,
-                 cleanup_member=options.get("cleanup_member") and not is_dead,
-                 remove_from_placements=options.get("remove_from_placements"))
+    make_report = impl.unbind_report if impl is not None else report
+    rep = make_report(name, cluster, member, facts.get("federated"),
+                      remove_agent=options.get("remove_agent", True) and not is_dead,
+                      cleanup_member=options.get("cleanup_member") and not is_dead,
+                      remove_from_placements=options.get("remove_from_placements"))
     path = "nothing" if not out else "dead" if is_dead else "normal"
     return {"path": path, "steps": out, "report": rep}
 

@@ -24,21 +24,26 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v
 KS_API_PROBE = "/api/v1/namespaces/%s/services/:ks-apiserver:/proxy/kapis/version" % v.KS_NAMESPACE
 SA_NAMESPACES = (v.KS_NAMESPACE, v.KUBEFED_NAMESPACE)
 READ_PARTS = ("version", "installer", "identity")
+TOWER_SERVICE = "tower"  # kubesphere-system/tower: tower (3.4 built in, 4.1 the tower extension)
 
 
-def read_member(conn):
-    """The member facts checks.join needs, read with `conn` (the stored kubeconfig for direct members)."""
+def read_member(conn, probe_kubesphere=True):
+    """The member facts checks.join needs, read with `conn` (the stored kubeconfig for direct members).
+    `probe_kubesphere` (the version's MEMBER_NEEDS_KUBESPHERE): probe its ks-apiserver and read its
+    ServiceAccounts (a 4.1 member needs no KubeSphere before its import: not read)."""
     state = cluster_state.read(conn, parts=READ_PARTS, samples=2)
     out = {"reachable": state["reachable"], "error": state["error"], "config": state["config"] or None,
            "kube_system_uid": state["kube_system_uid"],
            "ks_namespace_annotations": state["ks_namespace_annotations"],
            "clock": clock.combine([clock.sample_offset(*s) for s in state["date_samples"] or []]),
-           "kubesphere_api": None, "service_accounts": {},
+           "kubesphere_api": None, "service_accounts": {}, "ks_core_release": state["ks_core_release"],
            "kubesphere_line": versions.detect(state)["version"] if state["reachable"] else None}
     if not state["reachable"]:
         return out
     if not state["config_present"]:
         out["config"] = None
+    if not probe_kubesphere:
+        return out
     out["kubesphere_api"] = _probe_kubesphere_api(conn)
     for ns in SA_NAMESPACES:
         try:
@@ -85,6 +90,8 @@ def read_host(conn, peers, connection_type, allow_node_port=True, label="host"):
         service = conn.get("v1", "Service", ref[0], ref[1]) if ref else None
         nodes = conn.list("v1", "Node") if allow_node_port else []
         host["proxy"] = agent_mod.proxy_address(config, service, nodes, allow_node_port=allow_node_port)
+        host["tower_service"] = (service is not None if ref == (TOWER_SERVICE, v.KS_NAMESPACE)
+                                 else conn.get("v1", "Service", TOWER_SERVICE, v.KS_NAMESPACE) is not None)
     return host, state
 
 

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster_health
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
@@ -55,6 +56,38 @@ WEBHOOK_NAME = "cluster.kubesphere.io"
 WEBHOOK_SERVER_OWNED = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink",
                         "deletionTimestamp", "deletionGracePeriodSeconds")
 # kubefedctl's names on a joined member (KubeSphere joins with the host cluster name constant `kubesphere`)
+
+
+UNBIND_WEBHOOK = True  # the dead-member path: the webhook configuration removed and restored
+
+
+def unbind_dead(cluster, member, kubefed_cluster):
+    """True when the dead-member path applies (checks/unbind.py's `dead`)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import unbind as unbind_checks  # noqa: PLC0415
+
+    return unbind_checks.dead(cluster, member, kubefed_cluster)
+
+
+def unbind_read_member(conn):
+    """The member's facts for the report (read/unbind.py)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import unbind as unbind_reads  # noqa: PLC0415
+
+    return unbind_reads.read_member(conn)
+
+
+def unbind_report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
+                  remove_from_placements=False):
+    """What an unbind removes and what stays (plan/unbind.py's `report`)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind as unbind_plan  # noqa: PLC0415
+
+    return unbind_plan.report(name, cluster, member, federated, remove_agent=remove_agent,
+                              cleanup_member=cleanup_member, remove_from_placements=remove_from_placements)
+
+
+def unbind_remaining(name, host, member=None):
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import unbind as unbind_plan  # noqa: PLC0415
+
+    return unbind_plan.remaining(name, host, member)
 
 
 def kubefed_sa_name(name):
@@ -257,7 +290,40 @@ def jwt_secret(config):
     return installer.config_jwt_secret(config or {})
 
 
-def usable_problems(name, cluster, kubefed_cluster, member_config):
+# A 3.4 member must run KubeSphere before its import (role member, the host's jwtSecret, ks-apiserver up): the
+# import reads and checks that (checks/join.py), and the clean-member check before a first kubefed join.
+MEMBER_NEEDS_KUBESPHERE = True
+CLEAN_MEMBER_CHECK = True
+JOIN_NOTES = ()
+
+
+def import_problems(name, connection_type, member, host, kubeconfig=None, options=None):
+    """Every check before importing a member (checks/join.py)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks  # noqa: PLC0415
+
+    return join_checks.import_problems(name, connection_type, member, host, kubeconfig, options)
+
+
+def wait_detail(ctx, name, live):
+    """Nothing beside the health verdict while the health wait waits."""
+    return None
+
+
+def healthy_timeout(ctx, name, timeout, state):
+    """None: the executor's timeout error (the last verdict) says it."""
+    return None
+
+
+def verification_facts(conn, name, host_name=None):
+    """The member's rendered kubesphere-config (None when absent or unreadable): the host writes clusterName."""
+    try:
+        cm = conn.get("v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE)
+        return installer.parse_config(cm) if cm else None
+    except (KubeSphereError, ValueError):
+        return None
+
+
+def usable_problems(name, cluster, kubefed_cluster, member_config, host_name=None):
     """What Ready does not prove, checked after an import ([] when the member is usable)."""
     return usable.usable_problems(name, cluster, kubefed_cluster, member_config)
 

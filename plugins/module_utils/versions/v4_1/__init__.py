@@ -15,8 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import member_health
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import helm_role
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import helm_role, join, member_health, unbind
 
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
@@ -61,3 +61,64 @@ def role_shown(state):
 
 
 # --- import and unbind (versions/v4_1/join.py, versions/v4_1/unbind.py)
+# The import: checks, the health wait's words and timeout, the verification (versions/v4_1/join.py). A member
+# needs no KubeSphere before its import (no role, jwtSecret or ks-apiserver to check on it); KubeSphere 4.1 joins
+# no kubefed, so there is no workspace conflict and no permanent join failure to read.
+MEMBER_NEEDS_KUBESPHERE = False
+CLEAN_MEMBER_CHECK = False
+JOIN_NOTES = (join.CREDENTIAL_NOTE,)
+
+
+def import_problems(name, connection_type, member, host, kubeconfig=None, options=None):
+    return join.import_problems(name, connection_type, member, host, kubeconfig, options)
+
+
+def jwt_secret(config):
+    """The jwtSecret of a rendered kubesphere-config (authentication.issuer.jwtSecret; a secret: the caller
+    hides it)."""
+    return installer.config_jwt_secret(config or {})
+
+
+def join_failure(cluster):
+    """None: a 4.1 join has no permanent failure on the Cluster (a failed ks-core install writes no condition)."""
+    return None
+
+
+def wait_detail(ctx, name, live):
+    return join.wait_detail(ctx, name, live)
+
+
+def healthy_timeout(ctx, name, timeout, state):
+    return join.healthy_timeout(ctx, name, timeout, state)
+
+
+def verification_facts(conn, name, host_name=None):
+    """The member's kubesphere-system annotations (what the controller writes after a sync)."""
+    return join.read_identity(conn, name, host_name)
+
+
+def usable_problems(name, cluster, kubefed_cluster, facts, host_name=None):
+    return join.usable_problems(name, cluster, kubefed_cluster, facts, host_name)
+
+
+# The unbind (versions/v4_1/unbind.py): no Cluster webhook in v4.1.3's chart, so no dead-member path; ks-core
+# stays on the member; a dead member keeps its kubesphere-system annotations.
+UNBIND_WEBHOOK = False
+
+
+def unbind_dead(cluster, member, kubefed_cluster):
+    """False: without a Cluster webhook the controller removes its finalizer even when the member is dead."""
+    return False
+
+
+def unbind_read_member(conn):
+    return unbind.read_member(conn)
+
+
+def unbind_report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
+                  remove_from_placements=False):
+    return unbind.report(name, cluster, member, federated, remove_from_placements=remove_from_placements)
+
+
+def unbind_remaining(name, host, member=None):
+    return unbind.remaining(name, host, member)

@@ -171,7 +171,7 @@ def world(monkeypatch, live=None, kf=None, member_objects=(), member_line="3.4",
     monkeypatch.setattr(read_join, "read_host", lambda *a, **k: (
         {"name": "host", "config": HOST_CONFIG, "clusters": [o for o in (live,) if o], "kube_system_uid": "uid-host",
          "clock": 0.0, "other_hosts": {}}, {"config": HOST_CONFIG, "config_present": True}))
-    monkeypatch.setattr(read_join, "read_member", lambda conn: {
+    monkeypatch.setattr(read_join, "read_member", lambda conn, probe_kubesphere=True: {
         "reachable": True, "error": None, "config": {"multicluster": {"clusterRole": "member"},
                                                      "authentication": {"jwtSecret": JWT}},
         "kube_system_uid": "uid-member1", "ks_namespace_annotations": {}, "clock": 0.0,

@@ -73,6 +73,7 @@ def test_for_state_refuses_a_version_it_does_not_manage_naming_the_cluster_and_t
     assert e.value.code == "unsupported_version" and e.value.cluster == "member2"
     assert "KubeSphere 4.2 found (Helm release ks-core revision 1" in e.value.reason
     assert "manages KubeSphere 3.4, 4.1 only, so nothing was changed" in e.value.reason
+    assert versions.for_state(state(ks_core_release=helm_release.decode(record("v4.1.3")))) is v4_1
     assert versions.for_state(state(cluster_configuration=CC)) is v3_4
     assert versions.for_state(state()) is v3_4  # nothing installed yet, no fleet line: the 3.4 default
 
