@@ -17,4 +17,5 @@ from ansible_collections.kubesphere.multicluster.plugins.plugin_utils.sliced imp
 class ActionModule(SlicedModuleAction):
     MODULE = "kubesphere.multicluster.member"
     MAIN = main_of("member")
-    WRITE_KEYS = ("diff", "diff_agent", "changes", "credential_changes", "path")
+    # the plan of the slice that wrote (a later slice plans only the waits), as the other sliced modules
+    WRITE_KEYS = ("diff", "diff_agent", "changes", "credential_changes", "path", "plan")

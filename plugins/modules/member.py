@@ -270,6 +270,16 @@ problems:
   returned: on refusal
   type: list
   elements: dict
+repaired:
+  description:
+    - What the health wait had to write to get a stuck import going, one sentence each (also warned about); the run
+      then reports C(changed). Only on KubeSphere 4.1, for its known defect: ks-controller-manager restarts once when
+      the first member of a fresh host turns Ready, and a member whose ks-core install it was running is left with a
+      first release record C(pending-install) that Helm refuses every retry for; after 6 minutes the wait deletes that
+      record Secret on the member and annotates the Cluster C(kubesphere.io/syncAt) so KubeSphere installs again.
+  returned: when something was repaired
+  type: list
+  elements: str
 health:
   description: The verdict on the member (C(verdict), C(healthy), C(reason), C(cluster_ready), C(kubefed)).
   returned: state present, not in check mode

@@ -40,6 +40,7 @@ class Context:
         self.check_mode = bool(getattr(module, "check_mode", False))
         self.values = dict(self.slicer.resume.get("carry") or {})
         self.values.update(values or {})
+        self.repairs = []  # what a wait's poll had to write to get unstuck (see repaired)
 
     def conn(self, side):
         conn = self.connections.get(side)
@@ -54,6 +55,12 @@ class Context:
 
     def warn(self, text):
         self.module.warn(text)
+
+    def repaired(self, text):
+        """A poll wrote to get a stuck wait going (a known upstream defect's way out): it is warned about, and
+        the executor reports the run changed, with `repaired` in the result, like a write of the plan."""
+        self.repairs.append(text)
+        self.warn(text)
 
 
 class Outcome:
@@ -209,6 +216,11 @@ class Executor:
         header = step.get("object") or step.id
         return {"before_header": header, "after_header": header, "before": b, "after": a}
 
+    def note_repairs(self):
+        if self.ctx.repairs:
+            self.changed()
+            self.result["repaired"] = list(self.ctx.repairs)
+
     def wait(self, step):
         """Poll until done; read errors are retried until the time is up (the last one is the state), unless
         the step says retry_errors=False or the error is marked `final` (its poll raises to fail at once). `condition` (optional) is how
@@ -222,6 +234,7 @@ class Executor:
                 conn._deadline = None  # the connection's timeout bounds each poll, not the whole wait
             try:
                 done, state, value = step["poll"](self.ctx)
+                self.note_repairs()
                 if done:
                     return value
             except KubeSphereError as e:

@@ -214,10 +214,10 @@ def wait_detail(ctx, name, live, now=time.time):
         # console's "sync" does; its predicate watches that annotation)
         ctx.conn("host").merge_patch(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name,
                                      {"metadata": {"annotations": {SYNC_ANNOTATION: str(int(now()))}}})
-        ctx.warn("cluster '%s': the first install of ks-core on it was left pending-install by an install that "
-                 "stopped (ks-controller-manager restarted during it), so Helm refused every retry (\"another "
-                 "operation is in progress\"); its release record Secret %s/%s was deleted and the host's controller "
-                 "installs ks-core again" % (name, v.KS_NAMESPACE, stuck))
+        ctx.repaired("cluster '%s': the first install of ks-core on it was left pending-install by an install that "
+                     "stopped (ks-controller-manager restarted during it), so Helm refused every retry (\"another "
+                     "operation is in progress\"); its release record Secret %s/%s was deleted and the host's "
+                     "controller installs ks-core again" % (name, v.KS_NAMESPACE, stuck))
         return "%s; the stuck first install of ks-core was cleared, waiting for the host's controller to retry" % (
             member_health.health(live)["reason"])
     return "%s; %s" % (member_health.health(live)["reason"], release_text(release, error))

@@ -123,6 +123,9 @@ class Ctx:
     def warn(self, text):
         self.warnings.append(text)
 
+    def repaired(self, text):  # the executor's Context warns and reports the run changed
+        self.warnings.append(text)
+
     def conn(self, side):
         return self if side == "host" else self._conn
 
