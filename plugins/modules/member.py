@@ -273,10 +273,10 @@ problems:
 repaired:
   description:
     - What the health wait had to write to get a stuck import going, one sentence each (also warned about); the run
-      then reports C(changed). Only on KubeSphere 4.1, for its known defect: ks-controller-manager restarts once when
+      then reports C(changed). Only on KubeSphere 4.1, for its known defect (ks-controller-manager restarts once when
       the first member of a fresh host turns Ready, and a member whose ks-core install it was running is left with a
       first release record C(pending-install) that Helm refuses every retry for; after 6 minutes the wait deletes that
-      record Secret on the member and annotates the Cluster C(kubesphere.io/syncAt) so KubeSphere installs again.
+      record Secret on the member and annotates the Cluster C(kubesphere.io/syncAt) so KubeSphere installs again).
   returned: when something was repaired
   type: list
   elements: str
