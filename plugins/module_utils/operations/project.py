@@ -37,6 +37,8 @@ def run(module, connect=Connection):
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)
     impl = versions.for_state(state)
+    if versions.federation_problems(impl, cluster):
+        raise Refused(versions.federation_problems(impl, cluster), subject, changed=False)
     facts = read.project(conn, p["name"], p["workspace"], state)
     if ctx.slicer.resuming:
         desired = project_plan.federated_namespace(impl, p)

@@ -17,6 +17,7 @@ __metaclass__ = type
 import base64
 import copy
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
@@ -42,6 +43,8 @@ def run(module, connect=Connection):
     subject = describe(kind, name, namespace)
     _refuse(fchecks.name(subject, kind, name) + (fchecks.name(subject, "Namespace", namespace) if namespace else []),
             subject)
+    state = read.host(conn)
+    _refuse(versions.federation_problems(versions.for_state(state), cluster), subject)
     ftc_list = read.ftcs(conn)
     _refuse(fchecks.federated_type(subject, api_version, kind, ftc_list), subject)
     ftc = federated.find_ftc(ftc_list, api_version, kind)
@@ -55,7 +58,7 @@ def run(module, connect=Connection):
         return federation_run.run(module, ctx, plan, lambda _v: (
             {"result": {}, "rsp": None, "replicas": {}, "placement": []}, None), waits=False)
 
-    facts = read.resource(conn, types["federated"], types["target"], name, namespace, read.host(conn))
+    facts = read.resource(conn, types["federated"], types["target"], name, namespace, state)
     fed_ns = facts["federated_namespace"]
     project_names = (placement.placement_names(fed_ns) or []) if fed_ns else None
     if p.get("project_clusters") is not None:  # the project as this run leaves it (a check before its write)

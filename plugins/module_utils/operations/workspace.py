@@ -32,6 +32,8 @@ def run(module, connect=Connection):
         return delete(module, conn, ctx, subject, cluster)
     state = read.host(conn)
     impl = versions.for_state(state)
+    if versions.federation_problems(impl, cluster):
+        raise Refused(versions.federation_problems(impl, cluster), subject, changed=False)
     facts = read.workspace(conn, p["name"], p.get("manager"), state)
     if not ctx.slicer.resuming:
         check(module, facts, p, subject)

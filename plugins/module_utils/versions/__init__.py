@@ -89,3 +89,12 @@ def for_state(state, default=v3_4.VERSION):
         return implementation(default or v3_4.VERSION, cluster=state.get("name"),
                               evidence="the version of its fleet's host")
     return implementation(found["version"], cluster=state.get("name"), evidence=found["evidence"])
+
+
+def federation_problems(impl, cluster):
+    """[] when the version's multi-cluster projects and workspaces are written by this collection, else the one
+    problem (code not_supported_on_version) that refuses them before any write."""
+    if impl.FEDERATION_UNSUPPORTED is None:
+        return []
+    return [{"code": "not_supported_on_version", "cluster": cluster,
+             "message": "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED)}]

@@ -333,6 +333,9 @@ def usable_problems(name, cluster, kubefed_cluster, member_config, host_name=Non
 # console labels it plus a FederatedNamespace, and a workspace's placement is its WorkspaceTemplate's (KubeSphere's
 # workspacetemplate controller makes the FederatedWorkspace of it).
 
+# None: multi-cluster projects and workspaces are written as below (kubefed is built into KubeSphere 3.4)
+FEDERATION_UNSUPPORTED = None
+
 # the Namespace target, as federation's FederatedTypeConfig `namespaces` declares it
 NAMESPACE_TARGET = {"apiVersion": "v1", "kind": "Namespace", "group": "", "version": "v1", "plural": "namespaces",
                     "namespaced": False}
