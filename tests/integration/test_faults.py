@@ -5,13 +5,15 @@ converges with nothing duplicated (one Cluster per member) and nothing lost.
 One private lab for the module (host, member1, member2; roles set by host_config.yml and member_config.yml);
 the tests run in file order and each leaves the fleet as the next expects it:
 1. ks-controller-manager paused (SIGSTOP: the lab's supervisor restarts a process that dies) while member1 is
-   imported, and the host's kube-apiserver stopped and started again while that import waits;
+   imported, and the host's kube-apiserver stopped (SIGTERM) and started again while that import waits;
 2. the controller's ansible-playbook and its workers killed (SIGKILL) right after the Cluster member2 is made;
 3. a writer updating the Cluster member2 (PUT with its resourceVersion, as kubectl edit does) in a loop while
    the collection changes the same Cluster;
-4. member2's kube-apiserver stopped for good: the doctor says so; a forced unbind killed (SIGKILL) between
+4. kubefed paused (SIGSTOP) while a project is federated (a project federated before must stay untouched);
+5. member2's kube-apiserver stopped for good: the doctor says so; a forced unbind killed (SIGKILL) between
    deleting KubeSphere's webhook configuration and restoring it; its rerun finishes and restores it;
-5. the controller killed during a normal unbind of member1 (right after it deleted the Cluster)."""
+6. kubefed paused during a normal unbind of member1, whose first run is killed right after it deleted the
+   Cluster."""
 
 import json
 import os
@@ -146,13 +148,16 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
     pid = component_pid(lab, "ks-controller-manager")
     # one time slice for the whole wait (kubesphere_progress_interval): the restart lands inside the executor's
     # wait loop, not between two slices (a slice starts with the operation's reads, which are not retried)
-    play = import_play(lab, "member1", play_vars={"kubesphere_progress_interval": 600}, wait_timeout=75)
+    play = import_play(lab, "member1", play_vars={"kubesphere_progress_interval": 600}, wait_timeout=120)
     os.kill(pid, signal.SIGSTOP)
     try:
         mark = lab.audit.mark()
         proc = start_playbook(lab, play, "paused-join")
         try:
             wait_for(lambda: cluster(host, "member1"), 240, "Cluster member1 created", interval=0.2)
+            signalled = time.time()
+            # SIGTERM: kube-apiserver shuts down gracefully (about 60 s on the lab, refusing connections for part
+            # of it), then the lab starts it again: the wait (120 s) spans both
             kill_apiserver(lab, lab.host)
             stopped = time.time()
             restart_apiserver(lab, lab.host)
@@ -161,7 +166,8 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
         finally:
             if proc.poll() is None:
                 kill_group(proc)
-        print("host kube-apiserver down for %.1f s" % (restarted - stopped))
+        print("host kube-apiserver: %.1f s from SIGTERM to its end, then %.1f s until the new one answered"
+              % (stopped - signalled, restarted - stopped))
         assert proc.returncode != 0, out[-3000:]
         res = json.loads(out[out.index("{"):])["plays"][0]["tasks"][0]["hosts"]["localhost"]
         assert res.get("failed") and res["code"] == "timeout", res
@@ -183,7 +189,7 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
     finally:
         os.kill(pid, signal.SIGCONT)
     assert_imported_once(lab, ansible_run, "member1")
-    command = "ansible-playbook -i localhost, <play: member import of member1, wait_timeout: 75>"
+    command = "ansible-playbook -i localhost, <play: member import of member1, wait_timeout: 120>"
     record("faults", __file__, "controller-manager-paused-during-join",
            fault="ks-controller-manager stopped (SIGSTOP) during a join",
            moment="from before the Cluster is created until after the import's wait ended",
@@ -195,7 +201,8 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
                  "Cluster for the member's uid; a third run changes nothing",
            command=command)
     record("faults", __file__, "host-apiserver-restarted-during-import-wait",
-           fault="the host's kube-apiserver stopped (SIGTERM) and started again during an import's wait",
+           fault="the host's kube-apiserver stopped (SIGTERM: its graceful shutdown) and started again during an "
+                 "import's wait",
            moment="right after the Cluster was created, while the import waits for it to be healthy "
                   "(one time slice)",
            sees="nothing: the wait's reads are retried, it read the Cluster again from the restarted API server "
@@ -275,7 +282,7 @@ def test_a_writer_racing_on_the_same_cluster_cannot_make_the_collection_conflict
     try:
         wait_for(lambda: racer.updates >= 3, 60, "the racer's first updates", interval=0.1)
         runs = []
-        for value in ("one", "two", "three"):  # three changes of the Cluster while it is updated underneath
+        for value in ("one", "two"):  # two changes of the Cluster while it is updated underneath
             runs.append(ansible_run(import_play(lab, "member2", labels={"faults.test/run": value}), "localhost,",
                                     timeout=900))
     finally:
@@ -287,11 +294,11 @@ def test_a_writer_racing_on_the_same_cluster_cannot_make_the_collection_conflict
         assert run.rc == 0 and res["changed"] is True and res["health"]["verdict"] == "ready", run
     assert racer.errors == [] and racer.updates > 3
     live = cluster(host, "member2")
-    assert live["metadata"]["labels"]["faults.test/run"] == "three"
+    assert live["metadata"]["labels"]["faults.test/run"] == "two"
     assert live["metadata"]["annotations"][RACER] == racer.last  # the other writer's last change survives
     writes = collection_writes(lab, mark)
     patches = [r for r in writes if r.resource == "clusters" and r.name == "member2"]
-    assert [(r.verb, r.code) for r in patches] == [("patch", 200)] * 3, writes
+    assert [(r.verb, r.code) for r in patches] == [("patch", 200)] * 2, writes
     assert all(r.verb == "patch" for r in writes), writes
     # the race was real: between each run's last read of the Cluster and its patch, the other writer's update
     # changed the Cluster (its resourceVersion), so a write carrying the version read would have had a 409
@@ -307,21 +314,89 @@ def test_a_writer_racing_on_the_same_cluster_cannot_make_the_collection_conflict
     record("faults", __file__, "racing-writer-on-cluster",
            fault="a writer updating the same Cluster (GET then PUT with its resourceVersion, in a loop) while the "
                  "collection changes it",
-           moment="three imports of member2 with a new label each, all the while",
+           moment="two imports of member2 with a new label each, all the while",
            sees="nothing: the collection writes shared objects by merge patch, which carries no resourceVersion, "
-                "so the race cannot give it a 409 Conflict (the audit log: its three writes are PATCHes answered "
-                "200, each after the other writer had updated the Cluster since the collection read it); only the other writer's PUTs can conflict, and its last change survives beside the label",
+                "so the race cannot give it a 409 Conflict (the audit log: its two writes are PATCHes answered "
+                "200, each after the other writer had updated the Cluster since the collection read it); only the "
+                "other writer's PUTs can conflict, and its last change survives beside the label",
            rerun="not needed: every run succeeded, the Cluster has the last label and the other writer's last "
                  "annotation; still one Cluster",
            command="ansible-playbook -i localhost, <play: member import of member2, labels: {faults.test/run: ...}>")
 
 
-# --- 4. a member's kube-apiserver stopped for good: the doctor; a forced unbind killed mid-way ----------------
+# --- 4. kubefed paused during a federate -------------------------------------------------------------------------
+
+FEDNS = "/apis/types.kubefed.io/v1beta1/namespaces/%s/federatednamespaces/%s"
+
+
+def project_play(lab, name, wait_timeout, **args):
+    task = {"name": "project", "kubesphere.multicluster.federated_project": dict({
+        "kubeconfig": lab.kubeconfig(lab.host), "name": name, "workspace": "faults", "clusters": lab.members,
+        "wait": True, "wait_timeout": wait_timeout}, **args)}
+    return yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [task]}],
+                          sort_keys=False)
+
+
+def on_members(lab, ns):
+    return all(lab.client(m).try_get("/api/v1/namespaces/" + ns) for m in lab.members)
+
+
+def test_kubefed_paused_during_a_federate_fails_clearly_and_a_rerun_converges(fleet, ansible_run):
+    """A project already federated (`faults-keep`) stands for what must not be lost. kubefed is paused
+    (SIGSTOP) before a second project is federated with wait: the FederatedNamespace is written, nothing is
+    propagated, the wait ends with what is missing and what to check; resumed, a rerun converges."""
+    lab = fleet
+    host = lab.client(lab.host)
+    run = ansible_run(project_play(lab, "faults-keep", 240), "localhost,", timeout=900)
+    assert run.rc == 0, run
+    keep = host.get(FEDNS % ("faults-keep", "faults-keep"))
+    pid = component_pid(lab, "kubefed")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        mark = lab.audit.mark()
+        run = ansible_run(project_play(lab, "faults-shop", 30), "localhost,", timeout=900)
+        assert run.rc != 0, run
+        res = run.results("project")["localhost"]
+        assert res["failed"] and res["code"] == "timeout", res
+        msg = res["msg"]
+        assert "FederatedNamespace faults-shop/faults-shop" in msg and "kubefed has not propagated it" in msg, msg
+        assert "kubefed-controller-manager runs" in msg and "run this task again" in msg and "{" not in msg, msg
+        assert host.try_get(FEDNS % ("faults-shop", "faults-shop")) is not None
+        assert not any(lab.client(m).try_get("/api/v1/namespaces/faults-shop") for m in lab.members)
+        assert all(r.name in ("faults-shop", "faults") for r in collection_writes(lab, mark))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    run = ansible_run(project_play(lab, "faults-shop", 240), "localhost,", timeout=900)
+    assert run.rc == 0, run
+    assert on_members(lab, "faults-shop") and on_members(lab, "faults-keep")
+    fed = host.get("/apis/types.kubefed.io/v1beta1/federatednamespaces")["items"]
+    assert sorted(f["metadata"]["name"] for f in fed if f["metadata"]["name"].startswith("faults-")) == \
+        ["faults-keep", "faults-shop"]
+    assert host.get(FEDNS % ("faults-keep", "faults-keep"))["metadata"]["resourceVersion"] == \
+        keep["metadata"]["resourceVersion"]
+    run = ansible_run(project_play(lab, "faults-shop", 240), "localhost,", timeout=900)
+    assert run.rc == 0 and run.results("project")["localhost"]["changed"] is False, run
+    record("faults", __file__, "kubefed-paused-during-federate",
+           fault="kubefed stopped (SIGSTOP) during a federate",
+           moment="from before the project's FederatedNamespace is written until after its wait (wait: true) ended",
+           sees="the task fails (code timeout) naming FederatedNamespace faults-shop/faults-shop: kubefed has not "
+                "propagated it to every cluster within 30 s: kubefed has not reported yet; kubefed's controller on "
+                "the host has not processed the object yet: check that kubefed-controller-manager runs and its log, "
+                "then run this task again",
+           rerun="kubefed resumed (SIGCONT): the rerun converges (the Namespace on both members), one "
+                 "FederatedNamespace per project, the other project's untouched (same resourceVersion); a third "
+                 "run changes nothing",
+           command="ansible-playbook -i localhost, <play: federated_project faults-shop on member1, member2, "
+                   "wait: true, wait_timeout: 30>")
+
+
+# --- 5. a member's kube-apiserver stopped for good: the doctor; a forced unbind killed mid-way ----------------
 
 
 def test_the_doctor_names_a_member_whose_apiserver_is_stopped_for_good(fleet, ansible_run, tmp_path):
+    """member2's kube-apiserver killed (SIGKILL: a machine that died, no graceful shutdown) and never started again."""
     lab = fleet
-    kill_apiserver(lab, "member2")
+    kill_apiserver(lab, "member2", signal.SIGKILL)
     run = ansible_run(os.path.join(PLAYBOOKS, "doctor.yml"), lab.inventory,
                       extra_vars={"kubesphere_report_dir": str(tmp_path / "report")})
     assert run.rc != 0, run  # an error-level finding fails the doctor
@@ -334,7 +409,7 @@ def test_the_doctor_names_a_member_whose_apiserver_is_stopped_for_good(fleet, an
     assert "kubeconfig" in finding["fix"] and "doctor.yml again" in finding["fix"], finding
     assert not [k for k in errors if k[1] in (lab.host, "member1")], errors
     record("faults", __file__, "dead-member-doctor",
-           fault="a member's kube-apiserver stopped for good after it joined",
+           fault="a member's kube-apiserver stopped (SIGKILL) for good after it joined",
            moment="doctor.yml on the lab's inventory",
            sees="the doctor fails on an error-level finding: [unreachable] cluster 'member2' could not be read "
                 "(the API server is unreachable); fix: check its kubeconfig and context, the network path to its "
@@ -357,7 +432,8 @@ def test_a_forced_unbind_killed_while_the_webhook_is_deleted_is_finished_by_a_re
     backup, finishes the unbind and removes the backup."""
     lab = fleet
     host = lab.client(lab.host)
-    wait_for(lambda: condition(host.try_get("%s/member2" % KFC), "Offline", "True"), 300, "KubeFedCluster member2 Offline")
+    wait_for(lambda: condition(host.try_get("%s/member2" % KFC), "Offline", "True"), 300,
+             "KubeFedCluster member2 Offline")
     backups = str(tmp_path / "backups")
     extra = unbind_vars("member2", backups, kubesphere_unbind_force=True)
     proc = start_playbook(lab, os.path.join(PLAYBOOKS, "unbind.yml"), "killed-unbind", extra, lab.inventory)
@@ -391,24 +467,36 @@ def test_a_forced_unbind_killed_while_the_webhook_is_deleted_is_finished_by_a_re
                    "-e kubesphere_unbind_confirm=member2 -e kubesphere_unbind_force=true")
 
 
-# --- 5. the controller killed during a normal unbind --------------------------------------------------------------
+# --- 6. the controller killed during a normal unbind (kubefed paused) ----------------------------------------
 
 
 def test_the_controller_killed_mid_unbind_then_a_rerun_finishes_it(fleet, ansible_run, tmp_path):
+    """kubefed is paused (SIGSTOP) for the whole unbind of member1 (the killed run and the rerun): the unbind
+    needs only KubeSphere's controller. The controller's run is killed right after it deleted the Cluster."""
     lab = fleet
     host = lab.client(lab.host)
     extra = unbind_vars("member1", str(tmp_path / "backups"))
-    proc = start_playbook(lab, os.path.join(PLAYBOOKS, "unbind.yml"), "killed-unbind-normal", extra, lab.inventory)
+    keep = host.get(FEDNS % ("faults-keep", "faults-keep"))
+    pid = component_pid(lab, "kubefed")
+    os.kill(pid, signal.SIGSTOP)
     try:
-        wait_for(lambda: (cluster(host, "member1") or {}).get("metadata", {}).get("deletionTimestamp")
-                 or cluster(host, "member1") is None, 300, "Cluster member1 deleted", interval=0.05)
+        proc = start_playbook(lab, os.path.join(PLAYBOOKS, "unbind.yml"), "killed-unbind-normal", extra, lab.inventory)
+        try:
+            wait_for(lambda: (cluster(host, "member1") or {}).get("metadata", {}).get("deletionTimestamp")
+                     or cluster(host, "member1") is None, 300, "Cluster member1 deleted", interval=0.05)
+        finally:
+            kill_group(proc)
+        run = ansible_run(os.path.join(PLAYBOOKS, "unbind.yml"), lab.inventory, extra_vars=extra, timeout=900)
+        assert run.rc == 0, run
+        assert cluster(host, "member1") is None and host.try_get("%s/member1" % KFC) is None
     finally:
-        kill_group(proc)
-    run = ansible_run(os.path.join(PLAYBOOKS, "unbind.yml"), lab.inventory, extra_vars=extra, timeout=900)
-    assert run.rc == 0, run
-    assert cluster(host, "member1") is None and host.try_get("%s/member1" % KFC) is None
+        os.kill(pid, signal.SIGCONT)
     assert restorable(host.get(VWC)) == restorable(lab.webhook_before)
     assert condition(cluster(host, lab.host), "Ready", "True")
+    # nothing lost: the projects stay (their placement still names member1: remove_from_placements was not set)
+    after = host.get(FEDNS % ("faults-keep", "faults-keep"))
+    assert after["spec"]["placement"] == keep["spec"]["placement"]
+    assert lab.client("member1").try_get("/api/v1/namespaces/faults-keep") is not None  # nothing removed there
     run = ansible_run(os.path.join(PLAYBOOKS, "unbind.yml"), lab.inventory, extra_vars=extra, timeout=900)
     assert run.rc == 0 and not run.changed_hosts(lab.members), run
     record("faults", __file__, "controller-killed-mid-unbind",
@@ -417,5 +505,16 @@ def test_the_controller_killed_mid_unbind_then_a_rerun_finishes_it(fleet, ansibl
            sees="the run is gone (no result)",
            rerun="the rerun finds the Cluster being deleted or gone and finishes: Cluster and KubeFedCluster gone, "
                  "the webhook configuration as before, the host's own Cluster Ready; a third run changes nothing",
-           command="ansible-playbook -i <inventory> playbooks/unbind.yml -e kubesphere_unbind_cluster=member1 "
-                   "-e kubesphere_unbind_confirm=member1")
+           command=UNBIND_MEMBER1)
+    record("faults", __file__, "kubefed-paused-during-unbind",
+           fault="kubefed stopped (SIGSTOP) during an unbind",
+           moment="from before the unbind of member1 until its rerun ended (with the SIGKILL above)",
+           sees="nothing: the unbind needs KubeSphere's controller, not kubefed (it removes the KubeFedCluster "
+                "itself)",
+           rerun="the rerun finishes the unbind while kubefed is still paused; resumed, the projects placed on "
+                 "member1 are untouched (FederatedNamespace placement as before, the Namespace left on member1)",
+           command=UNBIND_MEMBER1)
+
+
+UNBIND_MEMBER1 = ("ansible-playbook -i <inventory> playbooks/unbind.yml -e kubesphere_unbind_cluster=member1 "
+                  "-e kubesphere_unbind_confirm=member1")
