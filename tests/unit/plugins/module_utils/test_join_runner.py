@@ -69,7 +69,8 @@ def test_the_health_waits_timeout_says_when_kubesphere_never_acted_on_the_cluste
                                       dict(module.params)) if s.id == "healthy"]
     ctx = Context(module, {"host": host}, slicer=progress.Slicer(module.params, clock=lambda: now[0]))
     outcome = Executor(ctx, sleep=lambda s: now.__setitem__(0, now[0] + max(s, 1))).run(plan)
-    step, error = outcome.failed
+    assert outcome.failures
+    step, error = outcome.failures[0]
     assert step.id == "healthy" and isinstance(error, KubeSphereError) and error.code == "timeout"
     assert error.cluster == "member1" and "not healthy" in error.msg
     assert ("ks-controller-manager on the host has not acted on it" in error.msg) is hinted, error.msg
