@@ -37,6 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PLAYBOOKS = os.path.join(REPO, "playbooks")
 VENV_BIN = os.path.dirname(sys.executable)
 RACER = "faults.test/racer"
+HOLD = "kubesphere.multicluster.test/hold"
 
 pytestmark = pytest.mark.timeout(1500)
 
@@ -146,9 +147,9 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
     lab = fleet
     host = lab.client(lab.host)
     pid = component_pid(lab, "ks-controller-manager")
-    # one time slice for the whole wait (kubesphere_progress_interval): the restart lands inside the executor's
-    # wait loop, not between two slices (a slice starts with the operation's reads, which are not retried)
-    play = import_play(lab, "member1", play_vars={"kubesphere_progress_interval": 600}, wait_timeout=120)
+    # the default time slices (20 s): the host is down across the wait's polls and the start of later slices
+    # (a slice starts by reading again: execute/slicing.py's ride_out waits a host that does not answer out)
+    play = import_play(lab, "member1", wait_timeout=120)
     os.kill(pid, signal.SIGSTOP)
     try:
         mark = lab.audit.mark()
@@ -203,10 +204,11 @@ def test_controller_manager_paused_during_a_join_and_the_host_apiserver_restarte
     record("faults", __file__, "host-apiserver-restarted-during-import-wait",
            fault="the host's kube-apiserver stopped (SIGTERM: its graceful shutdown) and started again during an "
                  "import's wait",
-           moment="right after the Cluster was created, while the import waits for it to be healthy "
-                  "(one time slice)",
-           sees="nothing: the wait's reads are retried, it read the Cluster again from the restarted API server "
-                "(audit log) and ended with the timeout of the paused controller above, not with an unreachable host",
+           moment="right after the Cluster was created, while the import waits for it to be healthy (time slices "
+                  "of 20 s: the host is down across the wait's polls and the start of later slices)",
+           sees="nothing: the wait's polls and a later slice's reads are retried while the host does not answer; "
+                "it read the Cluster again from the restarted API server (audit log) and ended with the timeout of "
+                "the paused controller above, not with an unreachable host",
            rerun="the same rerun as above: one Cluster, health ready",
            command=command)
 
@@ -396,6 +398,12 @@ def test_kubefed_paused_during_a_federate_fails_clearly_and_a_rerun_converges(fl
 def test_the_doctor_names_a_member_whose_apiserver_is_stopped_for_good(fleet, ansible_run, tmp_path):
     """member2's kube-apiserver killed (SIGKILL: a machine that died, no graceful shutdown) and never started again."""
     lab = fleet
+    # a finalizer of another controller (the test's) holds the Cluster, so the forced unbind below waits for it
+    # with the webhook configuration deleted: the window its SIGKILL needs (set now: the webhook denies every
+    # update of a Cluster whose member it cannot reach)
+    host = lab.client(lab.host)
+    held = cluster(host, "member2")
+    host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": held["metadata"]["finalizers"] + [HOLD]}})
     kill_apiserver(lab, "member2", signal.SIGKILL)
     run = ansible_run(os.path.join(PLAYBOOKS, "doctor.yml"), lab.inventory,
                       extra_vars={"kubesphere_report_dir": str(tmp_path / "report")})
@@ -446,6 +454,9 @@ def test_a_forced_unbind_killed_while_the_webhook_is_deleted_is_finished_by_a_re
     backup = os.path.join(backups, files[0])
     assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600 and stat.S_IMODE(os.stat(backups).st_mode) == 0o700
     assert host.try_get(VWC) is None  # nothing restored it: the run was killed
+    # the other controller releases the Cluster (the webhook configuration is gone: the update is let through)
+    finalizers = cluster(host, "member2")["metadata"].get("finalizers") or []
+    host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": [f for f in finalizers if f != HOLD] or None}})
     run = ansible_run(os.path.join(PLAYBOOKS, "unbind.yml"), lab.inventory, extra_vars=extra, timeout=900)
     assert run.rc == 0, run
     assert cluster(host, "member2") is None and host.try_get("%s/member2" % KFC) is None
@@ -457,7 +468,8 @@ def test_a_forced_unbind_killed_while_the_webhook_is_deleted_is_finished_by_a_re
     record("faults", __file__, "controller-killed-mid-forced-unbind",
            fault="the controller's ansible-playbook and its workers killed (SIGKILL) during a forced unbind of a "
                  "dead member",
-           moment="right after it deleted the ValidatingWebhookConfiguration cluster.kubesphere.io (backed up first)",
+           moment="right after it deleted the ValidatingWebhookConfiguration cluster.kubesphere.io (backed up first), "
+                  "while it waits for the Cluster to go (held by another controller's finalizer until after the kill)",
            sees="the run is gone; the webhook configuration is missing and its backup is on the controller "
                 "(0600 in a 0700 folder)",
            rerun="the rerun restores the webhook configuration exactly from the backup (compared with the one "
