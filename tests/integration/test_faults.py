@@ -129,7 +129,8 @@ def assert_imported_once(lab, ansible_run, name, **args):
     nothing."""
     run = ansible_run(import_play(lab, name, **args), "localhost,", timeout=900)
     res = only_result(run)
-    assert run.rc == 0 and res["health"]["verdict"] == "ready", run
+    assert run.rc == 0, (res.get("code"), res.get("msg"), res.get("problems"))
+    assert res["health"]["verdict"] == "ready", run
     assert clusters_of_member(lab, name) == [name]
     run = ansible_run(import_play(lab, name, **args), "localhost,", timeout=900)
     assert run.rc == 0 and only_result(run)["changed"] is False, run
