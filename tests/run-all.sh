@@ -166,12 +166,13 @@ STAGES=("$@")
 
 # tests/integration in three parts of about equal length, split by file (times of a full run on the 2-core
 # machine: bad input 1411 s, join 743 s, the dead-member tests 369 s, forced unbinds 1203 s, federation 1002 s):
-# the first holds the import, connection, progress, install-time, proxy-address and bad-input tests, the third
+# the first holds the import, connection, progress, install-time, proxy-address, bad-input and fault tests (the
+# faults: about 6 min on a private lab of their own), the third
 # the tests that mostly wait on KubeSphere's and kubefed's timers on private labs of their own (forced unbinds
 # and the dead member; each operation's check-mode plan against its real run; version detection, clean members
 # and the doctor), the second every other file.
 INTEGRATION_1=(test_join.py test_connections.py test_progress.py test_install_config.py test_proxy_publish_address.py
-               test_bad_input.py)
+               test_bad_input.py test_faults.py)
 INTEGRATION_3=(test_forced_unbind_dead.py test_health_dead_member.py test_plan_*.py test_versions.py
                test_clean_member.py test_doctor.py)
 integration_files() {  # integration_files 1|2|3

@@ -27,17 +27,20 @@ REGENERATE = ("make evidence (renders docs/evidence.md from build/evidence/, whi
 
 # The faults issue 20 asks for, and the rows (keys) of build/evidence/faults that cover them.
 WANTED_FAULTS = [
-    ("the host's kube-apiserver restarted between two roles of site.yml, and during an import's wait", []),
-    ("ks-controller-manager stopped during a join", []),
-    ("kubefed stopped during a federate, and during an unbind", []),
+    ("the host's kube-apiserver restarted between two roles of site.yml", []),
+    ("the host's kube-apiserver restarted during an import's wait", ["host-apiserver-restarted-during-import-wait"]),
+    ("ks-controller-manager stopped during a join", ["controller-manager-paused-during-join"]),
+    ("kubefed stopped during a federate, and during an unbind",
+     ["kubefed-paused-during-federate", "kubefed-paused-during-unbind"]),
     ("tower restarted while a proxy member is connected; the proxy member's kube-apiserver restarted", []),
-    ("a writer racing the collection on the same object (409 Conflict on update)", []),
+    ("a writer racing the collection on the same object (409 Conflict on update)", ["racing-writer-on-cluster"]),
     ("an installer slower than the wait timeout", []),
-    ("the controller's process killed (SIGKILL) mid-import and mid-unbind", []),
+    ("the controller's process killed (SIGKILL) mid-import and mid-unbind",
+     ["controller-killed-mid-import", "controller-killed-mid-unbind", "controller-killed-mid-forced-unbind"]),
     ("a member's kube-apiserver stopped for good: status and unbind say so, the forced unbind succeeds on the first try",
      ["dead-member-status", "dead-member-inventory", "dead-member-unbind-refused", "dead-member-forced-unbind",
       "forced-unbind-dead-direct", "forced-unbind-dead-proxy"]),
-    ("a member's kube-apiserver stopped for good: the doctor says so", []),
+    ("a member's kube-apiserver stopped for good: the doctor says so", ["dead-member-doctor"]),
 ]
 
 PLACEHOLDERS = [  # what differs from one machine or run to the next: the checkout, the home folder, temp paths

@@ -105,12 +105,12 @@ def condition(obj, ctype, status=None):
     return None
 
 
-def kill_apiserver(lab, name):
-    """Stop a lab cluster's kube-apiserver for good (SIGTERM, then wait until the process is gone)."""
+def kill_apiserver(lab, name, sig=signal.SIGTERM):
+    """Stop a lab cluster's kube-apiserver for good (SIGTERM, or `sig`, then wait until the process is gone)."""
     pid = lab.state["clusters"][name]["pid"]
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         assert b"kube-apiserver" in f.read()  # the lab's own process, started for this test module
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
 
     def gone():
         if not os.path.exists("/proc/%d" % pid):

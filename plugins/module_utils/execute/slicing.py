@@ -21,7 +21,11 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
+
 OPTION = "_wait_slice"
+# the codes of a read that failed because a cluster did not answer (_k8s.error_code): retried by a later slice
+TRANSIENT = ("unreachable", "timeout")
 
 
 def wait_argspec(wait, wait_timeout, wait_sleep=None):
@@ -77,6 +81,30 @@ class Slicer:
             before = max(0, float(self.resume.get("elapsed") or 0)) + (self.clock() - self.started)
         return Wait(self, cluster, condition, timeout, before, key)
 
+    def ride_out(self, read, sleep=time.sleep, nap=5, reset=None):
+        """read() for a later slice of a wait (`resuming`): the slice starts by reading again, and a read that
+        fails because a cluster does not answer (codes in TRANSIENT: an API server restarting) is retried as
+        the wait itself retries its polls, until the slice ends (WaitPending: the next slice reads again) or
+        the wait's time is spent (the error is raised). `reset()` runs before each retry (the connections'
+        time bounds). Not resuming, or an earlier slice that handed no timeout: read() once."""
+        timeout = self.resume.get("timeout")
+        if not self.resuming or timeout is None:
+            return read()
+        wait = self.wait(self.resume.get("cluster"), self.resume.get("condition") or self.resume["key"], timeout,
+                         key=self.resume["key"])
+        while True:
+            try:
+                return read()
+            except KubeSphereError as e:
+                if e.code not in TRANSIENT or wait.spent():
+                    raise
+                state = e.msg
+            carry = dict((k, v) for k, v in self.resume.items() if k in ("carry", "done"))
+            wait.check(lambda: state, **carry)
+            sleep(wait.nap(nap))
+            if reset is not None:
+                reset()
+
     def ran(self):
         return self.clock() - self.started
 
@@ -113,7 +141,8 @@ class Wait:
         slice_left = self.slicer.left()
         if slice_left is not None and slice_left <= 0 and not self.spent():
             elapsed = self.elapsed()
-            handed = dict(resume, cluster=self.cluster, key=self.key, elapsed=round(elapsed, 1))
+            handed = dict(resume, cluster=self.cluster, key=self.key, elapsed=round(elapsed, 1), timeout=self.timeout,
+                          condition=self.condition)
             error = WaitPending(self.cluster, self.condition, describe_state(), elapsed, self.timeout, handed)
             error.pending["ran"] = round(self.slicer.ran(), 1)
             raise error

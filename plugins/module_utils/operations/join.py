@@ -72,7 +72,10 @@ def import_member(module, ctx, read_conn, stored):
     """Read, check, plan, execute (the connections are the context's; `read_conn` reads the member as the
     host will reach it)."""
     p = module.params
-    facts = read(module, ctx, stored)
+    # a later slice of the wait reads again first: a host that does not answer for a moment (its API server
+    # restarting) is waited out as the wait's own polls are, not a failure of the run
+    facts = ctx.slicer.ride_out(lambda: read(module, ctx, stored), nap=p.get("wait_sleep") or 5,
+                                reset=lambda: reset_bounds(ctx))
     impl = versions.for_state(facts["host_state"])
     result = {"changed": False, "name": p["name"], "connection_type": p["connection_type"]}
     if impl.JOIN_NOTES and p["connection_type"] == "direct" and p["dedicated_credential"]:
@@ -106,6 +109,13 @@ def import_member(module, ctx, read_conn, stored):
                 error.result.setdefault(key, value)
         raise error
     return compose(module, ctx, facts, impl, outcome, result)
+
+
+def reset_bounds(ctx):
+    """Each retried read gets its connections' whole time bound again (as each poll of a wait does)."""
+    for conn in ctx.connections.values():
+        if hasattr(conn, "_deadline"):
+            conn._deadline = None
 
 
 def read(module, ctx, stored):

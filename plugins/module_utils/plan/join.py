@@ -309,6 +309,13 @@ def _apply_agent(name, address, image, impl):
 # --- waits on the host's Cluster and the verification ------------------------------------------------------
 
 
+# a Cluster with no condition at all: KubeSphere's controller has not acted on it (yet: it does within seconds)
+NO_CONDITION = ("; the Cluster has no status condition at all: KubeSphere's ks-controller-manager on the host has not "
+                "acted on it (if this lasts: check that it runs and reaches the host's API server, "
+                "kubectl -n kubesphere-system get pods -l app=ks-controller-manager, and its log), then run the "
+                "import again")
+
+
 def _pair_wait(step_id, name, what, predicate, params, impl, why=None):
     """Wait until predicate(Cluster, KubeFedCluster) holds; the value is the last Cluster (and KubeFedCluster
     for `healthy`). Host read errors are retried (the executor)."""
@@ -320,6 +327,8 @@ def _pair_wait(step_id, name, what, predicate, params, impl, why=None):
         state = impl.health(live, kubefed)["reason"]
         if not done and step_id == "healthy":
             state = join_failed(ctx, name, impl, live, kubefed) or impl.wait_detail(ctx, name, live) or state
+            if live is not None and not objects.get_path(live, "status.conditions"):
+                state += NO_CONDITION
         return done, state, value
 
     def fail(ctx, state):

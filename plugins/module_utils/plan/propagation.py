@@ -56,6 +56,17 @@ def state(obj):
                        "; " + ", ".join(others) if others else "")
 
 
+def silent(obj):
+    """What to do when kubefed has not processed the object's last change (no status, or an older generation):
+    its controller is stopped or busy. Empty otherwise."""
+    prop = drift.propagation(obj or {})
+    if obj and prop["status"] is not None and not prop["stale"]:
+        return ""
+    return ("; kubefed's controller on the host has not processed %s: check that kubefed-controller-manager runs "
+            "(kubectl -n kube-federation-system get pods) and its log, then run this task again" % (
+                "the object yet" if obj else "anything (the object was not read)"))
+
+
 def last(values):
     """The federated object the wait read last (None before its first poll)."""
     return values.get(WAIT_ID + ".last")
@@ -73,9 +84,8 @@ def wait(cluster, api_version, kind, name, namespace, clusters, timeout, replica
         return settled(obj, clusters, replicas), state(obj), obj
 
     def fail(ctx, _state):
-        return KubeSphereError("kubefed has not propagated it to every cluster within %d s: %s"
-                               % (timeout, drift.propagation(last(ctx.values) or {})),
-                               cluster=cluster, obj=obj_text, code="timeout")
+        return KubeSphereError("kubefed has not propagated it to every cluster within %d s: %s" % (
+            timeout, state(last(ctx.values)) + silent(last(ctx.values))), cluster=cluster, obj=obj_text, code="timeout")
 
     return steps.wait(WAIT_ID, "host", cluster, obj_text,
                       "propagated by kubefed to %s" % (", ".join(clusters) or "no cluster"), poll, timeout,

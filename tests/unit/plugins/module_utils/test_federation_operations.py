@@ -135,8 +135,23 @@ def test_a_later_slice_only_goes_on_waiting_when_a_member_went_offline():
     assert not isinstance(e.value, Refused)
     assert e.value.code == "timeout" and e.value.cluster == "host"
     assert "kubefed has not propagated it to every cluster within 30 s" in e.value.msg
+    assert "kubefed-controller-manager" not in e.value.msg  # kubefed processed it: it said why it did not propagate
     assert [s["id"] for s in e.value.result["plan"]] == [propagation.WAIT_ID]
     assert e.value.result["propagation"]["status"] == "False" and e.value.result["changed"] is False
+
+
+def test_a_wait_kubefed_never_answered_says_to_check_its_controller():
+    """kubefed stopped (tests/integration/test_faults.py pauses it): the FederatedNamespace never gets a status;
+    the timeout says so in words (no dict) and what to check."""
+    conn = host()
+    run_project(conn)
+    resume = {"seconds": 5, "elapsed": 60, "resume": {"cluster": "host", "key": propagation.WAIT_ID, "elapsed": 60}}
+    with pytest.raises(KubeSphereError) as e:
+        run_project(conn, wait=True, wait_timeout=30, _wait_slice=resume)
+    assert e.value.code == "timeout" and e.value.cluster == "host"
+    assert "within 30 s: kubefed has not reported yet; kubefed's controller on the host has not processed the " \
+        "object yet: check that kubefed-controller-manager runs" in e.value.msg, e.value.msg
+    assert "{" not in e.value.msg, e.value.msg
 
 
 def test_project_deletion_needs_the_name_then_deletes_the_namespace():

@@ -48,7 +48,7 @@ def test_a_slice_ends_with_pending_and_the_next_slice_of_the_same_wait_counts_th
     assert pending == {"cluster": "member2", "condition": "Cluster member2 is healthy",
                        "state": "KubeFedCluster member2 Offline", "elapsed": 20, "timeout": 600, "ran": 20.0,
                        "resume": {"cluster": "member2", "key": "Cluster member2 is healthy", "elapsed": 20.0,
-                                  "extra": "kept"}}
+                                  "timeout": 600, "condition": "Cluster member2 is healthy", "extra": "kept"}}
     nxt = slicer(clock, seconds=20, resume=pending["resume"])
     clock.now += 3  # the next run re-reads and checks before it comes back to the wait: that counts too
     assert nxt.wait("member2", "Cluster member2 is healthy", 600).elapsed() == 23.0
@@ -64,6 +64,69 @@ def test_when_wait_timeout_is_spent_the_slice_does_not_end_pending_and_the_calle
     clock.now += 20
     assert wait.spent()
     wait.check(lambda: "state")  # nothing raised: the caller fails with its timeout message
+
+
+def _unreachable():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError  # noqa: PLC0415
+
+    return KubeSphereError("the API server is unreachable (connection refused)", cluster="host", code="unreachable")
+
+
+def test_a_later_slice_rides_out_a_host_that_does_not_answer_until_the_slice_ends():
+    """The slice's first reads fail (the host's API server restarting, tests/integration/test_faults.py): they are
+    retried like the wait's polls, and the slice ends pending with that state, the carried values kept."""
+    clock = Clock()
+    resume = {"cluster": "member1", "key": "healthy", "elapsed": 40.0, "timeout": 120, "condition": "Cluster member1 is healthy",
+              "carry": {"token": "x"}, "done": ["cluster"]}
+    calls, resets = [], []
+
+    def read():
+        calls.append(clock.now)
+        raise _unreachable()
+    with pytest.raises(progress.WaitPending) as e:
+        slicer(clock, seconds=20, resume=resume).ride_out(read, sleep=lambda s: setattr(clock, "now", clock.now + s),
+                                                          nap=5, reset=lambda: resets.append(1))
+    assert calls == [1000, 1005, 1010, 1015, 1020] and len(resets) == 4
+    pending = e.value.pending
+    assert pending["state"] == "cluster 'host': the API server is unreachable (connection refused)"
+    assert pending["elapsed"] == 60 and pending["timeout"] == 120
+    assert pending["resume"]["key"] == "healthy" and pending["resume"]["carry"] == {"token": "x"}
+    assert pending["resume"]["done"] == ["cluster"]
+
+
+def test_a_later_slice_reads_once_the_host_answers_again_and_fails_at_once_on_other_errors():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError  # noqa: PLC0415
+
+    clock = Clock()
+    resume = {"cluster": "member1", "key": "healthy", "elapsed": 40.0, "timeout": 120}
+    answers = [_unreachable(), {"facts": 1}]
+
+    def read():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sleep(seconds):
+        clock.now += seconds
+
+    def unreachable():
+        raise _unreachable()
+    assert slicer(clock, seconds=20, resume=resume).ride_out(read, sleep=sleep) == {"facts": 1}
+
+    def forbidden():
+        raise KubeSphereError("forbidden", cluster="host", code="forbidden")
+    with pytest.raises(KubeSphereError) as e:
+        slicer(clock, seconds=20, resume=resume).ride_out(forbidden, sleep=sleep)
+    assert e.value.code == "forbidden"
+    # the wait's time spent: the read's own error, as before
+    spent = dict(resume, elapsed=120)
+    with pytest.raises(KubeSphereError) as e:
+        slicer(clock, seconds=20, resume=spent).ride_out(unreachable, sleep=sleep)
+    assert e.value.code == "unreachable"
+    # not a later slice: one read, its error as it is
+    with pytest.raises(KubeSphereError):
+        slicer(clock, seconds=20).ride_out(unreachable, sleep=sleep)
 
 
 def test_pending_result_keeps_what_the_slice_did():
