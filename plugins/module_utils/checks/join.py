@@ -221,22 +221,29 @@ def _expiry_problems(name, pem, opts):
 # the host and its Cluster objects
 
 
-def host_problems(name, host):
+# how the host's problems read on KubeSphere 3.4 (a version that renders otherwise gives its own words)
+HOST_WORDS_34 = {"install": "install KubeSphere there and give it the host role",
+                 "set_role": "set its role to host and wait for ks-installer",
+                 "jwt_path": "authentication.jwtSecret", "jwt_missing": "jwtSecret: its installer has not rendered it yet"}
+
+
+def host_problems(name, host, words=None):
+    """The host renders kubesphere-config with clusterRole host and a jwtSecret (at `words["jwt_path"]`)."""
+    words = words or HOST_WORDS_34
     config = host.get("config")
     label = host.get("name") or "host"
     if not config:
         return [problem("host_config_missing", name, "cluster '%s': the host (%s) has no kubesphere-config "
-                        "(kubesphere-system/kubesphere-config): install KubeSphere there and give it the host role "
-                        "before importing members" % (name, label))]
+                        "(kubesphere-system/kubesphere-config): %s before importing members"
+                        % (name, label, words["install"]))]
     out = []
     role = objects.get_path(config, "multicluster.clusterRole")
     if role != "host":
-        out.append(problem("host_not_host", name, "cluster '%s': the host (%s) renders clusterRole %s, not host: set "
-                           "its role to host and wait for ks-installer before importing members"
-                           % (name, label, role or "unset")))
-    if not objects.get_path(config, "authentication.jwtSecret"):
-        out.append(problem("host_config_missing", name, "cluster '%s': the host's (%s) kubesphere-config has no "
-                           "jwtSecret: its installer has not rendered it yet" % (name, label)))
+        out.append(problem("host_not_host", name, "cluster '%s': the host (%s) renders clusterRole %s, not host: %s "
+                           "before importing members" % (name, label, role or "unset", words["set_role"])))
+    if not objects.get_path(config, words["jwt_path"]):
+        out.append(problem("host_config_missing", name, "cluster '%s': the host's (%s) kubesphere-config has no %s"
+                           % (name, label, words["jwt_missing"])))
     return out
 
 

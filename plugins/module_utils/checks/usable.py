@@ -14,6 +14,22 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 
+def synced_problems(name, cluster, verdict, unreachable):
+    """What every version checks after an import: the health `verdict` is 'ready', the Cluster's status.uid and
+    kubeSphereVersion are set (`unreachable`: why the host may not have read the version, in the version's words)."""
+    out = []
+    if not verdict["healthy"]:
+        out.append(problem("health_" + verdict["verdict"], name, verdict["reason"]))
+    if cluster and not co.uid(cluster):
+        out.append(problem("no_uid", name, "cluster '%s': the Cluster has no status.uid yet: KubeSphere has not "
+                           "completed a sync of it" % name))
+    if cluster and not co.kubesphere_version(cluster):
+        out.append(problem("kubesphere_version_unknown", name, "cluster '%s': the host has not read the member's "
+                           "KubeSphere version (status.kubeSphereVersion %s): %s"
+                           % (name, objects.get_path(cluster, "status.kubeSphereVersion") or "unset", unreachable)))
+    return out
+
+
 def usable_problems(name, cluster, kubefed_cluster, member_config, kubefed_read=True):
     """What `Ready` does not prove, checked after an import: [] when the member is usable.
 
@@ -23,18 +39,9 @@ def usable_problems(name, cluster, kubefed_cluster, member_config, kubefed_read=
       after a successful sync);
     - the member's KubeSphere version is known (the host reached the member's ks-apiserver);
     - status.uid is set."""
-    out = []
-    verdict = cluster_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
-    if not verdict["healthy"]:
-        out.append(problem("health_" + verdict["verdict"], name, verdict["reason"]))
-    if cluster and not co.uid(cluster):
-        out.append(problem("no_uid", name, "cluster '%s': the Cluster has no status.uid yet: KubeSphere has not "
-                           "completed a sync of it" % name))
-    if cluster and not co.kubesphere_version(cluster):
-        out.append(problem("kubesphere_version_unknown", name, "cluster '%s': the host has not read the member's "
-                           "KubeSphere version (status.kubeSphereVersion %s): its ks-apiserver is not reachable "
-                           "through the member's service proxy (kubesphere-system/ks-apiserver); check it runs"
-                           % (name, objects.get_path(cluster, "status.kubeSphereVersion") or "unset")))
+    out = synced_problems(name, cluster, cluster_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read),
+                          "its ks-apiserver is not reachable through the member's service proxy "
+                          "(kubesphere-system/ks-apiserver); check it runs")
     if member_config is None:
         out.append(problem("member_config_unread", name, "cluster '%s': its kubesphere-config could not be read, "
                            "so the clusterName the host writes there is unverified" % name))

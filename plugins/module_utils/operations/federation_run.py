@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import adoption as adoption_checks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
@@ -22,6 +23,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import propagation
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import steps
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import adoption as adoption_read
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
 
 
 def host_context(module, connect):
@@ -37,6 +39,17 @@ def named(subject, kind, name):
     problems = fchecks.name(subject, kind, name)
     if problems:
         raise Refused(problems, subject, changed=False)
+
+
+def host_version(conn, cluster, subject):
+    """(the host's state, its version's implementation); Refused (nothing written) on a version whose multi-cluster
+    projects and workspaces the collection does not write."""
+    state = read.host(conn)
+    impl = versions.for_state(state)
+    problems = versions.federation_problems(impl, cluster)
+    if problems:
+        raise Refused(problems, subject, changed=False)
+    return state, impl
 
 
 def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
@@ -35,10 +34,7 @@ def run(module, connect=Connection):
     federation_run.named(subject, "Namespace", p["name"])
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
-    state = read.host(conn)
-    impl = versions.for_state(state)
-    if versions.federation_problems(impl, cluster):
-        raise Refused(versions.federation_problems(impl, cluster), subject, changed=False)
+    state, impl = federation_run.host_version(conn, cluster, subject)
     facts = read.project(conn, p["name"], p["workspace"], state)
     if ctx.slicer.resuming:
         desired = project_plan.federated_namespace(impl, p)

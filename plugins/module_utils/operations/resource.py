@@ -17,7 +17,6 @@ __metaclass__ = type
 import base64
 import copy
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import federation as fchecks
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
@@ -43,8 +42,7 @@ def run(module, connect=Connection):
     subject = describe(kind, name, namespace)
     _refuse(fchecks.name(subject, kind, name) + (fchecks.name(subject, "Namespace", namespace) if namespace else []),
             subject)
-    state = read.host(conn)
-    _refuse(versions.federation_problems(versions.for_state(state), cluster), subject)
+    state = federation_run.host_version(conn, cluster, subject)[0]
     ftc_list = read.ftcs(conn)
     _refuse(fchecks.federated_type(subject, api_version, kind, ftc_list), subject)
     ftc = federated.find_ftc(ftc_list, api_version, kind)

@@ -29,13 +29,13 @@ import calendar
 import time
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import cluster as co
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import member_health
 
 KS_CORE = "ks-core"
@@ -80,24 +80,15 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
     return out
 
 
+HOST_WORDS = {"install": "install ks-core there (helm upgrade --install ks-core ... -n kubesphere-system)",
+              "set_role": "set its ks-core release's multicluster.role to host",
+              "jwt_path": "authentication.issuer.jwtSecret",
+              "jwt_missing": "authentication.issuer.jwtSecret: its ks-core release has not rendered it"}
+
+
 def host_problems(name, host):
     """The host renders kubesphere-config with clusterRole host and a jwtSecret (the chart renders both)."""
-    config = host.get("config")
-    label = host.get("name") or "host"
-    if not config:
-        return [problem("host_config_missing", name, "cluster '%s': the host (%s) has no kubesphere-config "
-                        "(kubesphere-system/kubesphere-config): install ks-core there (helm upgrade --install ks-core "
-                        "... -n kubesphere-system) before importing members" % (name, label))]
-    out = []
-    role = objects.get_path(config, "multicluster.clusterRole")
-    if role != "host":
-        out.append(problem("host_not_host", name, "cluster '%s': the host (%s) renders clusterRole %s, not host: set "
-                           "its ks-core release's multicluster.role to host before importing members"
-                           % (name, label, role or "unset")))
-    if not installer.config_jwt_secret(config):
-        out.append(problem("host_config_missing", name, "cluster '%s': the host's (%s) kubesphere-config has no "
-                           "authentication.issuer.jwtSecret: its ks-core release has not rendered it" % (name, label)))
-    return out
+    return join_checks.host_problems(name, host, HOST_WORDS)
 
 
 def member_role(member):
@@ -260,17 +251,9 @@ def usable_problems(name, cluster, kubefed_cluster, annotations, host_name=None)
     """What Ready does not prove, after an import into a 4.1 host ([] when usable): the health verdict, the
     Cluster's status.uid and kubeSphereVersion, and the member's kubesphere-system annotations naming it and
     this host."""
-    out = []
-    verdict = member_health.health(cluster, kubefed_cluster)
-    if not verdict["healthy"]:
-        out.append(problem("health_" + verdict["verdict"], name, verdict["reason"]))
-    if cluster and not co.uid(cluster):
-        out.append(problem("no_uid", name, "cluster '%s': the Cluster has no status.uid yet: KubeSphere has not "
-                           "completed a sync of it" % name))
-    if cluster and not co.kubesphere_version(cluster):
-        out.append(problem("kubesphere_version_unknown", name, "cluster '%s': the host has not read the member's "
-                           "KubeSphere version (status.kubeSphereVersion unset): the member's ks-apiserver (Deployment "
-                           "ks-agent) is not reachable through its service proxy" % name))
+    out = usable.synced_problems(name, cluster, member_health.health(cluster, kubefed_cluster),
+                                 "the member's ks-apiserver (Deployment ks-agent) is not reachable through its "
+                                 "service proxy")
     if annotations is None:
         out.append(problem("member_identity_unread", name, "cluster '%s': its namespace %s could not be read, so "
                            "the name the host writes there is unverified" % (name, v.KS_NAMESPACE)))
