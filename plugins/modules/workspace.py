@@ -90,16 +90,15 @@ notes:
 
 EXAMPLES = r"""
 # A task of a play over the fleet, on the host's inventory host (inventories/example's layout).
-- name: The workspace retail on two members, managed by the user alice
+- name: The workspace retail on two members, managed by the user admin
   kubesphere.multicluster.workspace:
     kubeconfig: "{{ kubesphere_kubeconfig }}"
     context: "{{ kubesphere_context }}"
     cluster_name: "{{ kubesphere_cluster_name }}"
     name: retail
     clusters: [member1, member2]
-    manager: alice
+    manager: admin
     alias_name: Retail
-    wait: true
   when: inventory_hostname in groups['kubesphere_host']
 
 - name: Delete it (refused while projects of the workspace exist)

@@ -32,6 +32,7 @@ LIFE = [
     ("clock_skew", "present"),
     ("fleet_check", "present"),
     ("fleet_doctor", "present"),
+    ("workspace", "present"),
     ("federated_project", "present"),
     ("federated_resource", "present"),
     ("federation_info", "present"),
@@ -40,6 +41,7 @@ LIFE = [
     ("filter/fleet_report", "present"),
     ("federated_resource", "absent"),
     ("federated_project", "absent"),
+    ("workspace", "absent"),
     ("member", "absent"),
 ]
 # Plugins whose EXAMPLES are not tasks of such a play, each with its reason. Keep this list short.
@@ -132,6 +134,10 @@ def test_the_examples_run_against_the_lab(make_lab, tmp_path):
     host = lab.client(lab.host)
     assert host.try_get("%s/%s" % (CLUSTERS, member1)) is not None  # imported, kept
     assert host.try_get("%s/%s" % (CLUSTERS, member2)) is None  # imported by proxy, then unbound
+    # the workspace made (its manager KubeSphere's admin user), then deleted after its project
+    made = ran["workspace: The workspace retail on two members, managed by the user admin"]
+    assert [r["workspace"]["spec"]["clusters"] for r in made.values() if r.get("changed")] == [lab.members], made
+    assert host.try_get("/apis/tenant.kubesphere.io/v1alpha2/workspacetemplates/retail") is None
     # the project made, then deleted (the namespace controller finishes a namespace's deletion after the call)
     polling.wait_for(lambda: host.try_get("/api/v1/namespaces/shop") is None, 180, "namespace shop gone from the host")
     drift = ran["federation_info: Drift of the shop project on each member, and the multi-cluster projects placed there"]
