@@ -149,9 +149,7 @@ def read(module, p):
     if auth_params(p):
         member_conn = Connection(module, name, timeout=p.get("timeout") or DEFAULT_MEMBER_TIMEOUT)
     impl = versions.for_state(cluster_state.require(cluster_state.read(host, parts=("installer",))))
-    facts = reads.read_host(host, name)
-    if not impl.UNBIND_WEBHOOK:
-        facts["webhook"] = None  # a 4.1 host: no Cluster webhook to work around (its backup is never read)
+    facts = reads.read_host(host, name, with_webhook=impl.UNBIND_WEBHOOK)  # 4.1: no Cluster webhook, no backup
     facts["member"] = impl.unbind_read_member(member_conn)
     facts["host_label"] = host_label(p)
     facts["backup_file"] = backup_path(p["webhook_backup_dir"], host_label(p))
@@ -166,7 +164,7 @@ def run(module):
     name = p["name"]
     host, member_conn, facts = read(module, p)
     cluster, member = facts["cluster"], facts["member"]
-    impl = facts.get("impl") or versions.v3_4
+    impl = facts.get("impl") or versions.v3_4  # facts that name no version: 3.4's
     result = {"changed": False, "name": name, "member_reachable": bool(member.get("reachable")),
               "health": impl.health(cluster, facts["kubefed_cluster"]) if cluster else None}
     if not member.get("reachable"):
@@ -204,10 +202,8 @@ def verify(module, name, host, member_conn, member, outcome, executor, result, i
     if module.check_mode and result["changed"]:
         return result
     after_member = impl.unbind_read_member(member_conn) if member_conn is not None and member.get("reachable") else None
-    left = reads.host_leftovers(host, name)
-    if not impl.UNBIND_WEBHOOK:
-        left.pop("webhook", None)
-    result["remaining"] = impl.unbind_remaining(name, left, after_member)
+    result["remaining"] = impl.unbind_remaining(name, reads.host_leftovers(host, name, with_webhook=impl.UNBIND_WEBHOOK),
+                                                after_member)
     executor.raise_failure("the unbind failed", code="unbind_failed", **result)
     if result["remaining"]["host"]:
         raise KubeSphereError("left on the host after the unbind: %s" % "; ".join(result["remaining"]["host"]),

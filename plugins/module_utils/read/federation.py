@@ -78,13 +78,12 @@ def workspace(conn, name, manager=None, state=None):
     (None when absent), its projects [{name, clusters}] (host namespaces labelled with the workspace and not being
     deleted, with their FederatedNamespace placement), the host's members (with `state`: the host's state), and the manager's User
     ({"served": False} when the host serves no Users)."""
-    projects = []
-    for ns in conn.list("v1", "Namespace", label_selector="%s=%s" % (v.WORKSPACE_LABEL, name)) or []:
-        if ns["metadata"].get("deletionTimestamp"):  # a project being deleted holds the workspace no more
-            continue
-        ns_name = ns["metadata"]["name"]
-        fed = federated_namespace(conn, ns_name)
-        projects.append({"name": ns_name, "clusters": sorted(placement_names(fed) or []) if fed else []})
+    projects = [ns["metadata"]["name"] for ns in conn.list("v1", "Namespace", label_selector="%s=%s" % (
+        v.WORKSPACE_LABEL, name)) or [] if not ns["metadata"].get("deletionTimestamp")]  # being deleted: not held
+    if projects:  # their placements, with one list of every FederatedNamespace
+        placed = {f["metadata"]["namespace"]: sorted(placement_names(f) or []) for f in federated_namespaces(conn)
+                  if f["metadata"]["namespace"] == f["metadata"]["name"]}
+        projects = [{"name": n, "clusters": placed.get(n, [])} for n in projects]
     out = {"workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, name, if_served=True),
            "federated_workspace": conn.get(v.TYPES_API_VERSION, "FederatedWorkspace", name, if_served=True),
            "projects": projects, "manager": {"served": True, "user": None}}

@@ -33,12 +33,13 @@ def placed_kinds(conn):
     return kinds
 
 
-def read_host(conn, name):
-    """The host's side of an unbind, as objects (None when absent)."""
+def read_host(conn, name, with_webhook=True):
+    """The host's side of an unbind, as objects (None when absent). `with_webhook` False: a version without the
+    Cluster webhook (4.1) does not read it."""
     out = {"cluster": conn.get(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name),
            "kubefed_cluster": conn.get(v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, name, v.KUBEFED_NAMESPACE,
                                        if_served=True),
-           "webhook": webhook(conn), "federated": []}
+           "webhook": webhook(conn) if with_webhook else None, "federated": []}
     for api_version, kind in placed_kinds(conn):
         for obj in conn.list(api_version, kind, if_served=True) or []:
             obj.setdefault("apiVersion", api_version)
@@ -47,16 +48,18 @@ def read_host(conn, name):
     return out
 
 
-def host_leftovers(conn, name):
-    """What plan.unbind.remaining needs of the host after the run."""
-    return {
+def host_leftovers(conn, name, with_webhook=True):
+    """What plan.unbind.remaining needs of the host after the run (the webhook only `with_webhook`)."""
+    out = {
         "cluster": conn.get(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, name),
         "kubefed_cluster": conn.get(v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, name, v.KUBEFED_NAMESPACE,
                                     if_served=True),
         "secret": conn.get("v1", "Secret", "%s-secret" % name, v.KUBEFED_NAMESPACE) is not None,
         "service": conn.get("v1", "Service", "mc-%s" % name, v.KS_NAMESPACE) is not None,
-        "webhook": webhook(conn),
     }
+    if with_webhook:
+        out["webhook"] = webhook(conn)
+    return out
 
 
 def read_member(conn):

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import detection
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
@@ -96,5 +97,5 @@ def federation_problems(impl, cluster):
     problem (code not_supported_on_version) that refuses them before any write."""
     if impl.FEDERATION_UNSUPPORTED is None:
         return []
-    return [{"code": "not_supported_on_version", "cluster": cluster,
-             "message": "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED)}]
+    return [problem("not_supported_on_version", cluster,
+                    "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED))]

@@ -9,7 +9,8 @@ Ready AND KSCoreReady (a dead member goes Ready False: no webhook freezes it); k
 extensions. Facts: ../shared/docs/kubesphere-v4.1.md.
 
 This package is the 4.1 implementation of the version seam (versions/__init__.py), with the same names as
-versions/v3_4; it is listed in versions.IMPLEMENTATIONS once every name the operations ask for is here."""
+versions/v3_4, listed in versions.IMPLEMENTATIONS. Where a name only hands over to a module of this package, it is
+that module's function itself."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -25,10 +26,8 @@ NAME = "KubeSphere 4.1 (Helm release ks-core)"
 HEALTHY = member_health.HEALTHY
 
 
-def health(cluster, kubefed_cluster=None, kubefed_read=True):
-    """The health verdict {healthy, verdict, reason, ...}: Ready and KSCoreReady on the Cluster (versions/v4_1/
-    member_health.py); the kubefed extension's KubeFedCluster when it exists."""
-    return member_health.health(cluster, kubefed_cluster, kubefed_read=kubefed_read)
+# the health verdict: Ready and KSCoreReady on the Cluster; the kubefed extension's KubeFedCluster when it exists
+health = member_health.health
 
 
 # --- role, status (versions/v4_1/helm_role.py: the role is the Helm value multicluster.role of ks-core, which the
@@ -45,19 +44,9 @@ def role(state):
     return helm_role.rendered(state)["role"]
 
 
-def role_problems(p, target, host=None, peers=()):
-    """(guards, problems) before the role step on 4.1 (versions/v4_1/helm_role.py `problems`)."""
-    return helm_role.problems(p, target, host, peers)
-
-
-def role_outcome(p, target, host_label, forced=False):
-    """{applied, note}: what the cluster renders and why nothing is written on 4.1."""
-    return helm_role.outcome(p, target, host_label, forced)
-
-
-def role_shown(state):
-    """The role as results and diffs show it (the rendered role and host name, the ks-core release; no secret)."""
-    return helm_role.shown(state)
+role_problems = helm_role.problems  # (guards, problems) before the role step
+role_outcome = helm_role.outcome  # {applied, note}: what the cluster renders, why nothing is written
+role_shown = helm_role.shown  # the rendered role and host name, the ks-core release (no secret)
 
 
 # --- import and unbind (versions/v4_1/join.py, versions/v4_1/unbind.py)
@@ -69,8 +58,7 @@ CLEAN_MEMBER_CHECK = False
 JOIN_NOTES = (join.CREDENTIAL_NOTE,)
 
 
-def import_problems(name, connection_type, member, host, kubeconfig=None, options=None):
-    return join.import_problems(name, connection_type, member, host, kubeconfig, options)
+import_problems = join.import_problems
 
 
 def jwt_secret(config):
@@ -84,21 +72,10 @@ def join_failure(cluster):
     return None
 
 
-def wait_detail(ctx, name, live):
-    return join.wait_detail(ctx, name, live)
-
-
-def healthy_timeout(ctx, name, timeout, state):
-    return join.healthy_timeout(ctx, name, timeout, state)
-
-
-def verification_facts(conn, name, host_name=None):
-    """The member's kubesphere-system annotations (what the controller writes after a sync)."""
-    return join.read_identity(conn, name, host_name)
-
-
-def usable_problems(name, cluster, kubefed_cluster, facts, host_name=None):
-    return join.usable_problems(name, cluster, kubefed_cluster, facts, host_name)
+wait_detail = join.wait_detail
+healthy_timeout = join.healthy_timeout
+verification_facts = join.read_identity  # the member's kubesphere-system annotations, written after a sync
+usable_problems = join.usable_problems
 
 
 # The unbind (versions/v4_1/unbind.py): no Cluster webhook in v4.1.3's chart, so no dead-member path; ks-core
@@ -111,8 +88,7 @@ def unbind_dead(cluster, member, kubefed_cluster):
     return False
 
 
-def unbind_read_member(conn):
-    return unbind.read_member(conn)
+unbind_read_member = unbind.read_member
 
 
 def unbind_report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
@@ -120,8 +96,7 @@ def unbind_report(name, cluster, member=None, federated=None, remove_agent=True,
     return unbind.report(name, cluster, member, federated, remove_from_placements=remove_from_placements)
 
 
-def unbind_remaining(name, host, member=None):
-    return unbind.remaining(name, host, member)
+unbind_remaining = unbind.remaining
 
 
 # --- federation: not in this release on 4.1
