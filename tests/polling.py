@@ -33,3 +33,17 @@ def wait_for(check, timeout=120, what="condition", interval=1.0):
         if time.time() >= deadline:
             raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
         time.sleep(interval)
+
+
+def until_admitted(write, timeout=30, what="a write the webhook no longer denies"):
+    """write()'s result (True when it returns nothing), tried again while kube-apiserver answers 403 from an
+    admission webhook: after the DELETE of a webhook configuration, its admission still calls the webhook until
+    its informer has seen the deletion, a moment later. Any other error fails at once."""
+    def attempt():
+        try:
+            return write() or True
+        except ApiError as e:
+            if getattr(e, "status", None) == 403 and "admission webhook" in str(e):
+                return False
+            raise
+    return wait_for(attempt, timeout, what, interval=0.2)

@@ -19,6 +19,7 @@ import run_all_summary as ras  # noqa: E402  pylint: disable=wrong-import-positi
 
 ALL = ["unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy", "lab-binaries", "lab",
        "integration-1", "integration-2", "integration-3", "awx", "evidence"]
+V41_PARTS = ["lab-v41-binaries", "lab-v41"]
 
 
 def junit(passed=0, failed=0, skipped=0, xfailed=0):
@@ -48,7 +49,7 @@ def results(tmp_path, stages):
 def all_green():
     out = {n: (0, None) for n in ALL}
     for n in ras.PYTEST_STAGES:
-        if n in ALL:  # the default set: named-only stages (lab-v41) leave no result
+        if n in ALL:  # the default set: lab-v41 only with KS_TEST_V41=1
             out[n] = (0, junit(passed=3, skipped=1))
     return out
 
@@ -85,6 +86,19 @@ def test_a_requested_stage_without_result_fails_and_unrequested_ones_are_not_exp
     # integration means its three parts and the lab's binaries
     assert ras.expected_stages(["integration"]) == (["lab-binaries", "integration-1", "integration-2", "integration-3"], [])
     assert ras.expected_stages([]) == (ALL, [])
+    # lab-v41 builds its own set (Kubernetes' binaries among them): it needs no lab-binaries
+    assert ras.expected_stages(["lab-v41"]) == (V41_PARTS, [])
+
+
+def test_lab_v41_joins_the_default_set_with_ks_test_v41(tmp_path, monkeypatch):
+    monkeypatch.setenv("KS_TEST_V41", "1")
+    assert ras.expected_stages([]) == (ALL[:7] + V41_PARTS + ALL[7:], [])
+    stages = all_green()
+    stages["lab-v41-binaries"] = (0, None)
+    rc, text = run_summary(results(tmp_path, stages), [])
+    assert rc == 1 and "FAILED stages: lab-v41 (no result: " in text  # it must report when it is in the set
+    stages["lab-v41"] = (0, junit(passed=2))
+    assert run_summary(results(tmp_path, stages), [])[0] == 0
 
 
 @pytest.mark.parametrize("counts, reason", [
@@ -166,8 +180,8 @@ def test_the_stage_names_are_run_all_shs():
     with open(os.path.join(TESTS, "run-all.sh")) as f:
         script = f.read()
     called = set(re.findall(r"(?:&& |run |^[ \t]*|=\S+ )stage ([a-z][\w-]*) ", script, re.M))
-    assert called == set(ALL) | set(ras.PARTS["lab-v41"]), called
-    assert set(re.findall(r"\bwant ([a-z]+)", script)) == set(ras.CHECKS + ras.LABS)
+    assert called == set(ALL + V41_PARTS), called
+    assert set(re.findall(r"\bwant ([a-z][a-z0-9-]*)", script)) == set(ras.CHECKS + ras.V41 + ras.LABS)
 
 
 def test_run_all_sh_reports_a_requested_stage_that_does_not_exist(tmp_path):

@@ -16,7 +16,8 @@
 - Deployment kubesphere-system/ks-apiserver (the installer stand-in's): the lab plays its deployment controller
   and kubelet: a change of its pod template (`kubectl rollout restart` sets an annotation) restarts the
   ks-apiserver process, and once that process answers /kapis/version the Deployment's status says the rollout is
-  complete (observedGeneration = generation).
+  complete (observedGeneration = generation); scaled to 0 replicas, it has no process and no endpoint (the
+  service proxy answers 503) until it is scaled up again.
 Each process stops when what it follows goes away, and restarts when it changes. A process that dies is
 reported by name with the tail of its log, and started again after a back-off. Every process the
 supervisor starts is recorded in <state>/procs/<name>.json so `kslab down` stops it by pid, even after the
@@ -37,13 +38,15 @@ from . import connect
 from .certs import make_ca, make_serving_cert
 from .kubeconfigs import component_kubeconfig
 from .layout import binary, egress_socket, lab_ca_dir, ports_needed, procs_dir, read_procs
-from .processes import _stop, log_tail
+from .processes import GO_ENV, _stop, log_tail
 from .rest import ApiError, Rest
 
 log = logging.getLogger("kslab.supervisor")
 
 KS_NS = "kubesphere-system"
 KS_APISERVER_DEPLOYMENT = "/apis/apps/v1/namespaces/%s/deployments/ks-apiserver" % KS_NS
+KS_ENDPOINTS_PATH = "/api/v1/namespaces/%s/endpoints/ks-apiserver" % KS_NS
+KS_POD_PATH = "/api/v1/namespaces/%s/pods/ks-apiserver-kslab" % KS_NS
 FED_NS = "kube-federation-system"
 CONFIG_PATH = "/api/v1/namespaces/%s/configmaps/kubesphere-config" % KS_NS
 KS_POD_PORT = 9090  # ks-apiserver's container port in KubeSphere's chart
@@ -70,9 +73,9 @@ def _hash(*parts):
 
 
 def child_env(extra=None):
-    """The environment of a lab process: no proxy settings from outside (safety), GOMAXPROCS=2."""
+    """The environment of a lab process: no proxy settings from outside (safety), GO_ENV (one P)."""
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")}
-    env["GOMAXPROCS"] = "2"
+    env.update(GO_ENV)
     env.update(extra or {})
     return env
 
@@ -265,6 +268,9 @@ class Supervisor:
                 "--bind-address=127.0.0.1", "--insecure-port=%d" % p["ks_apiserver"], "--secure-port=0", "--v=2"]
         # its Deployment's pod template (a rollout restart changes its annotations): a new template, a new process
         dep = self.rest(n).try_get(KS_APISERVER_DEPLOYMENT) or {}
+        if (dep.get("spec") or {}).get("replicas") == 0:
+            self.scaled_to_zero(n, dep)
+            return {}
         template = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
         out = {"ks-apiserver@" + n: {
             "kind": "ks-apiserver", "cluster": n, "argv": argv, "cwd": wd, "files": {"kubesphere.yaml": rendered},
@@ -386,7 +392,7 @@ class Supervisor:
         rest = self.rest(n)
         c = self.clusters[n]
         ip = pod_ip(c["index"])
-        ep_path = "/api/v1/namespaces/%s/endpoints/ks-apiserver" % KS_NS
+        ep_path = KS_ENDPOINTS_PATH
         ep = rest.try_get(ep_path)
         if ep and any(a.get("ip") == ip for s in ep.get("subsets") or [] for a in s.get("addresses") or []):
             return
@@ -411,15 +417,25 @@ class Supervisor:
                         "ports": [{"port": KS_POD_PORT, "protocol": "TCP"}]}]}, MANAGER)
         log.info("%s: ks-apiserver reachable through the service proxy (made-up Pod IP %s)", n, ip)
 
+    def scaled_to_zero(self, n, dep):
+        """ks-apiserver's Deployment scaled to 0 replicas: no pod, so no process and no endpoint (the service
+        proxy answers 503, no endpoints available: the endpoints controller keeps the Endpoints, without
+        addresses), and the status a deployment controller writes."""
+        rest = self.rest(n)
+        _delete_if_present(rest, KS_POD_PATH)
+        if (rest.try_get(KS_ENDPOINTS_PATH) or {}).get("subsets"):
+            rest.merge_patch(KS_ENDPOINTS_PATH, {"subsets": None})
+        status = dep.get("status") or {}
+        generation = dep["metadata"].get("generation")
+        if status.get("observedGeneration") != generation or status.get("replicas"):
+            rest.merge_patch(KS_APISERVER_DEPLOYMENT + "/status", {"status": {
+                "observedGeneration": generation, "replicas": 0, "updatedReplicas": 0, "readyReplicas": 0,
+                "availableReplicas": 0}})
+
     def unfurnish_ks_apiserver(self, n):
         rest = self.rest(n)
-        for path in ("/api/v1/namespaces/%s/endpoints/ks-apiserver" % KS_NS,
-                     "/api/v1/namespaces/%s/pods/ks-apiserver-kslab" % KS_NS):
-            try:
-                rest.request("DELETE", path)
-            except ApiError as e:
-                if e.status != 404:
-                    raise
+        for path in (KS_ENDPOINTS_PATH, KS_POD_PATH):
+            _delete_if_present(rest, path)
 
     def play_tower_load_balancer(self, n):
         rest = self.rest(n)
@@ -556,3 +572,11 @@ class Supervisor:
                 os.unlink(egress_socket(self.clusters[n]))
             except OSError:
                 pass
+
+
+def _delete_if_present(rest, path):
+    try:
+        rest.request("DELETE", path)
+    except ApiError as e:
+        if e.status != 404:
+            raise

@@ -27,6 +27,7 @@ tests/lab/STANDINS.md): `kslab.standins/fail: <task>`, `kslab.standins/hang: "tr
 
 import base64
 import copy
+import gzip
 import hashlib
 import hmac
 import json
@@ -369,6 +370,99 @@ def iam_objects():
     return user, role, bindings
 
 
+# --- Helm release records (what `helm upgrade --install` leaves) -------------------------------------
+# ks-installer v3.4.1 installs ks-core (every cluster: INST roles/ks-core/ks-core/tasks/main.yaml "Creating
+# ks-core": `helm upgrade --install ks-core <dir>/ks-core/ -f custom-values-ks-core.yaml --namespace
+# kubesphere-system`, after annotating the objects that already exist so that Helm adopts them) and kubefed (a
+# host's multicluster task, INST roles/ks-multicluster/tasks/main.yml: `helm upgrade --install kubefed ...
+# --namespace kube-federation-system --wait --timeout 1800s`). Helm 3 (helm.sh/helm/v3 pkg/storage/driver/
+# secrets.go, pkg/action/upgrade.go) stores each revision as a Secret `sh.helm.release.v1.<release>.v<N>` of type
+# helm.sh/release.v1, labels owner=helm, name, status, version and modifiedAt (createdAt is set on the create and
+# lost on the update that follows it: Helm keeps only the labels that are not its own system labels), data.release
+# = base64 of gzip of the release JSON. An upgrade writes revision N+1 (deployed, "Upgrade complete") and marks N
+# superseded; this writes the records' end state (Helm passes through pending-install/pending-upgrade first);
+# `helm upgrade` keeps 10 revisions (--history-max default). The charts' metadata is INST v3.4.1's own Chart.yaml
+# files; note the ks-core chart's appVersion: INST never updated it (v3.4.0 and v3.4.1 ship "v3.3.2", v3.3.x
+# shipped "v3.1.0"), so on a real 3.4.1 cluster the release says v3.3.2. **lab**: the record holds the chart's
+# metadata and the values the stand-in passes, not the chart's templates and rendered manifest (INST's chart
+# files are not in the lab; the objects are the stand-in's own, see ks_core and multicluster).
+KS_CORE_CHART = {"apiVersion": "v2", "name": "ks-core", "description": "A Helm chart for KubeSphere Core components",
+                 "type": "application", "version": "0.1.0", "appVersion": "v3.3.2"}
+KUBEFED_CHART = {"apiVersion": "v2", "name": "kubefed", "description": "KubeFed helm chart", "version": "0.0.3",
+                 "kubeVersion": ">= 1.16.0-0",
+                 "dependencies": [{"name": "controllermanager", "version": "0.0.3", "repository": "https://localhost/",
+                                   "condition": "controllermanager.enabled"}]}
+HELM_HISTORY_MAX = 10
+RELEASE_TYPE = "helm.sh/release.v1"
+HELM_SYSTEM_LABELS = ("name", "owner", "status", "version", "createdAt", "modifiedAt")
+
+
+def helm_time():
+    """A Helm release timestamp (Go's time.Time in JSON: RFC 3339 with nanoseconds)."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int((t % 1) * 1e9)
+
+
+def release_body(release, namespace, revision, status, chart, values, description, first_deployed, last_deployed):
+    """A release as Helm 3 marshals it (helm.sh/helm/v3 pkg/release: empty fields omitted)."""
+    return {"name": release, "namespace": namespace, "version": revision,
+            "info": {"first_deployed": first_deployed, "last_deployed": last_deployed, "deleted": "",
+                     "description": description, "status": status},
+            "chart": {"metadata": chart, "lock": None, "templates": [], "values": {}, "schema": None, "files": []},
+            "config": values, "manifest": ""}
+
+
+def release_secret(body, labels):
+    """The Secret Helm 3 stores for one revision of a release."""
+    encoded = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    return {"apiVersion": "v1", "kind": "Secret", "type": RELEASE_TYPE,
+            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (body["name"], body["version"]),
+                         "namespace": body["namespace"],
+                         "labels": dict(labels, owner="helm", name=body["name"], status=body["info"]["status"],
+                                        version=str(body["version"]))},
+            "data": {"release": b64(encoded)}}
+
+
+def decode_release(secret):
+    """The release JSON of a record this file (or Helm) wrote."""
+    return json.loads(gzip.decompress(base64.b64decode(base64.b64decode(secret["data"]["release"]))))
+
+
+def helm_upgrade_install(rest, release, namespace, chart, values):
+    """What `helm upgrade --install` leaves in the release's records (install: revision 1; upgrade: N+1 deployed,
+    the deployed one before it superseded, at most HELM_HISTORY_MAX revisions kept). Returns the new revision."""
+    base = "/api/v1/namespaces/%s/secrets" % namespace
+    records = rest.get(base + "?labelSelector=owner%%3Dhelm%%2Cname%%3D%s" % release).get("items") or []
+    records.sort(key=lambda s: int(s["metadata"]["labels"]["version"]))
+    now = helm_time()
+    unix = str(int(time.time()))
+    revision = int(records[-1]["metadata"]["labels"]["version"]) + 1 if records else 1
+    first = decode_release(records[-1])["info"].get("first_deployed") or now if records else now
+    for old in records:
+        if old["metadata"]["labels"].get("status") != "deployed":
+            continue
+        body = decode_release(old)
+        body["info"]["status"] = "superseded"
+        labels = {k: v for k, v in old["metadata"]["labels"].items() if k not in HELM_SYSTEM_LABELS}
+        replaced = release_secret(body, dict(labels, modifiedAt=unix))
+        replaced["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        rest.request("PUT", "%s/%s" % (base, old["metadata"]["name"]), replaced)
+    rest.request("POST", base, release_secret(release_body(
+        release, namespace, revision, "deployed", chart, values, "Upgrade complete" if records else "Install complete",
+        first, now), {"modifiedAt": unix}))
+    for old in records[:max(0, len(records) + 1 - HELM_HISTORY_MAX)]:
+        rest.request("DELETE", "%s/%s" % (base, old["metadata"]["name"]))
+    return revision
+
+
+def ks_core_values(rest):
+    """The values INST's custom-values-ks-core.yaml.j2 renders that do not depend on the images or the
+    ClusterConfiguration's optional sections (one lab node: replicaCount 1)."""
+    version = (rest.try_get("/version") or {}).get("gitVersion", "")
+    return {"replicaCount": 1, "config": {"create": False}, "adminPassword": "",
+            "console": {"type": "NodePort", "port": 30880}, "kube_version": version}
+
+
 # --- the controller -------------------------------------------------------------------------------
 
 
@@ -516,6 +610,8 @@ class InstallerController:
         user, role, bindings = iam_objects()
         if self._served(rest, user):
             rest.ensure(user)
+        # INST "Creating ks-core": helm upgrade --install ks-core, on every run
+        helm_upgrade_install(rest, "ks-core", KS_NS, KS_CORE_CHART, ks_core_values(rest))
         rest.merge_patch(CC_PATH, {"status": {"core": {"status": "enabled", "enabledTime": enabled_time()}}})
         if first_install:
             for obj in [role] + bindings:
@@ -553,6 +649,10 @@ class InstallerController:
             available_deployment(rest, FED_NS, "kubefed-controller-manager", kcm, {
                 "name": "controller-manager", "image": "kubesphere/kubefed:v0.8.1",
                 "command": ["/hyperfed/controller-manager", "--v=2"]}, service_account="kubefed-controller")
+            helm_upgrade_install(rest, "kubefed", FED_NS, KUBEFED_CHART, {"controllermanager": {
+                "commonAffinity": {}, "commonNodeSelector": {}, "commonTolerations": [],
+                "controller": {"annotations": {}, "replicaCount": 1, "repository": "kubesphere", "image": "kubefed",
+                               "tag": "v0.8.1"}}})
             rest.merge_patch("/api/v1/namespaces/%s" % FED_NS,
                              {"metadata": {"labels": {"kubesphere.io/workspace": "system-workspace"}}})
         except ApiError as e:  # helm upgrade --install kubefed failing (10 retries) fails the task

@@ -8,6 +8,7 @@ migrating (no `spec.terminal`), and the crash on a `spec.common` without `es`.""
 
 import base64
 import copy
+import gzip
 import hashlib
 import hmac
 import json
@@ -18,11 +19,37 @@ import pytest
 import yaml
 
 from kslabkit.furnish import cluster_configuration
-from standins.installer import (CC_BASE, CC_PATH, CONFIG_PATH, SECRET_PATH, VWC_PATH, InstallerController,
-                                InstallerCrash, kubefed_config, migrate, read_ks_config, render_config, static_token)
+from standins.installer import (CC_BASE, CC_PATH, CONFIG_PATH, KS_CORE_CHART, SECRET_PATH, VWC_PATH,
+                                InstallerController, InstallerCrash, helm_upgrade_install, kubefed_config, migrate,
+                                read_ks_config, render_config, static_token)
 
 KS = "/apis/apps/v1/namespaces/kubesphere-system/deployments/"
 IAM = "/apis/iam.kubesphere.io/v1alpha2/"
+
+
+def helm_records(rest, release, namespace):
+    """{revision: (labels, release JSON)} of a release's records, read as Helm 3 stores them: Secrets of type
+    helm.sh/release.v1 named sh.helm.release.v1.<release>.v<N>, data.release = base64 of gzip of the JSON
+    (and the API's own base64 around it). Written here from Helm's storage driver, not from the stand-in."""
+    items = rest.get("/api/v1/namespaces/%s/secrets?labelSelector=owner%%3Dhelm%%2Cname%%3D%s"
+                     % (namespace, release))["items"]
+    out = {}
+    for secret in items:
+        labels = secret["metadata"]["labels"]
+        assert secret["type"] == "helm.sh/release.v1"
+        assert secret["metadata"]["name"] == "sh.helm.release.v1.%s.v%s" % (release, labels["version"])
+        payload = base64.b64decode(base64.b64decode(secret["data"]["release"]))
+        assert payload[:3] == b"\x1f\x8b\x08"  # gzip, as Helm compresses it
+        body = json.loads(gzip.decompress(payload))
+        assert (body["name"], body["namespace"], body["version"]) == (release, namespace, int(labels["version"]))
+        assert body["info"]["status"] == labels["status"]
+        out[int(labels["version"])] = (labels, body)
+    return out
+
+
+def release_status(rest, release, namespace):
+    return {n: (labels["status"], body["info"]["description"])
+            for n, (labels, body) in helm_records(rest, release, namespace).items()}
 
 
 def real_spec():
@@ -197,6 +224,16 @@ def test_install_recreate_and_enabled_time_on_every_run(quiet_lab):
     assert host.get(IAM + "globalroles/platform-admin")["rules"][0] == {
         "apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
     assert host.get(IAM + "globalrolebindings/admin")["roleRef"]["name"] == "platform-admin"
+    # `helm upgrade --install ks-core` with ks-installer v3.4.1's chart: ks-core 0.1.0, appVersion v3.3.2 (INST
+    # never updated it); no kubefed release on a cluster that is not a host
+    records = helm_records(host, "ks-core", "kubesphere-system")
+    assert sorted(records) == [1]
+    labels, body = records[1]
+    assert (labels["owner"], labels["status"], body["info"]["description"]) == ("helm", "deployed", "Install complete")
+    assert {k: body["chart"]["metadata"][k] for k in ("name", "version", "appVersion", "apiVersion")} == {
+        "name": "ks-core", "version": "0.1.0", "appVersion": "v3.3.2", "apiVersion": "v2"}
+    assert body["config"]["replicaCount"] == 1 and body["info"]["first_deployed"] == body["info"]["last_deployed"]
+    assert helm_records(host, "kubefed", "kube-federation-system") == {}
 
     # another run (spec change): enabledTime is rewritten, the render follows the spec
     before = cc(host)["status"]["core"]["enabledTime"]
@@ -207,11 +244,17 @@ def test_install_recreate_and_enabled_time_on_every_run(quiet_lab):
     runs(installer)
     assert cc(host)["status"]["core"]["enabledTime"] > before
     assert read_ks_config(host)["authentication"]["maximumClockSkew"] == "20s"
+    # every run upgrades the release: revision 2 deployed, 1 superseded, first_deployed kept
+    records = helm_records(host, "ks-core", "kubesphere-system")
+    assert release_status(host, "ks-core", "kubesphere-system") == {
+        1: ("superseded", "Install complete"), 2: ("deployed", "Upgrade complete")}
+    assert records[2][1]["info"]["first_deployed"] == records[1][1]["info"]["first_deployed"]
     # the same spec again: no run (shell-operator's jqFilter .spec)
     stamp = cc(host)["status"]["core"]["enabledTime"]
     time.sleep(1.1)
     runs(installer)
     assert cc(host)["status"]["core"]["enabledTime"] == stamp
+    assert sorted(helm_records(host, "ks-core", "kubesphere-system")) == [1, 2]
 
 
 def test_a_failed_multicluster_task_still_renders_and_writes_no_failed_status(quiet_lab):
@@ -231,6 +274,7 @@ def test_a_failed_multicluster_task_still_renders_and_writes_no_failed_status(qu
     assert read_ks_config(host)["multicluster"]["enable"] is True
     assert result(host).startswith("Task 'multicluster' failed: ")
     assert host.try_get(KS + "tower") is None
+    assert helm_records(host, "kubefed", "kube-federation-system") == {}
 
     # the cause removed and the spec changed: the multicluster task runs (real: same gate)
     spec["multicluster"]["proxyPublishAddress"] = "http://127.0.0.1:8080"
@@ -249,6 +293,21 @@ def test_a_failed_multicluster_task_still_renders_and_writes_no_failed_status(qu
     assert kfc["spec"]["statusController"] == {"maxConcurrentReconciles": 1}
     ftcs = host.get("/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/federatedtypeconfigs")["items"]
     assert {"namespaces", "configmaps", "deployments.apps"} <= {f["metadata"]["name"] for f in ftcs}
+    # the multicluster task's `helm upgrade --install kubefed` (INST's chart kubefed 0.0.3, no appVersion)
+    records = helm_records(host, "kubefed", "kube-federation-system")
+    assert sorted(records) == [1] and records[1][0]["status"] == "deployed"
+    meta = records[1][1]["chart"]["metadata"]
+    assert (meta["name"], meta["version"], meta.get("appVersion")) == ("kubefed", "0.0.3", None)
+    assert records[1][1]["config"]["controllermanager"]["controller"]["tag"] == "v0.8.1"
+    # the multicluster task ran once: another run (spec change) leaves kubefed's release alone, upgrades ks-core
+    before = release_status(host, "ks-core", "kubesphere-system")
+    spec["multicluster"]["proxyPublishAddress"] = "http://127.0.0.1:8081"
+    put_spec(host, spec)
+    runs(installer)
+    assert sorted(helm_records(host, "kubefed", "kube-federation-system")) == [1]
+    after = release_status(host, "ks-core", "kubesphere-system")
+    assert len(after) == len(before) + 1 and after[max(after)] == ("deployed", "Upgrade complete")
+    assert [s for s, _ in after.values()].count("deployed") == 1
 
 
 def test_a_pre_install_failure_renders_nothing_and_a_crash_does_nothing(quiet_lab):
@@ -259,6 +318,7 @@ def test_a_pre_install_failure_renders_nothing_and_a_crash_does_nothing(quiet_la
     runs(installer)
     rendered = member.get(CONFIG_PATH)["data"]["kubesphere.yaml"]
     stamp = cc(member)["status"]["core"]["enabledTime"]
+    revisions = sorted(helm_records(member, "ks-core", "kubesphere-system"))
 
     spec["multicluster"] = {"clusterRole": "member"}
     spec["authentication"]["jwtSecret"] = "j" * 32
@@ -269,6 +329,7 @@ def test_a_pre_install_failure_renders_nothing_and_a_crash_does_nothing(quiet_la
     assert cc(member)["status"]["core"]["enabledTime"] == stamp
     assert "failed" not in json.dumps(cc(member)["status"])
     assert result(member).startswith("Task 'ks-core' failed")
+    assert sorted(helm_records(member, "ks-core", "kubesphere-system")) == revisions  # no helm run: no revision
 
     # spec.common without es: the real script dies; nothing changes, the CC keeps its uid
     uid = cc(member)["metadata"]["uid"]
@@ -304,3 +365,16 @@ def test_a_cluster_without_cc_is_left_alone_until_one_appears(quiet_lab):
     member.request("POST", CC_BASE, body)
     runs(installer)
     assert read_ks_config(member)["multicluster"] == {"clusterRole": "none"}
+
+
+def test_helm_keeps_ten_revisions_of_a_release(quiet_lab):
+    """`helm upgrade`'s --history-max default: the eleventh revision removes the first (every installer run
+    upgrades ks-core, so a long-lived cluster holds the last ten)."""
+    lab, _ = quiet_lab
+    member = lab.client(lab.members[0])
+    for _ in range(11):
+        helm_upgrade_install(member, "kslab-history", "default", KS_CORE_CHART, {})
+    statuses = release_status(member, "kslab-history", "default")
+    assert sorted(statuses) == list(range(2, 12))
+    assert statuses[11] == ("deployed", "Upgrade complete")
+    assert {s for n, (s, _) in statuses.items() if n < 11} == {"superseded"}

@@ -9,6 +9,7 @@ import signal
 
 import pytest
 from auditlog import AuditLog
+from polling import until_admitted
 
 from kslabkit.rest import ApiError
 
@@ -89,7 +90,8 @@ def test_deleting_the_dead_members_cluster_hangs_until_the_webhook_configuration
     saved = host.get(VWC)
     host.request("DELETE", VWC)
     try:
-        host.merge_patch(CLUSTERS + "/member1", {"metadata": {"labels": {"kslab-test/kick": "1"}}})
+        kick = {"metadata": {"labels": {"kslab-test/kick": "1"}}}
+        until_admitted(lambda: host.merge_patch(CLUSTERS + "/member1", kick))
         wait_for(lambda: host.try_get(CLUSTERS + "/member1") is None, 120, "Cluster member1 gone")
         assert host.try_get("/api/v1/namespaces/kube-federation-system/secrets/member1-secret") is None
     finally:

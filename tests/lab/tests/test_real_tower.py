@@ -8,6 +8,8 @@ import re
 
 import yaml
 
+from kslabkit.processes import log_tail
+
 from .realks import CLUSTERS, cluster, condition, proxy_cluster, wait_condition, wait_for
 
 AGENT = "/kapis/cluster.kubesphere.io/v1alpha1/clusters/member2/agent/deployment"
@@ -20,6 +22,21 @@ def flags(container):
             k, v = arg[2:].split("=", 1)
             out[k] = v
     return out
+
+
+def wait_agent_available(lab, name, timeout=180):
+    """Cluster `name` AgentAvailable=True; when it does not come, the failure carries the ends of the agent's,
+    tower's and the supervisor's logs (a CI run gives nothing else to read)."""
+    try:
+        return wait_condition(lab.client(lab.host), name, "AgentAvailable", timeout=timeout)
+    except AssertionError as e:
+        logs = os.path.join(lab.state_dir, "logs")
+        parts = [str(e)]
+        for label, path, lines in (("cluster-agent", "agent-%s.log" % name, 25),
+                                   ("tower", "tower-%s.log" % lab.host, 25), ("supervisor", "supervisor.log", 40)):
+            tail = log_tail(os.path.join(logs, path), lines)
+            parts.append("--- %s (%s):\n    %s" % (label, path, "\n    ".join(tail) or "(empty or missing)"))
+        raise AssertionError("\n".join(parts)) from None
 
 
 def test_a_proxy_member_is_initialized_by_tower_and_joins_once_its_agent_runs(breakable_lab):
@@ -53,7 +70,7 @@ def test_a_proxy_member_is_initialized_by_tower_and_joins_once_its_agent_runs(br
     # applied on the member as it came (the lab plays the kubelet and runs tower's agent from it)
     dep.pop("status", None)
     m2.request("POST", "/apis/apps/v1/namespaces/kubesphere-system/deployments", dep)
-    agent = wait_condition(host, "member2", "AgentAvailable", timeout=180)
+    agent = wait_agent_available(lab, "member2")
     assert agent["message"] == "Agent has connected to proxy successfully."
     ready = wait_condition(host, "member2", "Ready", timeout=240)
     assert ready["message"] == "Cluster is available now"
@@ -82,7 +99,7 @@ def connected_proxy_member(lab, name):
         dep = yaml.safe_load(text)
         dep.pop("status", None)
         member.request("POST", "/apis/apps/v1/namespaces/kubesphere-system/deployments", dep)
-    wait_condition(host, name, "AgentAvailable", timeout=180)
+    wait_agent_available(lab, name)
     return cluster(host, name)["spec"]["connection"]
 
 

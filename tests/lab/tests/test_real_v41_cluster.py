@@ -180,3 +180,52 @@ def test_a_stopped_member_goes_ready_false(v41_lab):
     host.merge_patch("%s/member2" % CLUSTERS, {"metadata": {"annotations": {"kubesphere.io/syncAt": "kslab-test"}}})
     down = wait_condition(host, "member2", "Ready", status="False", timeout=180)
     assert "member2" in down.get("message", "")
+
+
+def test_the_3_4_installer_stand_in_s_release_records_are_what_helm_reads(v41_lab):
+    """The 3.4 ks-installer stand-in's Helm release records (tests/lab/standins/installer.py helm_upgrade_install:
+    ks-installer v3.4.1's `helm upgrade --install ks-core` with its chart ks-core 0.1.0, appVersion v3.3.2) have
+    the shape real Helm v3.16.2 writes (the host's ks-core records here, written by `helm upgrade --install`), and
+    real helm reads them: `helm history` and `helm list` show the chart, appVersion, revisions and statuses. In a
+    namespace of its own on this lab's host (the v4.1 lab is the one with a real helm), removed afterwards."""
+    from kslabkit.v41 import helm_env  # noqa: PLC0415
+    from kslabkit.v41supervisor import v41_binary  # noqa: PLC0415
+    from standins.installer import KS_CORE_CHART, helm_upgrade_install  # noqa: PLC0415
+
+    host = v41_lab.client(v41_lab.host)
+    ns = "kslab-installer-records"
+    host.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        assert helm_upgrade_install(host, "ks-core", ns, KS_CORE_CHART, {"replicaCount": 1}) == 1
+        assert helm_upgrade_install(host, "ks-core", ns, KS_CORE_CHART, {"replicaCount": 1}) == 2
+        real = host.get("/api/v1/namespaces/kubesphere-system/secrets?labelSelector=owner%3Dhelm")["items"]
+        ours = host.get("/api/v1/namespaces/%s/secrets?labelSelector=owner%%3Dhelm" % ns)["items"]
+        assert real and len(ours) == 2
+        assert {s["type"] for s in real + ours} == {"helm.sh/release.v1"}
+        newest_real = max(real, key=lambda s: int(s["metadata"]["labels"]["version"]))
+        newest_ours = max(ours, key=lambda s: int(s["metadata"]["labels"]["version"]))
+        assert set(newest_ours["metadata"]["labels"]) == set(newest_real["metadata"]["labels"])
+
+        def body(secret):
+            return json.loads(gzip.decompress(base64.b64decode(base64.b64decode(secret["data"]["release"]))))
+        b_real, b_ours = body(newest_real), body(newest_ours)
+        assert set(b_ours) <= set(b_real) and set(b_ours["info"]) <= set(b_real["info"]), (set(b_real), set(b_ours))
+        assert set(b_ours["chart"]) == set(b_real["chart"])
+
+        env = helm_env(v41_lab.state, v41_lab.host)
+        helm = v41_binary("helm")
+
+        def helm_json(*args):
+            r = subprocess.run([helm] + list(args) + ["-n", ns, "-o", "json"], env=env, capture_output=True,
+                               text=True, timeout=120, check=False)
+            assert r.returncode == 0, r.stderr
+            return json.loads(r.stdout)
+        history = helm_json("history", "ks-core")
+        assert [(h["revision"], h["status"], h["chart"], h["app_version"], h["description"]) for h in history] == [
+            (1, "superseded", "ks-core-0.1.0", "v3.3.2", "Install complete"),
+            (2, "deployed", "ks-core-0.1.0", "v3.3.2", "Upgrade complete")]
+        listed = helm_json("list")
+        assert [(r["name"], r["revision"], r["status"], r["chart"], r["app_version"]) for r in listed] == [
+            ("ks-core", "2", "deployed", "ks-core-0.1.0", "v3.3.2")]
+    finally:
+        host.request("DELETE", "/api/v1/namespaces/%s" % ns)
