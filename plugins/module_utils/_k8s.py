@@ -316,6 +316,10 @@ class Connection:
         return self.error("was deleted by someone else while this run was %s (nothing was written to it; "
                           "rerun to act on what is there now)" % doing, obj=what, code="not_found")
 
+    def new_bound(self):
+        """The next calls get the whole `timeout` again (each poll of a wait, each retried read)."""
+        self._deadline = None
+
     def _bounded(self, fn, *args, **kwargs):
         """fn(...) within what is left of `timeout` (the call runs in a daemon thread that is abandoned
         when time is up; the module process ends soon after)."""

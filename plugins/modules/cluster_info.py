@@ -133,7 +133,8 @@ cluster:
     kubesphere_version:
       description:
         - The full KubeSphere version when something states it, strongest first, the C(ks-core) Helm release's chart
-          appVersion, then ks-installer's stamp (C(status.core.version) or its C(version) label).
+          appVersion from KubeSphere 4 on, then ks-installer's stamp (C(status.core.version) or its C(version)
+          label).
       type: str
       returned: always
     kubesphere_line:
@@ -141,7 +142,9 @@ cluster:
         - The KubeSphere line the cluster runs (C(3.4), C(4.1)), detected, never assumed, from the C(ks-core) Helm
           release's chart appVersion, ks-installer's ClusterConfiguration, or the layout of the rendered
           kubesphere-config (KubeSphere 4 renders C(helmExecutor), C(extension) and C(composedApp)). A C(ks-core)
-          release alone says nothing (ks-installer v3.4.1 makes one too); its appVersion does.
+          release alone says nothing (ks-installer v3.4.1 makes one too); its appVersion does from 4 on. A 3.x
+          appVersion only says KubeSphere 3 (ks-installer's own chart says C(v3.3.2) on 3.4.0 and 3.4.1), so the
+          ClusterConfiguration says which, else C(3.4).
         - Null when the cluster shows no KubeSphere (not installed, or a bare KubeSphere 4.1 member before its import).
       type: str
       returned: always
@@ -155,12 +158,15 @@ cluster:
     ks_core_release:
       description:
         - The C(ks-core) Helm release's latest record (release name, namespace, revision, status, chart,
-          chart_version, app_version, description); null without one. Nothing of its values or manifests.
+          chart_version, app_version, description); null without one. Of its values only C(multicluster)
+          (C(role) and C(host_cluster_name), the values C(multicluster.role) and C(multicluster.hostClusterName),
+          null when unset); nothing of its manifests.
         - When the credential may not read Secrets in C(kubesphere-system) it is null and C(warnings) says so.
       type: dict
       returned: always
       sample: {name: ks-core, namespace: kubesphere-system, revision: 1, status: deployed, chart: ks-core,
-               chart_version: 1.1.4, app_version: v4.1.3, description: Install complete}
+               chart_version: 1.1.4, app_version: v4.1.3, description: Install complete,
+               multicluster: {role: null, host_cluster_name: host}}
     installer:
       description: The ks-installer ClusterConfiguration's status.
       type: dict
@@ -174,6 +180,10 @@ cluster:
       sample: {spec: member, rendered: member}
     role: {description: "The effective role: rendered, else spec, else none; None when neither could be read", type: str, returned: always}
     jwt_secret_hash: {description: Fingerprint (C(sha256:<12 hex>)) of the rendered jwtSecret, type: str, returned: always}
+    spec_jwt_secret_hash:
+      description: Fingerprint of the jwtSecret in the ClusterConfiguration's spec (what ks-installer renders next).
+      type: str
+      returned: always
     maximum_clock_skew: {description: C(authentication.maximumClockSkew) as rendered, type: str, returned: always}
     maximum_clock_skew_seconds: {description: The same in seconds (10 when unset), type: float, returned: when reachable}
     kube_system_uid: {description: UID of namespace kube-system (KubeSphere's cluster identity), type: str, returned: always}

@@ -19,8 +19,9 @@ description:
     C(drifted) (JSON pointers of the differing fields), C(missing), C(not_managed) or C(unknown).
   - The real kubefed reverts hand edits about 10 s later while it is healthy; drift shows where it cannot
     (controller down, cluster Offline, ManagedLabelFalse, an override it rejected).
-  - Always returns RV(api_versions), the group/versions the member serves (facts for federated_resource's
-    O(kubesphere.multicluster.federated_resource#module:member_api_versions)); without O(namespace) nothing else is read.
+  - Returns RV(api_versions), the group/versions the member serves (facts for federated_resource's
+    O(kubesphere.multicluster.federated_resource#module:member_api_versions)), unless O(api_versions=false);
+    without O(namespace) nothing else is read.
   - Secret drift names the keys only; no value of any member object is returned.
 author:
   - kubesphere.multicluster contributors (@kubesphere)
@@ -46,6 +47,12 @@ options:
     type: list
     elements: str
     default: []
+  api_versions:
+    description:
+      - Read the member's discovery (two requests) and return RV(api_versions). C(false) when only the drift is
+        wanted, as the wait of C(playbooks/federate.yml) polls it.
+    type: bool
+    default: true
   list_projects:
     description:
       - Also return RV(projects), every multi-cluster project (FederatedNamespace on the host) placed on this
@@ -85,7 +92,7 @@ EXAMPLES = r"""
 RETURN = r"""
 api_versions:
   description: The group/versions this member serves.
-  returned: always
+  returned: unless api_versions is false
   type: list
   elements: str
 projects:
@@ -114,6 +121,7 @@ def main():
         kinds=dict(type="list", elements="str", default=[]),
         names=dict(type="list", elements="str", default=[]),
         list_projects=dict(type="bool", default=False),
+        api_versions=dict(type="bool", default=True),
         timeout=dict(type="float"),
     )
     spec.update(auth_argspec())

@@ -193,6 +193,15 @@ options:
     description: Seconds one API request (or one poll) may take before the cluster counts as unreachable.
     type: int
     default: 30
+  settle_timeout:
+    description:
+      - The checks probe the member's ks-apiserver through its API server's service proxy, as the console does.
+        While that answers 502, 503 or 504 (ks-apiserver restarting, as it does when its kubesphere-config changes,
+        and after a role change), the probe is made again every O(wait_sleep) seconds for up to this many seconds
+        (with progress, as the other waits), before the import is refused with C(kubesphere_unreachable). 0 probes
+        once. Also in check mode.
+    type: int
+    default: 60
 notes:
   - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
     dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
@@ -373,6 +382,7 @@ def main():
         webhook_backup_dir=dict(type="path", default="~/.ansible/kubesphere-backups"),
         peers=peers_argspec(),
         timeout=dict(type="int", default=30),
+        settle_timeout=dict(type="int", default=60),
     )
     spec.update(wait_argspec(True, 600, wait_sleep=5))
     spec.update(auth_argspec())

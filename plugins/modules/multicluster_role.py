@@ -114,6 +114,16 @@ options:
     type: list
     elements: str
     default: []
+  preflight_facts:
+    description:
+      - Role C(member). What this run's preflight read of the member and of its host returned, as C({cluster,
+        host}) (the C(cluster) of M(kubesphere.multicluster.cluster_info)'s result for each; the role member_config
+        passes them when the preflight ran and the host's role did not change since).
+      - When they show the member role already set and rendered with the host's jwtSecret, the installer not
+        failed and no guard, the module reads nothing more and writes nothing, and says so in RV(settled) (a
+        converged member costs no further request). Otherwise they are ignored and the module reads both
+        clusters and runs every check as usual. KubeSphere 3.4 only (on 4.1 the role step writes nothing anyway).
+    type: dict
   force:
     description: Do it even when a guard refuses (each problem is then returned as a warning).
     type: bool
@@ -198,7 +208,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 result:
-  description: The ClusterConfiguration after the change (in check mode, as the server would store it), jwtSecret masked.
+  description:
+    - The ClusterConfiguration after the change (in check mode, as the server would store it), jwtSecret masked.
+    - On KubeSphere 4.1, C(multicluster) (C(clusterRole), C(hostClusterName) as ks-core renders them),
+      C(role_read_from) (C(kubesphere-config); C(Helm values) when that ConfigMap renders no role or cannot be read
+      and the role comes from the release's values C(multicluster.role) and C(multicluster.hostClusterName)) and
+      C(release) (the C(ks-core) release's name, revision, status, chart_version, app_version).
   returned: when the cluster was contacted
   type: dict
 role:
@@ -231,6 +246,12 @@ components_enabled:
   returned: always
   type: list
   elements: str
+settled:
+  description:
+    - Why nothing was read nor written, when O(preflight_facts) proved the member role settled; RV(result),
+      RV(installer) and RV(role_before) are then not returned.
+  returned: when O(preflight_facts) proved the role settled
+  type: str
 problems:
   description: Problems the checks found (each C(code), C(cluster) and C(message)); the module refused unless O(force).
   returned: when a guard found something
@@ -292,6 +313,7 @@ def main():
         force=dict(type="bool", default=False),
         create=dict(type="bool", default=False),
         dest=dict(type="path"),
+        preflight_facts=dict(type="dict"),
     )
     spec.update(wait_argspec(True, 600, wait_sleep=5))
     spec.update(auth_argspec())

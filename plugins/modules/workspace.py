@@ -48,7 +48,11 @@ options:
     description: Annotation C(kubesphere.io/description).
     type: str
   labels:
-    description: Labels of the workspace (C(spec.template.metadata.labels)); labels not named here are kept.
+    description:
+      - Labels of the workspace (C(spec.template.metadata.labels)); labels not named here are kept.
+      - KubeSphere 3.4 cannot keep them. Its C(WorkspaceTemplate) schema declares C(spec.template.metadata) with no
+        fields, so the API server drops the labels on every write. On 3.4, labels are refused before any write
+        (code C(workspace_labels_dropped)).
     type: dict
     default: {}
   state:

@@ -101,6 +101,9 @@ class FakeConnection:
                 if k[0] == api_version and k[1] == kind and (namespace is None or k[2] == namespace)
                 and selects(label_selector, (o.get("metadata") or {}).get("labels") or {})]
 
+    def new_bound(self):
+        self.calls.append(("new_bound", ()))
+
     def raw(self, method, path):
         self.calls.append(("raw", (method, path)))
         if self.fail_with:

@@ -7,10 +7,11 @@ import json
 
 
 def record(app_version, revision=1, status="deployed", chart="ks-core", chart_version="1.1.4", name="ks-core",
-           compress=True, values=None):
+           compress=True, values=None, chart_values=None):
     release = {"name": name, "namespace": "kubesphere-system", "version": revision,
                "info": {"status": status, "description": "Install complete"},
-               "chart": {"metadata": {"name": chart, "version": chart_version, "appVersion": app_version}},
+               "chart": {"metadata": {"name": chart, "version": chart_version, "appVersion": app_version},
+                         "values": chart_values or {}},
                "config": values or {}, "manifest": "kind: ConfigMap\n"}
     payload = json.dumps(release).encode()
     if compress:

@@ -24,9 +24,10 @@ member           what the member's API server answered (read with the credential
     kube_system_uid    metadata.uid of Namespace kube-system
     ks_namespace_annotations  annotations of Namespace kubesphere-system ({} when none; v4 writes
                        cluster.kubesphere.io/host-cluster and cluster.kubesphere.io/name there)
-    kubesphere_api     {reachable: bool, error: text, version: text} of GET
+    kubesphere_api     {reachable: bool, error: text, version: text, waited: seconds} of GET
                        /api/v1/namespaces/kubesphere-system/services/:ks-apiserver:/proxy/kapis/version
-                       through the member's API server (the console's check); None when not probed
+                       through the member's API server (the console's check); None when not probed; `waited`
+                       when it was probed again while ks-apiserver restarted (read/join.py PROBE_RESTARTING)
     service_accounts   {namespace: [names]} for kubesphere-system and kube-federation-system
                        (a missing key means "not read"; kubesphere-system without `kubesphere` means no
                        KubeSphere there; kube-federation-system `<old>-kubesphere` is a former join)
@@ -308,10 +309,11 @@ def config_problems(name, member_config, host_config):
 def kubesphere_api_problems(name, probe):
     if probe is None or probe.get("reachable"):
         return []
+    waited = " (probed again for %d s: it did not come back)" % probe["waited"] if probe.get("waited") else ""
     return [problem("kubesphere_unreachable", name, "cluster '%s': its ks-apiserver does not answer through its API "
-                    "server's service proxy (kubesphere-system/ks-apiserver /kapis/version: %s): make sure "
+                    "server's service proxy (kubesphere-system/ks-apiserver /kapis/version: %s)%s: make sure "
                     "ks-apiserver runs there; the host reads its version and configuration that way"
-                    % (name, co.error_text(probe.get("error"))))]
+                    % (name, co.error_text(probe.get("error")), waited))]
 
 
 def _interval(offset):

@@ -9,6 +9,8 @@
   an administrator);
 - `clusters_in_use`: a cluster leaves a workspace only when no project of the workspace is placed on it (kubefed
   would delete the member's Workspace under the project's namespace);
+- `labels_kept`: labels only where the version's WorkspaceTemplate keeps them (KubeSphere 3.4's CRD prunes
+  spec.template.metadata.labels: written, they would vanish, and every run would write them again);
 - `not_empty`: a workspace is deleted only when it holds no project (KubeSphere's controller would delete the
   projects' namespaces with it, on the host and on every member)."""
 
@@ -38,6 +40,17 @@ def clusters_in_use(subject, wanted, placed_now, projects):
                                "on this cluster (%s); remove the cluster from them first, or keep it in the "
                                "workspace" % (cluster, subject, ", ".join(users))))
     return out
+
+
+def labels_kept(subject, cluster, labels, kept, version_name):
+    """`kept`: whether the version's WorkspaceTemplate keeps spec.template.metadata.labels."""
+    if not labels or kept:
+        return []
+    return [problem("workspace_labels_dropped", cluster, "cluster %r: %s: %s cannot keep labels of a workspace: its "
+                    "WorkspaceTemplate schema declares spec.template.metadata with no fields, so the API server drops "
+                    "spec.template.metadata.labels on every write and KubeSphere copies no label to the Workspace; "
+                    "remove labels (%s) from the workspace's parameters"
+                    % (cluster, subject, version_name, ", ".join(sorted(labels))))]
 
 
 def not_empty(subject, projects):

@@ -230,8 +230,8 @@ class Executor:
         conn = self.ctx.connections.get(step.get("side"))
         state = "nothing read yet"
         while True:
-            if conn is not None and hasattr(conn, "_deadline"):
-                conn._deadline = None  # the connection's timeout bounds each poll, not the whole wait
+            if conn is not None and hasattr(conn, "new_bound"):
+                conn.new_bound()  # the connection's timeout bounds each poll, not the whole wait
             try:
                 done, state, value = step["poll"](self.ctx)
                 self.note_repairs()

@@ -53,9 +53,9 @@ class Slicer:
     """The slice of one module run: at most `seconds` of waiting in this run (None: no slice, the module
     was run directly), and `resume`, what the previous slice of the same wait handed over."""
 
-    def __init__(self, params, clock=time.monotonic):
+    def __init__(self, params, clock=time.monotonic, sleep=time.sleep):
         options = params.get(OPTION) or {}
-        self.clock = clock
+        self.clock, self.sleep = clock, sleep
         self.seconds = options.get("seconds") or None
         self.resume = options.get("resume") or {}
         self.started = clock()
@@ -104,6 +104,22 @@ class Slicer:
             sleep(wait.nap(nap))
             if reset is not None:
                 reset()
+
+    def settle(self, first, poll, settled, timeout, cluster, condition, key, describe, nap=5, between=None):
+        """A wait before the plan (the import's checks waiting for a member's ks-apiserver that restarts):
+        `first` (what a poll saw already), then poll() until settled(value) or `timeout` seconds are spent,
+        counting the earlier slices of the same wait (`key`). Returns (the last value, seconds waited); at the
+        end of the slice raises WaitPending (the next slice runs from its start again). `between()` runs before
+        each new poll (the connection's time bound); describe(value) says what is seen, for the progress line."""
+        wait = self.wait(cluster, condition, timeout, key=key)
+        value = first
+        while not (settled(value) or wait.spent()):
+            wait.check(lambda: describe(value))
+            self.sleep(wait.nap(nap))
+            if between is not None:
+                between()
+            value = poll()
+        return value, wait.elapsed()
 
     def ran(self):
         return self.clock() - self.started

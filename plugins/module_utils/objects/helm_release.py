@@ -11,7 +11,9 @@ named `sh.helm.release.v1.<release>.v<revision>`, labelled `owner=helm`, `name=<
 KubeSphere v4.1 is the Helm release `ks-core` (chart appVersion v4.1.x); ks-installer v3.4.1 also installs a
 `ks-core` release (the 3.4 chart, appVersion v3.x). So a release tells the version by its chart's appVersion,
 never by its existence. A release holds the user's values and the rendered manifests (the jwtSecret among
-them): nothing but the chart's metadata and the release's own fields leaves this file."""
+them): nothing but the chart's metadata, the release's own fields and two named values leaves this file:
+`multicluster.role` and `multicluster.hostClusterName` (KubeSphere 4.1's role and host name, the user's value
+over the chart's default; an empty value is unset, None)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -61,7 +63,30 @@ def decode(secret):
         "chart_version": metadata.get("version"),
         "app_version": metadata.get("appVersion"),
         "description": info.get("description"),
+        "multicluster": multicluster_values(release),
     }
+
+
+# the only values read from a release: (key under `multicluster`, field of the result)
+MULTICLUSTER_VALUES = (("role", "role"), ("hostClusterName", "host_cluster_name"))
+
+
+def multicluster_values(release):
+    """{"role", "host_cluster_name"}: the release's values multicluster.role and multicluster.hostClusterName,
+    the user-supplied value (`config`, what `helm get values` shows) over the chart's default (`chart.values`);
+    None where neither sets one (ks-core's chart defaults both to "", which its templates resolve from the
+    ConfigMap kubesphere-config, else to `host`). Nothing else of the values is read."""
+    sources = [(release.get("config") or {}), ((release.get("chart") or {}).get("values") or {})]
+    out = {}
+    for key, field in MULTICLUSTER_VALUES:
+        out[field] = None
+        for values in sources:
+            section = values.get("multicluster") if isinstance(values, dict) else None
+            if isinstance(section, dict) and key in section:  # the user's value wins, "" included (Helm's merge)
+                value = section[key]
+                out[field] = value if isinstance(value, str) and value else None
+                break
+    return out
 
 
 def current(secrets):

@@ -23,8 +23,9 @@ def run(module, connect=Connection):
     p = module.params
     member_name = p["cluster_name"]
     member = connect(module, member_name, timeout=p.get("timeout"))
-    result = {"changed": False, "cluster": member_name, "api_versions": read.served_versions(member),
-              "resources": []}
+    result = {"changed": False, "cluster": member_name, "resources": []}
+    if p.get("api_versions", True):
+        result["api_versions"] = read.served_versions(member)
     if not p.get("list_projects") and not p.get("namespace"):
         return result
     host = connect(module, p.get("host_cluster_name") or "host", prefix="host_", timeout=p.get("timeout"))

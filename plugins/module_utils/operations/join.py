@@ -29,6 +29,10 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import join as read_join
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.kubeconfig import flatten as flatten_kubeconfig
 
+# the key of the checks' wait for a member's ks-apiserver that restarts (a slice that ends in it: the next slice
+# makes every check again)
+SETTLE_KEY = "kubesphere-api"
+
 
 def run(module, connection_class=None):
     """The `member` module's state present: returns the result, or raises Refused / KubeSphereError."""
@@ -82,10 +86,10 @@ def import_member(module, ctx, read_conn, stored):
         result["notes"] = list(impl.JOIN_NOTES)
     if p["connection_type"] == "proxy":
         result["proxy"] = {k: facts["host"]["proxy"].get(k) for k in ("address", "source", "api_agrees")}
-    if not (ctx.slicer.resuming and facts["live"] is not None):
+    if not (ctx.slicer.resuming and ctx.slicer.resume.get("key") != SETTLE_KEY and facts["live"] is not None):
         # a later slice of a run that wrote the Cluster does not make the checks again: a member that stops
         # answering after its Cluster was written fails in the wait, naming the Cluster, as in one run
-        check(module, facts, read_conn, result, ctx.conn("host"))
+        check(module, ctx, facts, read_conn, result)
     plan = join_plan.plan(facts, dict(p), impl)
     result["plan"] = steps.public(plan)
     result["changes"] = next((s["changes"] for s in plan if s.id == "cluster"), [])
@@ -114,8 +118,8 @@ def import_member(module, ctx, read_conn, stored):
 def reset_bounds(ctx):
     """Each retried read gets its connections' whole time bound again (as each poll of a wait does)."""
     for conn in ctx.connections.values():
-        if hasattr(conn, "_deadline"):
-            conn._deadline = None
+        if hasattr(conn, "new_bound"):
+            conn.new_bound()
 
 
 def read(module, ctx, stored):
@@ -146,11 +150,12 @@ def read(module, ctx, stored):
     return facts
 
 
-def check(module, facts, read_conn, result, host_conn):
+def check(module, ctx, facts, read_conn, result):
     """Every check before the first write: Refused with every problem found."""
     p = module.params
     impl = versions.for_state(facts["host_state"])
     member = read_join.read_member(read_conn, probe_kubesphere=impl.MEMBER_NEEDS_KUBESPHERE)
+    member["kubesphere_api"] = settled_probe(module, ctx, read_conn, member["kubesphere_api"])
     module.hide(impl.jwt_secret(member.get("config")))
     options = {"allow_loopback": p["allow_loopback"], "allow_insecure": p["allow_insecure"],
                "cert_expiry_margin_days": p["cert_expiry_margin_days"],
@@ -160,9 +165,25 @@ def check(module, facts, read_conn, result, host_conn):
     problems += version_checks.mixed_lines(p["name"], {
         facts["host_state"].get("name") or "host": versions.detect(facts["host_state"])["version"], p["name"]: member["kubesphere_line"]})
     if impl.CLEAN_MEMBER_CHECK and member.get("reachable") and facts["kubefed"] is None:
-        problems += clean_problems(module, facts, impl, read_join.read_member_objects(read_conn, host_conn, impl), result)
+        problems += clean_problems(module, facts, impl, read_join.read_member_objects(read_conn, ctx.conn("host"), impl),
+                                   result)
     if problems:
         raise Refused(problems, "the checks before importing cluster '%s'" % p["name"], **result)
+
+
+def settled_probe(module, ctx, read_conn, probe):
+    """The member's ks-apiserver probe, made again while its answer says ks-apiserver restarts
+    (read_join.PROBE_RESTARTING), for up to settle_timeout seconds: a wait of its own, sliced as every wait
+    (progress printed; a slice that ends in it makes the checks again). The result says `waited`."""
+    p = module.params
+    if read_join.probe_settled(probe) or not p["settle_timeout"]:
+        return probe
+    probe, waited = ctx.slicer.settle(
+        probe, lambda: read_join.probe_kubesphere_api(read_conn), read_join.probe_settled, p["settle_timeout"], p["name"],
+        "its ks-apiserver answers through its API server's service proxy", SETTLE_KEY,
+        lambda seen: "kubesphere-system/ks-apiserver /kapis/version: %s" % co.error_text(seen.get("error")),
+        nap=max(p["wait_sleep"], 1), between=read_conn.new_bound)
+    return dict(probe, waited=int(waited)) if not probe["reachable"] else probe
 
 
 def clean_problems(module, facts, impl, found, result):

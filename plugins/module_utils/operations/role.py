@@ -50,11 +50,30 @@ def run(module):
     far) or WaitPending at the end of a time slice."""
     p = dict(module.params)
     result = {"changed": False, "role": p["role"], "applied": False, "components_enabled": []}
+    if settled(module, p, result):
+        return result
     try:
         return change(module, p, result)
     except KubeSphereError as e:
         e.result = dict(result, **e.result)
         raise
+
+
+def settled(module, p, result):
+    """True, with the result filled in, when this run's preflight facts (preflight_facts) prove the role settled
+    (the version's role_settled): nothing is read, planned or written. False otherwise (the module reads)."""
+    facts = p.get("preflight_facts") or {}
+    if p.get("jwt_secret"):
+        module.hide(p["jwt_secret"])
+    why = versions.role_settled(p, facts.get("cluster"), facts.get("host"), p["peers"])
+    if not why:
+        return False
+    result.update(applied=True, plan=[], settled="cluster '%s': %s" % (p["cluster_name"], why),
+                  jwt_secret_hash=fingerprint(p["jwt_secret"]) if p.get("jwt_secret") else facts["host"]["jwt_secret_hash"])
+    if module._diff:
+        shown = {"role": p["role"], "jwt_secret_hash": result["jwt_secret_hash"]}
+        result["diff"] = {"before": shown, "after": shown}
+    return True
 
 
 def change(module, p, result):

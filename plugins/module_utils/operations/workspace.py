@@ -32,15 +32,16 @@ def run(module, connect=Connection):
     state, impl = federation_run.host_version(conn, cluster, subject)
     facts = read.workspace(conn, p["name"], p.get("manager"), state)
     if not ctx.slicer.resuming:
-        check(module, facts, p, subject)
+        check(module, facts, p, subject, impl, cluster)
     plan = workspace_plan.plan(impl, facts, p, cluster)
     return federation_run.run(module, ctx, plan, lambda values: (workspace_plan.results(facts, values, p),
                                                                  facts["federated_workspace"]))
 
 
-def check(module, facts, p, subject):
+def check(module, facts, p, subject, impl, cluster):
     """Every check of state=present (Refused with all of them); the manager unchecked is a warning."""
     problems = fchecks.clusters(subject, p["clusters"], facts["members"])
+    problems += wchecks.labels_kept(subject, cluster, p.get("labels"), impl.WORKSPACE_TEMPLATE_KEEPS_LABELS, impl.NAME)
     live = facts["workspace_template"]
     if live is not None:
         problems += wchecks.clusters_in_use(subject, p["clusters"], placement.placement_names(live) or [],

@@ -370,9 +370,10 @@ def facts(state):
         },
         "components": components.spec_components((cc or {}).get("spec")),
         "cluster_role": {"spec": spec, "rendered": rendered},
-        "role": None if unknown else rendered or spec or "none",
+        "role": None if unknown else rendered or spec or _version_role(state, found) or "none",
         "config_rendered": bool(config),
         "jwt_secret_hash": fingerprint(installer.config_jwt_secret(config)),
+        "spec_jwt_secret_hash": fingerprint(get_path(cc or {}, "spec.authentication.jwtSecret")),
         "maximum_clock_skew": skew,
         "maximum_clock_skew_seconds": clock.parse_duration(skew),
         "kube_system_uid": state["kube_system_uid"],
@@ -387,6 +388,14 @@ def facts(state):
         "unreadable": [dict(u) for u in state.get("unreadable") or []],
         "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }
+
+
+def _version_role(state, found):
+    """The role as the cluster's version tells it where kubesphere-config renders none (on 4.1: the ks-core
+    release's value multicluster.role when that ConfigMap is absent or unreadable); None when it cannot tell."""
+    if not found["managed"]:
+        return None
+    return versions.implementation(found["version"]).role(state)
 
 
 def unreadable_kinds(state):
@@ -434,8 +443,8 @@ def unreachable(name, code, message, context=None):
         text = "the kubeconfig has no context '%s'" % context
     elif code == "kubeconfig_missing":
         text = REASONS[code]
-    out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "maximum_clock_skew",
-                             "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
+    out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "spec_jwt_secret_hash",
+                             "maximum_clock_skew", "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
                              "version_evidence", "version_managed", "ks_core_release", "agent_proxy_server",
                              "proxy_publish", "made_locally")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,

@@ -25,6 +25,10 @@ KS_API_PROBE = "/api/v1/namespaces/%s/services/:ks-apiserver:/proxy/kapis/versio
 SA_NAMESPACES = (v.KS_NAMESPACE, v.KUBEFED_NAMESPACE)
 READ_PARTS = ("version", "installer", "identity")
 TOWER_SERVICE = "tower"  # kubesphere-system/tower: tower (3.4 built in, 4.1 the tower extension)
+# what the member's API server answers through its service proxy while ks-apiserver restarts (it restarts its server
+# when its kubesphere-config changes, e.g. when the host writes multicluster.clusterName at a join, and its pod is
+# replaced after a role change): 502/503 (no endpoint, or the endpoint refused), 504 (it did not answer in time)
+PROBE_RESTARTING = (502, 503, 504)
 
 
 def read_member(conn, probe_kubesphere=True):
@@ -44,7 +48,7 @@ def read_member(conn, probe_kubesphere=True):
         out["config"] = None
     if not probe_kubesphere:
         return out
-    out["kubesphere_api"] = _probe_kubesphere_api(conn)
+    out["kubesphere_api"] = probe_kubesphere_api(conn)
     for ns in SA_NAMESPACES:
         try:
             items = conn.list("v1", "ServiceAccount", ns)
@@ -55,16 +59,22 @@ def read_member(conn, probe_kubesphere=True):
     return out
 
 
-def _probe_kubesphere_api(conn):
+def probe_kubesphere_api(conn):
+    """{reachable, error, version, status} of GET /kapis/version through the member's service proxy."""
     try:
         status, _headers, body = conn.raw("GET", KS_API_PROBE)
     except KubeSphereError as e:
-        return {"reachable": False, "error": e.reason, "version": None}
+        return {"reachable": False, "error": e.reason, "version": None, "status": e.result.get("status")}
     if 200 <= status < 300:
         return {"reachable": True, "error": None,
                 "version": (body or {}).get("gitVersion") if isinstance(body, dict) else None}
-    return {"reachable": False, "version": None,
+    return {"reachable": False, "version": None, "status": status,
             "error": "HTTP %s%s" % (status, (": %s" % str(body)[:200]) if body else "")}
+
+
+def probe_settled(probe):
+    """The probe's answer is final: ks-apiserver answered, or answered in a way a restart does not explain."""
+    return probe is None or probe["reachable"] or probe.get("status") not in PROBE_RESTARTING
 
 
 def read_host(conn, peers, connection_type, allow_node_port=True, label="host"):

@@ -53,6 +53,17 @@ def host_only_components(line):
     return ()
 
 
+def role_settled(params, cluster, host, peers=()):
+    """Why this run's preflight facts (cluster_info summaries of the cluster and its host) prove the role settled,
+    so that multicluster_role need read nothing more; None when they do not (the version has no such shortcut,
+    or any fact says otherwise: the module then reads and checks as usual)."""
+    line = (cluster or {}).get("kubesphere_line")
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == line and impl.role_settled is not None:  # the version's predicate judges the host too
+            return impl.role_settled(params, cluster, host, peers)
+    return None
+
+
 def member_needs_no_install(line):
     """Whether a member of a fleet of KubeSphere `line` gets its KubeSphere from the host at its import (4.1: the
     host installs ks-core on it), so a member without KubeSphere before its import is expected."""

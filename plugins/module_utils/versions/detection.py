@@ -5,8 +5,10 @@
 (read/cluster_state.py). Pure.
 
 The evidence, strongest first:
-1. the `ks-core` Helm release's chart appVersion (v4.1 is that release; ks-installer v3.4.1 installs one too,
-   with the 3.4 chart: the release's existence says nothing, its appVersion says the version);
+1. the `ks-core` Helm release's chart appVersion, from 4 on (v4.1 is that release). ks-installer v3.x installs a
+   `ks-core` release too, with its own chart `ks-core` 0.1.0 whose appVersion it never kept up (ks-installer
+   v3.4.0 and v3.4.1 ship appVersion v3.3.2, v3.3.x shipped v3.1.0): the release's existence says nothing, and a
+   3.x appVersion says KubeSphere 3 but not which; the ClusterConfiguration then says which (2.), else 3.4;
 2. ks-installer's ClusterConfiguration (KubeSphere 3.x only): its stamped version, else 3.4;
 3. the rendered kubesphere-config: KubeSphere 4 renders `helmExecutor`, `extension` and `composedApp`
    sections and `authentication.issuer.jwtSecret`, which 3.x never has; a 3.x config has
@@ -37,20 +39,32 @@ def line(version):
     return "%s.%s" % (m.group(1), m.group(2)) if m else None
 
 
+def _release_words(release):
+    return "Helm release ks-core revision %s (%s, chart %s %s, appVersion %s)" % (
+        release.get("revision"), release.get("status"), release.get("chart"), release.get("chart_version"),
+        release.get("app_version"))
+
+
 def detect(state):
     """{"line": "3.4" | "4.1" | other | None, "version": full version or None, "evidence": a sentence}."""
     release = state.get("ks_core_release") or None
-    if release and line(release.get("app_version")):
-        return {"line": line(release["app_version"]), "version": release["app_version"],
-                "evidence": "Helm release ks-core revision %s (%s, chart %s %s, appVersion %s)"
-                % (release.get("revision"), release.get("status"), release.get("chart"),
-                   release.get("chart_version"), release["app_version"])}
+    release_line = line((release or {}).get("app_version"))
+    # ks-installer's own chart (3.x appVersion): KubeSphere 3, which one the ClusterConfiguration says
+    installer_release = release_line is not None and release_line.startswith("3.")
+    if release_line and not installer_release:
+        return {"line": release_line, "version": release["app_version"], "evidence": _release_words(release)}
+    also = "; %s: ks-installer's chart, whose appVersion is not KubeSphere's version" % _release_words(release) \
+        if installer_release else ""
     cc = state.get("cluster_configuration")
     if cc is not None:
         stamped = installer.installer_version(cc)
         return {"line": line(stamped) or V3_LINE, "version": stamped,
-                "evidence": "ks-installer's ClusterConfiguration kubesphere-system/ks-installer (%s)"
-                % ("version %s" % stamped if stamped else "no version stamped yet")}
+                "evidence": "ks-installer's ClusterConfiguration kubesphere-system/ks-installer (%s)%s"
+                % ("version %s" % stamped if stamped else "no version stamped yet", also)}
+    if installer_release:
+        return {"line": V3_LINE, "version": None,
+                "evidence": "%s, no ClusterConfiguration readable to say which 3.x: taken as %s"
+                % (_release_words(release), V3_LINE)}
     config = state.get("config") or {}
     if state.get("config_present") and config:
         v4_keys = [k for k in V4_CONFIG_KEYS if k in config]

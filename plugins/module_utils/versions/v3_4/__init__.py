@@ -22,7 +22,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import usable
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, apiserver, clean, components, installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, apiserver, clean, components, installer, settled
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
 
 VERSION = "3.4"
@@ -114,6 +114,9 @@ ROLE_NOT_INSTALLED = ("has no ClusterConfiguration %s/%s: KubeSphere (ks-install
 ROLE_CREATED = "no ClusterConfiguration before: ks-installer applies the role on its first run"
 
 
+role_settled = settled.member_role  # a converged member proven by the preflight's facts (None: no shortcut)
+
+
 def role_object(state):
     """The object that holds the role (the ClusterConfiguration), None when KubeSphere is not installed."""
     return state.get("cluster_configuration")
@@ -199,12 +202,17 @@ def role_failure(role, before, state, conn):
 
 
 def role_timeout(role, timeout, left, state, before, conn):
-    """The reason of a wait that timed out: what is left, what the installer last did, its log."""
+    """The reason of a wait that timed out: what is left, what the installer last did, its log; when no run got
+    past ks-core since the write, that the installer may still be running (a slow one is not a failed one)."""
     log = installer.installer_log(conn)
-    return ("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. If its last run failed (its "
+    before_cc = installer.before_objects(before or {})[0]
+    running = "" if installer.run_since(before_cc, state["cluster_configuration"]) else (
+        "No ks-installer run has finished since the write: it may still be running (a run takes minutes), so run "
+        "this again later or with a longer wait_timeout. ")
+    return ("ks-installer had not applied role '%s' after %ss: %s. Last seen: %s%s. %sIf its last run failed (its "
             "pod's log in %s says \"Task '...' failed:\"), %s"
             % (role, timeout, "; ".join(left), role_activity(state, before or {}),
-               ". Installer log: %s" % log if log else "", installer.KS_NAMESPACE, installer.RERUN_HINT))
+               ". Installer log: %s" % log if log else "", running, installer.KS_NAMESPACE, installer.RERUN_HINT))
 
 
 # --- the host's proxy address changed: ks-apiserver serves it after a rollout restart (versions/v3_4/apiserver.py)
@@ -356,6 +364,13 @@ def project_host_namespace(name, workspace, labels=None):
 def project_federated_namespace(name, workspace, clusters, labels=None, annotations=None, settings=None):
     return federation.federated_namespace(name, workspace, clusters, labels=labels, annotations=annotations,
                                           settings=settings)
+
+
+# KubeSphere 3.4's WorkspaceTemplate CRD (ks-core's tenant.kubesphere.io_workspacetemplates.yaml) declares
+# spec.template.metadata as an object with no fields and no x-kubernetes-preserve-unknown-fields: the API server
+# prunes spec.template.metadata.labels on every write, so the workspace controller has no label to copy to the
+# Workspace. The workspace module refuses `labels` here (checks/workspace.labels_kept) rather than write them in vain.
+WORKSPACE_TEMPLATE_KEEPS_LABELS = False
 
 
 def workspace_template(name, clusters, manager=None, labels=None, annotations=None):

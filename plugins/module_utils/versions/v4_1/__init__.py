@@ -32,6 +32,7 @@ health = member_health.health
 
 # --- role, status (versions/v4_1/helm_role.py: the role is the Helm value multicluster.role of ks-core, which the
 # collection does not change; the role step checks and reports, and never writes on 4.1)
+role_settled = None  # the 4.1 role step reads and writes nothing already; no shortcut
 ROLE_BY_HELM = True  # operations/role.py: no role object to patch, no wait (3.4: False)
 ROLE_SOURCE = helm_role.ROLE_SOURCE
 HOST_ONLY_COMPONENTS = ()  # no ks-installer components on 4.1 (optional features are extensions)
@@ -40,8 +41,13 @@ HEALTH_NEEDS_KUBEFED = False  # the status reads: a member's health needs no Kub
 
 
 def role(state):
-    """The role the cluster has now: kubesphere-config's rendered clusterRole (None without ks-core)."""
-    return helm_role.rendered(state)["role"]
+    """The role the cluster has now: kubesphere-config's rendered clusterRole; when that ConfigMap renders none
+    (absent or unreadable) the ks-core release's value multicluster.role, `host` when the release leaves it unset
+    (ks-core's default); None without ks-core."""
+    now = helm_role.rendered(state)
+    if now["source"] == helm_role.VALUES_SOURCE:
+        return now["role"] or "host"
+    return now["role"]
 
 
 role_problems = helm_role.problems  # (guards, problems) before the role step

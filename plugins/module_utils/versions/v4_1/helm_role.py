@@ -47,13 +47,32 @@ ROLE_SOURCE = ("the Helm release %s in %s (value multicluster.role, rendered in 
                "multicluster.clusterRole)" % (RELEASE, v.KS_NAMESPACE, v.KS_NAMESPACE, CONFIG_MAP))
 ROLES = ("host", "member")
 CHART_HINT = "<the ks-core chart you installed it with>"
+VALUES_SOURCE = "Helm values"  # rendered()'s source when kubesphere-config renders no role: the release's values
 
 
 def rendered(state):
-    """{"role", "host_cluster_name"} as ks-core renders them in kubesphere-config (None when not rendered)."""
-    config = (state or {}).get("config") or {}
-    return {"role": get_path(config, "multicluster.clusterRole"),
-            "host_cluster_name": get_path(config, "multicluster.hostClusterName")}
+    """{"role", "host_cluster_name", "source"}: the role and host name as ks-core renders them in kubesphere-config;
+    when that ConfigMap renders neither (absent, or unreadable to the credential) but the ks-core release was read,
+    its values multicluster.role and multicluster.hostClusterName (objects/helm_release.py: the user's value over
+    the chart's default, None when unset). `source` says which ("kubesphere-config", "Helm values", None)."""
+    state = state or {}
+    config = state.get("config") or {}
+    role = get_path(config, "multicluster.clusterRole")
+    name = get_path(config, "multicluster.hostClusterName")
+    if role or name:
+        return {"role": role, "host_cluster_name": name, "source": CONFIG_MAP}
+    values = (state.get("ks_core_release") or {}).get("multicluster") or {}
+    if state.get("ks_core_release"):
+        return {"role": values.get("role"), "host_cluster_name": values.get("host_cluster_name"),
+                "source": VALUES_SOURCE}
+    return {"role": None, "host_cluster_name": None, "source": None}
+
+
+def says(now, role):
+    """How `now` (rendered()) shows `role`: rendered in kubesphere-config, or the release's value."""
+    if now.get("source") == VALUES_SOURCE:
+        return "has the Helm value multicluster.role %s (kubesphere-config renders no role)" % role
+    return "renders clusterRole %s" % role
 
 
 def installed(state):
@@ -77,6 +96,7 @@ def shown(state):
     release = (state or {}).get("ks_core_release") or {}
     r = rendered(state)
     return {"multicluster": {"clusterRole": r["role"], "hostClusterName": r["host_cluster_name"]},
+            "role_read_from": r["source"],
             "release": {k: release.get(k) for k in ("name", "revision", "status", "chart_version", "app_version")}
             if release else None}
 
@@ -166,8 +186,7 @@ def member_guards(name, p, target, host, peer_hosts, now):
                            "upgrade` with role member remove its host-only workloads (ks-apiserver, ks-console, "
                            "ks-controller-manager); uninstall it (`helm uninstall %s -n %s`) or leave it out of the "
                            "fleet (%s); nothing was changed" % (name, RELEASE, v.KS_NAMESPACE, FORCE_HINT)))
-    host_name = p.get("host_cluster_name") or (
-        get_path((host or {}).get("config") or {}, "multicluster.hostClusterName") if host else None) \
+    host_name = p.get("host_cluster_name") or (rendered(host)["host_cluster_name"] if host else None) \
         or v.DEFAULT_HOST_CLUSTER_NAME
     managed = role_checks.managed_by(name, target.get("kube_system_uid"), target.get("ks_namespace_annotations"),
                                      host["name"] if host else host_name, host_name,
@@ -186,16 +205,17 @@ def outcome(p, target, host_label, forced=False):
     name, role = p["cluster_name"], p["role"]
     now = rendered(target)
     if role == "host":
-        return {"applied": True, "note": "cluster '%s': ks-core renders clusterRole host (hostClusterName %s); on "
+        return {"applied": True, "note": "cluster '%s': ks-core %s (hostClusterName %s); on "
                 "KubeSphere 4.1 the role comes from %s, so nothing was written"
-                % (name, now["host_cluster_name"] or v.DEFAULT_HOST_CLUSTER_NAME, ROLE_SOURCE)}
+                % (name, says(now, "host"), now["host_cluster_name"] or v.DEFAULT_HOST_CLUSTER_NAME, ROLE_SOURCE)}
     if installed(target) and now["role"] == "member":
-        return {"applied": True, "note": "cluster '%s': ks-core renders clusterRole member (installed by host '%s' "
-                "with its jwtSecret); nothing to write on the member" % (name, host_label)}
+        return {"applied": True, "note": "cluster '%s': ks-core %s (installed by host '%s' "
+                "with its jwtSecret); nothing to write on the member" % (name, says(now, "member"), host_label)}
     if forced and installed(target):
-        return {"applied": False, "note": "cluster '%s': ks-core renders clusterRole %s; forced: the import by "
-                "host '%s' upgrades it to role member (removing its host-only workloads); nothing written here"
-                % (name, now["role"] or "host", host_label)}
+        return {"applied": False, "note": "cluster '%s': ks-core %s, not member; forced, nothing was written, and "
+                "the import into host '%s' (join.yml) refuses it (member_is_host: the host's `helm upgrade` with role "
+                "member would remove its host-only workloads) until KubeSphere is removed from it (`helm uninstall "
+                "%s -n %s`)" % (name, says(now, now["role"] or "host"), host_label, RELEASE, v.KS_NAMESPACE)}
     return {"applied": True, "note": "cluster '%s': nothing to write on the member on KubeSphere 4.1: host '%s' "
             "installs ks-core on it in role member with its own jwtSecret when its Cluster is created (join.yml); "
             "no jwtSecret is copied" % (name, host_label)}

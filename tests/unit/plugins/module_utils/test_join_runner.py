@@ -75,3 +75,76 @@ def test_the_health_waits_timeout_says_when_kubesphere_never_acted_on_the_cluste
     assert error.cluster == "member1" and "not healthy" in error.msg
     assert ("ks-controller-manager on the host has not acted on it" in error.msg) is hinted, error.msg
     assert ("run the import again" in error.msg) is hinted, error.msg
+
+
+class ProbedConnection:
+    """A member connection whose service proxy answers the /kapis/version probe with `answers` in turn (an int is
+    an HTTP status returned, an exception is raised; the last answer stays); counts probes and time bounds."""
+
+    label = "member2"
+
+    def __init__(self, answers):
+        self.answers, self.probes, self.bounds = list(answers), 0, 0
+
+    def raw(self, method, path):
+        self.probes += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer, {}, {"gitVersion": "v3.4.1"} if answer == 200 else "no endpoints available"
+
+    def new_bound(self):
+        self.bounds += 1
+
+
+def settle(answers, settle_timeout=60, slice_seconds=None, resume=None):
+    """operations/join.py settled_probe on a fake clock: (the probe it returns, the connection)."""
+    from fakes import FakeModule  # noqa: PLC0415
+
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.executor import Context  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_op  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import join as read_join  # noqa: PLC0415
+
+    now = [0.0]
+    options = {slicing.OPTION: {"seconds": slice_seconds, "resume": resume or {}}} if slice_seconds else {}
+    module = FakeModule(name="member2", wait_sleep=2, settle_timeout=settle_timeout, **options)
+    slicer = slicing.Slicer(module.params, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    conn = ProbedConnection(answers)
+    first = read_join.probe_kubesphere_api(conn)
+    return join_op.settled_probe(module, Context(module, {}, slicer=slicer), conn, first), conn
+
+
+def test_a_restarting_ks_apiserver_is_probed_again_until_it_answers():
+    """503 (the service proxy has no endpoint) and 502 (the endpoint refused) while it restarts: probed again
+    every wait_sleep, each probe with the connection's whole time bound."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError  # noqa: PLC0415
+
+    refused = KubeSphereError("error trying to reach service: 502 Bad Gateway (HTTP 503)", code="api_error", status=503)
+    out, conn = settle([503, refused, 200])
+    assert out == {"reachable": True, "error": None, "version": "v3.4.1"}
+    assert (conn.probes, conn.bounds) == (3, 2)
+
+
+def test_a_ks_apiserver_still_restarting_after_the_settle_timeout_is_unreachable_and_other_answers_are_not_waited():
+    out, conn = settle([503], settle_timeout=10)
+    assert out["reachable"] is False and out["status"] == 503 and out["waited"] == 10, out
+    assert conn.probes == 6  # at 0, 2, 4, 6, 8, 10 s
+    out, conn = settle([403])  # not a restart: refused at once
+    assert out["reachable"] is False and "waited" not in out and conn.probes == 1, out
+    out, conn = settle([503], settle_timeout=0)  # settle_timeout 0: one probe
+    assert conn.probes == 1 and "waited" not in out
+
+
+def test_the_settle_wait_ends_its_slice_pending_and_the_next_slice_counts_the_time_already_waited():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute import slicing  # noqa: PLC0415
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import join as join_op  # noqa: PLC0415
+
+    with pytest.raises(slicing.WaitPending) as e:
+        settle([503], settle_timeout=60, slice_seconds=20)
+    pending = e.value.pending
+    assert (pending["cluster"], pending["elapsed"], pending["timeout"]) == ("member2", 20, 60), pending
+    assert pending["resume"]["key"] == join_op.SETTLE_KEY and "503" in pending["state"], pending
+    # the next slice: 40 s left of the wait, then the probe's last answer is the result
+    out, conn = settle([503], settle_timeout=60, slice_seconds=50, resume=pending["resume"])
+    assert out["reachable"] is False and out["waited"] == 60 and conn.probes == 21, out  # the read at 20 s, then 22 to 60 s

@@ -204,6 +204,21 @@ def test_wait_times_out_with_what_the_installer_last_did():
     assert "Last seen: rendered clusterRole none" in e.value.msg and SECRET not in e.value.msg
     assert "status.core.enabledTime unset (not moved since our write" in e.value.msg
     assert "rollout restart deployment ks-installer" in e.value.msg
+    # no run finished since the write: a slow installer is not called a failed one
+    assert "it may still be running (a run takes minutes), so run this again later or with a longer wait_timeout" \
+        in e.value.msg
+
+
+def test_a_timeout_after_a_run_finished_since_the_write_does_not_say_still_running():
+    """enabledTime moved since the write (a run got past ks-core) but the role is still not rendered: no 'may still
+    be running' (that run ended); the message says a run got past ks-core since."""
+    before = cluster_objects("none", cc_status={"core": {"status": "enabled", "enabledTime": T0}})
+    after = cluster_objects("none", cc_status={"core": {"status": "enabled", "enabledTime": T1}})
+    conn = ChangingConnection("m1", before, after=after)
+    with pytest.raises(KubeSphereError) as e:
+        wait(conn, params())
+    assert e.value.code == "timeout" and "(moved since our write: a run got past ks-core)" in e.value.msg
+    assert "may still be running" not in e.value.msg
 
 
 def test_wait_returns_once_applied():

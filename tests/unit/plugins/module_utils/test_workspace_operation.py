@@ -70,12 +70,30 @@ def test_a_change_is_one_merge_patch_and_keeps_what_kubesphere_added():
     wt = conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, "retail")
     wt["metadata"]["labels"] = {v.KUBEFED_MANAGED_LABEL: "false"}  # what KubeSphere's controller adds
     conn._put(wt)
-    result = run(conn, clusters=["member1"], labels={"team": "a"})
+    result = run(conn, clusters=["member1"], manager="alice")
     assert [(s["id"], s["verb"]) for s in result["plan"]] == [("workspace-template", "patch")]
     live = conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, "retail")
     assert [c["name"] for c in live["spec"]["placement"]["clusters"]] == ["member1"]
-    assert live["spec"]["template"]["metadata"]["labels"] == {"team": "a"}
     assert live["metadata"]["labels"] == {v.KUBEFED_MANAGED_LABEL: "false"}
+
+
+def test_labels_are_refused_before_any_write_on_34_whose_workspace_template_drops_them():
+    """KubeSphere 3.4's WorkspaceTemplate CRD declares spec.template.metadata with no fields: the API server prunes
+    the labels (seen against the lab's real CRD: tests/integration/test_plan_federation.py), so a run writing them
+    would never converge. Refused, naming the host, the workspace and the labels; nothing written."""
+    conn = host()
+    with pytest.raises(Refused) as e:
+        run(conn, labels={"team": "a", "tier": "b"})
+    assert [(p["code"], p["cluster"]) for p in e.value.problems] == [("workspace_labels_dropped", "host")]
+    message = e.value.problems[0]["message"]
+    assert "workspace retail" in message and "KubeSphere 3.4" in message and "team, tier" in message, message
+    assert "spec.template.metadata.labels" in message and "remove labels" in message, message
+    assert conn.writes() == []
+    run(conn)  # without labels: created
+    writes = len(conn.writes())
+    with pytest.raises(Refused):
+        run(conn, labels={"team": "a"})
+    assert len(conn.writes()) == writes
 
 
 def test_check_mode_writes_only_a_dry_run():

@@ -13,6 +13,9 @@ V4_CONFIG = {"authentication": {"issuer": {"jwtSecret": "x" * 32}}, "multicluste
              "composedApp": {"appSelector": ""}}
 V3_CONFIG = {"authentication": {"jwtSecret": "y" * 32}, "multicluster": {"clusterRole": "member"}}
 CC = {"metadata": {"name": "ks-installer", "labels": {"version": "v3.4.1"}}, "status": {"core": {"version": "v3.4.1"}}}
+# what ks-installer v3.4.1 leaves: `helm upgrade --install ks-core` with its chart (INST
+# roles/ks-core/ks-core/files/ks-core/Chart.yaml: version 0.1.0, appVersion "v3.3.2")
+INSTALLER_RELEASE = helm_release.decode(record("v3.3.2", chart_version="0.1.0"))
 
 
 def state(**kw):
@@ -27,9 +30,27 @@ def test_the_release_record_decodes_to_its_chart_metadata_only():
     found = helm_release.decode(secret)
     assert found == {"name": "ks-core", "namespace": "kubesphere-system", "revision": 3, "status": "deployed",
                      "chart": "ks-core", "chart_version": "1.1.4", "app_version": "v4.1.3",
-                     "description": "Install complete"}
+                     "description": "Install complete", "multicluster": {"role": None, "host_cluster_name": None}}
     assert "s3cr3t-value" not in repr(found)
     assert helm_release.decode(record("v4.1.3", compress=False))["app_version"] == "v4.1.3"
+
+
+@pytest.mark.parametrize("values,chart_values,wanted", [
+    ({"multicluster": {"role": "member", "hostClusterName": "h1"}}, {}, {"role": "member", "host_cluster_name": "h1"}),
+    # the user's value over the chart's default; the chart's default where the user set none
+    ({"multicluster": {"role": "member"}}, {"multicluster": {"role": "", "hostClusterName": "dflt"}},
+     {"role": "member", "host_cluster_name": "dflt"}),
+    # a user's "" wins over a default (Helm's merge) and is unset
+    ({"multicluster": {"role": ""}}, {"multicluster": {"role": "host"}}, {"role": None, "host_cluster_name": None}),
+    ({}, {"multicluster": {"role": "", "hostClusterName": ""}}, {"role": None, "host_cluster_name": None}),
+    ({"multicluster": "not a map"}, {}, {"role": None, "host_cluster_name": None}),
+    ({"multicluster": {"role": 3}}, {}, {"role": None, "host_cluster_name": None}),
+])
+def test_the_release_gives_its_multicluster_role_and_host_name_values_and_no_other_value(values, chart_values, wanted):
+    values = dict(values, authentication={"issuer": {"jwtSecret": "s3cr3t-value"}})
+    found = helm_release.decode(record("v4.1.3", values=values, chart_values=chart_values))
+    assert found["multicluster"] == wanted
+    assert "s3cr3t-value" not in repr(found)
 
 
 def test_unreadable_records_are_no_release_and_the_latest_revision_is_current():
@@ -44,9 +65,13 @@ def test_unreadable_records_are_no_release_and_the_latest_revision_is_current():
 
 @pytest.mark.parametrize("st,line,version,evidence", [
     (state(ks_core_release=helm_release.decode(record("v4.1.3"))), "4.1", "v4.1.3", "appVersion v4.1.3"),
-    # ks-installer v3.4.1 makes a ks-core release too: its appVersion, not its existence, says 3.4
-    (state(ks_core_release=helm_release.decode(record("v3.4.1", chart_version="v3.4.1")),
-           cluster_configuration=CC), "3.4", "v3.4.1", "Helm release ks-core"),
+    # ks-installer v3.4.1 makes a ks-core release too, with its own chart ks-core 0.1.0 whose appVersion says
+    # v3.3.2 (never kept up): KubeSphere 3, and the ClusterConfiguration says which
+    (state(ks_core_release=INSTALLER_RELEASE, cluster_configuration=CC), "3.4", "v3.4.1",
+     "ks-installer's ClusterConfiguration kubesphere-system/ks-installer (version v3.4.1); Helm release ks-core "
+     "revision 1 (deployed, chart ks-core 0.1.0, appVersion v3.3.2): ks-installer's chart"),
+    (state(ks_core_release=INSTALLER_RELEASE, config=V3_CONFIG, config_present=True), "3.4", None,
+     "appVersion v3.3.2), no ClusterConfiguration readable to say which 3.x: taken as 3.4"),
     (state(cluster_configuration=CC), "3.4", "v3.4.1", "ClusterConfiguration"),
     (state(cluster_configuration={"metadata": {"name": "ks-installer"}}), "3.4", None, "no version stamped yet"),
     (state(config=V4_CONFIG, config_present=True), "4.1", None, "helmExecutor, extension, composedApp"),
@@ -58,6 +83,19 @@ def test_detection_names_the_line_the_version_and_what_showed_it(st, line, versi
     found = detection.detect(st)
     assert (found["line"], found["version"]) == (line, version)
     assert evidence in found["evidence"]
+
+
+def test_a_3_3_cluster_is_told_by_its_cluster_configuration_not_by_ks_installer_s_chart():
+    # ks-installer v3.3.x's chart says appVersion v3.1.0; the stamped v3.3.2 decides, and 3.3 is not managed
+    cc = {"metadata": {"name": "ks-installer", "labels": {"version": "v3.3.2"}},
+          "status": {"core": {"version": "v3.3.2"}}}
+    st = state(name="old", ks_core_release=helm_release.decode(record("v3.1.0", chart_version="0.1.0")),
+               cluster_configuration=cc)
+    found = versions.detect(st)
+    assert (found["version"], found["kubesphere_version"], found["managed"]) == ("3.3", "v3.3.2", False)
+    with pytest.raises(KubeSphereError) as e:
+        versions.for_state(st)
+    assert e.value.code == "unsupported_version" and "KubeSphere 3.3 found" in e.value.reason
 
 
 def test_a_v4_kubesphere_config_is_not_taken_for_ks_installer_s():

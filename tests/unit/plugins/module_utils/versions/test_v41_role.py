@@ -21,7 +21,8 @@ HOST_ANNOTATION = "cluster.kubesphere.io/host-cluster"
 WRITES = ("merge_patch", "create", "apply", "delete", "patch", "replace")
 
 
-def v41_objects(role="host", host_name="host", uid="U0", annotations=None, installed=True, ks_namespace=True):
+def v41_objects(role="host", host_name="host", uid="U0", annotations=None, installed=True, ks_namespace=True,
+                config=True, values=None):
     """A cluster as KubeSphere 4.1 leaves it: the ks-core release, the rendered kubesphere-config (v4 layout),
     kube-system and kubesphere-system; a bare cluster (`installed` False) has neither release nor config."""
     out = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": uid}}]
@@ -31,10 +32,11 @@ def v41_objects(role="host", host_name="host", uid="U0", annotations=None, insta
     if installed:
         doc = {"authentication": {"issuer": {"jwtSecret": SECRET}}, "helmExecutor": {}, "extension": {},
                "multicluster": {"clusterRole": role, "hostClusterName": host_name}}
-        out.append({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
-                    "data": {"kubesphere.yaml": yaml.safe_dump(doc)}})
-        out.append(record("v4.1.3", values={"multicluster": {"role": role}}))
+        if config:
+            out.append({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
+                        "data": {"kubesphere.yaml": yaml.safe_dump(doc)}})
+        out.append(record("v4.1.3", values={"multicluster": {"role": role}} if values is None else values))
     return out
 
 
@@ -80,6 +82,7 @@ def test_host_role_on_a_v41_host_is_reported_and_nothing_is_written(monkeypatch,
     assert (result["changed"], result["applied"], result["kubesphere_line"], result["plan"]) == (False, True, "4.1", [])
     assert result["role_before"] == "host" and "Helm release ks-core" in result["role_source"]
     assert result["result"] == {"multicluster": {"clusterRole": "host", "hostClusterName": "host"},
+                                "role_read_from": "kubesphere-config",
                                 "release": {"name": "ks-core", "revision": 1, "status": "deployed",
                                             "chart_version": "1.1.4", "app_version": "v4.1.3"}}
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -145,6 +148,9 @@ def test_a_standalone_v41_kubesphere_is_refused_as_a_member(monkeypatch):
     assert "remove its host-only workloads" in e.value.problems[0]["message"]
     forced = mr.run(FakeModule(**params(host_kubeconfig="/h", force=True)))
     assert forced["applied"] is False and "forced" in forced["note"] and wrote(conns) == []
+    # what happens next is said as it is: the import refuses it too
+    assert "renders clusterRole host, not member" in forced["note"] and "member_is_host" in forced["note"]
+    assert "helm uninstall ks-core -n kubesphere-system" in forced["note"]
 
 
 @pytest.mark.parametrize("kw, code, words", [
@@ -242,3 +248,68 @@ def test_the_read_model_adds_v41_health_with_no_kubefed_cluster_kind_served():
     assert f["kubefed_clusters"] is None and f["installer"]["present"] is False
     assert {s["name"]: s.get("health") for s in f["clusters"]} == {"host": None, "m1": "ready"}
     assert versions.detect(state)["managed"] is True
+
+
+# --- the role from the ks-core release's values, when kubesphere-config renders none -------------------------
+
+
+def test_without_kubesphere_config_the_role_and_host_name_come_from_the_release_values(monkeypatch):
+    """ks-core's release (values multicluster.role host, hostClusterName h1) and no kubesphere-config: the role
+    step reads the role and the host's name from the values, reports where it read them, and writes nothing; a
+    different host name is refused naming what the values say."""
+    objs = v41_objects("host", config=False, values={"multicluster": {"role": "host", "hostClusterName": "h1"}})
+    conns = connections(monkeypatch, objs)
+    result = mr.run(FakeModule(**params(cluster_name="h1", role="host", host_cluster_name="h1")))
+    assert (result["applied"], result["role_before"], result["changed"]) == (True, "host", False)
+    assert result["result"]["multicluster"] == {"clusterRole": "host", "hostClusterName": "h1"}
+    assert result["result"]["role_read_from"] == "Helm values" and "hostClusterName h1" in result["note"]
+    assert "has the Helm value multicluster.role host" in result["note"]
+    with pytest.raises(Refused) as e:
+        mr.run(FakeModule(**params(cluster_name="h1", role="host", host_cluster_name="other")))
+    assert codes(e.value.problems) == ["role_set_by_helm"]
+    assert "hostClusterName h1 (wanted other)" in e.value.problems[0]["message"]
+    assert wrote(conns) == []
+
+
+def test_a_member_release_without_kubesphere_config_is_a_member_and_role_host_is_refused(monkeypatch):
+    objs = v41_objects("member", config=False, annotations={HOST_ANNOTATION: "host"})
+    connections(monkeypatch, objs, v41_objects("host", uid="U9"))
+    result = mr.run(FakeModule(**params(host_kubeconfig="/h")))
+    assert result["applied"] and result["role_before"] == "member"
+    assert "has the Helm value multicluster.role member (kubesphere-config renders no role)" in result["note"]
+    with pytest.raises(Refused) as e:
+        mr.run(FakeModule(**params(cluster_name="m1", role="host")))
+    assert "clusterRole member (wanted host)" in e.value.problems[0]["message"]
+
+
+@pytest.mark.parametrize("st, wanted", [
+    # kubesphere-config renders the role: it wins over the values
+    ({"config": {"multicluster": {"clusterRole": "member", "hostClusterName": "h"}},
+      "ks_core_release": {"multicluster": {"role": "host", "host_cluster_name": "x"}}},
+     ({"role": "member", "host_cluster_name": "h", "source": "kubesphere-config"}, "member")),
+    ({"config": {}, "ks_core_release": {"multicluster": {"role": "member", "host_cluster_name": None}}},
+     ({"role": "member", "host_cluster_name": None, "source": "Helm values"}, "member")),
+    # the values leave the role unset: ks-core's default, host
+    ({"config": {}, "ks_core_release": {"multicluster": {"role": None, "host_cluster_name": None}}},
+     ({"role": None, "host_cluster_name": None, "source": "Helm values"}, "host")),
+    # a record decoded before the values were read (no multicluster key)
+    ({"config": {}, "ks_core_release": {"app_version": "v4.1.3"}},
+     ({"role": None, "host_cluster_name": None, "source": "Helm values"}, "host")),
+    ({"config": {}, "ks_core_release": None}, ({"role": None, "host_cluster_name": None, "source": None}, None)),
+])
+def test_the_v41_role_reads_kubesphere_config_else_the_release_values(st, wanted):
+    assert (v41_role.rendered(st), v4_1.role(st)) == wanted
+
+
+def test_cluster_info_reports_the_release_s_role_when_kubesphere_config_is_forbidden():
+    """A read-only credential that may read the release's Secrets but not the ConfigMap (status.yml and the
+    doctor tolerate a 403): the role comes from the values, not `none`."""
+    objs = v41_objects("member", annotations={HOST_ANNOTATION: "host"})
+    conn = FakeConnection(label="m1", objects=objs, served={("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"),
+                                                            (CLUSTER_API, "Cluster")},
+                          raw_answers={"/version": (200, {}, {"gitVersion": "v1.34.3"})})
+    conn.forbidden.add(("v1", "ConfigMap"))
+    f = cluster_state.facts(cluster_state.read(conn, tolerate_forbidden=True))
+    assert (f["role"], f["kubesphere_line"], f["cluster_role"]["rendered"]) == ("member", "4.1", None)
+    assert f["ks_core_release"]["multicluster"] == {"role": "member", "host_cluster_name": None}
+    assert SECRET not in repr(f)
