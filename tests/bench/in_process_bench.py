@@ -164,7 +164,10 @@ def site(opts):
         runs = {w[0]: [] for w in ways}
         for _ in range(opts.repeats):
             for label, collections, in_proc in ways:
-                r = run(playbook, inventory, in_proc, opts.forks, collections=collections, extra=extra, noop=True)
+                # another checkout's collection runs its own playbooks (its modules and playbooks go together)
+                own = os.path.join(collections, "ansible_collections", "kubesphere", "multicluster", "playbooks",
+                                   "site.yml") if collections else playbook
+                r = run(own, inventory, in_proc, opts.forks, collections=collections, extra=extra, noop=True)
                 print("  %d members %-15s %.2f CPU-s %.1f s wall load %.1f" % (n, label, r["cpu"], r["wall"], r["load"]),
                       flush=True)
                 runs[label].append(r)

@@ -27,14 +27,15 @@ REGENERATE = ("make evidence (renders docs/evidence.md from build/evidence/, whi
 
 # The faults issue 20 asks for, and the rows (keys) of build/evidence/faults that cover them.
 WANTED_FAULTS = [
-    ("the host's kube-apiserver restarted between two roles of site.yml", []),
+    ("the host's kube-apiserver restarted between two roles of site.yml", ["host-apiserver-restarted-between-site-plays"]),
     ("the host's kube-apiserver restarted during an import's wait", ["host-apiserver-restarted-during-import-wait"]),
     ("ks-controller-manager stopped during a join", ["controller-manager-paused-during-join"]),
     ("kubefed stopped during a federate, and during an unbind",
      ["kubefed-paused-during-federate", "kubefed-paused-during-unbind"]),
-    ("tower restarted while a proxy member is connected; the proxy member's kube-apiserver restarted", []),
+    ("tower restarted while a proxy member is connected; the proxy member's kube-apiserver restarted",
+     ["tower-restarted-proxy-member-connected", "proxy-member-apiserver-restarted"]),
     ("a writer racing the collection on the same object (409 Conflict on update)", ["racing-writer-on-cluster"]),
-    ("an installer slower than the wait timeout", []),
+    ("an installer slower than the wait timeout", ["installer-slower-than-wait-timeout"]),
     ("the controller's process killed (SIGKILL) mid-import and mid-unbind",
      ["controller-killed-mid-import", "controller-killed-mid-unbind", "controller-killed-mid-forced-unbind"]),
     ("a member's kube-apiserver stopped for good: status and unbind say so, the forced unbind succeeds on the first try",

@@ -91,10 +91,17 @@ def test_every_fact_matches_the_api_server(lab, kube, lab_inventory, ansible_run
         assert f["kube_system_uid"] == api.get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
         cc = api.try_get("/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer")
         assert f["kubesphere_installed"] is (cc is not None)
-        # the version is read, never assumed: ks-installer's ClusterConfiguration says 3.4 (the stand-in
-        # writes no ks-core Helm release, so none is reported)
-        assert (f["kubesphere_line"], f["version_managed"], f["ks_core_release"]) == ("3.4", True, None)
-        assert f["version_evidence"].startswith("ks-installer's ClusterConfiguration")
+        # the version is read, never assumed: ks-installer's ClusterConfiguration says 3.4. Like a real
+        # ks-installer v3.4.1, the stand-in leaves a ks-core Helm release whose chart (ks-installer's ks-core
+        # 0.1.0) says appVersion v3.3.2: it is reported, and it does not make the cluster a 3.3 one
+        assert (f["kubesphere_line"], f["kubesphere_version"], f["version_managed"]) == ("3.4", "v3.4.1", True)
+        release = f["ks_core_release"]
+        assert release is not None, f
+        assert (release["chart"], release["chart_version"], release["app_version"], release["status"]) == (
+            "ks-core", "0.1.0", "v3.3.2", "deployed")
+        assert f["version_evidence"].startswith(
+            "ks-installer's ClusterConfiguration kubesphere-system/ks-installer (version v3.4.1); Helm release "
+            "ks-core revision %s (deployed, chart ks-core 0.1.0, appVersion v3.3.2)" % release["revision"]), f
         assert f["cluster_role"]["spec"] == cc["spec"]["multicluster"]["clusterRole"]
         config = config_of(kube, name)
         assert f["cluster_role"]["rendered"] == (config.get("multicluster") or {}).get("clusterRole")

@@ -121,7 +121,7 @@ def test_site_writes_only_the_named_clusters_and_ships_no_inventory_variables(ma
     assert "K8S_AUTH_HOST" in run.stdout + run.stderr  # the warning
 
     # a registered result of the member task carries no inventory variable either
-    member = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")
+    member = run.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it")
     assert member and PASSWORD not in yaml.safe_dump(member)
     args = member[m1]["invocation"]["module_args"]
     assert all(set(p) <= {"name", "role", "kube_system_uid", "kubesphere_line", "clusters"} for p in args["peers"]), \

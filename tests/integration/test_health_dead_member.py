@@ -17,6 +17,7 @@ import threading
 import pytest
 from auditlog import AuditLog
 from evidence import record
+from polling import until_admitted
 from unbind_lab import (CLUSTERS, KFC, VWC, cluster, condition, import_direct, kill_apiserver, restorable,
                         set_roles, start_lab, wait_for, wait_joined)
 
@@ -281,6 +282,6 @@ def release_hold(lab):
     saved = restorable(host.get(VWC))
     host.request("DELETE", VWC)
     try:
-        host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": None}})
+        until_admitted(lambda: host.merge_patch(CLUSTERS + "/member2", {"metadata": {"finalizers": None}}))
     finally:
         host.request("POST", VWC.rsplit("/", 1)[0], json.loads(json.dumps(saved)))

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ import yaml
 from auditlog import AuditLog
 from evidence import record
 from conftest import with_lab_inventory
+from kslabkit.rest import USER_AGENT as LAB_CLIENT
 from polling import wait_for
 from unbind_lab import condition, restart_apiserver
 
@@ -303,7 +305,7 @@ def test_check_mode_and_diff_of_a_new_import_mask_the_kubeconfig(fleet, ansible_
     mark = lab.audit.mark()
     run = ansible_run(import_play(lab), "localhost,", check=True, diff=True)
     res = only_result(run)
-    assert run.rc == 0 and res["changed"] is True, run
+    assert run.rc == 0 and res["changed"] is True, (res.get("msg"), res.get("problems"))
     after = res["diff"]["after"]
     assert res["diff"]["before"] == {}
     assert after["metadata"]["name"] == "member3" and after["spec"]["connection"]["type"] == "direct"
@@ -312,6 +314,63 @@ def test_check_mode_and_diff_of_a_new_import_mask_the_kubeconfig(fleet, ansible_
     dry = [r for r in lab.audit.requests(since=mark, who="collection") if r.dry_run]
     assert any(r.resource == "clusters" and r.verb == "create" for r in dry)  # the server-side dry run
     assert cluster(lab, "member3") is None
+
+
+KS_APISERVER_DEPLOYMENT = "/apis/apps/v1/namespaces/kubesphere-system/deployments/ks-apiserver"
+
+
+def probes(lab, since):
+    """The collection's /kapis/version probes through member3's service proxy since `since` (the audit log), with
+    the code each was answered with."""
+    lab.audit.sync(lab, clusters=["member3"])
+    return [r for r in lab.audit.requests(cluster="member3", since=since, who="collection", verbs=("get",))
+            if r.resource == "services" and r.subresource == "proxy"]
+
+
+def scaled_down(dep):
+    """The deployment controller's status of a Deployment scaled to 0 (a status count of 0 is left out)."""
+    status = dep.get("status") or {}
+    return status.get("observedGeneration") == dep["metadata"]["generation"] and not status.get("replicas")
+
+
+def test_the_checks_wait_for_a_ks_apiserver_that_is_scaled_down_then_up(fleet, ansible_run):
+    """member3's ks-apiserver Deployment scaled to 0 (no pod: its service proxy answers 503) when a check-mode
+    import starts: the checks probe it again (settle_timeout) instead of refusing; once a probe was answered 503
+    (audit log), it is scaled up again; the import then passes its checks and writes nothing."""
+    lab = fleet
+    set_member3(lab, "member")
+    rest = lab.client("member3")
+    rest.merge_patch(KS_APISERVER_DEPLOYMENT, {"spec": {"replicas": 0}})
+    outcome = {}
+    try:
+        wait_for(lambda: scaled_down(rest.get(KS_APISERVER_DEPLOYMENT)), 120, "ks-apiserver scaled to 0")
+        mark = lab.audit.mark()
+        play = import_play(lab, settle_timeout=300, wait_sleep=2)
+        runner = threading.Thread(target=lambda: outcome.update(run=ansible_run(play, "localhost,", check=True)))
+        runner.start()
+        refused = wait_for(lambda: [r for r in probes(lab, mark) if r.code == 503], 240,
+                           "a probe of member3's ks-apiserver answered 503", interval=0.5)
+    finally:
+        rest.merge_patch(KS_APISERVER_DEPLOYMENT, {"spec": {"replicas": 1}})
+    runner.join(600)
+    run = outcome["run"]
+    res = only_result(run)
+    assert run.rc == 0 and res["changed"] is True, (res.get("msg"), res.get("problems"))
+    seen = probes(lab, mark)
+    ids = [r.audit_id for r in seen]
+    assert seen[-1].code == 200 and ids.index(refused[0].audit_id) < len(seen) - 1, seen
+    # nothing written but the test's own scaling (its REST client, the same user)
+    assert [r for r in collection_writes(lab, mark) if LAB_CLIENT not in r.user_agent] == []
+    assert cluster(lab, "member3") is None
+    record("faults", __file__, "member-ks-apiserver-scaled-down-during-checks",
+           fault="a member's ks-apiserver with no pod (its Deployment scaled to 0: its API server's service proxy "
+                 "answers 503, as while ks-apiserver restarts)",
+           moment="when the import's checks probe it (check mode, a new member)",
+           sees="nothing: the checks probe it again every wait_sleep (settle_timeout) instead of refusing with "
+                "kubesphere_unreachable; once it is scaled up they pass (the audit log: a probe answered 503, the "
+                "last one 200) and nothing is written",
+           rerun="not needed: the run succeeded",
+           command="ansible-playbook --check -i localhost, <play: member import of member3, settle_timeout: 300>")
 
 
 def test_secrets_never_appear_in_vvv_output(fleet, ansible_run):

@@ -23,7 +23,7 @@ HOST_CONFIG = os.path.join(REPO, "playbooks", "host_config.yml")
 FAST = {"host_config_wait_sleep": 1, "host_config_wait_timeout": 120}
 CC = "/apis/installer.kubesphere.io/v1alpha1/namespaces/kubesphere-system/clusterconfigurations/ks-installer"
 CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
-TASK = "Set the host role and wait until ks-installer applied it"
+TASK = "Set the host role and wait until KubeSphere applied it"
 ADDRESS = "http://192.0.2.10:30721"
 
 pytestmark = pytest.mark.timeout(600)

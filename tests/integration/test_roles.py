@@ -156,7 +156,7 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     for member in lab.members:
         assert role(lab, member) == "member"
         assert jwt(lab, member) == host_secret
-    member_result = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")
+    member_result = run.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it")
     for res in member_result.values():
         assert res["applied"] is True and res["jwt_secret_hash"].startswith("sha256:")
         assert res["result"]["spec"]["authentication"]["jwtSecret"] == MASK
@@ -165,6 +165,21 @@ def test_site_check_apply_idempotent_and_secret_never_shown(make_lab, ansible_ru
     again = ansible_run(SITE, lab.inventory, extra_vars=FAST)
     assert again.rc == 0, again
     assert changed_hosts(again) == {}
+    # ... and reads no member again: the preflight's facts of this run show each one settled (issue 21)
+    settled = again.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it")
+    assert settled.keys() == set(lab.members)
+    for name, res in settled.items():
+        assert "preflight read shows role member" in res.get("settled", ""), (name, res)
+        assert res["applied"] is True and res["plan"] == [] and "installer" not in res
+    # a member whose ClusterConfiguration lost the jwtSecret is not settled: the next run reads it and puts it back
+    spoiled = lab.members[0]
+    lab.client(spoiled).merge_patch(CC, {"spec": {"authentication": {"jwtSecret": None}}})
+    mended = ansible_run(SITE, lab.inventory, extra_vars=FAST)
+    assert mended.rc == 0 and spoiled in changed_hosts(mended), mended
+    assert "settled" not in mended.results("Set the member role with the host's jwtSecret and wait until KubeSphere "
+                                           "applied it")[spoiled]
+    assert lab.client(spoiled).get(CC)["spec"]["authentication"]["jwtSecret"] == host_secret
+    assert jwt(lab, spoiled) == host_secret
     before = mark_writes(lab)
     check = ansible_run(SITE, lab.inventory, check=True, diff=True, extra_vars=FAST)
     assert check.rc == 0 and changed_hosts(check) == {}, check
@@ -383,7 +398,7 @@ def test_time_sync_playbook_configures_node_hosts(make_lab, ansible_run, tmp_pat
 
 def member_task_ran(run):
     """The clusters the member task ran on (member_config.yml first reads every cluster, in its own play)."""
-    return set(run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it"))
+    return set(run.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it"))
 
 
 def test_members_roll_out_wave_by_wave_and_a_failed_wave_stops_the_next(make_lab, ansible_run):
@@ -414,7 +429,7 @@ def test_members_roll_out_wave_by_wave_and_a_failed_wave_stops_the_next(make_lab
     run = ansible_run(os.path.join(REPO, "playbooks", "member_config.yml"), path,
                       extra_vars=dict(FAST, member_config_wait_timeout=3))
     assert run.rc != 0 and member_task_ran(run) == {m2}
-    msg = result_of(run, m2, "Set the member role with the host's jwtSecret and wait until ks-installer applied it")["msg"]
+    msg = result_of(run, m2, "Set the member role with the host's jwtSecret and wait until KubeSphere applied it")["msg"]
     assert "rendered clusterRole none" in msg
     assert "runs again only when the ClusterConfiguration's spec changes" in msg
     assert "rollout restart deployment ks-installer" in msg

@@ -115,7 +115,7 @@ def test_a_host_name_that_differs_is_refused_with_the_helm_upgrade_that_sets_it(
     mark = audit.mark()
     run = ansible_run(playbook("host_config.yml"), lab.inventory, extra_vars={"host_config_cluster_name": "other-name"})
     assert run.rc != 0
-    r = run.results("Set the host role and wait until ks-installer applied it")[lab.host]
+    r = run.results("Set the host role and wait until KubeSphere applied it")[lab.host]
     assert r["failed"] and r["code"] == "role_set_by_helm" and r["cluster"] == lab.host, r
     assert "cluster '%s'" % lab.host in r["msg"] and "hostClusterName %s (wanted other-name)" % lab.host in r["msg"]
     assert "helm upgrade ks-core" in r["msg"] and "--reuse-values" in r["msg"]
@@ -128,7 +128,7 @@ def test_a_proxy_publish_address_is_refused_on_v41(lab, audit, ansible_run):
     run = ansible_run(playbook("host_config.yml"), lab.inventory,
                       extra_vars={"kubesphere_proxy_publish_address": "http://192.168.0.10:30721"})
     assert run.rc != 0
-    r = run.results("Set the host role and wait until ks-installer applied it")[lab.host]
+    r = run.results("Set the host role and wait until KubeSphere applied it")[lab.host]
     assert r["failed"] and r["code"] == "proxy_publish_address_not_in_v41" and r["cluster"] == lab.host, r
     assert "next `helm upgrade ks-core` drops" in r["msg"] and "tower extension" in r["msg"]
     wrote_nothing(audit, lab, mark)
@@ -164,7 +164,7 @@ def test_a_member_annotated_by_another_host_is_refused_and_force_passes_writing_
         mark = audit.mark()
         run = ansible_run(playbook("member_config.yml"), lab.inventory)
         assert run.rc != 0
-        r = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")[member]
+        r = run.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it")[member]
         assert r["failed"] and r["code"] == "managed_by_other_host" and r["cluster"] == member, r
         assert "cluster '%s'" % member in r["msg"] and "%s=another-host" % HOST_ANNOTATION in r["msg"]
         run = ansible_run(playbook("member_config.yml"), lab.inventory, extra_vars={"member_config_force": True})
@@ -244,7 +244,7 @@ def test_a_standalone_v41_kubesphere_is_refused_as_a_member(member1_joined, audi
         mark = audit.mark()
         run = ansible_run(playbook("member_config.yml"), lab.inventory)
         assert run.rc != 0
-        r = run.results("Set the member role with the host's jwtSecret and wait until ks-installer applied it")[member]
+        r = run.results("Set the member role with the host's jwtSecret and wait until KubeSphere applied it")[member]
         assert r["failed"] and r["code"] == "member_runs_host_ks_core" and r["cluster"] == member, r
         assert "cluster '%s' runs its own KubeSphere 4.1 as a host" % member in r["msg"]
         assert "standalone-secret" not in run.stdout

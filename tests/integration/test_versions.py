@@ -58,7 +58,9 @@ def test_versions_are_detected_per_cluster_and_a_mixed_fleet_is_refused_writing_
     assert (m1["kubesphere_line"], m1["kubesphere_version"], m1["version_managed"]) == ("4.1", "v4.1.3", True)
     assert m1["ks_core_release"] == {"name": "ks-core", "namespace": "kubesphere-system", "revision": 1,
                                      "status": "deployed", "chart": "ks-core", "chart_version": "1.1.4",
-                                     "app_version": "v4.1.3", "description": "Install complete"}
+                                     "app_version": "v4.1.3", "description": "Install complete",
+                                     # the release's own values say the role (config multicluster.role member)
+                                     "multicluster": {"role": "member", "host_cluster_name": None}}
     assert m1["kubesphere_installed"] is True
 
     mark = audit.mark()

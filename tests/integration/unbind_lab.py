@@ -141,7 +141,20 @@ def restart_apiserver(lab, name):
         else:
             os.environ["KSLAB_STATE"] = old
     lab.state = state
-    wait_for(lambda: Rest(lab.kubeconfig(name)).get("/api/v1/namespaces/kube-system"), 120, "%s back" % name)
+    try:
+        wait_for(lambda: Rest(lab.kubeconfig(name)).get("/api/v1/namespaces/kube-system"), 240, "%s back" % name)
+    except AssertionError as e:
+        raise AssertionError("%s (kube-apiserver pid %d %s); the end of its log %s:\n%s" % (
+            e, c["pid"], "running" if os.path.exists("/proc/%d" % c["pid"]) else "gone", c["log"],
+            _tail(c["log"]))) from None
+
+
+def _tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return "(unreadable: %s)" % e
 
 
 def restorable(obj):
