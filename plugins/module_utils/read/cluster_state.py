@@ -120,9 +120,10 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
             state["version"] = body if isinstance(body, dict) else {}
             state["date_samples"].append([headers.get("Date") or headers.get("date"), sent, received])
     if "installer" in parts:
-        state["cluster_configuration"] = guard(installer.CC_KIND, installer.KS_NAMESPACE, lambda: conn.get(
-            installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE, if_served=True))
-        _read_release(state, conn, guard)
+        # kubesphere-config before the ClusterConfiguration: ks-installer writes status.multicluster and then
+        # renders kubesphere-config, so reading them in the reverse order never sees a rendered host role
+        # with the status of the run before (read the other way round, a run finishing between the two reads
+        # looked like a failed multicluster task: installer.multicluster_task_failed)
         missing = object()
         cm = guard("ConfigMap", installer.KS_NAMESPACE, lambda: conn.get(
             "v1", "ConfigMap", installer.CONFIG_MAP, installer.KS_NAMESPACE), default=missing)
@@ -132,6 +133,9 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
                 state["config"] = installer.parse_config(cm)
             except ValueError as e:
                 state["config_error"] = str(e)
+        state["cluster_configuration"] = guard(installer.CC_KIND, installer.KS_NAMESPACE, lambda: conn.get(
+            installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE, if_served=True))
+        _read_release(state, conn, guard)
     if "identity" in parts:
         kube_system = guard("Namespace", None, lambda: conn.get("v1", "Namespace", "kube-system"))
         state["kube_system_uid"] = get_path(kube_system or {}, "metadata.uid")

@@ -12,6 +12,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.read impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet import report
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets import fingerprint
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.common import get_path
 
 CC_API = "installer.kubesphere.io/v1alpha1"
 
@@ -516,3 +518,50 @@ def test_local_objects_are_the_users_namespaces_and_workspaces_kubefed_does_not_
     assert cs.facts(cs.read(c, now=iter([T, T]).__next__))["made_locally"] is None  # not asked for
     f = cs.facts(cs.read(c, parts=cs.PARTS + ("local_objects",), now=iter([T, T]).__next__))
     assert f["made_locally"] == {"namespaces": ["team-dev"], "workspaces": ["team"]}
+
+
+# --- a ks-installer run that finishes between two reads -------------------------------------------
+
+
+class _InstallerFinishesAfterFirstRead(FakeConnection):
+    """A host whose ks-installer run, past ks-core, finishes right after the read model's first read of its two
+    installer objects: the run writes status.multicluster (enabled), then renders kubesphere-config (clusterRole host),
+    as ks-installer does (its multicluster task, then ks-config)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.finished = False
+
+    def get(self, api_version, kind, name, namespace=None, if_served=False):
+        found = super().get(api_version, kind, name, namespace, if_served)
+        if kind in ("ConfigMap", "ClusterConfiguration") and not self.finished:
+            self.finished = True
+            self._put(dict(cc(role="host", status={"core": {"status": "enabled", "enabledTime": "2026-12-07 01:00:05"},
+                                                   "multicluster": {"status": "enabled"}}),
+                           apiVersion=CC_API, kind="ClusterConfiguration"))
+            self._put(dict(configmap(role="host"), apiVersion="v1", kind="ConfigMap",
+                           metadata={"name": "kubesphere-config", "namespace": "kubesphere-system"}))
+        return found
+
+
+def test_a_run_finishing_between_the_reads_is_never_a_failed_multicluster_task():
+    """Read the other way round (ClusterConfiguration first), the host looked rendered as host with the status
+    of the run before: installer.multicluster_task_failed said the multicluster task had failed (a CI failure)."""
+    before_cc = {"status": {"core": {"status": "enabled", "enabledTime": "2026-12-07 01:00:00"}}}
+    # the run got past ks-core (enabledTime moved) and is in its multicluster task
+    running = {"core": {"status": "enabled", "enabledTime": "2026-12-07 01:00:03"}}
+    objs, served = objects_of({"cc": cc(role="host", status=running), "configmap": configmap(role="none")})
+    c = _InstallerFinishesAfterFirstRead(label="host", objects=objs, served=served,
+                                         raw_answers={"/version": (200, {}, {"gitVersion": "v1.34.3"})})
+    s = cs.read(c)
+    assert c.finished
+    assert not installer.multicluster_task_failed("host", configmap_role_none(), before_cc, s["config"],
+                                                  s["cluster_configuration"])
+    # the next read sees the finished run whole
+    s = cs.read(c)
+    assert installer.config_role(s["config"]) == "host"
+    assert get_path(s["cluster_configuration"], "status.multicluster.status") == "enabled"
+
+
+def configmap_role_none():
+    return {"multicluster": {"clusterRole": "none"}}
