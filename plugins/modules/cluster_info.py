@@ -184,6 +184,10 @@ cluster:
       description: Fingerprint of the jwtSecret in the ClusterConfiguration's spec (what ks-installer renders next).
       type: str
       returned: always
+    rendered_cluster_name:
+      description: KubeSphere 3.4. The C(multicluster.clusterName) of the rendered kubesphere-config (the host's controller writes it at a join).
+      type: str
+      returned: always
     maximum_clock_skew: {description: C(authentication.maximumClockSkew) as rendered, type: str, returned: always}
     maximum_clock_skew_seconds: {description: The same in seconds (10 when unset), type: float, returned: when reachable}
     kube_system_uid: {description: UID of namespace kube-system (KubeSphere's cluster identity), type: str, returned: always}
@@ -208,6 +212,9 @@ cluster:
           C(not_ready), C(unknown), ...) with C(health_reason).
         - C(client_cert_not_after) is when the client certificate of the kubeconfig the Cluster stores expires
           (UTC, ISO 8601); null for a token, a proxy or the host's own Cluster. Only the date is returned.
+        - C(annotations) (only those an import sets - way-to-add, description, alias-name, creator),
+          C(join_federation) and C(kubeconfig_fingerprint) (C(sha256:<12 hex>) of the stored kubeconfig, never the
+          kubeconfig) are what the member module compares, so that a converged import is told from these facts.
       type: list
       elements: dict
       returned: always

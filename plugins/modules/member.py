@@ -202,6 +202,24 @@ options:
         once. Also in check mode.
     type: int
     default: 60
+  preflight_facts:
+    description:
+      - State present, direct members. What this run's preflight read of the member and of its host returned, as
+        C({cluster, host}) (the C(cluster) of M(kubesphere.multicluster.cluster_info)'s result for each; the role
+        join passes them when the preflight ran and neither the host's nor this member's role changed since).
+      - When they prove the import converged, the module reads nothing more, writes nothing and says why in
+        RV(settled). Converged means what the full run would find too, decided from those facts. The member renders
+        role member with the host's jwtSecret and the name the host wrote there at its join. The host's only
+        Cluster of the member's kube-system UID is this one, direct and healthy (Ready and its KubeFedCluster Ready),
+        with its KubeSphere version, and already holds what this run would write (labels, annotations, provider,
+        the kubeconfig, by fingerprint). The kubeconfig passes its checks (loopback, TLS, client certificate
+        expiry with O(cert_expiry_margin_days)) and the measured clock skew is within the limit. No other host
+        in O(peers) holds the member.
+      - Otherwise they are ignored and the module reads both clusters and runs every check as usual. A settled run
+        does not probe the member's ks-apiserver through its API server (the host reached it: its Cluster has the
+        member's KubeSphere version) and does not read the member with the stored kubeconfig (kubefed reaches it).
+      - KubeSphere 3.4 only; proxy members and O(dedicated_credential) always read.
+    type: dict
 notes:
   - KubeSphere 3.4 (Cluster objects, tower, kubefed). Check mode sends the Cluster and the agent as server-side
     dry runs and does not wait; for a new proxy member the agent cannot be built before tower issued its token.
@@ -293,6 +311,12 @@ health:
   description: The verdict on the member (C(verdict), C(healthy), C(reason), C(cluster_ready), C(kubefed)).
   returned: state present, not in check mode
   type: dict
+settled:
+  description:
+    - Why nothing was read nor written, when O(preflight_facts) proved the import converged; RV(cluster) and
+      RV(verification) are then not returned, and RV(health) is the preflight's verdict.
+  returned: when O(preflight_facts) proved the import converged
+  type: str
 verification:
   description: What Ready does not prove, checked after the import; empty when the member is usable.
   returned: state present, after a wait
@@ -383,6 +407,7 @@ def main():
         peers=peers_argspec(),
         timeout=dict(type="int", default=30),
         settle_timeout=dict(type="int", default=60),
+        preflight_facts=dict(type="dict"),
     )
     spec.update(wait_argspec(True, 600, wait_sleep=5))
     spec.update(auth_argspec())

@@ -150,6 +150,15 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
     return out
 
 
+def fact_problems(name, kubeconfig, member_clock, host_clock, options=None):
+    """The import's checks that need no read beyond facts already read: the kubeconfig the host would store
+    and the clock skew between the two clocks measured (versions/v3_4/settled.py: a converged import proven
+    by this run's preflight facts still passes these, with the run's options)."""
+    opts = _opts(options)
+    return kubeconfig_problems(name, kubeconfig, opts) + skew_problems(name, member_clock, host_clock,
+                                                                      opts["max_clock_skew"])
+
+
 # ---------------------------------------------------------------------------------------------------
 # the name and the kubeconfig
 

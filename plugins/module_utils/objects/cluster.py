@@ -51,6 +51,8 @@ SECRET_PATHS = (KUBECONFIG_PATH, TOKEN_PATH)
 RESERVED_LABELS = (HOST_LABEL, MANAGED_LABEL)
 # Annotations set once, at creation, as the console does; a rerun by another user does not rewrite them.
 CREATE_ONLY_ANNOTATIONS = (CREATOR, WAY_TO_ADD)
+# Every annotation an import sets (the console's and the collection's); cluster_info's summaries carry these only.
+OWNED_ANNOTATIONS = (DESCRIPTION, ALIAS_NAME) + CREATE_ONLY_ANNOTATIONS
 
 KUBEFED_NAMESPACE = v.KUBEFED_NAMESPACE
 KUBEFED_API_VERSION = v.KUBEFED_API_VERSION

@@ -266,8 +266,10 @@ def _conditions(obj):
 def cluster_summary(obj):
     """A Cluster object as plain facts (no kubeconfig, no token): name, uid (the member's kube-system UID
     the host recorded), role (host label), connection_type, provider, labels, cluster_group, ready,
-    ready_reason, versions, conditions and client_cert_not_after (the stored kubeconfig's client
-    certificate's expiry date)."""
+    ready_reason, versions, conditions, client_cert_not_after (the stored kubeconfig's client
+    certificate's expiry date), annotations (only those an import sets: way-to-add, description, alias,
+    creator), join_federation and kubeconfig_fingerprint (of the stored kubeconfig: a hash prefix, never
+    the kubeconfig)."""
     meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
     ready = condition(obj, "Ready")
@@ -287,6 +289,10 @@ def cluster_summary(obj):
         "kubesphere_version": status.get("kubeSphereVersion"),
         "conditions": _conditions(obj),
         "client_cert_not_after": client_cert_not_after(obj),
+        # what an import compares (objects/cluster.py `compare`), so that a converged one can be told from facts
+        "annotations": {k: v for k, v in (meta.get("annotations") or {}).items() if k in cluster_object.OWNED_ANNOTATIONS},
+        "join_federation": bool((obj.get("spec") or {}).get("joinFederation")),
+        "kubeconfig_fingerprint": cluster_object.kubeconfig_fingerprint(obj),
     }
 
 
@@ -377,6 +383,8 @@ def facts(state):
         "role": None if unknown else rendered or spec or _version_role(state, found) or "none",
         "config_rendered": bool(config),
         "jwt_secret_hash": fingerprint(installer.config_jwt_secret(config)),
+        # KubeSphere 3.4: the name the host's controller wrote into the member's kubesphere-config at its join
+        "rendered_cluster_name": get_path(config or {}, "multicluster.clusterName"),
         "spec_jwt_secret_hash": fingerprint(get_path(cc or {}, "spec.authentication.jwtSecret")),
         "maximum_clock_skew": skew,
         "maximum_clock_skew_seconds": clock.parse_duration(skew),

@@ -64,6 +64,16 @@ def role_settled(params, cluster, host, peers=()):
     return None
 
 
+def import_settled(params, cluster, host, kubeconfig, peers=()):
+    """Why this run's preflight facts prove the import converged (the `member` module then reads and writes
+    nothing), None when they do not (the version has no such shortcut, or any fact says otherwise)."""
+    line = (cluster or {}).get("kubesphere_line")
+    for impl in IMPLEMENTATIONS:
+        if impl.VERSION == line and impl.import_settled is not None:
+            return impl.import_settled(params, cluster, host, kubeconfig, peers)
+    return None
+
+
 def member_needs_no_install(line):
     """Whether a member of a fleet of KubeSphere `line` gets its KubeSphere from the host at its import (4.1: the
     host installs ks-core on it), so a member without KubeSphere before its import is expected."""

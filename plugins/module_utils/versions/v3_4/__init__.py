@@ -115,6 +115,7 @@ ROLE_CREATED = "no ClusterConfiguration before: ks-installer applies the role on
 
 
 role_settled = settled.member_role  # a converged member proven by the preflight's facts (None: no shortcut)
+import_settled = settled.member_import  # a converged import proven by the preflight's facts (None: no shortcut)
 
 
 def role_object(state):

@@ -33,6 +33,7 @@ health = member_health.health
 # --- role, status (versions/v4_1/helm_role.py: the role is the Helm value multicluster.role of ks-core, which the
 # collection does not change; the role step checks and reports, and never writes on 4.1)
 role_settled = None  # the 4.1 role step reads and writes nothing already; no shortcut
+import_settled = None  # not built for 4.1: every import reads both clusters
 ROLE_BY_HELM = True  # operations/role.py: no role object to patch, no wait (3.4: False)
 ROLE_SOURCE = helm_role.ROLE_SOURCE
 HOST_ONLY_COMPONENTS = ()  # no ks-installer components on 4.1 (optional features are extensions)
