@@ -216,7 +216,7 @@ options:
         expiry with O(cert_expiry_margin_days)) and the measured clock skew is within the limit. No other host
         in O(peers) holds the member.
       - Otherwise they are ignored and the module reads both clusters and runs every check as usual. A settled run
-        does not probe the member's ks-apiserver through its API server (the host reached it: its Cluster has the
+        does not probe the member's ks-apiserver through its API server (the host reached it, since its Cluster has the
         member's KubeSphere version) and does not read the member with the stored kubeconfig (kubefed reaches it).
       - KubeSphere 3.4 only; proxy members and O(dedicated_credential) always read.
     type: dict

@@ -155,8 +155,8 @@ def fact_problems(name, kubeconfig, member_clock, host_clock, options=None):
     and the clock skew between the two clocks measured (versions/v3_4/settled.py: a converged import proven
     by this run's preflight facts still passes these, with the run's options)."""
     opts = _opts(options)
-    return kubeconfig_problems(name, kubeconfig, opts) + skew_problems(name, member_clock, host_clock,
-                                                                      opts["max_clock_skew"])
+    skew = skew_problems(name, member_clock, host_clock, opts["max_clock_skew"])
+    return kubeconfig_problems(name, kubeconfig, opts) + skew
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ def installer_objects(role, uid, cluster_name=None, jwt=SECRET, skew="10s"):
              "metadata": {"name": "ks-installer", "namespace": "kubesphere-system"},
              "spec": {"multicluster": {"clusterRole": role}, "authentication": {"jwtSecret": jwt}},
              "status": {"core": {"status": "enabled"}, "devops": {"status": "failed"}}},
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config",
-                                                                 "namespace": "kubesphere-system"},
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
              "data": {"kubesphere.yaml": yaml.safe_dump(doc)}},
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": uid}},
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubesphere-system"}}]
@@ -47,8 +47,8 @@ def member_cluster(stored=STORED, uid="UID-M", conds=READY, labels=None, annotat
             "labels": {v.GROUP_LABEL: "lab"} if labels is None else labels,
             "annotations": {co.WAY_TO_ADD: "import", co.CREATOR: "admin"} if annotations is None else annotations}
     return {"apiVersion": v.CLUSTER_API_VERSION, "kind": v.CLUSTER_KIND, "metadata": meta,
-            "spec": {"joinFederation": True, "provider": "", "connection": {"type": "direct",
-                                                                           "kubeconfig": co.encode_kubeconfig(stored)}},
+            "spec": {"joinFederation": True, "provider": "",
+                     "connection": {"type": "direct", "kubeconfig": co.encode_kubeconfig(stored)}},
             "status": {"conditions": list(conds), "uid": uid, "kubeSphereVersion": ks}}
 
 
