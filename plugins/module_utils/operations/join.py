@@ -44,12 +44,20 @@ def run(module, connection_class=None):
     if p["dedicated_credential"] and p["connection_type"] != "direct":
         raise KubeSphereError("dedicated_credential is for direct members (tower issues a proxy member's kubeconfig)",
                               cluster=name, code="invalid_input")
-    stored = stored_kubeconfig(module) if p["connection_type"] == "direct" else None
-    found = settled(module, stored)
-    if found is not None:
-        return found
+    stored = None
+    if p.get("preflight_facts") and p["connection_type"] == "direct":
+        try:
+            stored = stored_kubeconfig(module)
+        except KubeSphereError:
+            stored = None  # not settled: the full run below refuses it with the same words as without the facts
+        found = settled(module, stored) if stored else None
+        if found is not None:
+            return found
+    # the connections first: a kubeconfig file that does not exist is refused by them (kubeconfig_missing)
     host = Conn(module, p.get("host_label") or "host", prefix="host_", timeout=p["timeout"])
     member = Conn(module, name, timeout=p["timeout"])
+    if stored is None and p["connection_type"] == "direct":
+        stored = stored_kubeconfig(module)
     read_conn = Conn(module, name, params={"kubeconfig": stored}, timeout=p["timeout"]) if stored else member
     ctx = Context(module, {"host": host, "member": member})
     ctx.connect = lambda kubeconfig: Conn(module, name, params={"kubeconfig": kubeconfig}, timeout=p["timeout"])
