@@ -91,7 +91,7 @@ def settled(module, stored):
     why = versions.import_settled(p, facts.get("cluster"), facts.get("host"), stored, p["peers"] or [])
     if not why:
         return None
-    live = next(c for c in facts["host"]["clusters"] if c.get("name") == p["name"])
+    live = next(c for c in facts["host"]["clusters"] if c.get("name") == p["name"])  # the one the predicate judged
     health = {"verdict": live["health"], "healthy": True, "reason": live.get("health_reason"),
               "cluster_ready": "True", "kubefed": live.get("kubefed")}
     return {"changed": False, "name": p["name"], "connection_type": p["connection_type"], "plan": [], "changes": [],

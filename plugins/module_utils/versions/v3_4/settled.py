@@ -33,7 +33,6 @@ def member_role(params, cluster, host, peers=()):
     None. `params` are multicluster_role's, `cluster` and `host` the cluster_info summaries of this run."""
     # imported here: checks/roles.py imports read/cluster_state.py, which imports this version package
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import roles as role_checks  # noqa: PLC0415
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks  # noqa: PLC0415
 
     p = params
     if p.get("role") != "member" or p.get("dest") or p.get("sync_components") or p.get("proxy_publish_address"):
@@ -50,14 +49,11 @@ def member_role(params, cluster, host, peers=()):
     if cluster.get("jwt_secret_hash") != want or cluster.get("spec_jwt_secret_hash") != want:
         return None
     name = p["cluster_name"]
-    others = [x for x in peers or () if x.get("name") not in (name, host.get("name"))]
-    if any(x.get("role") == "host" for x in others):  # another host in the fleet: the full checks judge it
+    if not _one_host_one_line(name, host, peers):
         return None
     host_name = p.get("host_cluster_name") or host.get("name")
     if role_checks.managed_by(name, cluster.get("kube_system_uid"), cluster.get("host_annotations"),
                               host.get("name"), host_name, host.get("clusters") or []):
-        return None
-    if version_checks.mixed_lines(name, version_checks.peer_lines(peers, (name, LINE))):
         return None
     return ("this run's preflight read shows role member set and rendered with the host's jwtSecret (%s) and the "
             "installer not failed: nothing to write, nothing read again" % want)
@@ -82,7 +78,6 @@ def member_import(params, cluster, host, kubeconfig, peers=(), now=None):
     kubeconfig (its KubeFedCluster Ready says the host reaches it)."""
     # imported here: checks/join.py imports this version's installer module, whose package imports this file
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import join as join_checks  # noqa: PLC0415
-    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks  # noqa: PLC0415
 
     p = params
     name = p["name"]
@@ -101,10 +96,7 @@ def member_import(params, cluster, host, kubeconfig, peers=(), now=None):
     annotated = (cluster.get("host_annotations") or {}).get(v.HOST_CLUSTER_ANNOTATION)
     if annotated and annotated != host.get("name"):
         return None
-    others = [x for x in peers or () if x.get("name") not in (name, host.get("name"))]
-    if any(x.get("role") == "host" for x in others):  # another host in the fleet: the full checks judge it
-        return None
-    if version_checks.mixed_lines(name, version_checks.peer_lines(peers, (name, LINE))):
+    if not _one_host_one_line(name, host, peers):
         return None
     live = _the_cluster(name, uid, host.get("clusters"))
     if live is None:
@@ -148,3 +140,15 @@ def _the_cluster(name, uid, clusters):
     if live.get("kubesphere_version") in (None, "", "unknown"):
         return None
     return live
+
+
+def _one_host_one_line(name, host, peers):
+    """Whether the fleet (`peers`) has no host but `host` and no KubeSphere line but 3.4: anything else is for the
+    full checks to judge (another host holding the member, a mixed fleet)."""
+    # imported here: checks/versions.py reaches read/cluster_state.py, which imports this version package
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import versions as version_checks  # noqa: PLC0415
+
+    others = [x for x in peers or () if x.get("name") not in (name, host.get("name"))]
+    if any(x.get("role") == "host" for x in others):
+        return False
+    return not version_checks.mixed_lines(name, version_checks.peer_lines(peers, (name, LINE)))
