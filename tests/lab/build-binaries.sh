@@ -113,6 +113,10 @@ HELM_VERSION=v3.16.2
 HELM_DIR="$ROOT/helm-$HELM_VERSION"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+# The Go compiler's garbage collector runs less often with GOGC=400 (KSLAB_BUILD_GOGC): a cold build of tower-proxy
+# took 97 s of user CPU and 64 s on 2 cores instead of 129 s and 88 s (-25%), with a peak of 0.6 GB instead of
+# 0.4 GB per compile; the lab stages wait for these builds on a fresh machine.
+export GOGC="${KSLAB_BUILD_GOGC:-400}"
 
 ALL=(etcd kube-apiserver kube-controller-manager kubefed-controller-manager ks-controller-manager ks-apiserver tower-proxy tower-agent)
 GROUPS_HELP="kubernetes kubefed kubesphere tower"
