@@ -135,6 +135,35 @@ class Rest:
                 return None
             raise
 
+    def watch(self, path, resource_version=None, timeout_seconds=300):
+        """The events of a watch on a collection `path` (which may carry a fieldSelector), as dicts, until the
+        server ends the watch after `timeout_seconds`. On its own connection (a watch holds it open), not the
+        thread's pooled one. An HTTP error status raises ApiError; an ERROR event (410 Gone: the resource
+        version is too old) is yielded like any other."""
+        query = "watch=1&allowWatchBookmarks=true&timeoutSeconds=%d" % timeout_seconds
+        if resource_version:
+            query += "&resourceVersion=%s" % urllib.parse.quote(resource_version)
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        target = self._prefix + path + ("&" if "?" in path else "?") + query
+        conn = http.client.HTTPSConnection(*self._address, context=self._ssl, timeout=timeout_seconds + 30)
+        try:
+            conn.request("GET", target, headers=headers)
+            resp = conn.getresponse()
+            if resp.status >= 400:
+                raise ApiError(resp.status, resp.read().decode(errors="replace"), self.server + path)
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        except http.client.HTTPException as e:
+            raise ConnectionError("watch %s: %s" % (self.server + path, e)) from None
+        finally:
+            conn.close()
+
     # --- objects described by a manifest ------------------------------------------------------------
 
     def plural(self, api_version, kind):

@@ -194,6 +194,27 @@ class Supervisor:
         self.reconcile(wanted)
         self.report_rollouts()
 
+    def needs_pass(self):
+        """True while a pass has something to do that no watched object announces: a process it runs has
+        exited, or a ks-apiserver rollout waits for its process to answer (standins.runtime.run_forever)."""
+        for r in list(self.running.values()):
+            if r["proc"].poll() is not None:
+                return True
+            spec = r["spec"]
+            if spec["kind"] == "ks-apiserver" and spec.get("generation") and r.get("reported") != spec["generation"]:
+                return True
+        return False
+
+    # the collections whose changes the supervisor acts on (standins.runtime.Wakeup), on every cluster
+    WATCHED = (
+        "/api/v1/namespaces/%s/configmaps?fieldSelector=metadata.name%%3Dkubesphere-config" % KS_NS,
+        "/apis/apps/v1/namespaces/%s/deployments" % KS_NS,
+        "/api/v1/namespaces/%s/endpoints?fieldSelector=metadata.name%%3Dks-apiserver" % KS_NS,
+        "/api/v1/namespaces/%s/services" % KS_NS,
+        "/apis/cluster.kubesphere.io/v1alpha1/clusters",
+        "/apis/core.kubefed.io/v1beta1/namespaces/%s/kubefedconfigs" % FED_NS,
+    )
+
     def report_rollouts(self):
         """The deployment controller's part for ks-apiserver: once the process of the Deployment's current
         generation answers /kapis/version, its status says the rollout is complete."""

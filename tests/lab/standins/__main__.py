@@ -13,8 +13,8 @@ import time
 
 from kslabkit.supervisor import Supervisor
 
-from .installer import InstallerController
-from .runtime import Lab, run_forever
+from .installer import CC_BASE, InstallerController
+from .runtime import Lab, Wakeup, run_forever
 
 
 class _Every:
@@ -63,7 +63,10 @@ def main(argv=None):
     controllers = [InstallerController(lab), _Every(supervisor, 2.0)]
     logging.getLogger("kslab.supervisor").info("lab %s: %s", ", ".join(lab.names),
                                                ", ".join(c.name for c in controllers))
-    run_forever(controllers, args.interval)
+    # what the installer and the supervisor act on, watched: an idle lab then polls nothing (runtime.run_forever)
+    watches = [(n, path) for n in lab.names for path in Supervisor.WATCHED]
+    watches += [(n, CC_BASE) for n in lab.names]
+    run_forever(controllers, args.interval, wakeup=Wakeup(supervisor.rest, watches), pending=(supervisor.needs_pass,))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ import base64
 import json
 import logging
 import os
+import random
 import tempfile
+import threading
 import time
 
 from kslabkit.rest import ApiError, Rest  # noqa: F401  (re-exported for the controllers)
@@ -72,11 +74,89 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def run_forever(controllers, interval=1.0):
+class Wakeup:
+    """Tells the loop when something the stand-ins read has changed, as the watches of a real controller do.
+
+    One thread per (cluster, collection) holds a watch (`Rest.watch`) and sets the event on every change. A
+    watch the server ends is resumed from the last resource version seen; a collection that does not exist yet
+    (its CRD comes with the host role) is looked for again every few seconds without waking anyone; a watch that
+    fails otherwise (the API server stopped) wakes the loop once when it is back."""
+
+    RETRY = 3.0  # seconds between attempts to (re)open a watch that failed
+
+    def __init__(self, rest_for, watches):
+        self.event = threading.Event()
+        self.threads = []
+        for cluster, path in watches:
+            t = threading.Thread(target=self._follow, args=(rest_for, cluster, path), daemon=True,
+                                 name="watch %s %s" % (cluster, path))
+            t.start()
+            self.threads.append(t)
+
+    def _follow(self, rest_for, cluster, path):
+        rv, failed = None, False
+        while True:
+            try:
+                for ev in rest_for(cluster).watch(path, rv, timeout_seconds=random.randint(240, 300)):
+                    obj = ev.get("object") or {}
+                    if ev.get("type") == "ERROR":  # 410 Gone: start again from the current state
+                        rv = None
+                        break
+                    rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
+                    if ev.get("type") != "BOOKMARK":
+                        self.event.set()
+                if failed:
+                    self.event.set()
+                failed = False
+                continue
+            except ApiError as e:
+                if e.status != 404:
+                    failed = True
+                rv = None if e.status in (404, 410) else rv
+            except (OSError, ValueError):
+                failed = True
+            time.sleep(self.RETRY)
+
+    def wait(self, seconds, pending=()):
+        """Until a watch saw a change, a `pending()` callable answers true (checked each second), or `seconds`
+        have passed. True when woken before the timeout."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.event.wait(min(1.0, left)) or any(p() for p in pending):
+                return True
+
+    def consume(self):
+        """Whether a change was seen since the last call."""
+        seen = self.event.is_set()
+        self.event.clear()
+        return seen
+
+
+HOT = 30.0   # seconds after the last change during which the loop polls every `interval`, as it always did
+COLD = 30.0  # with nothing changed for HOT seconds: the longest wait before a pass anyway
+
+
+def run_forever(controllers, interval=1.0, wakeup=None, pending=()):
+    """Calls every controller's step() in turn, forever. Without `wakeup`, every `interval` seconds. With it,
+    every `interval` seconds while things change (a watch event, or a `pending()` callable answering true, in the
+    last HOT seconds); when nothing has changed for HOT seconds, it waits for the next change (at most COLD
+    seconds). An idle lab then makes no requests but the watches', where it made several each second."""
+    last_change = time.monotonic()
     while True:
         for c in controllers:
             try:
                 c.step()
             except Exception:  # noqa: BLE001  a stand-in must keep running, as a controller would
                 log.exception("%s: step failed", c.name)
-        time.sleep(interval)
+        if wakeup is None:
+            time.sleep(interval)
+            continue
+        if wakeup.consume() or any(p() for p in pending):
+            last_change = time.monotonic()
+        if time.monotonic() - last_change < HOT:
+            time.sleep(interval)
+        elif wakeup.wait(COLD, pending):
+            last_change = time.monotonic()

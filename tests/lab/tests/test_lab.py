@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -340,6 +341,42 @@ def test_a_process_that_dies_is_reported_by_name_with_its_log_and_started_again(
     version = wait_for("ks-apiserver answering again", lambda: lab.client(member).get(KS_VERSION_VIA_PROXY))
     assert version["gitVersion"] == "v3.4.1"
 
+
+STANDIN_USERS = ("kslab:supervisor", "kslab:ks-installer")
+HANDLED = "kslab.standins/handled-spec-hash"
+
+
+def standin_requests(lab, name, offset):
+    """(new offset, the stand-ins' requests other than their watches) in cluster `name`'s audit log after `offset`."""
+    with open(lab.state["clusters"][name]["audit_log"]) as f:
+        f.seek(offset)
+        lines = f.readlines()
+        end = f.tell()
+    events = [json.loads(ln) for ln in lines if ln.strip()]
+    return end, [e for e in events if e["user"].get("username") in STANDIN_USERS and e["verb"] != "watch"]
+
+
+def test_an_idle_lab_polls_nothing_and_a_change_still_wakes_the_stand_ins(lab, kube, unique):
+    """The supervisor and the installer stand-in follow watches: once nothing has changed for a while they make
+    no request at all (they read every cluster each second before), and a change is still acted on."""
+    host = lab.host
+
+    def quiet_window():
+        offsets = {n: os.path.getsize(lab.state["clusters"][n]["audit_log"]) for n in lab.names}
+        time.sleep(8)
+        return all(not standin_requests(lab, n, offsets[n])[1] for n in lab.names)
+
+    assert wait_for("8 s in which the stand-ins read nothing", quiet_window, timeout=150, interval=0.5)
+    before = kube(host).get(CC)["metadata"]["annotations"].get(HANDLED)
+    offset = os.path.getsize(lab.state["clusters"][host]["audit_log"])
+    for value in (unique, None):  # a spec change the installer runs for; then the spec as it was
+        kube(host).merge_patch(CC, {"spec": {"kslabWakeProbe": value}})
+        handled = wait_for("the installer's run for the changed spec", lambda b=before: (
+            kube(host).get(CC)["metadata"]["annotations"].get(HANDLED) not in (None, b)
+            and kube(host).get(CC)["metadata"]["annotations"][HANDLED]), timeout=60)
+        before = handled
+    _, reads = standin_requests(lab, host, offset)
+    assert any(e["user"]["username"] == "kslab:ks-installer" and e["verb"] == "patch" for e in reads)
 
 
 def test_a_crashed_supervisor_is_replaced_by_up_and_its_processes_are_not_left_behind(lab):
