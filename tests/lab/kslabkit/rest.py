@@ -78,18 +78,23 @@ class Rest:
 
     def request(self, method, path, body=None, content_type="application/json", raw=False):
         data = None
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = self._headers()
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers["Content-Type"] = content_type
-        if self.token:
-            headers["Authorization"] = "Bearer " + self.token
         status, text = self._exchange(method, self._prefix + path, data, headers)
         if status >= 400:
             raise ApiError(status, text.decode(errors="replace"), self.server + path)
         if raw:
             return text
         return json.loads(text) if text else None
+
+    def _headers(self):
+        """What every request sends: JSON accepted, the lab's user agent, and the token when the kubeconfig has one."""
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        return headers
 
     def _exchange(self, method, target, data, headers):
         """(status, body) over this thread's open connection. A connection the server closed while it was idle
@@ -143,13 +148,10 @@ class Rest:
         query = "watch=1&allowWatchBookmarks=true&timeoutSeconds=%d" % timeout_seconds
         if resource_version:
             query += "&resourceVersion=%s" % urllib.parse.quote(resource_version)
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if self.token:
-            headers["Authorization"] = "Bearer " + self.token
         target = self._prefix + path + ("&" if "?" in path else "?") + query
         conn = http.client.HTTPSConnection(*self._address, context=self._ssl, timeout=timeout_seconds + 30)
         try:
-            conn.request("GET", target, headers=headers)
+            conn.request("GET", target, headers=self._headers())
             resp = conn.getresponse()
             if resp.status >= 400:
                 raise ApiError(resp.status, resp.read().decode(errors="replace"), self.server + path)

@@ -100,6 +100,12 @@ def _flags(container):
     return out
 
 
+def _rollout_unreported(r):
+    """Whether a running ks-apiserver's Deployment generation is not reported complete yet (report_rollouts)."""
+    spec = r["spec"]
+    return spec["kind"] == "ks-apiserver" and bool(spec.get("generation")) and r.get("reported") != spec["generation"]
+
+
 class Supervisor:
     name = "supervisor"
 
@@ -197,13 +203,7 @@ class Supervisor:
     def needs_pass(self):
         """True while a pass has something to do that no watched object announces: a process it runs has
         exited, or a ks-apiserver rollout waits for its process to answer (standins.runtime.run_forever)."""
-        for r in list(self.running.values()):
-            if r["proc"].poll() is not None:
-                return True
-            spec = r["spec"]
-            if spec["kind"] == "ks-apiserver" and spec.get("generation") and r.get("reported") != spec["generation"]:
-                return True
-        return False
+        return any(r["proc"].poll() is not None or _rollout_unreported(r) for r in self.running.values())
 
     # the collections whose changes the supervisor acts on (standins.runtime.Wakeup), on every cluster
     WATCHED = (
@@ -220,7 +220,7 @@ class Supervisor:
         generation answers /kapis/version, its status says the rollout is complete."""
         for name, r in list(self.running.items()):
             spec = r["spec"]
-            if spec["kind"] != "ks-apiserver" or not spec.get("generation") or r.get("reported") == spec["generation"]:
+            if not _rollout_unreported(r):
                 continue
             try:
                 with urllib.request.urlopen(spec["health"]["http"], timeout=2) as resp:

@@ -78,9 +78,10 @@ class Wakeup:
     """Tells the loop when something the stand-ins read has changed, as the watches of a real controller do.
 
     One thread per (cluster, collection) holds a watch (`Rest.watch`) and sets the event on every change. A
-    watch the server ends is resumed from the last resource version seen; a collection that does not exist yet
-    (its CRD comes with the host role) is looked for again every few seconds without waking anyone; a watch that
-    fails otherwise (the API server stopped) wakes the loop once when it is back."""
+    watch the server ends, or that fails (the API server stopped), is reopened from the last resource version seen,
+    every few seconds until it opens; a collection that does not exist yet (its CRD comes with the host role) is
+    looked for again the same way, without waking anyone. What changed while a watch was down wakes the loop when
+    it is reopened (or the loop's pass every COLD seconds sees it)."""
 
     RETRY = 3.0  # seconds between attempts to (re)open a watch that failed
 
@@ -94,7 +95,7 @@ class Wakeup:
             self.threads.append(t)
 
     def _follow(self, rest_for, cluster, path):
-        rv, failed = None, False
+        rv = None
         while True:
             try:
                 for ev in rest_for(cluster).watch(path, rv, timeout_seconds=random.randint(240, 300)):
@@ -105,16 +106,11 @@ class Wakeup:
                     rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
                     if ev.get("type") != "BOOKMARK":
                         self.event.set()
-                if failed:
-                    self.event.set()
-                failed = False
                 continue
             except ApiError as e:
-                if e.status != 404:
-                    failed = True
                 rv = None if e.status in (404, 410) else rv
             except (OSError, ValueError):
-                failed = True
+                pass
             time.sleep(self.RETRY)
 
     def wait(self, seconds, pending=()):

@@ -347,13 +347,11 @@ HANDLED = "kslab.standins/handled-spec-hash"
 
 
 def standin_requests(lab, name, offset):
-    """(new offset, the stand-ins' requests other than their watches) in cluster `name`'s audit log after `offset`."""
+    """The stand-ins' requests other than their watches in cluster `name`'s audit log after `offset`."""
     with open(lab.state["clusters"][name]["audit_log"]) as f:
         f.seek(offset)
-        lines = f.readlines()
-        end = f.tell()
-    events = [json.loads(ln) for ln in lines if ln.strip()]
-    return end, [e for e in events if e["user"].get("username") in STANDIN_USERS and e["verb"] != "watch"]
+        events = [json.loads(ln) for ln in f if ln.strip()]
+    return [e for e in events if e["user"].get("username") in STANDIN_USERS and e["verb"] != "watch"]
 
 
 def test_an_idle_lab_polls_nothing_and_a_change_still_wakes_the_stand_ins(lab, kube, unique):
@@ -364,7 +362,7 @@ def test_an_idle_lab_polls_nothing_and_a_change_still_wakes_the_stand_ins(lab, k
     def quiet_window():
         offsets = {n: os.path.getsize(lab.state["clusters"][n]["audit_log"]) for n in lab.names}
         time.sleep(8)
-        return all(not standin_requests(lab, n, offsets[n])[1] for n in lab.names)
+        return all(not standin_requests(lab, n, offsets[n]) for n in lab.names)
 
     assert wait_for("8 s in which the stand-ins read nothing", quiet_window, timeout=150, interval=0.5)
     before = kube(host).get(CC)["metadata"]["annotations"].get(HANDLED)
@@ -375,7 +373,7 @@ def test_an_idle_lab_polls_nothing_and_a_change_still_wakes_the_stand_ins(lab, k
             kube(host).get(CC)["metadata"]["annotations"].get(HANDLED) not in (None, b)
             and kube(host).get(CC)["metadata"]["annotations"][HANDLED]), timeout=60)
         before = handled
-    _, reads = standin_requests(lab, host, offset)
+    reads = standin_requests(lab, host, offset)
     assert any(e["user"]["username"] == "kslab:ks-installer" and e["verb"] == "patch" for e in reads)
 
 
