@@ -55,6 +55,14 @@ options:
         several samples spread over one second narrow the interval; N samples take about one second more.
     type: int
     default: 1
+  read_proxy:
+    description:
+      - Read where the proxy connection stands - the C(cluster-agent) Deployment (RV(cluster.agent_proxy_server)) and,
+        on a host, where tower is published (RV(cluster.proxy_publish)).
+      - With V(false) both are null and one or two requests fewer are made. The preflight of C(site.yml) turns it
+        off for a member the inventory connects directly, whose agent nothing in that run looks at.
+    type: bool
+    default: true
   local_objects:
     description:
       - Also list the namespaces and workspaces a user made on this cluster that kubefed does not manage
@@ -205,6 +213,9 @@ cluster:
     clusters:
       description:
         - The Cluster objects on this cluster (a host's members), without kubeconfigs or tokens.
+        - Not read (an empty list) on a cluster whose role is member by every source (the role it runs with and,
+          on KubeSphere 3.4, its ClusterConfiguration's); a cluster that is being made a host, or a host that is
+          being made a member, has them read.
         - C(ready) is the Cluster's own Ready condition. A member that died after joining keeps Ready True
           (KubeSphere's webhook denies every update of a Cluster whose member it cannot reach), so each entry
           also carries C(kubefed) (the host's KubeFedCluster of it - C(ready), C(offline), C(not_ready),
@@ -223,7 +234,9 @@ cluster:
                 health_reason: "cluster 'member1': KubeFedCluster kube-federation-system/member1 reports Offline ...",
                 kubernetes_version: v1.34.3, conditions: []}]
     kubefed_clusters:
-      description: On a host with kubefed, its C(KubeFedCluster) objects (name, ready, offline, reason); null when kubefed is not served.
+      description:
+        - On a host with kubefed, its C(KubeFedCluster) objects (name, ready, offline, reason); null when kubefed is not
+          served, and on a cluster whose role is member by every source (not read, as RV(cluster.clusters)).
       type: list
       elements: dict
       returned: always
@@ -282,6 +295,7 @@ def main():
                    fail_on_unreachable={"type": "bool", "default": False},
                    timeout={"type": "float", "default": 30},
                    clock_samples={"type": "int", "default": 1},
+                   read_proxy={"type": "bool", "default": True},
                    local_objects={"type": "bool", "default": False})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
     module.run_operation(cluster_info.run)

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -253,6 +254,12 @@ def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(fleet, ansib
     assert "settled" not in results["member2"] and results["member2"]["plan"], results["member2"]
     assert probes(lab, mark, "member1") == []
     assert probes(lab, mark, "member2") != []
+    # the preflight reads of a member what a member's checks use: one clock sample, no Clusters or KubeFedClusters
+    # (a host's), and no cluster-agent on member1, which the inventory connects directly (issue 21)
+    member1 = [urlsplit(r.uri).path for r in lab.audit.requests(cluster="member1", since=mark, who="collection")
+               if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
+    assert member1.count("/version") == 1, member1
+    assert not [x for x in member1 if x.endswith(("/clusters", "/kubefedclusters", "/cluster-agent"))], member1
 
     # a Cluster that drifted (its group label changed on the console) is not settled: the run reads, checks and
     # puts the label back, and the run after that is settled again

@@ -13,7 +13,9 @@ A state is a dict:
 - config (the rendered kubesphere-config as a dict, {} when absent), config_present, config_error
 - kube_system_uid (KubeSphere's cluster identity)
 - ks_namespace (whether kubesphere-system exists) and ks_namespace_annotations (v4 host annotations there)
-- clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served;
+- clusters: on a host, its Cluster objects as summaries (`cluster_summary`), None when the kind is not served
+  or not read: with the installer part, a cluster whose every role source says member (`only_a_member`) has
+  its Clusters and KubeFedClusters left unread;
   when the KubeFedClusters were read too, each summary carries `kubefed` (kubefed's state of it: ready,
   offline, not_ready, pending, absent) and `health` / `health_reason` (`cluster_health.health`): a member
   that died after joining keeps Ready True on its Cluster (KubeSphere's webhook denies the controller's own
@@ -146,10 +148,12 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
             annotations = get_path(ns or {}, "metadata.annotations") or {}
             state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
     clusters = kubefed = None
-    if "clusters" in parts:
+    # a cluster whose every role source says member holds no host's objects worth a request (issue 21)
+    host_objects = "installer" not in parts or not only_a_member(state)
+    if "clusters" in parts and host_objects:
         clusters = guard(v.CLUSTER_KIND, None, lambda: conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True))
         state["clusters"] = None if clusters is None else cluster_summaries(clusters)
-    if "kubefed" in parts:
+    if "kubefed" in parts and host_objects:
         kubefed = guard(v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, lambda: conn.list(
             v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True))
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
@@ -162,6 +166,21 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         _read_proxy(state, conn, guard, impl)
     if impl and "local_objects" in parts and getattr(impl, "made_locally", None) is not None:
         _read_local_objects(state, conn, guard, impl)
+
+
+def only_a_member(state):
+    """Whether every source of the cluster's role, as read so far (the installer part), says member: the
+    role it runs with (3.4: kubesphere-config's clusterRole; 4.1: that or the ks-core release's value) and, on
+    3.4, the ClusterConfiguration's. Such a cluster's Cluster objects and KubeFedClusters (a host's) are not read:
+    no check looks at a member's, and a cluster being made a host, or a host being demoted, still has them
+    read (one source says host)."""
+    impl = _managed_implementation(state)
+    if impl is None:
+        return False
+    roles = {impl.role(state)}
+    if state["cluster_configuration"] is not None:
+        roles.add(installer.spec_role(state["cluster_configuration"]))
+    return roles == {"member"}
 
 
 def _managed_implementation(state):

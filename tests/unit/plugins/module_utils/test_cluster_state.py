@@ -3,6 +3,7 @@ state, why a cluster is unreachable, and the fleet table (report.py)."""
 
 import email.utils
 
+import pytest
 import yaml
 
 from fakes import FakeConnection
@@ -152,7 +153,8 @@ def test_a_credential_that_may_not_read_secrets_gets_a_warning_and_the_version_f
 
 
 def test_facts_of_a_host_list_its_clusters_without_secrets():
-    f = facts("host", clusters=[cluster_obj("member2", False), cluster_obj("member1", True)])
+    f = facts("host", cc=cc("host"), configmap=configmap("host"),
+              clusters=[cluster_obj("member2", False), cluster_obj("member1", True)])
     assert [(c["name"], c["ready"]) for c in f["clusters"]] == [("member1", True), ("member2", False)]
     assert f["clusters"][0]["conditions"] == [{"type": "Ready", "status": "True", "reason": "r", "message": "m"}]
     assert "c2VjcmV0" not in repr(f)
@@ -185,7 +187,7 @@ def test_read_reads_every_part_and_times_each_sample():
 
 
 def test_read_is_plain_data():
-    got = state("host", clusters=[cluster_obj("member1", True)])
+    got = state("host", cc=cc("host"), configmap=configmap("host"), clusters=[cluster_obj("member1", True)])
     assert yaml.safe_load(yaml.safe_dump(got)) == got
     assert got["clusters"][0]["uid"] == "uid-member1" and "c2VjcmV0" not in repr(got)
 
@@ -287,8 +289,8 @@ def test_fleet_rows():
 
 def test_fleet_rows_show_members_the_host_manages_but_the_play_did_not_read():
     facts = fleet()
-    facts[0]["clusters"].append(dict(globals()["facts"]("h", clusters=[cluster_obj("edge-7", False)])["clusters"][0],
-                                     kubesphere_version="v3.4.1"))
+    edge = globals()["facts"]("h", cc=cc("host"), configmap=configmap("host"), clusters=[cluster_obj("edge-7", False)])
+    facts[0]["clusters"].append(dict(edge["clusters"][0], kubesphere_version="v3.4.1"))
     rows, notes = report.fleet_rows(facts, host="host")
     assert rows[-1] == {"CLUSTER": "edge-7", "ROLE": "member", "KUBERNETES": "v1.34.3", "KUBESPHERE": "v3.4.1",
                         "READY": "no", "JWT=HOST": "-", "SKEW": "-"}
@@ -474,7 +476,7 @@ class Denied(FakeConnection):
 
 
 def denied_conn(*kinds):
-    objs, served = objects_of({})
+    objs, served = objects_of({"cc": cc("host"), "configmap": configmap("host")})  # a host: its Clusters are read
     conn = Denied(label="m", objects=objs, served=served, raw_answers={"/version": (200, {}, {})})
     conn.denied = kinds
     return conn
@@ -565,3 +567,21 @@ def test_a_run_finishing_between_the_reads_is_never_a_failed_multicluster_task()
 
 def configmap_role_none():
     return {"multicluster": {"clusterRole": "none"}}
+
+
+def listed_kinds(c):
+    return {call[1][1] for call in c.calls if call[0] == "list"}
+
+
+@pytest.mark.parametrize("spec, rendered, read", [
+    ("member", "member", False),  # a member by every source: no host's objects to read
+    ("host", "member", True),     # being made a host: its Clusters are read
+    ("member", "host", True),     # a host being made a member: its members are read
+    ("member", None, True),       # nothing rendered yet: unknown, read
+    ("host", "host", True),
+])
+def test_clusters_and_kubefed_clusters_are_read_unless_every_role_source_says_member(spec, rendered, read):
+    c = conn("c", cc=cc(spec), configmap=configmap(rendered) if rendered else None, clusters=[cluster_obj("m", True)])
+    got = cs.read(c)
+    assert ({"Cluster", "KubeFedCluster"} & listed_kinds(c)) == ({"Cluster", "KubeFedCluster"} if read else set())
+    assert [x["name"] for x in cs.facts(got)["clusters"]] == (["m"] if read else [])
