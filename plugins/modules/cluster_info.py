@@ -63,6 +63,14 @@ options:
         off for a member the inventory connects directly, whose agent nothing in that run looks at.
     type: bool
     default: true
+  api_versions:
+    description:
+      - Also read the group/versions the cluster serves (RV(cluster.api_versions); C(GET /api) and C(/apis)), which the
+        checks of multi-cluster projects compare each object's C(apiVersion) with.
+      - The preflight of C(site.yml) turns it on for members when the host describes projects, so that
+        C(federate.yml) needs no module run per member to read them.
+    type: bool
+    default: false
   local_objects:
     description:
       - Also list the namespaces and workspaces a user made on this cluster that kubefed does not manage
@@ -278,6 +286,12 @@ cluster:
         kind: {description: "The kind that could not be read (C(Cluster), C(KubeFedCluster), C(Secret), ...)", type: str}
         namespace: {description: Its namespace (None for cluster-scoped kinds), type: str}
         message: {description: The API server's answer, type: str}
+    api_versions:
+      description: With O(api_versions=true), the group/versions the cluster serves; else null.
+      type: list
+      elements: str
+      returned: always
+      sample: [v1, apps/v1, batch/v1, cluster.kubesphere.io/v1alpha1]
     warnings:
       description: Things read but not understood (e.g. kubesphere-config that is not YAML), and each kind that could not be read.
       type: list
@@ -296,7 +310,8 @@ def main():
                    timeout={"type": "float", "default": 30},
                    clock_samples={"type": "int", "default": 1},
                    read_proxy={"type": "bool", "default": True},
-                   local_objects={"type": "bool", "default": False})
+                   local_objects={"type": "bool", "default": False},
+                   api_versions={"type": "bool", "default": False})
     module = KubeSphereModule(argument_spec=argspec, supports_check_mode=True)
     module.run_operation(cluster_info.run)
 

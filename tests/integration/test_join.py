@@ -260,6 +260,12 @@ def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(fleet, ansib
                if not r.user_agent.startswith(KUBESPHERE_AGENTS)]
     assert member1.count("/version") == 1, member1
     assert not [x for x in member1 if x.endswith(("/clusters", "/kubefedclusters", "/cluster-agent"))], member1
+    # the lab inventory describes the project shop: the preflight read the members' API versions, so federate.yml's
+    # play that would read them matches no host
+    reads = run.results("Read the cluster (the facts the fleet-level checks use)")
+    assert all("apps/v1" in reads[m]["cluster"]["api_versions"] for m in ("member1", "member2")), reads
+    assert reads[lab.host]["cluster"]["api_versions"] is None
+    assert run.results("Read the member's API group/versions") == {}
 
     # a Cluster that drifted (its group label changed on the console) is not settled: the run reads, checks and
     # puts the label back, and the run after that is settled again

@@ -22,7 +22,7 @@ def run(module, connection_class=None):
         conn = (connection_class or Connection)(module, name, timeout=p["timeout"])
         # a report: a read the credential may not make is reported (facts' `unreadable`), not a failure
         parts = tuple(part for part in cluster_state.PARTS if part != "proxy" or p.get("read_proxy", True)) \
-            + (("local_objects",) if p["local_objects"] else ())
+            + (("local_objects",) if p["local_objects"] else ()) + (("api_versions",) if p.get("api_versions") else ())
         state = cluster_state.read(conn, parts=parts, samples=p["clock_samples"], tolerate_forbidden=True)
     except KubeSphereError as e:  # a kubeconfig that cannot even be resolved
         state = dict(cluster_state.empty(name), reachable=False,

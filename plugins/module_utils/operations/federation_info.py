@@ -15,6 +15,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s impor
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import cluster_state
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.read import federation as read
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
@@ -25,7 +26,7 @@ def run(module, connect=Connection):
     member = connect(module, member_name, timeout=p.get("timeout"))
     result = {"changed": False, "cluster": member_name, "resources": []}
     if p.get("api_versions", True):
-        result["api_versions"] = read.served_versions(member)
+        result["api_versions"] = cluster_state.served_versions(member)
     if not p.get("list_projects") and not p.get("namespace"):
         return result
     host = connect(module, p.get("host_cluster_name") or "host", prefix="host_", timeout=p.get("timeout"))

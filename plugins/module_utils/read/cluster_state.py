@@ -25,6 +25,8 @@ A state is a dict:
   proxy_publish: on a host, where tower is published for the agents ({address, source, api_agrees, error} as
   the version's agent module derives it as ks-apiserver does), None elsewhere; a credential that may not read
   them leaves them None with an `unreadable` entry, never an unreadable cluster
+- api_versions: with the part `api_versions` (not read by default), the group/versions the cluster serves
+  (`served_versions`: two requests), else None
 - made_locally: with the part `local_objects` (not read by default), {namespaces, workspaces} a user made on
   this cluster that kubefed does not manage (on a joined member: made on its own console), else None
 - unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
@@ -86,7 +88,7 @@ def empty(name):
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
             "clusters": None, "kubefed_clusters": None, "unreadable": [], "agent_proxy_server": None,
-            "proxy_publish": None, "made_locally": None}
+            "proxy_publish": None, "made_locally": None, "api_versions": None}
 
 
 class _Guard:
@@ -166,6 +168,21 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         _read_proxy(state, conn, guard, impl)
     if impl and "local_objects" in parts and getattr(impl, "made_locally", None) is not None:
         _read_local_objects(state, conn, guard, impl)
+    if "api_versions" in parts:
+        state["api_versions"] = served_versions(conn)
+
+
+def served_versions(conn):
+    """The group/versions a cluster serves (its discovery: GET /api and /apis): ["v1", "apps/v1", ...]."""
+    out = []
+    status, _h, body = conn.raw("GET", "/api")
+    if status < 400 and isinstance(body, dict):
+        out += list(body.get("versions") or [])
+    status, _h, body = conn.raw("GET", "/apis")
+    if status < 400 and isinstance(body, dict):
+        for group in body.get("groups") or []:
+            out += [g.get("groupVersion") for g in group.get("versions") or []]
+    return sorted(set(out))
 
 
 def only_a_member(state):
@@ -416,6 +433,7 @@ def facts(state):
         "agent_proxy_server": state["agent_proxy_server"],
         "proxy_publish": dict(state["proxy_publish"]) if state["proxy_publish"] else None,
         "made_locally": dict(state["made_locally"]) if state.get("made_locally") else None,
+        "api_versions": list(state["api_versions"]) if state.get("api_versions") is not None else None,
         "unreadable": [dict(u) for u in state.get("unreadable") or []],
         "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }
@@ -477,7 +495,7 @@ def unreachable(name, code, message, context=None):
     out = {k: None for k in ("kubernetes_version", "kubesphere_version", "jwt_secret_hash", "spec_jwt_secret_hash",
                              "maximum_clock_skew", "kube_system_uid", "clock", "kubefed_clusters", "kubesphere_line",
                              "version_evidence", "version_managed", "ks_core_release", "agent_proxy_server",
-                             "proxy_publish", "made_locally")}
+                             "proxy_publish", "made_locally", "api_versions")}
     out.update(name=name, reachable=False, reason_code=code, reason=text, kubesphere_installed=None, role=None,
                cluster_role={"spec": None, "rendered": None}, clusters=[], host_annotations={}, warnings=[],
                unreadable=[])

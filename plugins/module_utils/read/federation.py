@@ -11,7 +11,8 @@ read/cluster_state.kubefed_summaries.
   ready, offline, reason}] ([] without kubefed).
 - `project(conn, name, workspace)`, `project_deletion(conn, name)`, `workspace(conn, name, manager)`,
   `resource(conn, fed_type, target, name, namespace)`: the objects each plan starts from (None when absent).
-- `ftcs`, `served_versions`, `namespaced_federated`, `federated_namespaces`: single reads."""
+- `ftcs`, `namespaced_federated`, `federated_namespaces`: single reads (what a member serves:
+  read/cluster_state.served_versions)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -150,16 +151,3 @@ def namespaced_federated(conn, namespace, ftc_list):
 def federated_namespaces(conn):
     """Every FederatedNamespace of the host (every multi-cluster project)."""
     return conn.list(v.TYPES_API_VERSION, "FederatedNamespace", if_served=True) or []
-
-
-def served_versions(conn):
-    """The group/versions a cluster serves (its discovery): ["v1", "apps/v1", ...]."""
-    out = []
-    status, _h, body = conn.raw("GET", "/api")
-    if status < 400 and isinstance(body, dict):
-        out += list(body.get("versions") or [])
-    status, _h, body = conn.raw("GET", "/apis")
-    if status < 400 and isinstance(body, dict):
-        for group in body.get("groups") or []:
-            out += [g.get("groupVersion") for g in group.get("versions") or []]
-    return sorted(set(out))

@@ -585,3 +585,12 @@ def test_clusters_and_kubefed_clusters_are_read_unless_every_role_source_says_me
     got = cs.read(c)
     assert ({"Cluster", "KubeFedCluster"} & listed_kinds(c)) == ({"Cluster", "KubeFedCluster"} if read else set())
     assert [x["name"] for x in cs.facts(got)["clusters"]] == (["m"] if read else [])
+
+
+def test_the_api_versions_part_reads_what_the_cluster_serves_and_facts_return_it():
+    c = conn("member1")
+    c.raw_answers.update({"/api": (200, {}, {"versions": ["v1"]}),
+                          "/apis": (200, {}, {"groups": [{"versions": [{"groupVersion": "apps/v1"},
+                                                                       {"groupVersion": "apps/v1beta1"}]}]})})
+    assert cs.facts(cs.read(c, parts=cs.PARTS + ("api_versions",)))["api_versions"] == ["apps/v1", "apps/v1beta1", "v1"]
+    assert cs.facts(cs.read(c))["api_versions"] is None  # not asked: not read
