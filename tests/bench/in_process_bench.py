@@ -4,7 +4,7 @@
   .venv/bin/python tests/bench/in_process_bench.py --inventory /tmp/lab3/inventory.yml --inventory /tmp/lab7/inventory.yml
 
   .venv/bin/python tests/bench/in_process_bench.py --site --inventory ... --inventory ... \
-      [--baseline-collections /work/main/build/collections]
+      [--baseline-collections /work/main/build/collections] [--no-module-process]
 
 With --site, a run is a no-op rerun of playbooks/site.yml (the lab converged first by one unmeasured run; the
 project `shop` placed on every member with kubesphere_projects_wait, as tests/bench/site_bench.py does), and
@@ -105,6 +105,8 @@ def main():
     ap.add_argument("--site", action="store_true", help="no-op reruns of playbooks/site.yml instead of cluster_info")
     ap.add_argument("--baseline-collections", default=None,
                     help="with --site: also measure the collection of this ANSIBLE_COLLECTIONS_PATH (e.g. main's)")
+    ap.add_argument("--no-module-process", action="store_true",
+                    help="with --site: leave out the module-process way (every module in its own process)")
     opts = ap.parse_args()
     if opts.site:
         return site(opts)
@@ -152,7 +154,9 @@ def main():
 
 def site(opts):
     playbook = os.path.join(REPO, "playbooks", "site.yml")
-    ways = [("module process", None, False), ("in process", None, True)]
+    ways = [("in process", None, True)]
+    if not opts.no_module_process:
+        ways.insert(0, ("module process", None, False))
     if opts.baseline_collections:
         ways.insert(0, ("baseline", opts.baseline_collections, True))
     rows = []
