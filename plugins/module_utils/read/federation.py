@@ -40,11 +40,12 @@ def kubefed_clusters(state):
 def members(conn, state):
     """checks.federation's `members`: one per KubeSphere Cluster on the host, judged by its KubeFedCluster.
     `conn` names the host in the error when it serves no Cluster (not a KubeSphere host)."""
-    if state.get("clusters") is None:
-        raise conn.error("the cluster is not a KubeSphere host (Cluster is not served)", code="not_a_host")
+    # a member first: its Clusters are not read (cluster_state.only_a_member), which must not read as "not served"
     if "cluster_configuration" in state and "config" in state and cluster_state.role(state) == "member":
         raise conn.error("the cluster is a KubeSphere member, not the host: give the host cluster's kubeconfig and "
                          "context (multi-cluster projects are written on the host)", code="not_a_host")
+    if state.get("clusters") is None:
+        raise conn.error("the cluster is not a KubeSphere host (Cluster is not served)", code="not_a_host")
     by_kfc = {c["name"]: c for c in kubefed_clusters(state)}
     out = []
     for summary in state["clusters"]:

@@ -333,3 +333,19 @@ def test_a_project_whose_workspace_does_not_exist_is_warned_about():
     module = FakeModule(check_mode=False, diff=False, **project_params(name="shop2", workspace_placement=True))
     project.run(module, connect_to(conn))
     assert not [w for w in module.warnings if "does not exist" in w]
+
+
+def test_a_member_given_as_the_host_is_named_a_member_not_a_cluster_without_clusters():
+    """A member's Clusters are not read (every role source says member): the refusal still says what it is."""
+    import yaml  # noqa: PLC0415
+    cc = {"apiVersion": "installer.kubesphere.io/v1alpha1", "kind": "ClusterConfiguration",
+          "metadata": {"name": "ks-installer", "namespace": "kubesphere-system", "labels": {"version": "v3.4.1"}},
+          "spec": {"multicluster": {"clusterRole": "member"}}, "status": {"core": {"status": "enabled"}}}
+    config = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
+              "data": {"kubesphere.yaml": yaml.safe_dump({"multicluster": {"clusterRole": "member"}})}}
+    conn = FakeConnection(label="host", objects=[cc, config], served=SERVED | {(cc["apiVersion"], cc["kind"])})
+    with pytest.raises(KubeSphereError) as e:
+        run_project(conn)
+    assert e.value.code == "not_a_host" and "is a KubeSphere member, not the host" in e.value.reason, e.value.reason
+    assert conn.writes() == []
