@@ -18,15 +18,6 @@ description:
     preflight reading (M(kubesphere.multicluster.cluster_info) with O(kubesphere.multicluster.cluster_info#module:api_versions=true)).
     Members with neither are left out.
 options:
-  _input:
-    description: Inventory host names of the members (e.g. C(groups['kubesphere_members'])).
-    type: list
-    elements: str
-    required: true
-  hostvars:
-    description: C(hostvars).
-    type: raw
-    required: true
   info_var:
     description: The variable a member registered its federation_info result in.
     type: str
@@ -35,6 +26,8 @@ options:
     description: The variable a member registered its preflight reading in.
     type: str
     default: preflight_cluster_info
+extends_documentation_fragment:
+  - kubesphere.multicluster.host_readings
 """
 
 EXAMPLES = r"""

@@ -17,19 +17,12 @@ description:
     and recorded UIDs. It reads only the named variable of each host, never connection settings.
   - Hosts without that variable (not read) are left out.
 options:
-  _input:
-    description: Inventory host names (e.g. C(groups['kubesphere_clusters'])).
-    type: list
-    elements: str
-    required: true
-  hostvars:
-    description: C(hostvars).
-    type: raw
-    required: true
   result_var:
     description: The variable each host registered its cluster_info result in.
     type: str
     default: preflight_cluster_info
+extends_documentation_fragment:
+  - kubesphere.multicluster.host_readings
 """
 
 EXAMPLES = r"""

@@ -17,15 +17,6 @@ description:
     these hosts that reads them. Inside C(site.yml) the preflight has read every cluster, so that play matches no
     host and costs nothing per cluster.
 options:
-  _input:
-    description: Inventory host names (e.g. C(groups['kubesphere_clusters'])).
-    type: list
-    elements: str
-    required: true
-  hostvars:
-    description: C(hostvars).
-    type: raw
-    required: true
   result_var:
     description: The variable a host registers its reading in.
     type: str
@@ -35,11 +26,14 @@ options:
       - Also the hosts whose reading lacks this fact (its C(cluster.<fact>) is null), e.g. C(api_versions), which the
         preflight reads only when the host describes projects.
     type: str
+extends_documentation_fragment:
+  - kubesphere.multicluster.host_readings
 """
 
 EXAMPLES = r"""
+# hostvars is undefined while a run's first play is set up: nothing is read yet, so every cluster
 - name: Read every cluster (unless the preflight did in this run)
-  hosts: "{{ groups['kubesphere_clusters'] | default([]) | kubesphere.multicluster.unread_clusters(hostvars) }}"
+  hosts: "{{ groups['kubesphere_clusters'] | default([]) | kubesphere.multicluster.unread_clusters(hostvars | default({})) }}"
   gather_facts: false
   tasks:
     - name: Read the cluster
