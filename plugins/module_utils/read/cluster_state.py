@@ -150,8 +150,10 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
             annotations = get_path(ns or {}, "metadata.annotations") or {}
             state["ks_namespace_annotations"] = {k: annotations[k] for k in V4_HOST_ANNOTATIONS if k in annotations}
     clusters = kubefed = None
+    # the version seam's implementation for what was read so far (clusters and kubefed do not change it), once;
     # a cluster whose every role source says member holds no host's objects worth a request (issue 21)
-    host_objects = "installer" not in parts or not only_a_member(state)
+    impl = _managed_implementation(state)
+    host_objects = "installer" not in parts or not only_a_member(state, impl)
     if "clusters" in parts and host_objects:
         clusters = guard(v.CLUSTER_KIND, None, lambda: conn.list(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, if_served=True))
         state["clusters"] = None if clusters is None else cluster_summaries(clusters)
@@ -159,7 +161,6 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         kubefed = guard(v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, lambda: conn.list(
             v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, v.KUBEFED_NAMESPACE, if_served=True))
         state["kubefed_clusters"] = None if kubefed is None else kubefed_summaries(kubefed)
-    impl = _managed_implementation(state) if clusters or {"proxy", "local_objects"} & set(parts) else None
     # 3.4's verdict needs the KubeFedClusters; 4.1's is Ready and KSCoreReady (kubefed is an extension there)
     if clusters and (kubefed is not None or (impl is not None and not impl.HEALTH_NEEDS_KUBEFED)):
         add_health(state["clusters"], clusters, kubefed, impl)
@@ -185,13 +186,12 @@ def served_versions(conn):
     return sorted(set(out))
 
 
-def only_a_member(state):
+def only_a_member(state, impl):
     """Whether every source of the cluster's role, as read so far (the installer part), says member: the
     role it runs with (3.4: kubesphere-config's clusterRole; 4.1: that or the ks-core release's value) and, on
     3.4, the ClusterConfiguration's. Such a cluster's Cluster objects and KubeFedClusters (a host's) are not read:
     no check looks at a member's, and a cluster being made a host, or a host being demoted, still has them
-    read (one source says host)."""
-    impl = _managed_implementation(state)
+    read (one source says host). `impl`: `_managed_implementation(state)`."""
     if impl is None:
         return False
     roles = {impl.role(state)}
