@@ -227,7 +227,11 @@ def test_site_from_a_fresh_fleet_imports_member1_direct_and_member2_proxy(fleet,
         assert read_ks_config(lab.client(name))["multicluster"]["clusterName"] == name
         assert c["status"]["kubeSphereVersion"] not in (None, "", "unknown")
     # exactly one Cluster per member (by the member's identity)
-    uids = [c["status"].get("uid") for c in clusters_of(lab)]
+    # (KubeSphere's controller writes the host's own Cluster's status.uid on its own schedule: wait for every uid)
+    def every_uid():
+        found = [c.get("status", {}).get("uid") for c in clusters_of(lab)]
+        return found if all(found) else None
+    uids = wait_for(every_uid, timeout=60, what="every Cluster's status.uid")
     assert sorted(uids) == sorted({uid_of(lab, n) for n in (lab.host, "member1", "member2")})
     # proxy: tower initialised it, the real agent connected
     c2 = cluster(lab, "member2")
