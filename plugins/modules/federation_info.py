@@ -27,9 +27,30 @@ author:
   - kubesphere.multicluster contributors (@kubesphere)
 options:
   cluster_name:
-    description: This member's KubeSphere name (its KubeFedCluster's name).
+    description:
+      - This member's KubeSphere name (its KubeFedCluster's name). Required unless O(members) is given.
     type: str
-    required: true
+  members:
+    description:
+      - The drift of O(namespace) on every member listed, from one read of the host's objects, instead of on
+        the one member the connection options name (which are then not used). The host's requests do not grow
+        with the number of members; each member gets one read per object placed on it. C(playbooks/federate.yml)
+        waits this way.
+      - With O(members), RV(api_versions) is not read and O(list_projects) cannot be used; RV(clusters) names
+        the members read.
+    type: list
+    elements: dict
+    suboptions:
+      cluster_name:
+        description: The member's KubeSphere name (its KubeFedCluster's name).
+        type: str
+        required: true
+      kubeconfig:
+        description: The member's kubeconfig (as O(kubeconfig)).
+        type: raw
+      context:
+        description: The context of the member's kubeconfig (as O(context)).
+        type: str
   host_cluster_name:
     description: The host's KubeSphere name.
     type: str
@@ -49,7 +70,7 @@ options:
     default: []
   api_versions:
     description:
-      - Read the member's discovery (two requests) and return RV(api_versions). C(false) when only the drift is
+      - Read the member's discovery (one request, C(/apis)) and return RV(api_versions). C(false) when only the drift is
         wanted, as the wait of C(playbooks/federate.yml) polls it.
     type: bool
     default: true
@@ -87,12 +108,34 @@ EXAMPLES = r"""
     list_projects: true
   register: status_projects_info
   when: inventory_hostname in groups['kubesphere_members']
+
+- name: Drift of the shop project on every member, from one read of the host (as federate.yml's wait)
+  kubesphere.multicluster.federation_info:
+    members:
+      - cluster_name: "{{ hostvars['member1'].kubesphere_cluster_name }}"
+        kubeconfig: "{{ hostvars['member1'].kubesphere_kubeconfig }}"
+        context: "{{ hostvars['member1'].kubesphere_context }}"
+      - cluster_name: "{{ hostvars['member2'].kubesphere_cluster_name }}"
+        kubeconfig: "{{ hostvars['member2'].kubesphere_kubeconfig }}"
+        context: "{{ hostvars['member2'].kubesphere_context }}"
+    host_kubeconfig: "{{ kubesphere_kubeconfig }}"
+    host_context: "{{ kubesphere_context }}"
+    host_cluster_name: "{{ kubesphere_cluster_name }}"
+    namespace: shop
+    kinds: [Namespace]
+  register: fleet_shop_drift
+  when: inventory_hostname in groups['kubesphere_host']
 """
 
 RETURN = r"""
 api_versions:
   description: The group/versions this member serves.
-  returned: unless api_versions is false
+  returned: unless api_versions is false or members is given
+  type: list
+  elements: str
+clusters:
+  description: With O(members), the members read, sorted.
+  returned: with members
   type: list
   elements: str
 projects:
@@ -115,7 +158,9 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations
 
 def main():
     spec = dict(
-        cluster_name=dict(type="str", required=True),
+        cluster_name=dict(type="str"),
+        members=dict(type="list", elements="dict", options=dict(
+            cluster_name=dict(type="str", required=True), kubeconfig=dict(type="raw"), context=dict(type="str"))),
         host_cluster_name=dict(type="str", default="host"),
         namespace=dict(type="str"),
         kinds=dict(type="list", elements="str", default=[]),
@@ -126,7 +171,8 @@ def main():
     )
     spec.update(auth_argspec())
     spec.update(auth_argspec("host_"))
-    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True)
+    module = KubeSphereModule(argument_spec=spec, supports_check_mode=True, required_one_of=[("cluster_name", "members")],
+                              mutually_exclusive=[("cluster_name", "members"), ("members", "list_projects")])
     module.run_operation(federation_info.run)
 
 

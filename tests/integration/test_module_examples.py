@@ -147,3 +147,8 @@ def test_the_examples_run_against_the_lab(make_lab, tmp_path):
     drift = ran["federation_info: Drift of the shop project on each member, and the multi-cluster projects placed there"]
     assert sorted(drift) == [member1, member2]
     assert all([p["name"] for p in r["projects"]] == ["shop"] for r in drift.values()), drift
+    (together,) = ran["federation_info: Drift of the shop project on every member, from one read of the host "
+                      "(as federate.yml's wait)"].values()
+    assert together["clusters"] == [member1, member2], together
+    assert [(r["kind"], [m["cluster"] for m in r["members"]]) for r in together["resources"]] == [
+        ("Namespace", [member1, member2])], together

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to kubesphere.multicluster. The work of the federation_info module (runs on a member; reads the host
 through the host_* options): what the member serves, the multi-cluster projects placed on it (list_projects),
-and for one namespace every federated object with its drift on this member (objects/drift.py). Read only:
-no plan, nothing written."""
+and for one namespace every federated object with its drift on this member (objects/drift.py). With `members`
+(the wait of playbooks/federate.yml) the drift on every member given, from one read of the host's objects:
+the host's requests do not grow with the fleet. Read only: no plan, nothing written."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils import versions
 from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import Connection
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import drift
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import placement
@@ -22,6 +24,8 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions i
 
 def run(module, connect=Connection):
     p = module.params
+    if p.get("members"):
+        return run_members(module, p, connect)
     member_name = p["cluster_name"]
     member = connect(module, member_name, timeout=p.get("timeout"))
     result = {"changed": False, "cluster": member_name, "resources": []}
@@ -36,17 +40,33 @@ def run(module, connect=Connection):
     if p.get("list_projects"):
         result["projects"] = member_projects(impl, host, member, member_name, p.get("host_cluster_name"), kfcs)
     if p.get("namespace"):
-        result["resources"] = resources(p, host, member, read.ftcs(host), kfcs)
+        result["resources"] = resources(p, host, {member_name: member}, read.ftcs(host), kfcs)
     return result
+
+
+def run_members(module, p, connect):
+    """`members` given: the namespace's federated objects, the FTCs and the KubeFedClusters read once on the
+    host, then on each member its live object of each object placed there. `clusters`: the members' names."""
+    host = connect(module, p.get("host_cluster_name") or "host", prefix="host_", timeout=p.get("timeout"))
+    members = {}
+    for m in p["members"]:
+        if m["cluster_name"] in members:
+            raise KubeSphereError("is named twice in members (give each member once)", cluster=m["cluster_name"],
+                                  code="invalid_input")
+        members[m["cluster_name"]] = connect(module, m["cluster_name"], params=m, timeout=p.get("timeout"))
+    kfcs = read.kubefed_clusters(read.host(host, parts=("kubefed",)))
+    return {"changed": False, "clusters": sorted(members),
+            "resources": resources(p, host, members, read.ftcs(host), kfcs) if p.get("namespace") else []}
 
 
 def _health(kfcs):
     return {c["name"]: {"ready": c["ready"], "offline": c["offline"]} for c in kfcs}
 
 
-def resources(p, host, member, ftc_list, kfcs):
-    """One row per federated object of the namespace (filtered by kinds and names), with its drift here."""
-    namespace, member_name = p["namespace"], p["cluster_name"]
+def resources(p, host, members, ftc_list, kfcs):
+    """One row per federated object of the namespace (filtered by kinds and names), with its drift on each of
+    `members` ({name: connection}) it is placed on."""
+    namespace = p["namespace"]
     fed_ns = read.federated_namespace(host, namespace)
     wanted_kinds, wanted_names = set(p.get("kinds") or []), set(p.get("names") or [])
     out = []
@@ -64,22 +84,26 @@ def resources(p, host, member, ftc_list, kfcs):
         for obj in sorted(items, key=lambda o: o["metadata"]["name"]):
             if wanted_names and obj["metadata"]["name"] not in wanted_names:
                 continue
-            out.append(resource_row(p, member, obj, ftc, types, fed_ns, kfcs))
+            out.append(resource_row(p, members, obj, ftc, types, fed_ns, kfcs))
     return out
 
 
-def resource_row(p, member, obj, ftc, types, fed_ns, kfcs):
+def resource_row(p, members, obj, ftc, types, fed_ns, kfcs):
+    """`placed`: whether the object is placed on any of `members`; `members`: the drift row of each of them
+    it is placed on."""
     fed, target = types["federated"], types["target"]
-    namespace, member_name, obj_name = p["namespace"], p["cluster_name"], obj["metadata"]["name"]
+    namespace, obj_name = p["namespace"], obj["metadata"]["name"]
     effective = placement.effective_clusters(obj, kfcs, fed_ns, namespaced=target["namespaced"])
+    placed = sorted(name for name in members if name in effective)
     rows = []
-    if member_name in effective:
-        live = member.get(target["apiVersion"], target["kind"], obj_name, namespace if target["namespaced"] else None)
-        rows = drift.report(obj, ftc, {member_name: live}, clusters=[member_name], cluster_health=_health(kfcs),
+    if placed:
+        scope = namespace if target["namespaced"] else None
+        live = {name: members[name].get(target["apiVersion"], target["kind"], obj_name, scope) for name in placed}
+        rows = drift.report(obj, ftc, live, clusters=placed, cluster_health=_health(kfcs),
                             host=p.get("host_cluster_name"))
     prop = drift.propagation(obj)
     return {"kind": target["kind"], "federated_kind": fed["kind"], "name": obj_name, "namespace": namespace,
-            "placed": member_name in effective,
+            "placed": bool(placed),
             "propagation": {"status": prop["status"], "reason": prop["reason"], "message": prop["message"],
                             "stale": prop["stale"]},
             "members": rows}

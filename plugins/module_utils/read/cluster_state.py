@@ -26,7 +26,7 @@ A state is a dict:
   the version's agent module derives it as ks-apiserver does), None elsewhere; a credential that may not read
   them leaves them None with an `unreadable` entry, never an unreadable cluster
 - api_versions: with the part `api_versions` (not read by default), the group/versions the cluster serves
-  (`served_versions`: two requests), else None
+  (`served_versions`: one request), else None
 - made_locally: with the part `local_objects` (not read by default), {namespaces, workspaces} a user made on
   this cluster that kubefed does not manage (on a joined member: made on its own console), else None
 - unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
@@ -141,10 +141,9 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
             installer.CC_API_VERSION, installer.CC_KIND, installer.CC_NAME, installer.KS_NAMESPACE, if_served=True))
         _read_release(state, conn, guard)
     if "identity" in parts:
-        kube_system = guard("Namespace", None, lambda: conn.get("v1", "Namespace", "kube-system"))
-        state["kube_system_uid"] = get_path(kube_system or {}, "metadata.uid")
         missing = object()
-        ns = guard("Namespace", None, lambda: conn.get("v1", "Namespace", installer.KS_NAMESPACE), default=missing)
+        kube_system, ns = _identity_namespaces(conn, guard, missing)
+        state["kube_system_uid"] = get_path(kube_system or {}, "metadata.uid")
         if ns is not missing:
             state["ks_namespace"] = ns is not None
             annotations = get_path(ns or {}, "metadata.annotations") or {}
@@ -174,11 +173,10 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
 
 
 def served_versions(conn):
-    """The group/versions a cluster serves (its discovery: GET /api and /apis): ["v1", "apps/v1", ...]."""
-    out = []
-    status, _h, body = conn.raw("GET", "/api")
-    if status < 400 and isinstance(body, dict):
-        out += list(body.get("versions") or [])
+    """The group/versions a cluster serves (its discovery, GET /apis): ["v1", "apps/v1", ...]. The core group's
+    one version, v1, is served by every Kubernetes API server (GET /api has never answered anything else), so
+    it is not asked for."""
+    out = ["v1"]
     status, _h, body = conn.raw("GET", "/apis")
     if status < 400 and isinstance(body, dict):
         for group in body.get("groups") or []:
@@ -240,6 +238,29 @@ def _read_proxy(state, conn, guard, impl):
     if service and not agent.load_balancer_address(service):
         nodes = guard("Node", None, lambda: conn.list("v1", "Node"), always=True) or []
     state["proxy_publish"] = agent.proxy_address(config, service, nodes)
+
+
+# the label the API server puts on every Namespace, its name (Kubernetes 1.21 and later)
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def _identity_namespaces(conn, guard, missing):
+    """kube-system and kubesphere-system (None when absent; kubesphere-system `missing` when unreadable), with
+    one list selecting both by NAME_LABEL. A cluster whose list finds no kube-system (before Kubernetes 1.21 no
+    Namespace has the label) or that may not list Namespaces gets one GET each."""
+    try:
+        listed = conn.list("v1", "Namespace", label_selector="%s in (kube-system,%s)" % (
+            NAME_LABEL, installer.KS_NAMESPACE))
+    except KubeSphereError as e:
+        if e.code != "forbidden":
+            raise
+        listed = None
+    by_name = {get_path(ns, "metadata.name"): ns for ns in listed or []}
+    if "kube-system" in by_name:
+        return by_name["kube-system"], by_name.get(installer.KS_NAMESPACE)
+    kube_system = guard("Namespace", None, lambda: conn.get("v1", "Namespace", "kube-system"))
+    return kube_system, guard("Namespace", None, lambda: conn.get("v1", "Namespace", installer.KS_NAMESPACE),
+                              default=missing)
 
 
 def _read_release(state, conn, guard):

@@ -186,6 +186,33 @@ def test_read_reads_every_part_and_times_each_sample():
     assert c.writes() == []
 
 
+def _labelled(name, uid=None, annotations=None):
+    meta = {"name": name, "labels": {cs.NAME_LABEL: name}}
+    if uid:
+        meta["uid"] = uid
+    if annotations:
+        meta["annotations"] = annotations
+    return {"metadata": meta}
+
+
+def test_identity_is_one_list_by_the_name_label_and_gets_on_a_cluster_without_it():
+    """The API server labels every Namespace with its name (Kubernetes 1.21+): kube-system and kubesphere-system
+    come in one list. Without the label (an older cluster) or without list rights, one GET each, same facts."""
+    labelled = conn(kube_system=_labelled("kube-system", uid="uid-1"),
+                    ks_namespace=_labelled("kubesphere-system", annotations={"cluster.kubesphere.io/name": "m1"}))
+    older = conn(ks_namespace={"metadata": {"annotations": {"cluster.kubesphere.io/name": "m1"}}})
+    got = {}
+    for name, c in (("labelled", labelled), ("older", older)):
+        got[name] = cs.read(c, parts=("identity",))
+        assert got[name]["kube_system_uid"] == "uid-1" and got[name]["ks_namespace"] is True
+        assert got[name]["ks_namespace_annotations"] == {"cluster.kubesphere.io/name": "m1"}
+    assert [x[0] for x in labelled.calls] == ["list"]
+    assert [x[0] for x in older.calls] == ["list", "get", "get"]
+    without_ks = conn(kube_system=_labelled("kube-system", uid="uid-1"), ks_namespace=None)
+    assert cs.read(without_ks, parts=("identity",))["ks_namespace"] is False
+    assert [x[0] for x in without_ks.calls] == ["list"]
+
+
 def test_read_is_plain_data():
     got = state("host", cc=cc("host"), configmap=configmap("host"), clusters=[cluster_obj("member1", True)])
     assert yaml.safe_load(yaml.safe_dump(got)) == got

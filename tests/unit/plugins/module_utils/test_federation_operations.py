@@ -349,3 +349,64 @@ def test_a_member_given_as_the_host_is_named_a_member_not_a_cluster_without_clus
         run_project(conn)
     assert e.value.code == "not_a_host" and "is a KubeSphere member, not the host" in e.value.reason, e.value.reason
     assert conn.writes() == []
+
+
+NAMESPACE_FTC = {
+    "apiVersion": v.KUBEFED_API_VERSION, "kind": v.FEDERATED_TYPE_CONFIG_KIND,
+    "metadata": {"name": "namespaces", "namespace": v.KUBEFED_NAMESPACE},
+    "spec": {"propagation": "Enabled",
+             "targetType": {"version": "v1", "kind": "Namespace", "pluralName": "namespaces", "scope": "Cluster"},
+             "federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "FederatedNamespace",
+                               "pluralName": "federatednamespaces", "scope": "Namespaced"}}}
+
+
+def test_federation_info_with_members_reads_the_host_once_and_reports_each_member_as_alone():
+    """The wait of playbooks/federate.yml: one read of the host's objects for every member, and per member the
+    same rows a run for that member alone reports (member3 is not placed: no row, no read)."""
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_info
+
+    conn = host()
+    conn._put(NAMESPACE_FTC)
+    run_project(conn, clusters=["member1", "member2"])
+    members = {
+        "member1": FakeConnection(label="member1", objects=[{"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "shop", "labels": {"kubefed.io/managed": "true", "kubesphere.io/workspace": "retail"}}}]),
+        "member2": FakeConnection(label="member2"),
+        "member3": FakeConnection(label="member3")}
+
+    def connect(module, name, prefix="", **_kw):
+        return conn if prefix == "host_" else members[name]
+    base = {"host_cluster_name": "host", "namespace": "shop", "kinds": ["Namespace"], "names": [],
+            "list_projects": False, "api_versions": False, "timeout": None}
+    alone = {}
+    for name in members:
+        result = federation_info.run(FakeModule(cluster_name=name, members=None, **base), connect)
+        alone[name] = result["resources"][0]["members"]
+    conn.calls[:] = []
+    for m in members.values():
+        m.calls[:] = []
+    together = federation_info.run(FakeModule(cluster_name=None, members=[
+        {"cluster_name": n, "kubeconfig": None, "context": None} for n in members], **base), connect)
+    assert together["clusters"] == ["member1", "member2", "member3"] and "api_versions" not in together
+    [row] = together["resources"]
+    assert row["placed"] and row["members"] == alone["member1"] + alone["member2"] and alone["member3"] == []
+    # member1 holds the namespace (its labels differ from kubefed's template here), member2 does not
+    assert [(r["cluster"], r["state"]) for r in row["members"]] == [("member1", "drifted"), ("member2", "missing")]
+    # the host's reads are those of one member's run; member3 (not placed) is not read
+    assert len(conn.calls) == 3, conn.calls
+    assert [len(m.calls) for m in members.values()] == [1, 1, 0]
+
+
+def test_federation_info_refuses_a_member_named_twice_before_reading():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_info
+
+    conn = host()
+
+    def connect(module, name, prefix="", **_kw):
+        return conn
+    twice = [{"cluster_name": "member1", "kubeconfig": None, "context": None}] * 2
+    with pytest.raises(KubeSphereError) as e:
+        federation_info.run(FakeModule(cluster_name=None, members=twice, host_cluster_name="host", namespace="shop",
+                                       kinds=[], names=[], list_projects=False, api_versions=False, timeout=None),
+                            connect)
+    assert e.value.code == "invalid_input" and e.value.cluster == "member1" and conn.calls == []
