@@ -47,10 +47,32 @@ options:
         Objects kubefed already manages are not adoptions, so a rerun reports none.
       - An object labelled C(kubefed.io/managed=false) is always refused (code C(managed_label_false)), since kubefed
         never updates it.
-      - Members are read with the kubeconfig their Cluster stores on the host (what KubeSphere and kubefed use);
-        the host's own Cluster with this connection. A proxy member (its stored kubeconfig points at tower's
-        Service inside the host cluster) or a member that cannot be read is not checked; it is listed in
-        RV(adoption_unchecked) with the reason and the module warns.
+      - A member is read with its connection in O(member_connections) (the inventory's kubeconfig and context for
+        it; proxy members included), the host's own Cluster with this connection. A member not listed there is
+        read with the kubeconfig its Cluster stores on the host (what KubeSphere and kubefed use); a proxy member
+        not listed (its stored kubeconfig points at tower's Service inside the host cluster), or a member that
+        cannot be read, is not checked; it is listed in RV(adoption_unchecked) with the reason and the module
+        warns.
     type: bool
     default: false
+  member_connections:
+    description:
+      - How this run reaches each member for the O(adopt) check, C({cluster_name, kubeconfig, context}) per member,
+        the inventory's connection for that member (the C(federated_project) role passes every member's, from
+        the filter P(kubesphere.multicluster.member_connections#filter)). Only the members a placement adds are
+        read, and only before the first write.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      cluster_name:
+        description: The member's KubeSphere name.
+        type: str
+        required: true
+      kubeconfig:
+        description: The member's kubeconfig (as O(kubeconfig)).
+        type: raw
+      context:
+        description: The context of the member's kubeconfig (as O(context)).
+        type: str
 """

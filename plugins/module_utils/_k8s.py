@@ -106,6 +106,12 @@ def auth_argspec(prefix=""):
     return out
 
 
+def member_connections_argspec():
+    """The element options of a list of member connections (federation_info's `members`, the federation
+    modules' `member_connections`): each member's KubeSphere name and the inventory's kubeconfig and context."""
+    return dict(cluster_name=dict(type="str", required=True), kubeconfig=dict(type="raw"), context=dict(type="str"))
+
+
 def auth_params(params, prefix=""):
     """The auth options of one cluster, in kubernetes.core's names, None values left out."""
     return {name: params.get(prefix + name) for name in AUTH_ARG_SPEC if params.get(prefix + name) is not None}

@@ -168,7 +168,8 @@ problems:
   elements: dict
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    KubeSphereModule, auth_argspec, member_connections_argspec)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import project
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.execute.slicing import wait_argspec
 
@@ -189,6 +190,7 @@ def main():
         cluster_name=dict(type="str", default="host"),
         timeout=dict(type="float"),
         adopt=dict(type="bool", default=False),
+        member_connections=dict(type="list", elements="dict", default=[], options=member_connections_argspec()),
     )
     spec.update(wait_argspec(False, 120))
     spec.update(auth_argspec())

@@ -152,15 +152,15 @@ resources:
   elements: dict
 """
 
-from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import KubeSphereModule, auth_argspec
+from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import (
+    KubeSphereModule, auth_argspec, member_connections_argspec)
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import federation_info
 
 
 def main():
     spec = dict(
         cluster_name=dict(type="str"),
-        members=dict(type="list", elements="dict", options=dict(
-            cluster_name=dict(type="str", required=True), kubeconfig=dict(type="raw"), context=dict(type="str"))),
+        members=dict(type="list", elements="dict", options=member_connections_argspec()),
         host_cluster_name=dict(type="str", default="host"),
         namespace=dict(type="str"),
         kinds=dict(type="list", elements="str", default=[]),

@@ -13,6 +13,8 @@ import os
 import signal
 import time
 
+from urllib.parse import urlsplit
+
 import pytest
 import yaml
 
@@ -568,6 +570,30 @@ def _refused(fed, tasks, task_name):
     audit.sync(fed)
     assert audit.writes_by_collection_alone(since=mark) == []
     return result
+
+
+def test_the_adoption_check_reads_a_member_with_its_own_connection_when_given(fed):
+    """member_connections (the inventory's connection per member, as the federated_project role passes them): the
+    module reads member1 with the kubeconfig given for it, not with the one member1's Cluster stores on the host
+    (that Cluster is not even read), and refuses the namespace made there by hand, writing nothing."""
+    ns = "adopt-own-" + os.urandom(3).hex()
+    m1 = fed.client("member1")
+    m1.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        audit = AuditLog.for_lab(fed)
+        mark = audit.mark()
+        tasks = _adopt_tasks(ns, False, what=("project",))
+        tasks[0]["kubesphere.multicluster.federated_project"]["member_connections"] = [
+            {"cluster_name": m, "kubeconfig": fed.kubeconfig(m)} for m in MEMBERS]
+        result = _refused(fed, tasks, "project")
+        assert [(p["code"], p["cluster"]) for p in result["problems"]] == [("would_adopt", "member1")], result
+        audit.sync(fed)
+        mine = audit.requests(since=mark, who="collection")
+        assert [r for r in mine if r.cluster == "member1" and r.verb == "get"
+                and urlsplit(r.uri).path == "/api/v1/namespaces/" + ns], mine
+        assert not [r for r in mine if r.cluster == fed.host and "/clusters/member" in r.uri], mine
+    finally:
+        m1.request("DELETE", "/api/v1/namespaces/" + ns)
 
 
 def test_objects_made_on_a_member_are_refused_then_adopted(fed):

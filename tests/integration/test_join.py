@@ -234,6 +234,11 @@ def test_site_from_a_fresh_fleet_imports_member1_direct_and_member2_proxy(fleet,
         return found if all(found) else None
     uids = wait_for(every_uid, timeout=60, what="every Cluster's status.uid")
     assert sorted(uids) == sorted({uid_of(lab, n) for n in (lab.host, "member1", "member2")})
+    # the project shop's adoption check read both members with the inventory's connections: member2, a proxy
+    # member whose stored kubeconfig points inside the host cluster, was checked too (issue 19)
+    shop = run.results("The project (host Namespace + FederatedNamespace): shop")[lab.host]
+    assert shop["changed"] and shop["adopted"] == [] and "adoption_unchecked" not in shop, shop
+    assert not [w for w in shop.get("warnings") or [] if "not checked" in w], shop
     # proxy: tower initialised it, the real agent connected
     c2 = cluster(lab, "member2")
     assert condition(c2, "Initialized")["status"] == "True" and condition(c2, "AgentAvailable")["status"] == "True"

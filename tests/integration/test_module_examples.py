@@ -36,6 +36,7 @@ LIFE = [
     ("federated_project", "present"),
     ("federated_resource", "present"),
     ("federation_info", "present"),
+    ("filter/member_connections", "present"),
     ("filter/fleet_table", "present"),
     ("filter/projects_table", "present"),
     ("filter/fleet_report", "present"),
@@ -152,3 +153,6 @@ def test_the_examples_run_against_the_lab(make_lab, tmp_path):
     assert together["clusters"] == [member1, member2], together
     assert [(r["kind"], [m["cluster"] for m in r["members"]]) for r in together["resources"]] == [
         ("Namespace", [member1, member2])], together
+    (filtered,) = ran["filter/member_connections: Drift of the shop project on every member, each reached with the "
+                      "inventory's connection for it"].values()
+    assert filtered["clusters"] == [member1, member2] and filtered["resources"], filtered

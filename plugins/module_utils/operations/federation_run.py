@@ -92,7 +92,8 @@ def adoption(module, ctx, host, connect, subject, clusters, target, name, namesp
     p = module.params
     already = set(placement.placement_names(live) or []) if live else set()
     found = adoption_read.facts(module, host, connect, [c for c in clusters or [] if c not in already], target,
-                                name, namespace, skip_host=skip_host, timeout=p.get("timeout"))
+                                name, namespace, skip_host=skip_host, timeout=p.get("timeout"),
+                                connections=p.get("member_connections"))
     problems = adoption_checks.would_adopt(subject, found, p.get("adopt"))
     if problems:
         raise Refused(problems, subject, changed=False)

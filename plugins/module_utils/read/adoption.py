@@ -5,13 +5,14 @@
 placement before writing: whether the object they federate already exists there, and with which
 `kubefed.io/managed` label (checks/adoption.py judges it).
 
-The modules connect to the host only. A member is reached the way KubeSphere's cluster controller reaches it
-(and kubefed, through the KubeFedCluster the controller derives from it): with the kubeconfig stored in its
-Cluster object on the host (`spec.connection.kubeconfig`). The host's own Cluster is read through the
-module's host connection. A proxy member's stored kubeconfig points at tower's proxy Service (a ClusterIP
-inside the host cluster, tower's pkg/proxy/proxy.go:481), which the controller cannot reach: such a member,
-and a member whose Cluster has no kubeconfig or cannot be read, is `unchecked` with the reason (the
-operation warns and lists it), never guessed."""
+A member is reached with the connection the run was given for it (`connections`: the inventory's kubeconfig
+and context for that member, proxy members included). A member without one is reached the way KubeSphere's
+cluster controller reaches it (and kubefed, through the KubeFedCluster the controller derives from it): with the
+kubeconfig stored in its Cluster object on the host (`spec.connection.kubeconfig`). The host's own Cluster is
+read through the module's host connection. A proxy member's stored kubeconfig points at tower's proxy Service (a
+ClusterIP inside the host cluster, tower's pkg/proxy/proxy.go:481), which the controller cannot reach: such a
+member without a connection, and a member whose Cluster has no kubeconfig or cannot be read, is `unchecked`
+with the reason (the operation warns and lists it), never guessed."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,16 +24,21 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
 
-def facts(module, host, connect, clusters, target, name, namespace, skip_host=False, timeout=None):
+def facts(module, host, connect, clusters, target, name, namespace, skip_host=False, timeout=None, connections=None):
     """One fact per cluster of `clusters` (checks/adoption.py's shape) for the object `target` (the FTC's
     target type: {apiVersion, kind, namespaced}) named `name` (in `namespace`). `skip_host`: the host's
-    own Cluster is left out (a project's host Namespace is the project's own, labelled managed=false)."""
+    own Cluster is left out (a project's host Namespace is the project's own, labelled managed=false).
+    `connections`: [{cluster_name, kubeconfig, context}], the members' own connections."""
+    given = {c["cluster_name"]: c for c in connections or []}
     out = []
     for cluster in sorted(set(clusters or [])):
         fact = {"cluster": cluster, "kind": target["kind"], "namespace": namespace if target["namespaced"] else None,
                 "name": name}
-        obj = host.get(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, cluster, if_served=True)
-        conn, reason = member_connection(module, host, connect, cluster, obj, timeout)
+        if cluster in given:
+            conn, reason = given_connection(module, connect, cluster, given[cluster], timeout)
+        else:
+            obj = host.get(v.CLUSTER_API_VERSION, v.CLUSTER_KIND, cluster, if_served=True)
+            conn, reason = member_connection(module, host, connect, cluster, obj, timeout)
         if conn == "host" and skip_host:
             continue
         if conn is None:
@@ -47,6 +53,15 @@ def facts(module, host, connect, clusters, target, name, namespace, skip_host=Fa
             continue
         out.append(dict(fact, state=checks.state_of(live)))
     return out
+
+
+def given_connection(module, connect, cluster, params, timeout):
+    """(Connection, None) for a member with its own connection (the inventory's), (None, reason) when its
+    kubeconfig cannot be used."""
+    try:
+        return connect(module, cluster, params=params, timeout=timeout), None
+    except KubeSphereError as e:
+        return None, "its connection cannot be used (%s: %s)" % (e.code, e.reason)
 
 
 def member_connection(module, host, connect, cluster, obj, timeout):

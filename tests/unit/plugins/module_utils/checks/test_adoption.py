@@ -171,6 +171,20 @@ def test_proxy_member_is_unchecked_listed_and_warned():
     assert reached == [("member1", True)]
 
 
+def test_a_member_with_its_own_connection_is_read_with_it_proxy_members_too():
+    """member_connections (the inventory's kubeconfig and context per member, as the federated_project role passes
+    them): a proxy member is checked and refused like a direct one, neither Cluster is read for its stored
+    kubeconfig, and nothing is written."""
+    host, members, connect, reached = fleet({"member2": [namespace("shop")]}, proxy=("member2",))
+    given = [{"cluster_name": m, "kubeconfig": "/inventory/%s.kubeconfig" % m, "context": m} for m in members]
+    with pytest.raises(Refused) as e:
+        project.run(FakeModule(**project_params(member_connections=given)), connect)
+    assert [(p["code"], p["cluster"]) for p in e.value.problems] == [("would_adopt", "member2")]
+    assert reached == [("member1", False), ("member2", False)]  # the given kubeconfigs, not the stored token
+    assert not [c for c in host.calls if c[0] == "get" and c[1][1] == v.CLUSTER_KIND and c[1][2] in members]
+    assert all_writes(host, members) == 0
+
+
 def resource_params(**more):
     p = {"definition": configmap("cfg", "shop"), "clusters": ["member1", "member2"], "project_clusters": None,
          "settings": {}, "replicas_by_weight": None, "retain_replicas": None, "mirror_annotations": False,
