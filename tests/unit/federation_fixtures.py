@@ -14,3 +14,16 @@ def deployment(**extra):
            "status": {"replicas": 1}}
     obj.update(extra)
     return obj
+
+
+def ftc(kind, plural, scope="Namespaced", group="", version="v1"):
+    """kubefed's FederatedTypeConfig for the target `kind` (the FederatedTypeConfigs kubefedctl enables: name
+    `<plural>[.<group>]`, federated type Federated<kind> in types.kubefed.io, namespaced)."""
+    target = {"version": version, "kind": kind, "pluralName": plural, "scope": scope}
+    if group:
+        target["group"] = group
+    return {"apiVersion": "core.kubefed.io/v1beta1", "kind": "FederatedTypeConfig",
+            "metadata": {"name": plural + ("." + group if group else ""), "namespace": "kube-federation-system"},
+            "spec": {"propagation": "Enabled", "targetType": target,
+                     "federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "Federated" + kind,
+                                       "pluralName": "federated" + plural, "scope": "Namespaced"}}}

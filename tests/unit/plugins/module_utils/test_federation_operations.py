@@ -6,6 +6,7 @@ import copy
 
 import pytest
 from fakes import FakeConnection, FakeModule
+from federation_fixtures import ftc
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import KubeSphereError, Refused
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import project, resource
@@ -34,14 +35,7 @@ def kfc(name, offline=False):
             "metadata": {"name": name, "namespace": v.KUBEFED_NAMESPACE}, "status": {"conditions": conds}}
 
 
-DEPLOYMENT_FTC = {
-    "apiVersion": v.KUBEFED_API_VERSION, "kind": v.FEDERATED_TYPE_CONFIG_KIND,
-    "metadata": {"name": "deployments.apps", "namespace": v.KUBEFED_NAMESPACE},
-    "spec": {"propagation": "Enabled",
-             "targetType": {"group": "apps", "version": "v1", "kind": "Deployment", "pluralName": "deployments",
-                            "scope": "Namespaced"},
-             "federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "FederatedDeployment",
-                               "pluralName": "federateddeployments", "scope": "Namespaced"}}}
+DEPLOYMENT_FTC = ftc("Deployment", "deployments", group="apps")
 
 
 def host(offline=()):
@@ -351,13 +345,7 @@ def test_a_member_given_as_the_host_is_named_a_member_not_a_cluster_without_clus
     assert conn.writes() == []
 
 
-NAMESPACE_FTC = {
-    "apiVersion": v.KUBEFED_API_VERSION, "kind": v.FEDERATED_TYPE_CONFIG_KIND,
-    "metadata": {"name": "namespaces", "namespace": v.KUBEFED_NAMESPACE},
-    "spec": {"propagation": "Enabled",
-             "targetType": {"version": "v1", "kind": "Namespace", "pluralName": "namespaces", "scope": "Cluster"},
-             "federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "FederatedNamespace",
-                               "pluralName": "federatednamespaces", "scope": "Namespaced"}}}
+NAMESPACE_FTC = ftc("Namespace", "namespaces", scope="Cluster")
 
 
 def test_federation_info_with_members_reads_the_host_once_and_reports_each_member_as_alone():

@@ -7,6 +7,7 @@ import base64
 
 import pytest
 from fakes import FakeConnection, FakeModule
+from federation_fixtures import ftc
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import adoption, codes
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.errors import Refused
@@ -24,13 +25,7 @@ users: [{name: u, user: {token: member-token-123}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 """
-CM_FTC = {
-    "apiVersion": v.KUBEFED_API_VERSION, "kind": v.FEDERATED_TYPE_CONFIG_KIND,
-    "metadata": {"name": "configmaps", "namespace": v.KUBEFED_NAMESPACE},
-    "spec": {"propagation": "Enabled",
-             "targetType": {"version": "v1", "kind": "ConfigMap", "pluralName": "configmaps", "scope": "Namespaced"},
-             "federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "FederatedConfigMap",
-                               "pluralName": "federatedconfigmaps", "scope": "Namespaced"}}}
+CM_FTC = ftc("ConfigMap", "configmaps")
 
 
 def fact(cluster, state, kind="Namespace", name="shop", namespace=None):
