@@ -208,6 +208,15 @@ def test_identity_is_one_list_by_the_name_label_and_gets_on_a_cluster_without_it
         assert got[name]["ks_namespace_annotations"] == {"cluster.kubesphere.io/name": "m1"}
     assert [x[0] for x in labelled.calls] == ["list"]
     assert [x[0] for x in older.calls] == ["list", "get", "get"]
+    # a credential that may get Namespaces but not list them: the two GETs, no unreadable entry
+    no_list = conn(kube_system=_labelled("kube-system", uid="uid-1"))
+
+    def forbidden_list(*_a, **_kw):
+        raise no_list.error("namespaces is forbidden (403 Forbidden)", code="forbidden")
+    no_list.list = forbidden_list
+    got = cs.read(no_list, parts=("identity",))
+    assert got["kube_system_uid"] == "uid-1" and got["ks_namespace"] is True and got["unreadable"] == []
+    assert [x[0] for x in no_list.calls] == ["get", "get"]
     without_ks = conn(kube_system=_labelled("kube-system", uid="uid-1"), ks_namespace=None)
     assert cs.read(without_ks, parts=("identity",))["ks_namespace"] is False
     assert [x[0] for x in without_ks.calls] == ["list"]
