@@ -55,13 +55,13 @@ def facts(module, host, connect, clusters, target, name, namespace, skip_host=Fa
     return out
 
 
-def given_connection(module, connect, cluster, params, timeout):
-    """(Connection, None) for a member with its own connection (the inventory's), (None, reason) when its
-    kubeconfig cannot be used."""
+def given_connection(module, connect, cluster, params, timeout, what="its connection"):
+    """(Connection, None) for a member reached with `params` (its own connection, the inventory's, or `what`
+    else), (None, reason) when that kubeconfig cannot be used."""
     try:
         return connect(module, cluster, params=params, timeout=timeout), None
     except KubeSphereError as e:
-        return None, "its connection cannot be used (%s: %s)" % (e.code, e.reason)
+        return None, "%s cannot be used (%s: %s)" % (what, e.code, e.reason)
 
 
 def member_connection(module, host, connect, cluster, obj, timeout):
@@ -82,7 +82,4 @@ def member_connection(module, host, connect, cluster, obj, timeout):
         return None, str(e)
     if not text:
         return None, "its Cluster stores no kubeconfig"
-    try:
-        return connect(module, cluster, params={"kubeconfig": text}, timeout=timeout), None
-    except KubeSphereError as e:
-        return None, "its stored kubeconfig cannot be used (%s: %s)" % (e.code, e.reason)
+    return given_connection(module, connect, cluster, {"kubeconfig": text}, timeout, what="its stored kubeconfig")
