@@ -112,6 +112,25 @@ def member_connections_argspec():
     return dict(cluster_name=dict(type="str", required=True), kubeconfig=dict(type="raw"), context=dict(type="str"))
 
 
+# the options that hold other clusters' connections (member_connections_argspec)
+MEMBER_CONNECTION_OPTIONS = ("members", "member_connections")
+
+
+def hide_member_kubeconfigs(module):
+    """The secrets of every member kubeconfig given inline (text, as AWX injects it, or a dict) in the options
+    of MEMBER_CONNECTION_OPTIONS are never printed, from the module's start: a run connects only to some of the
+    members it is given (the adoption check reads the members a placement adds), and a Connection hides its own
+    kubeconfig only when it is made. A path holds nothing to hide; text that is no kubeconfig is hidden whole."""
+    for option in MEMBER_CONNECTION_OPTIONS:
+        for entry in module.params.get(option) or []:
+            value = entry.get("kubeconfig")
+            try:
+                module.hide(*resolve_kubeconfig(value, entry.get("cluster_name"))[1])
+            except KubeSphereError as e:
+                if e.code == "kubeconfig_invalid":
+                    module.hide(value if isinstance(value, str) else str(value))
+
+
 def auth_params(params, prefix=""):
     """The auth options of one cluster, in kubernetes.core's names, None values left out."""
     return {name: params.get(prefix + name) for name in AUTH_ARG_SPEC if params.get(prefix + name) is not None}
@@ -168,6 +187,7 @@ class KubeSphereModule(AnsibleModule):
                 msg=missing_required_lib("kubernetes and the kubernetes.core collection",
                                          reason="to talk to KubeSphere clusters"),
                 exception=IMPORT_ERROR)
+        hide_member_kubeconfigs(self)
 
     def hide(self, *secrets):
         """Never print these values, in any result, diff or log line."""

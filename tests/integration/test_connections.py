@@ -126,3 +126,28 @@ def test_site_writes_only_the_named_clusters_and_ships_no_inventory_variables(ma
     args = member[m1]["invocation"]["module_args"]
     assert all(set(p) <= {"name", "role", "kube_system_uid", "kubesphere_line", "clusters"} for p in args["peers"]), \
         args["peers"]
+
+
+def test_a_member_kubeconfig_given_inline_never_shows_even_when_the_run_does_not_use_it(lab, ansible_run, tmp_path):
+    """member_connections holds each member's connection as the inventory gives it (AWX injects a kubeconfig as
+    text). A run reads only the members its placement adds, so member9's inline kubeconfig is never used here:
+    its token still never reaches -vvv output or the registered result (hidden from the module's start)."""
+    token = "member9-inline-token-" + os.urandom(4).hex()
+    inline = yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                             "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                             "users": [{"name": "u", "user": {"token": token}}],
+                             "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]})
+    playbook = tmp_path / "inline.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False, "connection": "local",
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "tasks": [{"name": "project", "check_mode": True, "ignore_errors": True, "register": "project_result",
+                   "kubesphere.multicluster.federated_project": {
+                       "kubeconfig": lab.kubeconfig(lab.host), "name": "vvv-inline", "workspace": "w",
+                       "clusters": [lab.members[0]],
+                       "member_connections": [{"cluster_name": "member9", "kubeconfig": inline}]}},
+                  {"name": "show", "ansible.builtin.debug": {"var": "project_result"}}]}]))
+    run = ansible_run(str(playbook), "localhost,", verbosity=3)
+    out = run.stdout + run.stderr
+    assert "member_connections" in out and "member9" in out, run  # the arguments were printed
+    assert token not in out, "the inline kubeconfig's token reached the output"

@@ -155,3 +155,27 @@ def test_a_json_inline_kubeconfig_is_content():
 
     value, secrets = _k8s.resolve_kubeconfig(json.dumps(yaml.safe_load(INLINE), indent=1), "m1")
     assert value["current-context"] == "c" and "tok-123" in secrets
+
+
+def test_member_kubeconfigs_given_inline_are_hidden_from_the_start_whether_or_not_they_are_used():
+    """members/member_connections: the token of a member's inline kubeconfig (text, as AWX injects it) is a no_log
+    value before any connection is made (the adoption check connects only to the members a placement adds); a
+    path is not hidden, and text that is no kubeconfig is hidden whole."""
+    from fakes import FakeModule
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils._k8s import hide_member_kubeconfigs
+
+    text = yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                           "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                           "users": [{"name": "u", "user": {"token": "member9-token-5f1e"}}],
+                           "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]})
+    module = FakeModule(member_connections=[
+        {"cluster_name": "member9", "kubeconfig": text, "context": None},
+        {"cluster_name": "member1", "kubeconfig": "/no/such/kubeconfig", "context": "member1"},
+        {"cluster_name": "member2", "kubeconfig": "apiVersion: v1\nusers: [{name: u, user: {token: unclosed-9c2\n", "context": None}])
+    hide_member_kubeconfigs(module)
+    assert "member9-token-5f1e" in module.hidden and text in module.hidden
+    assert "apiVersion: v1\nusers: [{name: u, user: {token: unclosed-9c2\n" in module.hidden
+    assert not [h for h in module.hidden if "/no/such" in h]
+    module = FakeModule(members=[{"cluster_name": "member9", "kubeconfig": text, "context": None}])
+    hide_member_kubeconfigs(module)
+    assert "member9-token-5f1e" in module.hidden
