@@ -153,8 +153,9 @@ def with_lab_inventory(lab, tmp_path_factory, timeout=120):
 
 
 def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, verbosity=0, callback="ansible.posix.json",
-                 env=None, limit=None, timeout=600):
-    """Run a playbook file (path) or playbook text (str containing newlines)."""
+                 env=None, limit=None, timeout=600, stdout_path=None):
+    """Run a playbook file (path) or playbook text (str containing newlines). `stdout_path`: the run's standard
+    output goes to that file as it is printed (a test may read it while the run goes on), and is read back."""
     tmp = None
     if "\n" in playbook:
         fd, tmp = tempfile.mkstemp(suffix=".yml", prefix="kubesphere-test-")  # never in the source tree
@@ -180,7 +181,14 @@ def run_playbook(playbook, inventory, check=False, diff=False, extra_vars=None, 
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
     run_env.update(env or {})
     try:
-        proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+        if stdout_path:
+            with open(stdout_path, "w") as out:
+                proc = subprocess.run(cmd, cwd=REPO, env=run_env, stdout=out, stderr=subprocess.PIPE, text=True,
+                                      timeout=timeout, check=False)
+            with open(stdout_path) as out:
+                proc.stdout = out.read()
+        else:
+            proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     finally:
         if tmp:
             os.unlink(tmp)

@@ -13,7 +13,6 @@ import pytest
 
 from auditlog import KUBESPHERE_AGENTS, AuditLog
 from conftest import REPO, inventory_hosts, with_lab_inventory
-from polling import wait_for
 from standins.installer import read_ks_config
 from test_faults import component_pid
 
@@ -50,24 +49,46 @@ def ready(obj):
                for c in ((obj or {}).get("status") or {}).get("conditions") or [])
 
 
-def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothing(fleet, ansible_run):
+HEALTH = "Cluster member1 is healthy (Ready True and its KubeFedCluster Ready True)"
+
+
+def hold_kubefed_until(lab, released, stopped):
+    """Keep the host's kubefed controller-manager stopped (SIGSTOP), from the moment the lab starts it (after
+    the host role) until `released()`: no KubeFedCluster can turn Ready meanwhile. A kubefed the lab starts
+    anew is stopped too; the pids stopped go into `stopped` (the caller continues them)."""
+    while not released():
+        try:
+            pid = component_pid(lab, "kubefed")
+        except (AssertionError, OSError):  # not started yet (or just exiting)
+            pid = None
+        if pid and pid not in stopped:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+        time.sleep(0.2)
+
+
+def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothing(fleet, ansible_run, tmp_path):
     lab = fleet
-    host = lab.client(lab.host)
+    output = str(tmp_path / "site.out")
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.update(
-        run=ansible_run(SITE, lab.lab_inventory, extra_vars=FAST, callback="default", timeout=1800)))
+    runner = threading.Thread(target=lambda: outcome.update(run=ansible_run(
+        SITE, lab.lab_inventory, extra_vars=FAST, callback="default", timeout=1800, stdout_path=output)))
     runner.start()
     # member1's health wait must outlast a 2 s slice for its progress line to be certain (on a quick lab kubefed
-    # can find it Ready within one): ks-controller-manager is held (SIGSTOP) for 6 s once the Cluster exists
-    wait_for(lambda: host.try_get(CLUSTERS + "/member1") or not runner.is_alive(), 1500, "Cluster member1 created",
-             interval=0.2)
-    if runner.is_alive():
-        pid = component_pid(lab, "ks-controller-manager")
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            time.sleep(6)
-        finally:
-            os.kill(pid, signal.SIGCONT)
+    # finds it Ready within one): the host's kubefed is held stopped until the run has printed that line, so
+    # member1's KubeFedCluster cannot turn Ready before (nor member2's; its wait just lasts as long)
+    def printed_health():
+        with open(output) as f:
+            return any(m["condition"] == HEALTH for m in LINE.finditer(f.read()))
+    stopped = set()
+    try:
+        hold_kubefed_until(lab, lambda: not runner.is_alive() or (os.path.exists(output) and printed_health()), stopped)
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
     runner.join(1800)
     run = outcome["run"]
     assert run.rc == 0, run
@@ -77,14 +98,14 @@ def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothin
     for cond in {(x["cluster"], x["condition"]) for x in lines}:
         seen = [int(x["elapsed"]) for x in lines if (x["cluster"], x["condition"]) == cond]
         assert seen == sorted(seen), (cond, seen)
-    # the host's role (ks-installer's run) and member1's health (its controller held) take longer than a slice
+    # the host's role (ks-installer's run) and member1's health (kubefed held) take longer than a slice
     assert [x for x in lines if x["cluster"] == lab.host and x["condition"] == "ks-installer applied role 'host'"
             and int(x["timeout"]) == 600], lines
     # a proxy member's waits (tower, the agent) may end within one slice: its lines, if any, are its own
     for name in ("member1", "member2"):
         mine = [x for x in lines if x["condition"].startswith("Cluster %s is " % name)]
         assert all(x["cluster"] == name and int(x["timeout"]) == 420 for x in mine), mine
-    health = [x for x in lines if x["condition"] == "Cluster member1 is healthy (Ready True and its KubeFedCluster Ready True)"]
+    health = [x for x in lines if x["condition"] == HEALTH]
     assert health and all(x["state"] for x in health), lines
     # the lines carry no secret: no key, certificate or JWT, and none of the lab's real secrets (the words
     # "token" and "kubeconfig" may appear: KubeSphere's own conditions say `Key "token" not found in service
