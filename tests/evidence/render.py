@@ -51,6 +51,7 @@ PLACEHOLDERS = [  # what differs from one machine or run to the next: the checko
     (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uid>"),
     (re.compile(r"sha256:[0-9a-f]{12,64}"), "sha256:<fingerprint>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:Z| UTC)?"), "<time>"),  # e.g. a certificate's expiry
     # Ansible prints its set of boolean spellings in the set's order, which differs from one run to the next
     (re.compile(r"(Valid booleans include: ).*?(?=( \||$))"), r"\1<Ansible's list>"),
 ]
@@ -113,7 +114,8 @@ def render(evidence):
            "`build/evidence/` when they pass, against the lab's real kube-apiservers, KubeSphere 3.4.1's own",
            "ks-controller-manager, ks-apiserver and tower, and kubefed v0.8.1. Do not edit: `make test` fails when this",
            "page differs from what the latest results render. The checkout, the home folder, temporary paths, ports,",
-           "uids and fingerprints are shown as `<repo>`, `<home>`, `<tmp>`, `<port>`, `<uid>` and `<fingerprint>`.", ""]
+           "uids, fingerprints and times are shown as `<repo>`, `<home>`, `<tmp>`, `<port>`, `<uid>`, `<fingerprint>` and",
+           "`<time>`.", ""]
     out += bad_input_section(bad) + [""] + faults_section(faults) + [""] + files_section(files)
     return "\n".join(out) + "\n"
 

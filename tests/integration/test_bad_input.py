@@ -15,13 +15,19 @@ Each row's (input, code, message, writes) goes to build/evidence/bad_input.json.
 
 KSLAB_BADINPUT_LAB=<state dir> uses an already running lab (left running) instead of a private one."""
 
+import base64
 import copy
+import datetime
 import json
 import os
 import re
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from auditlog import AuditLog
 from lab_secrets import kubeconfig_secrets
@@ -35,6 +41,7 @@ KS_CONFIG = "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config"
 OTHER_JWT = "an0therJwtSecretOfAnotherHostxyz"
 SECRET_VALUE = "bad-input-secret-value-7f3a"
 PLAYBOOKS = os.path.join(REPO, "playbooks")
+HOST_CLUSTER_ANNOTATION = "cluster.kubesphere.io/host-cluster"  # KubeSphere v4's mark of the host managing a member
 EVIDENCE_ROWS = {}
 
 
@@ -165,11 +172,12 @@ def workload(**item):
 
 class Row:
     """One bad input. `make(lab)` -> dict(playbook=, inventory=, extra_vars=); `code` the expected code (None: a
-    failure without a code, ansible's own); `names`: words the message must hold (cluster, input, what to do)."""
+    failure without a code, ansible's own); `names`: words the message must hold (cluster, input, what to do);
+    `fixture`: the name of a fixture that makes the bad state on a cluster before the row (and undoes it)."""
 
-    def __init__(self, rid, surface, what, make, code=None, names=(), xfail=None):
-        self.id, self.surface, self.what, self.make, self.code, self.names, self.xfail = (
-            rid, surface, what, make, code, tuple(names), xfail)
+    def __init__(self, rid, surface, what, make, code=None, names=(), xfail=None, fixture=None):
+        self.id, self.surface, self.what, self.make, self.code, self.names, self.xfail, self.fixture = (
+            rid, surface, what, make, code, tuple(names), xfail, fixture)
 
 
 def _static(change, playbook="preflight.yml"):
@@ -312,7 +320,17 @@ ROWS = [
         _member3(kubeconfig=lambda lab: kubeconfig_copy(lab, "member3", without_ca)), "member_unreachable",
         ("member3", "certificate")),
     Row("member-wrong-jwt-secret", "module member", "member3 renders another jwtSecret than the host",
-        _member3(), "jwt_mismatch", ("member3", "jwtSecret")),
+        _member3(), "jwt_mismatch", ("member3", "jwtSecret"), fixture="wrong_jwt"),
+    Row("member-client-certificate-expired", "module member", "member3's kubeconfig with a client certificate that "
+        "expired", _member3(kubeconfig=lambda lab: expired_kubeconfig(lab, "member3")), "certificate_expired",
+        ("member3", "expired on", "renew it")),
+    Row("member-of-another-host", "module member", "member3's kubesphere-system says host other-host manages it",
+        _member3(), "managed_by_other_host", ("member3", "other-host", "unbind it there first"),
+        fixture="managed_by_other_host"),
+    Row("member-proxy-address-loopback", "module member", "a proxy member; proxy_address: http://127.0.0.1:8080, "
+        "which its agent cannot reach (loopback)", _member3(connection_type="proxy", allow_loopback=False,
+                                                           proxy_address="http://127.0.0.1:8080"),
+        "loopback_proxy_address", ("member3", "127.0.0.1:8080", "proxyPublishAddress")),
     Row("member-connection-type-wrong", "module member", "connection_type: vpn", _member3(connection_type="vpn"),
         None, ("connection_type", "vpn")),
     Row("member-wait-timeout-not-a-number", "module member", "wait_timeout: soon", _member3(wait_timeout="soon"),
@@ -473,11 +491,53 @@ def wrong_jwt(fleet):
     wait_for(lambda: jwt() == host_jwt, 180, "member3 rendered the host's jwtSecret again")
 
 
+@pytest.fixture
+def managed_by_other_host(fleet):
+    """member3's kubesphere-system carries the annotation a KubeSphere v4 host writes on its members, naming
+    another host (other-host); removed afterwards."""
+    path = "/api/v1/namespaces/kubesphere-system"
+    rest = fleet.client("member3")
+    rest.merge_patch(path, {"metadata": {"annotations": {HOST_CLUSTER_ANNOTATION: "other-host"}}})
+    yield
+    rest.merge_patch(path, {"metadata": {"annotations": {HOST_CLUSTER_ANNOTATION: None}}})
+
+
+def expired_kubeconfig(lab, cluster):
+    """A copy of the cluster's kubeconfig whose client certificate (signed by the cluster's CA, admin rights)
+    expired yesterday (the API server refuses it too)."""
+    cdir = os.path.dirname(lab.kubeconfig(cluster))
+    with open(os.path.join(cdir, "ca.key"), "rb") as f:
+        ca_key = serialization.load_pem_private_key(f.read(), password=None)
+    with open(os.path.join(cdir, "ca.crt"), "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "bad-input-expired")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=30))
+            .not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+
+    def change(kc):
+        for u in kc["users"]:
+            u["user"] = {"client-certificate-data": base64.b64encode(cert_pem).decode(),
+                         "client-key-data": base64.b64encode(key_pem).decode()}
+    path = kubeconfig_copy(lab, cluster, change)
+    with open(path) as f:
+        lab.secrets |= kubeconfig_secrets([yaml.safe_load(f)])  # its key is a secret the row must not print
+    return path
+
+
 @pytest.mark.parametrize("row", [pytest.param(r, id=r.id, marks=[pytest.mark.xfail(strict=True, reason=r.xfail)]
                                               if r.xfail else []) for r in ROWS])
 def test_bad_input_is_refused_and_nothing_is_written(fleet, row, request):
-    if row.id == "member-wrong-jwt-secret":
-        request.getfixturevalue("wrong_jwt")
+    if row.fixture:
+        request.getfixturevalue(row.fixture)
     spec = row.make(fleet)
     mark = fleet.audit.mark()
     run = run_playbook(spec["playbook"], spec["inventory"], extra_vars=spec.get("extra_vars"), timeout=600)
