@@ -220,6 +220,14 @@ def _survey(template, answers):
     return make
 
 
+def open_folder(lab):
+    """A new folder anyone may open (0777)."""
+    path = lab.tmp / ("open%d" % len(os.listdir(lab.tmp)))
+    path.mkdir()
+    os.chmod(path, 0o777)
+    return str(path)
+
+
 def _set(host, key, value):
     def change(inv):
         hostvars(inv, host)[key] = value
@@ -338,6 +346,13 @@ ROWS = [
     # the other modules
     Row("multicluster-role-unknown-role", "module multicluster_role", "role: hots",
         _module("multicluster_role", {"role": "hots", "cluster_name": "host"}), None, ("role", "hots")),
+    Row("clock-skew-tracking-invalid", "module clock_skew", "tracking: text that is not chronyc -c tracking's",
+        _module("clock_skew", {"node": "node-a", "tracking": "not chrony output"}, host_conn=False),
+        "tracking_invalid", ("node-a",)),
+    Row("workspace-invalid-name", "module workspace", "name: Bad_WS",
+        _module("workspace", {"name": "Bad_WS", "clusters": ["member1"]}), "invalid_name", ("Bad_WS", "lowercase")),
+    Row("workspace-unknown-cluster", "module workspace", "clusters: [member9]",
+        _module("workspace", {"name": "bi-ws", "clusters": ["member9"]}), "cluster_not_member", ("member9", "bi-ws")),
     Row("cluster-info-context-missing", "module cluster_info", "context not in the kubeconfig",
         _module("cluster_info", {"context": "no-such-context", "cluster_name": "host", "fail_on_unreachable": True}),
         "no_such_context",
@@ -432,6 +447,35 @@ ROWS = [
     Row("role-unbind-not-a-member", "role unbind", "kubesphere_unbind_cluster: member9",
         _playbook("unbind.yml", {"kubesphere_unbind_cluster": "member9", "kubesphere_unbind_confirm": "member9"}), None,
         ("member9",)),
+    # the other roles' variables, as an inventory or extra vars set them (each role's argument spec or checks)
+    Row("role-host-config-proxy-address-no-scheme", "role host_config",
+        "kubesphere_proxy_publish_address: tower.example.com:8080 (no scheme)",
+        _playbook("host_config.yml", {}, _set("host", "kubesphere_proxy_publish_address", "tower.example.com:8080")),
+        "bad_proxy_publish_address", ("host", "tower.example.com:8080", "http://")),
+    Row("role-join-wait-timeout-not-a-number", "role join", "kubesphere_join_wait_timeout: 10m",
+        _playbook("join.yml", {"kubesphere_join_wait_timeout": "10m"}), None, ("join_wait_timeout", "10m")),
+    Row("role-join-allow-insecure-not-a-boolean", "role join", "kubesphere_join_allow_insecure: maybe",
+        _playbook("join.yml", {"kubesphere_join_allow_insecure": "maybe"}), None, ("join_allow_insecure", "maybe")),
+    Row("role-member-config-wait-timeout-not-a-number", "role member_config", "member_config_wait_timeout: soon",
+        _playbook("member_config.yml", {"member_config_wait_timeout": "soon"}), None,
+        ("member_config_wait_timeout", "soon")),
+    Row("role-unbind-force-not-a-boolean", "role unbind", "kubesphere_unbind_force: maybe",
+        _playbook("unbind.yml", {"kubesphere_unbind_cluster": "member1", "kubesphere_unbind_confirm": "member1",
+                                 "kubesphere_unbind_force": "maybe"}), None, ("unbind_force", "maybe")),
+    Row("role-status-projects-not-a-boolean", "role status", "kubesphere_status_projects: maybe",
+        _playbook("status.yml", {"kubesphere_status_projects": "maybe"}), None, ("status_projects", "maybe")),
+    Row("role-doctor-cert-expiry-days-not-a-number", "role doctor", "kubesphere_cert_expiry_days: soon",
+        _playbook("doctor.yml", {"kubesphere_cert_expiry_days": "soon"}), None, ("doctor_cert_expiry_days", "float")),
+    Row("role-time-sync-threshold-zero", "role time_sync", "time_sync_threshold: 0",
+        _playbook("time_sync.yml", {"time_sync_threshold": 0}), "bad_threshold", ("threshold", "maximumClockSkew")),
+    Row("role-install-config-folder-open", "role install_config",
+        "kubesphere_install_config in a folder open to others (mode 0777)",
+        lambda lab: _playbook("install_config.yml", {}, _set("host", "kubesphere_install_config",
+                                                             open_folder(lab) + "/cluster-configuration.yaml"))(lab),
+        None, ("folder_not_private", "chmod 700")),
+    Row("federate-wait-timeout-not-a-number", "playbook federate.yml", "kubesphere_projects_wait_timeout: 3m",
+        _federate(kubesphere_projects_wait=True, kubesphere_projects_wait_timeout="3m"), None,
+        ("kubesphere_projects_wait_timeout", "3m")),
     # AWX surveys (their answers as AWX passes them)
     Row("survey-federate-unknown-project", "AWX survey federate", "kubesphere_federate_projects: [nosuch]",
         _survey("federate", {"kubesphere_federate_projects": ["nosuch"]}), None, ("nosuch",)),
