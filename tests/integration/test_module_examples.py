@@ -54,6 +54,13 @@ NOT_RUN = {
                                   "federate.yml's (test_federation runs it)",
 }
 
+# Modules of KubeSphere 4.1 only (this test's lab is 3.4), each with where it is run against the v4.1 lab instead.
+V41_ONLY = {
+    "extension": "its examples install the real extensions kubefed and tower, which the v4.1 lab does not publish; "
+                 "test_v41_extension runs the module on the lab's own extension through KubeSphere's InstallPlan "
+                 "controller and a real helm",
+}
+
 
 def examples(module):
     """The EXAMPLES tasks of plugins/modules/<module>.py or plugins/filter/<name>.py for filter/<name> (read
@@ -74,7 +81,7 @@ def _is_absent(task):
 def test_every_module_has_examples_in_the_life():
     modules = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith(".py") and not f.startswith("_"))
     filters = sorted("filter/" + f[:-3] for f in os.listdir(os.path.join(PLUGINS, "filter")) if f.endswith(".py"))
-    assert sorted({e[0] for e in LIFE if "/" not in e[0]}) == modules
+    assert sorted({e[0] for e in LIFE if "/" not in e[0]} | set(V41_ONLY)) == modules
     assert sorted({e[0] for e in LIFE if "/" in e[0]} | set(NOT_RUN)) == filters
     for module in modules:
         tasks = examples(module)

@@ -120,3 +120,12 @@ def federation_problems(impl, cluster):
         return []
     return [problem("not_supported_on_version", cluster,
                     "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED))]
+
+
+def extension_problems(impl, cluster):
+    """[] when the version installs extensions through InstallPlans, else the one problem (code
+    not_supported_on_version) that refuses them before any write."""
+    if impl.EXTENSIONS_UNSUPPORTED is None:
+        return []
+    return [problem("not_supported_on_version", cluster,
+                    "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.EXTENSIONS_UNSUPPORTED))]

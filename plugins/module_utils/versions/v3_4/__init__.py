@@ -345,6 +345,11 @@ def usable_problems(name, cluster, kubefed_cluster, member_config, host_name=Non
 # None: multi-cluster projects and workspaces are written as below (kubefed is built into KubeSphere 3.4)
 FEDERATION_UNSUPPORTED = None
 
+# KubeSphere 3.4 has no extensions (the extension module refuses it before any write)
+EXTENSIONS = None
+EXTENSIONS_UNSUPPORTED = ("KubeSphere 3.4 has no extensions (kubefed and tower are built in; its optional components are "
+                          "set in the ClusterConfiguration ks-installer applies), so nothing was written")
+
 # the Namespace target, as federation's FederatedTypeConfig `namespaces` declares it
 NAMESPACE_TARGET = {"apiVersion": "v1", "kind": "Namespace", "group": "", "version": "v1", "plural": "namespaces",
                     "namespaced": False}

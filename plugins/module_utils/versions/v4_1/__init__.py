@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import helm_role, join, member_health, unbind
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import extension, helm_role, join, member_health, unbind
 
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
@@ -113,3 +113,8 @@ unbind_remaining = unbind.remaining
 FEDERATION_UNSUPPORTED = ("multi-cluster projects and workspaces on KubeSphere 4.1 (the kubefed extension \"KubeSphere "
                           "Multi-Cluster Projects\"; workspaces synced by ks-controller-manager) are not supported by "
                           "this release of the collection, so nothing was written")
+
+# extensions (Extension, ExtensionVersion, InstallPlan; the extension module): the InstallPlan's vocabulary and
+# verdicts (versions/v4_1/extension.py)
+EXTENSIONS = extension
+EXTENSIONS_UNSUPPORTED = None
