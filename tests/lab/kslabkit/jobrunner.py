@@ -46,28 +46,34 @@ def stop_all():
         _kill(proc)
 
 
-def _write_items(base, data, items, decode):
+def _write_items(base, data, items, decode, mode=None):
+    """The keys of `data` (all, or `items`) as files in `base`, with the volume's defaultMode or the item's mode
+    (as the kubelet sets them: helm-executor's post-render script must be executable)."""
     os.makedirs(base, exist_ok=True)
-    keys = [(i["key"], i.get("path", i["key"])) for i in items] if items else [(k, k) for k in data]
-    for key, rel in keys:
+    keys = [(i["key"], i.get("path", i["key"]), i.get("mode", mode)) for i in items] if items else [
+        (k, k, mode) for k in data]
+    for key, rel, file_mode in keys:
         if key not in data:
             continue
         path = os.path.join(base, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(base64.b64decode(data[key]) if decode else data[key].encode())
+        if file_mode is not None:
+            os.chmod(path, file_mode)
 
 
 def _source(rest, ns, src, base):
     """One volume source (configMap, secret, emptyDir, projected) into folder `base`."""
     if "configMap" in src:
         cm = rest.try_get("/api/v1/namespaces/%s/configmaps/%s" % (ns, src["configMap"]["name"])) or {}
-        _write_items(base, cm.get("data") or {}, src["configMap"].get("items"), False)
-        _write_items(base, cm.get("binaryData") or {}, src["configMap"].get("items"), True)
+        mode = src["configMap"].get("defaultMode")
+        _write_items(base, cm.get("data") or {}, src["configMap"].get("items"), False, mode)
+        _write_items(base, cm.get("binaryData") or {}, src["configMap"].get("items"), True, mode)
     elif "secret" in src:
         name = src["secret"].get("secretName") or src["secret"].get("name")
         sec = rest.try_get("/api/v1/namespaces/%s/secrets/%s" % (ns, name)) or {}
-        _write_items(base, sec.get("data") or {}, src["secret"].get("items"), True)
+        _write_items(base, sec.get("data") or {}, src["secret"].get("items"), True, src["secret"].get("defaultMode"))
     elif "projected" in src:
         for s in src["projected"].get("sources") or []:
             _source(rest, ns, s, base)

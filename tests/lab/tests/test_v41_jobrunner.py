@@ -66,3 +66,19 @@ def test_no_command_is_an_image_entrypoint_the_lab_cannot_play(tmp_path):
     rc = jobrunner.run_pod(FakeRest({}), pod, _kubeconfig(tmp_path), [], 9, str(tmp_path / "job.log"))
     assert rc == 127
     assert "no command" in (tmp_path / "job.log").read_text()
+
+
+def test_a_volume_s_default_mode_makes_a_script_executable_as_the_kubelet_does(tmp_path):
+    """helm-executor's Job runs `helm ... --post-renderer <dir>/helm-post-render.sh` from a ConfigMap volume with
+    defaultMode 0755; an item's own mode wins."""
+    out = tmp_path / "out.txt"
+    rest = FakeRest({"/api/v1/namespaces/kubesphere-system/configmaps/exec":
+                     {"binaryData": {"post.sh": "IyEvYmluL3NoCmVjaG8gcmFu", "other.txt": "eA=="}}})
+    pod = _pod(["/bin/sh", "-c", "/src/post.sh > %s; stat -c %%a /src/post.sh /src/other.txt >> %s" % (out, out)],
+               volumes=[{"name": "src", "configMap": {"name": "exec", "defaultMode": 0o755,
+                                                      "items": [{"key": "post.sh", "path": "post.sh"},
+                                                                {"key": "other.txt", "path": "other.txt", "mode": 0o600}]}}],
+               mounts=[{"name": "src", "mountPath": "/src"}])
+    rc = jobrunner.run_pod(rest, pod, _kubeconfig(tmp_path), [], 9, str(tmp_path / "job.log"))
+    assert rc == 0, (tmp_path / "job.log").read_text()
+    assert out.read_text().split() == ["ran", "755", "600"]
