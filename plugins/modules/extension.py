@@ -25,6 +25,10 @@ description:
     (C(config_invalid)), while the InstallPlan is being deleted (C(extension_uninstalling)), and when the last install
     or upgrade of exactly this version and config failed (C(extension_failed), with its reason). KubeSphere tries a
     failed install again only when the version or the config changes; a comment line added to O(config) is enough.
+    It also waits for such a change after a failed upgrade when the version asked for again is the one deployed.
+    An upgrade that fails before Helm records it (a chart that does not render) is retried by KubeSphere by itself
+    while the InstallPlan asks for that version; the task fails on the first failure after its write either way
+    (code C(extension_install_failed), naming the helm-executor Job whose pod log says why).
   - O(state=absent) deletes the InstallPlan (KubeSphere runs C(helm uninstall) in a Job and removes the InstallPlan
     once the release is gone). It needs O(confirm) equal to the name. An uninstall that fails leaves the InstallPlan
     in state C(UninstallFailed); the task says how to get past it.

@@ -335,9 +335,9 @@ ROWS = [
     Row("member-of-another-host", "module member", "member3's kubesphere-system says host other-host manages it",
         _member3(), "managed_by_other_host", ("member3", "other-host", "unbind it there first"),
         fixture="managed_by_other_host"),
-    Row("member-proxy-address-loopback", "module member", "a proxy member; proxy_address: http://127.0.0.1:8080, "
-        "which its agent cannot reach (loopback)", _member3(connection_type="proxy", allow_loopback=False,
-                                                           proxy_address="http://127.0.0.1:8080"),
+    Row("member-proxy-address-loopback", "module member",
+        "a proxy member; proxy_address: http://127.0.0.1:8080, which its agent cannot reach (loopback)",
+        _member3(connection_type="proxy", allow_loopback=False, proxy_address="http://127.0.0.1:8080"),
         "loopback_proxy_address", ("member3", "127.0.0.1:8080", "proxyPublishAddress")),
     Row("member-connection-type-wrong", "module member", "connection_type: vpn", _member3(connection_type="vpn"),
         None, ("connection_type", "vpn")),

@@ -77,6 +77,7 @@ def test_site_prints_progress_while_members_join_and_a_second_run_changes_nothin
     # member1's health wait must outlast a 2 s slice for its progress line to be certain (on a quick lab kubefed
     # finds it Ready within one): the host's kubefed is held stopped until the run has printed that line, so
     # member1's KubeFedCluster cannot turn Ready before (nor member2's; its wait just lasts as long)
+
     def printed_health():
         with open(output) as f:
             return any(m["condition"] == HEALTH for m in LINE.finditer(f.read()))

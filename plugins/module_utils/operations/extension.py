@@ -71,9 +71,9 @@ def execute(module, ctx, ext, plan, facts):
         if step_id in values:
             live = values[step_id] or None
     if not ctx.check_mode:
-        waits = [s for s in plan if s.kind == "wait"]
-        if waits:
-            outcome = executor.run(waits)
+        if any(s.kind == "wait" for s in plan):
+            # with the carried step again (it returns what it found): a slice's end hands its value over
+            outcome = executor.run([s for s in plan if s.kind == "wait" or s.get("carry")])
             for step_id in (extension_plan.WAIT_ID, extension_plan.GONE_ID):
                 if step_id in values:
                     live = values[step_id]

@@ -21,6 +21,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.secrets im
 PLAN_ID = "installplan"
 DELETE_ID = "delete-installplan"
 WAIT_ID = "wait-extension-installed"
+HISTORY_ID = "installplan-history"
 GONE_ID = "wait-extension-uninstalled"
 SLEEP = 3
 
@@ -59,8 +60,22 @@ def plan(ext, facts, p, cluster, config):
                                        % " and ".join(w for k, w in (("extension", "version"), ("config", "config"))
                                                       if k in patch)))
     if p.get("wait") and (out or not ext.verdict(live)["done"]):
+        out.append(baseline(ext, cluster, name, live))
         out.append(installed_wait(ext, cluster, name, version, p["wait_timeout"]))
     return out
+
+
+def baseline(ext, cluster, name, live):
+    """The plan's state transitions as the run wrote it (or found it): a failure recorded later is this attempt's.
+    Handed to the later slices of the run (carry), which re-plan without the write."""
+    def run(ctx):
+        if HISTORY_ID in ctx.values:  # carried from the slice that wrote
+            return ctx.values[HISTORY_ID]
+        written = ctx.values.get(PLAN_ID)
+        return ext.history(written if written is not None else live)
+
+    return steps.verify(HISTORY_ID, "host", cluster, describe(ext.INSTALL_PLAN, name), run, carry=True,
+                        why="what KubeSphere recorded before this attempt (a failure after it is this attempt's)")
 
 
 def installed_wait(ext, cluster, name, version, timeout):
@@ -70,11 +85,14 @@ def installed_wait(ext, cluster, name, version, timeout):
         live = ctx.conn("host").get(ext.API_VERSION, ext.INSTALL_PLAN, name)
         if live is None:
             return False, "the InstallPlan is gone (deleted by someone else?)", None
-        judged = ext.verdict(live)
+        judged = ext.verdict(live, since=ctx.values.get(HISTORY_ID))
         if judged["failed"]:
-            error = KubeSphereError("KubeSphere could not install version %s: %s. It tries again only when the version "
-                                    "or the config changes: fix the cause, then change either (a comment line in "
-                                    "config is enough)" % (version, judged["words"]),
+            then = ("KubeSphere keeps trying while the InstallPlan asks for it: fix the cause, or ask for a version "
+                    "that installs" if judged["retrying"] else
+                    "KubeSphere tries again only when the version or the config changes: fix the cause, then change "
+                    "either (a comment line in config is enough)")
+            error = KubeSphereError("KubeSphere could not install version %s: %s (the Job's pod log says why). %s"
+                                    % (version, judged["words"], then),
                                     cluster=cluster, obj=obj_text, code="extension_install_failed")
             error.final = True
             raise error

@@ -79,16 +79,26 @@ def failure(plan):
     return None
 
 
-def verdict(plan):
-    """What the live plan shows for what it asks (its spec): {"state", "done", "failed", "reason", "words"}.
-    done: Installed with the spec's version and config hash; failed: InstallFailed or UpgradeFailed for that
-    version and config (or before any Job, hash empty). A state left from before the last change is neither."""
+def history(plan):
+    """The plan's state transitions, [[time, state], ...] (KubeSphere keeps the last 10)."""
+    return [[h.get("lastTransitionTime"), h.get("state")] for h in ((plan or {}).get("status") or {}).get("stateHistory") or []]
+
+
+def verdict(plan, since=None):
+    """What the live plan shows for what it asks (its spec): {"state", "done", "failed", "retrying", "reason",
+    "words"}. done: Installed with the spec's version and config hash. failed: InstallFailed or UpgradeFailed for
+    that version and config, or before any Job (hash empty), or a failure KubeSphere recorded after `since` (the
+    transitions the plan had when it was written: a failure of this attempt, also while the release keeps its
+    older version). retrying: KubeSphere tries again by itself (the version it asks is not the one recorded, or no
+    Job ran), else only a change of version or config makes it try again. A state left from before is neither."""
     status = (plan or {}).get("status") or {}
     state = status.get("state") or ""
     version, config = wanted_spec(plan)
     current = status.get("version") == version and status.get("configHash") == config_hash(config)
+    before = set(tuple(h) for h in since or [])
+    fresh = since is not None and any(h[1] in FAILED and tuple(h) not in before for h in history(plan))
     done = state == INSTALLED and current
-    failed = state in FAILED and (current or not status.get("configHash"))
+    failed = state in FAILED and (current or not status.get("configHash") or fresh)
     reason = failure(plan) if failed else None
     words = "state %s" % (state or "not set yet (KubeSphere's controller has not acted on it)")
     if status.get("version"):
@@ -97,7 +107,8 @@ def verdict(plan):
         words += ", helm-executor Job %s/%s" % (status.get("targetNamespace"), status["jobName"])
     if reason:
         words += ": %s" % reason
-    return {"state": state, "done": done, "failed": failed, "reason": reason, "words": words}
+    return {"state": state, "done": done, "failed": failed, "retrying": failed and not current, "reason": reason,
+            "words": words}
 
 
 def summary(plan):

@@ -26,8 +26,8 @@ def v41_host(role="host", versions=("1.0.0", "1.1.0"), objects=()):
     out += [{"apiVersion": ext.API_VERSION, "kind": ext.EXTENSION_VERSION, "metadata": {
         "name": "hello-%s" % v, "labels": {ext.EXTENSION_REF_LABEL: "hello"}}, "spec": {"version": v}} for v in versions]
     out += list(objects)
-    served = {(o["apiVersion"], o["kind"]) for o in out} | {(ext.API_VERSION, ext.INSTALL_PLAN),
-                                                           (ext.API_VERSION, ext.EXTENSION_VERSION)}
+    served = {(o["apiVersion"], o["kind"]) for o in out}
+    served |= {(ext.API_VERSION, ext.INSTALL_PLAN), (ext.API_VERSION, ext.EXTENSION_VERSION)}
     return FakeConnection(label="host", objects=out, served=served)
 
 
@@ -183,3 +183,34 @@ def test_uninstall_needs_the_name_typed_again_then_deletes_the_plan():
     assert [(s["id"], s["verb"]) for s in result["plan"]] == [("delete-installplan", "delete")]
     assert plan_of(conn) is None and result["extension"] == {}
     assert run(conn, state="absent", confirm="hello")["plan"] == []
+
+
+def test_a_failure_recorded_after_the_write_is_this_attempt_s_while_the_release_keeps_its_version():
+    """As KubeSphere v4.1.3 did in the lab: an upgrade to 2.0.0 whose Job fails keeps status.version at the deployed
+    1.1.0 and retries by itself (UpgradeFailed, Preparing, Upgrading, ...): a failure after the write is the
+    verdict, one from before is not."""
+    before = [["t1", "Installing"], ["t2", "Installed"]]
+    live = {"spec": {"extension": {"name": "hello", "version": "2.0.0"}, "config": "a: 1"},
+            "status": {"state": "UpgradeFailed", "version": "1.1.0", "configHash": ext.config_hash("a: 1"),
+                       "stateHistory": [{"lastTransitionTime": t, "state": s} for t, s in before],
+                       "conditions": [{"type": "Upgraded", "status": "False",
+                                       "message": "Job has reached the specified backoff limit"}]}}
+    assert ext.verdict(live, since=before)["failed"] is False  # nothing new since the write
+    assert ext.verdict(live)["failed"] is False  # without a baseline: an older failure of another version
+    live["status"]["stateHistory"] += [{"lastTransitionTime": "t3", "state": "Upgrading"},
+                                       {"lastTransitionTime": "t4", "state": "UpgradeFailed"}]
+    judged = ext.verdict(live, since=before)
+    assert judged["failed"] is True and judged["retrying"] is True
+    assert "backoff limit" in judged["words"]
+    live["status"]["version"] = "2.0.0"  # a failure of exactly what is asked: KubeSphere waits for a change
+    assert ext.verdict(live, since=before)["retrying"] is False
+
+
+def test_the_wait_carries_the_transitions_of_the_written_plan():
+    conn = v41_host()
+    run(conn)
+    settle(conn)
+    plan = extension.extension_plan.plan(ext, {"plan": plan_of(conn)}, params(version="1.1.0", wait=True), "host", "")
+    assert [s.id for s in plan] == ["installplan", "installplan-history", "wait-extension-installed"]
+    history = plan[1]
+    assert history.get("carry") is True and history.kind == "verify"
