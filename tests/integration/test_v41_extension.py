@@ -15,7 +15,6 @@ Run in the lab-v41 stage (or directly with pytest)."""
 
 import base64
 import io
-import os
 import tarfile
 
 import pytest
