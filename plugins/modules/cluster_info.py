@@ -292,6 +292,17 @@ cluster:
       elements: str
       returned: always
       sample: [v1, apps/v1, batch/v1, cluster.kubesphere.io/v1alpha1]
+    extensions:
+      description:
+        - On a KubeSphere 4.1 host, each extension that has an InstallPlan, as KubeSphere reports it - C(name),
+          C(version) (asked for), C(state) (C(Installed), C(InstallFailed), C(UpgradeFailed), C(Installing), ...),
+          C(installed_version), C(target_namespace), C(release_name), C(job_name), C(failure) (the reason of a failed
+          state) and C(state_history) (C({state, time})). Null elsewhere (KubeSphere 3.4 has no extensions), or when
+          InstallPlans could not be read.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: kubefed, version: 1.0.0, state: Installed, installed_version: 1.0.0, failure: null}]
     warnings:
       description: Things read but not understood (e.g. kubesphere-config that is not YAML), and each kind that could not be read.
       type: list

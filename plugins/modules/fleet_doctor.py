@@ -24,7 +24,8 @@ description:
     kubefed's view too (C(member_unhealthy)); a stored client certificate that has expired
     (C(certificate_expired)); clocks further apart than KubeSphere's maximumClockSkew (C(clock_skew)); a proxy
     member whose cluster-agent dials another address than the one the host publishes tower at now
-    (C(stale_proxy_address)).
+    (C(stale_proxy_address)); on a KubeSphere 4.1 host, an extension whose last install, upgrade or uninstall
+    failed (C(extension_failed), with KubeSphere's reason and its helm-executor Job).
   - Warnings - KubeSphere not installed (C(not_installed)); an inventory member without a Cluster on the host
     (C(not_imported)) and a Cluster the inventory does not list (C(not_in_inventory)); a group label or provider
     that differs from the inventory (C(group_differs), C(provider_differs); the fix says how to remove a

@@ -15,6 +15,7 @@ Run in the lab-v41 stage (or directly with pytest)."""
 
 import base64
 import io
+import os
 import tarfile
 
 import pytest
@@ -23,6 +24,8 @@ import yaml
 from auditlog import AuditLog
 from polling import wait_for
 
+DOCTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "playbooks",
+                      "doctor.yml")
 API = "/apis/kubesphere.io/v1alpha1"
 PLANS = API + "/installplans"
 CHARTS = "/api/v1/namespaces/kubesphere-system/configmaps"
@@ -188,13 +191,31 @@ def test_a_failing_upgrade_fails_at_once_and_a_rerun_fails_again_writing_nothing
     assert nothing_written(lab, audit, mark)
 
 
-def test_back_to_the_deployed_version_kubesphere_waits_for_a_config_change(lab, ansible_run):
+def test_back_to_the_deployed_version_kubesphere_waits_for_a_config_change(lab, ansible_run, tmp_path):
     """After the failed upgrade, asking for 1.1.0 again (the release's version) with the same config changes
-    nothing KubeSphere compares: the plan stays UpgradeFailed, and the task says what makes it try again."""
+    nothing KubeSphere compares: the plan stays UpgradeFailed, and the task says what makes it try again.
+    cluster_info and the doctor report that state."""
     run = ansible_run(play(lab, version="1.1.0", config="greeting: hey\n"), "localhost,")
     assert run.rc != 0, run
     res = result(run)
     assert res["code"] == "extension_install_failed" and "comment line in config" in res["msg"], res
+    info = ansible_run(yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                                        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                                        "tasks": [{"name": "extension", "kubesphere.multicluster.cluster_info": {
+                                            "kubeconfig": lab.kubeconfig(lab.host), "cluster_name": lab.host}}]}]),
+                       "localhost,")
+    assert info.rc == 0, info
+    (hello,) = [e for e in result(info)["cluster"]["extensions"] if e["name"] == "hello"]
+    assert (hello["state"], hello["version"]) == ("UpgradeFailed", "1.1.0") and hello["failure"], hello
+    doctor = ansible_run(DOCTOR, lab.inventory, extra_vars={"doctor_report_dir": str(tmp_path / "doctor")})
+    assert doctor.rc != 0  # an error-level finding
+    (diagnosis,) = doctor.results("Diagnose the fleet").values()
+    failed = [f for f in diagnosis["findings"] if f["code"] == "extension_failed"]
+    assert len(failed) == 1 and "extension hello is UpgradeFailed" in failed[0]["message"], diagnosis["findings"]
+    status = ansible_run(DOCTOR.replace("doctor.yml", "status.yml"), lab.inventory, callback="default",
+                         extra_vars={"kubesphere_report_dir": str(tmp_path / "report")})
+    assert status.rc == 0, status
+    assert "host: extension hello is UpgradeFailed (version 1.1.0)" in status.stdout, status.stdout[-3000:]
     fixed = ansible_run(play(lab, version="1.1.0", config="greeting: hey\n# after the failed 2.0.0\n"), "localhost,")
     assert fixed.rc == 0, fixed
     res = result(fixed)

@@ -63,6 +63,8 @@ def diagnose(facts, inventory, options=None):
         out += _role(c, f, fleet_line)
     if host is not None and CLUSTER_KIND not in _unread(host[1]):
         out += _members(host, readable, inventory, opts)
+    if host is not None:
+        out += _extensions(host)
     out += _clocks(readable)
     return sorted(out, key=lambda x: (LEVELS.index(x["level"]), x["cluster"] or "", x["code"]))
 
@@ -115,6 +117,23 @@ def _role(c, f, fleet_line=None):
         return [finding("role_differs", name, "error", "cluster '%s' is the inventory's %s, but its KubeSphere "
                         "runs as %s" % (name, wanted, role), "run site.yml (it sets the %s role)" % wanted)]
     return []
+
+
+def _extensions(host):
+    """KubeSphere 4.1: an extension whose last install, upgrade or uninstall failed (its InstallPlan's state)."""
+    hc, hf = host
+    out = []
+    for e in hf.get("extensions") or []:
+        state = e.get("state") or ""
+        if state.endswith("Failed"):
+            out.append(finding("extension_failed", hc["name"], "error", "host '%s': extension %s is %s (version %s): %s"
+                               % (hc["name"], e.get("name"), state, e.get("version"),
+                                  e.get("failure") or "no reason recorded"),
+                               "read the pod log of its helm-executor Job (%s/%s), fix the cause, then run the "
+                               "extension module again with a changed config (a comment line is enough: KubeSphere "
+                               "retries only on a change); an UninstallFailed one goes with the annotation "
+                               "kubesphere.io/force-delete on its InstallPlan" % (e.get("target_namespace"), e.get("job_name"))))
+    return out
 
 
 def _members(host, readable, inventory, opts):

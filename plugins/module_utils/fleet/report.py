@@ -47,6 +47,7 @@ def fleet_rows(all_facts, host=None):
         rows.append(dict(zip(COLUMNS, (f["name"], f["role"] or "?", f["kubernetes_version"] or "-", ks, ready,
                                        _jwt(f, host_f), _skew(f["clock"], ref)))))
         notes += ["%s: %s" % (f["name"], w) for w in f.get("warnings") or []]
+        notes += extension_notes(f)
     for name, seen in sorted(host_view.items()):
         if name not in by_name and seen["role"] != "host":
             rows.append(dict(zip(COLUMNS, (name, "member", seen["kubernetes_version"] or "-",
@@ -69,6 +70,13 @@ def fleet_rows(all_facts, host=None):
     threshold = (host_f or {}).get("maximum_clock_skew_seconds") or clock.DEFAULT_MAX_SKEW
     notes += [p["message"] for p in clock_checks.skew_report(offsets, threshold)["problems"]]
     return rows, notes
+
+
+def extension_notes(f):
+    """KubeSphere 4.1: a note for each extension of the cluster (a host's InstallPlans) that is not Installed."""
+    return ["%s: extension %s is %s (version %s)%s" % (f["name"], e.get("name"), e.get("state") or "not acted on yet",
+                                                       e.get("version"), ": %s" % e["failure"] if e.get("failure") else "")
+            for e in f.get("extensions") or [] if e.get("state") != "Installed"]
 
 
 def _ready(seen):

@@ -29,6 +29,8 @@ A state is a dict:
   (`served_versions`: one request), else None
 - made_locally: with the part `local_objects` (not read by default), {namespaces, workspaces} a user made on
   this cluster that kubefed does not manage (on a joined member: made on its own console), else None
+- extensions: on a host of a version with extensions (4.1), each InstallPlan's extension {name, version, state,
+  installed_version, target_namespace, release_name, job_name, failure, state_history} (one list), else None
 - unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
   `tolerate_forbidden` (cluster_info: status.yml and the doctor with a read-only credential) a 403 on one read
   is recorded here and its fact stays unknown (None) instead of making the whole cluster unreadable; the
@@ -60,7 +62,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions i
 
 # The annotations KubeSphere v4 puts on a member's kubesphere-system namespace.
 V4_HOST_ANNOTATIONS = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
-PARTS = ("version", "installer", "identity", "clusters", "kubefed", "proxy")
+PARTS = ("version", "installer", "identity", "clusters", "kubefed", "proxy", "extensions")
 KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 makes one too)
 
 
@@ -71,7 +73,7 @@ KS_CORE = "ks-core"  # the Helm release KubeSphere v4.1 is (ks-installer v3.4.1 
 def read(conn, parts=PARTS, samples=1, now=time.time, sleep=time.sleep, tolerate_forbidden=False):
     """What the collection needs of one cluster, as plain data (see the module docstring). A cluster that
     cannot be read gives reachable False and error {code, message}; it never raises KubeSphereError.
-    `parts` limits the reads (version, installer, identity, clusters, kubefed, proxy). With `tolerate_forbidden`, a
+    `parts` limits the reads (version, installer, identity, clusters, kubefed, proxy, extensions). With `tolerate_forbidden`, a
     read the credential may not make (403) goes to `unreadable` and the others go on (only for reports:
     modules that write keep the default, a 403 makes the state unreadable and `require` raises it)."""
     state = empty(conn.label)
@@ -88,7 +90,7 @@ def empty(name):
             "cluster_configuration": None, "ks_core_release": None, "release_error": None, "config": {}, "config_present": False, "config_error": None,
             "kube_system_uid": None, "ks_namespace": False, "ks_namespace_annotations": {},
             "clusters": None, "kubefed_clusters": None, "unreadable": [], "agent_proxy_server": None,
-            "proxy_publish": None, "made_locally": None, "api_versions": None}
+            "proxy_publish": None, "made_locally": None, "api_versions": None, "extensions": None}
 
 
 class _Guard:
@@ -168,8 +170,20 @@ def _read_into(state, conn, parts, samples, now, sleep, guard):
         _read_proxy(state, conn, guard, impl)
     if impl and "local_objects" in parts and getattr(impl, "made_locally", None) is not None:
         _read_local_objects(state, conn, guard, impl)
+    # the version's extensions (4.1: one list of InstallPlans on a host; 3.4 has none and reads nothing)
+    if impl and "extensions" in parts and host_objects and impl.EXTENSIONS is not None:
+        _read_extensions(state, conn, guard, impl.EXTENSIONS)
     if "api_versions" in parts:
         state["api_versions"] = served_versions(conn)
+
+
+def _read_extensions(state, conn, guard, ext):
+    """state["extensions"]: each InstallPlan's extension summary (versions/v4_1/extension.py), by name; None when
+    InstallPlans are not served (or may not be listed)."""
+    plans = guard(ext.INSTALL_PLAN, None, lambda: conn.list(ext.API_VERSION, ext.INSTALL_PLAN, if_served=True))
+    if plans is not None:
+        state["extensions"] = sorted((dict(ext.summary(p), name=get_path(p, "metadata.name")) for p in plans),
+                                     key=lambda e: e["name"] or "")
 
 
 def served_versions(conn):
@@ -455,6 +469,7 @@ def facts(state):
         "proxy_publish": dict(state["proxy_publish"]) if state["proxy_publish"] else None,
         "made_locally": dict(state["made_locally"]) if state.get("made_locally") else None,
         "api_versions": list(state["api_versions"]) if state.get("api_versions") is not None else None,
+        "extensions": [dict(e) for e in state["extensions"]] if state.get("extensions") is not None else None,
         "unreadable": [dict(u) for u in state.get("unreadable") or []],
         "warnings": [w for w in [state["config_error"], _release_warning(state)] + _unreadable_warnings(state) if w],
     }

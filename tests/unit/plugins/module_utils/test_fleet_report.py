@@ -148,3 +148,14 @@ def test_filter_places_the_projects_federation_info_read_under_their_member():
     # without the variable (status_projects false) the report still renders, with no projects
     rows = by_name(_fleet_report(["h", "x1"], hostvars, "h", "r", "data", None, "absent_var"))
     assert rows["m1"]["projects"] == []
+
+
+def test_an_extension_that_is_not_installed_is_a_note_of_the_status_table():
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import extension_notes
+
+    f = {"name": "host", "extensions": [{"name": "kubefed", "version": "1.0.0", "state": "Installed"},
+                                        {"name": "hello", "version": "2.0.0", "state": "UpgradeFailed",
+                                         "failure": "Job has reached the specified backoff limit"}]}
+    assert extension_notes(f) == ["host: extension hello is UpgradeFailed (version 2.0.0): Job has reached the "
+                                  "specified backoff limit"]
+    assert extension_notes({"name": "m1", "extensions": None}) == []

@@ -171,3 +171,17 @@ def test_v41_fixes_name_ks_core_and_spec_config_not_the_3_4_mechanism():
     found = {x["code"]: x for x in diagnose(f, inventory("m1", "m2", m1="prod"))}
     assert "KSCoreReady" in found["member_unhealthy"]["fix"] and "stays Ready" not in found["member_unhealthy"]["fix"]
     assert "spec.config" in found["jwt_secret_differs"]["fix"] and "member_config" not in found["jwt_secret_differs"]["fix"]
+
+
+def test_a_failed_extension_on_a_v41_host_is_an_error_with_its_reason_and_job():
+    f = v41_fleet()
+    f["host"]["extensions"] = [
+        {"name": "kubefed", "version": "1.0.0", "state": "Installed", "installed_version": "1.0.0", "failure": None},
+        {"name": "tower", "version": "1.1.0", "state": "UpgradeFailed", "installed_version": None,
+         "failure": "Job has reached the specified backoff limit", "target_namespace": "kubesphere-system",
+         "job_name": "helm-upgrade-tower-x2z4b"}]
+    found = diagnose(f, inventory("m1", "m2", m1="prod"))
+    failed = [x for x in found if x["code"] == "extension_failed"]
+    assert [(x["level"], x["cluster"]) for x in failed] == [("error", "host")]
+    assert "tower is UpgradeFailed" in failed[0]["message"] and "backoff limit" in failed[0]["message"]
+    assert "kubesphere-system/helm-upgrade-tower-x2z4b" in failed[0]["fix"]
