@@ -125,8 +125,8 @@ EXAMPLES = r"""
 RETURN = r"""
 extension:
   description:
-    - The extension as KubeSphere reports it after the run, C({version, state, installed_version, target_namespace,
-      release_name, job_name, failure, state_history}) (empty once uninstalled). C(state) is the InstallPlan's
+    - The extension as KubeSphere reports it after the run, C({version, state, installed, failed, installed_version,
+      target_namespace, release_name, job_name, failure, state_history}) (empty once uninstalled). C(state) is the InstallPlan's
       (C(Installed), C(InstallFailed), C(UpgradeFailed), C(Installing), ...); C(failure) the reason of a failed
       state; C(state_history) its transitions C({state, time}).
   returned: always

@@ -120,14 +120,14 @@ def _role(c, f, fleet_line=None):
 
 
 def _extensions(host):
-    """KubeSphere 4.1: an extension whose last install, upgrade or uninstall failed (its InstallPlan's state)."""
+    """KubeSphere 4.1: an extension whose last install, upgrade or uninstall failed (`failed`, as the version's
+    extension words judge its InstallPlan's state)."""
     hc, hf = host
     out = []
     for e in hf.get("extensions") or []:
-        state = e.get("state") or ""
-        if state.endswith("Failed"):
+        if e.get("failed"):
             out.append(finding("extension_failed", hc["name"], "error", "host '%s': extension %s is %s (version %s): %s"
-                               % (hc["name"], e.get("name"), state, e.get("version"),
+                               % (hc["name"], e.get("name"), e.get("state"), e.get("version"),
                                   e.get("failure") or "no reason recorded"),
                                "read the pod log of its helm-executor Job (%s/%s), fix the cause, then run the "
                                "extension module again with a changed config (a comment line is enough: KubeSphere "

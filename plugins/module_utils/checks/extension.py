@@ -17,8 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.six import string_types
-
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks import problem
 
 try:
@@ -70,14 +68,14 @@ def install_problems(ext, cluster, subject, facts, name, version, config):
         judged = ext.verdict(live)
         if judged["failed"]:
             out.append(problem("extension_failed", cluster, "%s: the last install or upgrade of version %s with this "
-                               "config failed (%s): %s. KubeSphere tries again only when the version or the config "
-                               "changes: fix the cause, then change either (a comment line in config is enough)"
-                               % (subject, version, judged["state"], judged["reason"] or "no reason recorded")))
+                               "config failed (%s): %s. %s"
+                               % (subject, version, judged["state"], judged["reason"] or "no reason recorded",
+                                  ext.RETRY_BY_CHANGE)))
     return out
 
 
 def uninstall_problems(subject, cluster, name, confirm):
-    if confirm != name or not isinstance(confirm, string_types):
+    if confirm != name:
         return [problem("confirmation_mismatch", cluster, "%s: uninstalling removes the extension's Helm release and "
                         "everything it installed; set confirm to %r to go on" % (subject, name))]
     return []

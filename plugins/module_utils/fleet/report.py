@@ -76,7 +76,7 @@ def extension_notes(f):
     """KubeSphere 4.1: a note for each extension of the cluster (a host's InstallPlans) that is not Installed."""
     return ["%s: extension %s is %s (version %s)%s" % (f["name"], e.get("name"), e.get("state") or "not acted on yet",
                                                        e.get("version"), ": %s" % e["failure"] if e.get("failure") else "")
-            for e in f.get("extensions") or [] if e.get("state") != "Installed"]
+            for e in f.get("extensions") or [] if not e.get("installed")]
 
 
 def _ready(seen):

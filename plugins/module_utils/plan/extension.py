@@ -88,9 +88,7 @@ def installed_wait(ext, cluster, name, version, timeout):
         judged = ext.verdict(live, since=ctx.values.get(HISTORY_ID))
         if judged["failed"]:
             then = ("KubeSphere keeps trying while the InstallPlan asks for it: fix the cause, or ask for a version "
-                    "that installs" if judged["retrying"] else
-                    "KubeSphere tries again only when the version or the config changes: fix the cause, then change "
-                    "either (a comment line in config is enough)")
+                    "that installs" if judged["retrying"] else ext.RETRY_BY_CHANGE)
             error = KubeSphereError("KubeSphere could not install version %s: %s (the Job's pod log says why). %s"
                                     % (version, judged["words"], then),
                                     cluster=cluster, obj=obj_text, code="extension_install_failed")

@@ -30,7 +30,7 @@ A state is a dict:
 - made_locally: with the part `local_objects` (not read by default), {namespaces, workspaces} a user made on
   this cluster that kubefed does not manage (on a joined member: made on its own console), else None
 - extensions: on a host of a version with extensions (4.1), each InstallPlan's extension {name, version, state,
-  installed_version, target_namespace, release_name, job_name, failure, state_history} (one list), else None
+  installed, failed, installed_version, target_namespace, release_name, job_name, failure, state_history} (one list), else None
 - unreadable: the reads the credential may not make ({code: forbidden, kind, namespace, message}); with
   `tolerate_forbidden` (cluster_info: status.yml and the doctor with a read-only credential) a 403 on one read
   is recorded here and its fact stays unknown (None) instead of making the whole cluster unreadable; the

@@ -28,7 +28,10 @@ def facts(conn, ext, name, version=None):
                         if_served=True)
     wanted = None
     if version and offered is not None:
-        wanted = conn.get(ext.API_VERSION, ext.EXTENSION_VERSION, ext.version_name(name, version))
+        wanted_name = ext.version_name(name, version)
+        wanted = next((v for v in offered if (v.get("metadata") or {}).get("name") == wanted_name), None)
+        if wanted is None:  # one not labelled with the extension (added by hand) is still KubeSphere's to install
+            wanted = conn.get(ext.API_VERSION, ext.EXTENSION_VERSION, wanted_name)
     return {"served": offered is not None, "plan": plan, "version": wanted,
             "versions": sorted({(v.get("spec") or {}).get("version") for v in offered or []} - {None, ""})}
 

@@ -32,6 +32,9 @@ FORCE_DELETE_ANNOTATION = "kubesphere.io/force-delete"
 INSTALLED = "Installed"
 FAILED = ("InstallFailed", "UpgradeFailed")
 UNINSTALL_FAILED = "UninstallFailed"
+# what makes KubeSphere try a failed install or upgrade again (installplan_controller.go syncInstallPlanStatus)
+RETRY_BY_CHANGE = ("KubeSphere tries again only when the version or the config changes: fix the cause, then change "
+                   "either (a comment line in config is enough)")
 # the conditions whose False status carries the failure (newest first in status.conditions)
 FAILURE_CONDITIONS = ("Installed", "Upgraded", "Uninstalled")
 
@@ -115,9 +118,11 @@ def summary(plan):
     """The extension as results show it (no config: it may hold secrets; its fingerprint is in `installplan`)."""
     status = (plan or {}).get("status") or {}
     version, _config = wanted_spec(plan)
-    return {"version": version, "state": status.get("state") or "", "installed_version": status.get("version")
-            if status.get("state") == INSTALLED else None, "target_namespace": status.get("targetNamespace"),
-            "release_name": status.get("releaseName"), "job_name": status.get("jobName"),
-            "failure": failure(plan) if status.get("state") in FAILED + (UNINSTALL_FAILED,) else None,
+    state = status.get("state") or ""
+    failed = state in FAILED + (UNINSTALL_FAILED,)
+    return {"version": version, "state": state, "installed": state == INSTALLED, "failed": failed,
+            "installed_version": status.get("version") if state == INSTALLED else None,
+            "target_namespace": status.get("targetNamespace"), "release_name": status.get("releaseName"),
+            "job_name": status.get("jobName"), "failure": failure(plan) if failed else None,
             "state_history": [{"state": h.get("state"), "time": h.get("lastTransitionTime")}
                               for h in status.get("stateHistory") or []]}

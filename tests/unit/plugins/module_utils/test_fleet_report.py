@@ -153,8 +153,8 @@ def test_filter_places_the_projects_federation_info_read_under_their_member():
 def test_an_extension_that_is_not_installed_is_a_note_of_the_status_table():
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.fleet.report import extension_notes
 
-    f = {"name": "host", "extensions": [{"name": "kubefed", "version": "1.0.0", "state": "Installed"},
-                                        {"name": "hello", "version": "2.0.0", "state": "UpgradeFailed",
+    f = {"name": "host", "extensions": [{"name": "kubefed", "version": "1.0.0", "state": "Installed", "installed": True},
+                                        {"name": "hello", "version": "2.0.0", "state": "UpgradeFailed", "installed": False,
                                          "failure": "Job has reached the specified backoff limit"}]}
     assert extension_notes(f) == ["host: extension hello is UpgradeFailed (version 2.0.0): Job has reached the "
                                   "specified backoff limit"]

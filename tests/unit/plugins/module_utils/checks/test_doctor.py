@@ -176,8 +176,10 @@ def test_v41_fixes_name_ks_core_and_spec_config_not_the_3_4_mechanism():
 def test_a_failed_extension_on_a_v41_host_is_an_error_with_its_reason_and_job():
     f = v41_fleet()
     f["host"]["extensions"] = [
-        {"name": "kubefed", "version": "1.0.0", "state": "Installed", "installed_version": "1.0.0", "failure": None},
-        {"name": "tower", "version": "1.1.0", "state": "UpgradeFailed", "installed_version": None,
+        {"name": "kubefed", "version": "1.0.0", "state": "Installed", "installed": True, "failed": False,
+         "installed_version": "1.0.0", "failure": None},
+        {"name": "tower", "version": "1.1.0", "state": "UpgradeFailed", "installed": False, "failed": True,
+         "installed_version": None,
          "failure": "Job has reached the specified backoff limit", "target_namespace": "kubesphere-system",
          "job_name": "helm-upgrade-tower-x2z4b"}]
     found = diagnose(f, inventory("m1", "m2", m1="prod"))
