@@ -171,6 +171,8 @@ def read(module, ctx, stored):
             facts["dedicated_kubeconfig"] = text
     if p["connection_type"] == "proxy":
         facts["agent"] = read_join.read_agent(member)
+        facts["agent_access"] = read_join.read_agent_access(
+            member, versions.for_state(facts["host_state"]).agent_access())
         # a later slice of a run that re-pointed the agent: what the first slice read before its write
         facts["agent_before"] = ctx.slicer.carried(join_plan.RECONNECT_BEFORE) if ctx.slicer.resuming else None
     return facts

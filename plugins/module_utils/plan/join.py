@@ -205,6 +205,7 @@ def agent_steps(name, facts, params, impl, wrote=False):
     reconnect = reconnect_before(name, facts, address, impl) if params["wait"] else None
     if reconnect is not None:
         out.append(reconnect)
+    out += access_steps(name, facts, impl)
     if impl.initialized(live):
         desired = _agent(name, live, address, image, impl)
         if impl.agent_needs_update(facts.get("agent"), desired):
@@ -221,6 +222,15 @@ def agent_steps(name, facts, params, impl, wrote=False):
         out.append(_pair_wait("agent-available", name, impl.AGENT_CONNECTED, lambda c, k: impl.agent_connected(c),
                               params, impl, why="the agent dialled tower and tower issued the kubeconfig"))
     return out
+
+
+def access_steps(name, facts, impl):
+    """Create what the agent needs on the member and does not exist yet (impl.agent_access: 4.1's namespace,
+    ServiceAccount and ClusterRoleBinding; nothing on 3.4)."""
+    found = facts.get("agent_access") or {}
+    return [steps.apply("agent-%s" % obj["kind"].lower(), "member", name, obj,
+                        why="the cluster-agent runs as it (the tower extension hands it out with the agent)")
+            for obj in impl.agent_access() if found.get(read_join.access_key(obj)) is None]
 
 
 # --- proxy: an agent re-pointed to the host's new address, or left unconnected: a fresh connection proven

@@ -96,10 +96,11 @@ def read_host(conn, peers, connection_type, allow_node_port=True, label="host"):
             host["other_hosts"][peer["name"]] = [{"name": c.get("name"), "uid": c.get("uid")}
                                                  for c in peer.get("clusters") or []]
     if connection_type == "proxy":
-        ref = agent_mod.proxy_service_ref(config)
+        impl = versions.for_state(state)
+        ref = impl.agent.proxy_service_ref(config)
         service = conn.get("v1", "Service", ref[0], ref[1]) if ref else None
         nodes = conn.list("v1", "Node") if allow_node_port else []
-        host["proxy"] = agent_mod.proxy_address(config, service, nodes, allow_node_port=allow_node_port)
+        host["proxy"] = impl.agent.proxy_address(config, service, nodes, allow_node_port=allow_node_port)
         host["tower_service"] = (service is not None if ref == (TOWER_SERVICE, v.KS_NAMESPACE)
                                  else conn.get("v1", "Service", TOWER_SERVICE, v.KS_NAMESPACE) is not None)
     return host, state
@@ -138,6 +139,17 @@ def read_credential(member_conn, credential_name):
 def read_agent(member_conn):
     """The cluster-agent Deployment on a proxy member (None when absent)."""
     return member_conn.get("apps/v1", "Deployment", agent_mod.NAME, agent_mod.NAMESPACE)
+
+
+def read_agent_access(member_conn, wanted):
+    """Which of the objects the agent needs on the member (impl.agent_access) exist: {"Kind/name": live or None}."""
+    return {access_key(obj): member_conn.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
+                                             obj["metadata"].get("namespace"))
+            for obj in wanted}
+
+
+def access_key(obj):
+    return "%s/%s" % (obj["kind"], obj["metadata"]["name"])
 
 
 def read_member_config(member_conn):

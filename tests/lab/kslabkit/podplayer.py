@@ -19,6 +19,7 @@ import time
 
 from . import jobrunner
 from .rest import ApiError
+from .supervisor import node_ip
 
 log = logging.getLogger("kslab.pods")
 
@@ -104,7 +105,7 @@ class PodPlayer:
             if uid in self.ran or st.get("phase") in ("Succeeded", "Failed"):
                 return
             self._mark_ran(uid)
-            self._status(pod, {"phase": "Running", "startTime": _now(), "hostIP": "127.0.10.1",
+            self._status(pod, {"phase": "Running", "startTime": _now(), "hostIP": node_ip(self.cluster["index"]),
                                "podIP": self._ip(pods)})
             t = threading.Thread(target=self._run_job, args=(pod,), daemon=True, name="job-%s" % name)
             self.running_jobs[uid] = t
@@ -116,7 +117,7 @@ class PodPlayer:
         ip = st.get("podIP") or self._ip(pods)
         now = _now()
         self._status(pod, {
-            "phase": "Running", "hostIP": "127.0.10.1", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
+            "phase": "Running", "hostIP": node_ip(self.cluster["index"]), "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
             "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
                            for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
             "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True,

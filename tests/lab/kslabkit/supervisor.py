@@ -68,6 +68,11 @@ def tower_ip(index):
     return "10.255.%d.1" % index
 
 
+def node_ip(index):
+    """The made-up InternalIP of a v4.1 lab cluster's Node (where a NodePort Service answers)."""
+    return "10.253.%d.1" % index
+
+
 def _hash(*parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -325,19 +330,24 @@ class Supervisor:
     def _want_tower(self, n, agents_map):
         """A host's tower proxy; the lab plays its load balancer."""
         c = self.clusters[n]
-        p = c["ports"]
+        out = self.tower_process(n)
+        self.play_tower_load_balancer(n)
+        agents_map[(tower_ip(c["index"]), TOWER_SERVICE_PORT)] = c["ports"]["tower"]
+        return out
+
+    def tower_process(self, n):
+        """tower's proxy on host `n`: the lab CA signs what it issues, its agent port and per-member listeners on
+        127.0.0.1."""
+        p = self.clusters[n]["ports"]
         argv = [binary("tower-proxy"), "--kubeconfig=%s" % self.kubeconfig(n, "tower"),
                 "--ca-cert=%s/ca.crt" % self.lab_ca, "--ca-key=%s/ca.key" % self.lab_ca,
                 "--host=127.0.0.1", "--port=%d" % p["tower"], "--v=2"]
         # its per-member listeners (6000-7000 and +10000) on 127.0.0.1 only, on ports no other tower holds: the
         # lab's build-time change to tower (build-binaries.sh); upstream listens on all interfaces
         env = {"KSLAB_TOWER_BIND": "127.0.0.1"}
-        out = {"tower@" + n: {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"), "env": env,
-                              "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["tower"],
-                              "health": {"tcp": p["tower"]}, "stop_timeout": 2}}
-        self.play_tower_load_balancer(n)
-        agents_map[(tower_ip(c["index"]), TOWER_SERVICE_PORT)] = p["tower"]
-        return out
+        return {"tower@" + n: {"kind": "tower", "cluster": n, "argv": argv, "cwd": self._workdir(n, "tower"), "env": env,
+                               "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["tower"],
+                               "health": {"tcp": p["tower"]}, "stop_timeout": 2}}
 
     @staticmethod
     def _map_proxy_clusters(rest, https):

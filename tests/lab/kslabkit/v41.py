@@ -14,11 +14,13 @@ import subprocess
 import time
 
 from .furnish import _node
+from . import museum
 from .health import check_kcms_started, start_kubernetes
 from .kubeconfigs import component_kubeconfig, write_inventory
 from .layout import LabError, _say, binary, claim_ports, new_state, port_base, save_state
 from .processes import _kcm_argv, _spawn, start_supervisor
 from .rest import ApiError, Rest
+from .supervisor import node_ip
 from .v41supervisor import HELM_VERSION, KS_VERSION, chart_path, v41_binary
 
 KCM_CONTROLLERS = ("serviceaccount-token,serviceaccount,namespace,garbagecollector,"
@@ -50,8 +52,12 @@ def start_kcm(state, name):
     _start_kcm41(state, name)
 
 
-def _node_for(rest, name):
+def _node_for(rest, name, index):
+    """The cluster's one Node, with a made-up InternalIP (node_ip: not loopback, so an address built from it, such
+    as tower's NodePort, is one an agent could dial; only the lab's CONNECT proxy knows where it goes)."""
     node_name, node, node_status = _node(name, 1, rest.get("/version")["gitVersion"])
+    node_status["status"]["addresses"] = [{"type": "InternalIP", "address": node_ip(index)},
+                                          {"type": "Hostname", "address": node_name}]
     rest.ensure(node)
     rest.merge_patch("/api/v1/nodes/%s/status" % node_name, node_status)
     rest.ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubesphere-system"}})
@@ -113,7 +119,8 @@ def wait_host_ready(state, name, timeout):
 def _start_kcm_and_node(state, name):
     """v4.1's kube-controller-manager, and the made-up Node its pods are bound to."""
     _start_kcm41(state, name)
-    _node_for(Rest(os.path.join(state["clusters"][name]["dir"], "identities", "up.kubeconfig")), name)
+    _node_for(Rest(os.path.join(state["clusters"][name]["dir"], "identities", "up.kubeconfig")), name,
+              state["clusters"][name]["index"])
 
 
 def up(names, timeout=180):
@@ -133,4 +140,8 @@ def up(names, timeout=180):
     cl = wait_host_ready(state, names[0], timeout)
     _say("host Cluster %s Ready (kubeSphereVersion %s) after %.1f s" % (
         names[0], (cl.get("status") or {}).get("kubeSphereVersion"), time.time() - t0))
+    published = museum.publish(Rest(component_kubeconfig(state["clusters"][names[0]]["dir"], names[0],
+                                                          state["clusters"][names[0]]["server"], "up")))
+    _say("%s: the extension museum's charts published as ExtensionVersions %s (museum.py)" % (
+        names[0], ", ".join(published)))
     return state

@@ -28,7 +28,7 @@ import yaml
 from . import jobrunner
 from .layout import cache_dir
 from .podplayer import PodPlayer, images
-from .supervisor import KS_NS, KS_POD_PORT, Supervisor, _hash
+from .supervisor import KS_NS, KS_POD_PORT, Supervisor, _hash, node_ip
 
 log = logging.getLogger("kslab.supervisor41")
 
@@ -57,6 +57,10 @@ def tool_dirs():
     return sorted({os.path.dirname(v41_binary(n)) for n in ("helm", "kubectl", "kustomize")})
 
 
+def _command(pod):
+    return [str(w) for ct in pod["spec"].get("containers") or [] for w in (ct.get("command") or []) + (ct.get("args") or [])]
+
+
 def _running(pod):
     st = pod.get("status") or {}
     return st.get("phase") == "Running" and st.get("podIP") and not pod["metadata"].get("deletionTimestamp")
@@ -80,10 +84,12 @@ class Supervisor41(Supervisor):
 
     def step(self):
         wanted = {}
+        https = {}
+        agents_map = {}  # (ip, port) an agent may dial -> tower's port
         for n in self.names:
             egress = {}
             try:
-                found = self.look41(n, egress)
+                found = self.look41(n, egress, https, agents_map)
                 self.egress[n].set(egress)
             except (OSError, ValueError, yaml.YAMLError, KeyError) as e:
                 log.warning("%s: could not read the cluster (%s); keeping its processes as they are", n, e)
@@ -93,9 +99,18 @@ class Supervisor41(Supervisor):
                 found = self.last_seen.get(n, {})
             self.last_seen[n] = found
             wanted.update(found)
+        for n in self.names:
+            try:
+                found = self.look_agent(n, agents_map)
+            except Exception as e:  # noqa: BLE001  ApiError, OSError: keep the agent as it is
+                log.warning("%s: could not read the cluster-agent Deployment (%s)", n, e)
+                found = self.last_seen.get(n + "/agent", {})
+            self.last_seen[n + "/agent"] = found
+            wanted.update(found)
+        self.https_proxy.set(https)
         self.reconcile(wanted)
 
-    def look41(self, n, egress):
+    def look41(self, n, egress, https, agents_map):
         rest = self.rest(n)
         pods = self.players[n].step()
         cm = rest.try_get("/api/v1/namespaces/%s/configmaps/kubesphere-config" % KS_NS)
@@ -128,7 +143,29 @@ class Supervisor41(Supervisor):
                 ip = ((svc or {}).get("spec") or {}).get("clusterIP")
                 if ip and ip != "None":
                     egress[(ip, 443)] = p["ks_webhook"]
+        tower_pods = [x for x in pods if _running(x) and x["metadata"]["namespace"] == KS_NS and any(
+            "kubesphere/tower:" in i for i in images(x)) and "/proxy" in _command(x)]
+        if host and tower_pods:
+            out.update(self._want_tower41(n, rest, https, agents_map))
         return out
+
+    def _want_tower41(self, n, rest, https, agents_map):
+        """The tower extension's proxy (Deployment kubesphere-system/tower, image kubesphere/tower) on the host: the
+        real tower v0.2.1 as in the 3.4 mode. Its Service is a NodePort one in the extension museum's chart, so an
+        agent dials <a node's InternalIP>:<nodePort> (the Node has a made-up IP, node_ip) or the Service's ClusterIP;
+        both map to tower's port. tower's mc-<member> Services map to its per-member listeners for the host's
+        KubeSphere (HTTPS_PROXY), which installs ks-core on the member through them."""
+        c = self.clusters[n]
+        svc = rest.try_get("/api/v1/namespaces/%s/services/tower" % KS_NS)
+        spec = (svc or {}).get("spec") or {}
+        for port in spec.get("ports") or []:
+            if spec.get("clusterIP") and spec["clusterIP"] != "None":
+                agents_map[(spec["clusterIP"], port.get("port"))] = c["ports"]["tower"]
+                https[(spec["clusterIP"], port.get("port"))] = c["ports"]["tower"]
+            if port.get("nodePort"):
+                agents_map[(node_ip(c["index"]), port["nodePort"])] = c["ports"]["tower"]
+        self._map_proxy_clusters(rest, https)
+        return self.tower_process(n)
 
     def _config_for(self, n, cfg, component):
         kube = dict(cfg.get("kubernetes") or {})

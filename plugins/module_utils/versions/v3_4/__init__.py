@@ -266,6 +266,11 @@ def agent_deployment(cluster, proxy_address, image):
     return agent.build(cluster, proxy_address, image)
 
 
+def agent_access():
+    """Nothing: the agent runs as the member KubeSphere's own ServiceAccount kubesphere."""
+    return []
+
+
 def agent_needs_update(live, desired):
     return agent.needs_update(live, desired)
 

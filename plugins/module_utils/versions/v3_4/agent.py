@@ -53,9 +53,9 @@ def agent_image(host_config):
     return objects.get_path(host_config or {}, "multicluster.agentImage") or DEFAULT_AGENT_IMAGE
 
 
-def build(cluster, proxy_address, image):
+def build(cluster, proxy_address, image, service_account=SERVICE_ACCOUNT):
     """The cluster-agent Deployment for the proxy member `cluster` (a Cluster dict), exactly as
-    ks-apiserver's agent/deployment API builds it. Raises ValueError for a direct Cluster or an address
+    ks-apiserver's agent/deployment API builds it (4.1's tower extension: the same, run as `service_account`). Raises ValueError for a direct Cluster or an address
     that is not http(s)://host:port."""
     name = objects.get_path(cluster, "metadata.name")
     if (objects.get_path(cluster, "spec.connection.type") or "direct") != "proxy":
@@ -89,7 +89,7 @@ def build(cluster, proxy_address, image):
                         "resources": {"limits": {"cpu": "1", "memory": "200M"},
                                       "requests": {"cpu": "100m", "memory": "100M"}},
                     }],
-                    "serviceAccountName": SERVICE_ACCOUNT,
+                    "serviceAccountName": service_account,
                 },
             },
         },
@@ -185,7 +185,10 @@ def proxy_service_ref(host_config):
     return parts[0], parts[1] if len(parts) > 1 and parts[1] else NAMESPACE
 
 
-def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=True):
+FIX = "set spec.multicluster.proxyPublishAddress in the host's ClusterConfiguration"
+
+
+def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=True, fix=FIX):
     """Where the member's agent dials tower, derived as ks-apiserver does, with a NodePort fallback.
 
     `host_config` is the host's parsed kubesphere.yaml; `tower_service` the Service it names (None when
@@ -199,16 +202,14 @@ def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=T
     ref = proxy_service_ref(host_config)
     if ref is None:
         return _none("the host's kubesphere-config has neither multicluster.proxyPublishAddress nor "
-                     "proxyPublishService (ks-apiserver: \"neither proxy address nor proxy service provided\"): "
-                     "set spec.multicluster.proxyPublishAddress in the host's ClusterConfiguration")
+                     "proxyPublishService (ks-apiserver: \"neither proxy address nor proxy service provided\"): %s" % fix)
     svc_name, svc_ns = ref
     if not tower_service:
         return _none("Service %s/%s (the host's proxyPublishService) does not exist: tower is not installed on "
                      "the host (is its role host and its multicluster status enabled?)" % (svc_ns, svc_name))
     ports = objects.get_path(tower_service, "spec.ports") or []
     if not ports:
-        return _none("Service %s/%s has no ports: repair tower's Service on the host, or set "
-                     "spec.multicluster.proxyPublishAddress in the host's ClusterConfiguration" % (svc_ns, svc_name))
+        return _none("Service %s/%s has no ports: repair tower's Service on the host, or %s" % (svc_ns, svc_name, fix))
     address = load_balancer_address(tower_service)
     if address:
         return _address(address, "loadBalancer", True)
@@ -218,9 +219,8 @@ def proxy_address(host_config, tower_service=None, nodes=None, allow_node_port=T
         return _address("http://%s:%s" % (node_ip, node_port), "nodePort", False)
     why = ("it has no nodePort" if not node_port else "no Ready node has an InternalIP") if allow_node_port \
         else "the NodePort fallback is off"
-    return _none("Service %s/%s has no LoadBalancer address and %s: set spec.multicluster.proxyPublishAddress "
-                 "in the host's ClusterConfiguration to an address the members reach (http://IP:port of tower)"
-                 % (svc_ns, svc_name, why))
+    return _none("Service %s/%s has no LoadBalancer address and %s: %s, an address the members reach (http://IP:port "
+                 "of tower)" % (svc_ns, svc_name, why, fix))
 
 
 def load_balancer_address(tower_service):

@@ -16,8 +16,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import extension, helm_role, join, member_health, unbind
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import agent, extension, helm_role, join, member_health, unbind
 
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
@@ -83,6 +84,24 @@ wait_detail = join.wait_detail
 healthy_timeout = join.healthy_timeout
 verification_facts = join.read_identity  # the member's kubesphere-system annotations, written after a sync
 usable_problems = join.usable_problems
+
+
+# --- a proxy member (the tower extension: tower v0.2.1 initialises the Cluster and the agent connects, as on 3.4;
+# the agent runs as its own ServiceAccount, created with it: versions/v4_1/agent.py)
+INITIALIZED = v3_4.INITIALIZED
+AGENT_CONNECTED = v3_4.AGENT_CONNECTED
+AGENT_OBJECT = v3_4.AGENT_OBJECT
+AGENT_RECONNECTED = v3_4.AGENT_RECONNECTED
+initialized = v3_4.initialized
+agent_connected = v3_4.agent_connected
+agent_image = agent.agent_image
+agent_deployment = agent.build
+agent_access = agent.access
+agent_needs_update = v3_4.agent_needs_update
+agent_shown = v3_4.agent_shown
+agent_proxy_server = v3_4.agent_proxy_server
+agent_connection = v3_4.agent_connection
+agent_reconnected = v3_4.agent_reconnected
 
 
 # The unbind (versions/v4_1/unbind.py): no Cluster webhook in v4.1.3's chart, so no dead-member path; ks-core

@@ -18,8 +18,9 @@ Facts (KubeSphere v4.1.3; ../shared/docs/kubesphere-v4.1.md 1.2-1.6 and 6 items 
   records (Secrets sh.helm.release.v1.ks-core.vN in kubesphere-system: status, description) say why;
 - after a sync the controller annotates the member's kubesphere-system with cluster.kubesphere.io/name (the
   member) and cluster.kubesphere.io/host-cluster (the host): the identity the verification reads;
-- proxy members need the tower extension on the host (Service kubesphere-system/tower and the agent API
-  /kapis/tower.kubesphere.io/v1alpha1/deployment); this release refuses proxy members on 4.1."""
+- proxy members need the tower extension on the host (Service kubesphere-system/tower, tower v0.2.1's proxy);
+  the cluster-agent and what it runs as are versions/v4_1/agent.py's; the host's controller installs ks-core on
+  the member through the agent's tunnel once tower has filled the Cluster's kubeconfig."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -67,7 +68,7 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
     if connection_type == "direct":
         out += join_checks.kubeconfig_problems(name, kubeconfig, opts)
     if connection_type == "proxy":
-        out += proxy_problems(name, host)
+        out += proxy_problems(name, member, host, opts["allow_loopback"])
     out += host_problems(name, host)
     out += join_checks.existing_problems(name, connection_type, host.get("clusters"), member.get("kube_system_uid"))
     if not member.get("reachable"):
@@ -113,16 +114,17 @@ def standalone_problems(name, member):
                     "remove KubeSphere from it first (%s)" % (name, shown, v.KS_NAMESPACE, UNINSTALL_KS_CORE))]
 
 
-def proxy_problems(name, host):
-    """Proxy members need the tower extension on a 4.1 host; this release imports direct members only."""
+def proxy_problems(name, member, host, allow_loopback=False):
+    """A proxy member of a 4.1 host needs the tower extension on the host (its Service kubesphere-system/tower is
+    what the agent dials) and an address the agent reaches (checks/join.py's address checks; a 4.1 member has no
+    ServiceAccount to check: the import creates the agent's own, versions/v4_1/agent.py)."""
     if not host.get("tower_service"):
         return [problem("extension_missing", name, "cluster '%s': a proxy member of a KubeSphere 4.1 host needs the "
                         "tower extension (\"KubeSphere Multi-Cluster Agent Connection\"), and the host has no Service "
-                        "%s/%s: install that extension on the host, or import the member with connection_type: "
-                        "direct" % (name, v.KS_NAMESPACE, TOWER_SERVICE))]
-    return [problem("proxy_not_supported", name, "cluster '%s': this release of the collection imports members of a "
-                    "KubeSphere 4.1 host with connection_type: direct only (the tower extension's agent comes from "
-                    "/kapis/tower.kubesphere.io/v1alpha1/deployment, not yet used here): use direct" % name)]
+                        "%s/%s: install that extension on the host (kubesphere.multicluster.extension name=tower; "
+                        "join.yml does it when kubesphere_join_install_tower is true), or import the member with "
+                        "connection_type: direct" % (name, v.KS_NAMESPACE, TOWER_SERVICE))]
+    return join_checks.proxy_problems(name, dict(member, service_accounts={}), host, allow_loopback)
 
 
 # ---------------------------------------------------------------------------------------------------
