@@ -222,7 +222,7 @@ def plan(name, facts, options, io, impl=None):
     elif cluster is not None:
         out += _normal_steps(name, host, cluster, options, io)
     if member.get("reachable") and not is_dead:
-        out += _member_steps(name, cluster, member, options)
+        out += _member_steps(name, cluster, member, options, impl)
     if facts.get("webhook") is None and facts.get("webhook_backup") and not (cluster is not None and is_dead):
         out.append(_restore_step(host, facts["webhook_backup"], io))
     for step in out:
@@ -267,12 +267,19 @@ def _normal_steps(name, host, cluster, options, io):
     return out
 
 
-def _member_steps(name, cluster, member, options):
+def _member_steps(name, cluster, member, options, impl=None):
     out = []
     proxy = cluster is not None and co.connection_type(cluster) == "proxy"
     if options.get("remove_agent", True) and (member.get("agent") or proxy):
         out.append(steps.delete("delete-agent", "member", name, "apps/v1", "Deployment", "cluster-agent",
                                 v.KS_NAMESPACE, why="the proxy agent, removed only after its Cluster is gone"))
+        # what the import made for the agent to run as (4.1: its ServiceAccount and binding; the namespace stays)
+        for obj in (impl.agent_access() if impl is not None else []):
+            if obj["kind"] != "Namespace":
+                meta = obj["metadata"]
+                out.append(steps.delete("delete-agent-%s" % obj["kind"].lower(), "member", name, obj["apiVersion"],
+                                        obj["kind"], meta["name"], meta.get("namespace"),
+                                        why="what the proxy agent ran as, made by its import"))
     if options.get("cleanup_member"):
         out += _cleanup_steps(name, member)
     return out

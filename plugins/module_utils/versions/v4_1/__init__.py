@@ -119,7 +119,8 @@ unbind_read_member = unbind.read_member
 
 def unbind_report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
                   remove_from_placements=False):
-    return unbind.report(name, cluster, member, federated, remove_from_placements=remove_from_placements)
+    return unbind.report(name, cluster, member, federated, remove_agent=remove_agent,
+                         remove_from_placements=remove_from_placements)
 
 
 unbind_remaining = unbind.remaining

@@ -25,7 +25,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import helm_release
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import join
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import agent, join
 
 IDENTITY = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
 
@@ -72,16 +72,26 @@ def _identity_item(name, why):
                  "refuse its re-import: remove them with `%s`" % (", ".join(IDENTITY), why, join.REMOVE_ANNOTATIONS))
 
 
-def report(name, cluster, member=None, federated=None, remove_from_placements=False):
+def report(name, cluster, member=None, federated=None, remove_agent=True, remove_from_placements=False):
     """What an unbind removes on the host and on the member, and what stays on the member:
     {removed_on_host, removed_on_member, stays_on_member}, lists of {cluster, object, why}. `member` is
-    read_member's (all optional)."""
+    read_member's (all optional); a proxy member's agent and what it runs as go with `remove_agent` when the member
+    is reachable."""
     member = member or {}
     reachable = member.get("reachable")
     removed_host, removed_member, stays = [], [], []
     if cluster is not None:
         removed_host.append(_item("host", v.CLUSTER_KIND, name,
                                   why="the member's registration (KubeSphere's controller removes its finalizer)"))
+    if cluster is not None and co.connection_type(cluster) == "proxy":
+        for obj in [{"kind": "Deployment", "metadata": {"name": agent.NAME, "namespace": agent.NAMESPACE}}] + [
+                o for o in agent.access() if o["kind"] != "Namespace"]:
+            item = _item(name, obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"),
+                         "the proxy agent" if obj["kind"] == "Deployment" else "what the proxy agent runs as")
+            if remove_agent and reachable:
+                removed_member.append(dict(item, why=item["why"] + " (removed after the Cluster is gone)"))
+            else:
+                stays.append(dict(item, why=item["why"] + ("" if reachable else " (the member is unreachable)")))
     release = member.get("ks_core_release")
     if release is not None or not reachable or cluster is not None:
         stays.append(_ks_core_item(name, release))

@@ -84,11 +84,18 @@ def test_the_host_must_render_role_host_and_a_jwt_secret():
     assert codes(check(bare(), host=member_host)) == ["host_config_missing", "host_not_host"]
 
 
-def test_proxy_members_need_the_tower_extension_and_are_not_imported_yet():
+def test_proxy_members_need_the_tower_extension_and_an_address_the_agent_reaches():
     probs = check(bare(), ctype="proxy", kubeconfig=None)
     assert codes(probs) == ["extension_missing"] and "tower extension" in probs[0]["message"]
-    assert codes(check(bare(), host=dict(HOST, tower_service=True), ctype="proxy", kubeconfig=None)) == \
-        ["proxy_not_supported"]
+    with_tower = dict(HOST, tower_service=True)
+    probs = check(bare(), host=with_tower, ctype="proxy", kubeconfig=None)
+    assert codes(probs) == ["no_proxy_address"], probs
+    ok = dict(with_tower, proxy={"address": "http://10.0.0.9:31386", "source": "nodePort", "error": None})
+    assert check(bare(), host=ok, ctype="proxy", kubeconfig=None) == []
+    loop = dict(with_tower, proxy={"address": "http://127.0.0.1:31386", "source": "nodePort", "error": None})
+    assert codes(check(bare(), host=loop, ctype="proxy", kubeconfig=None)) == ["loopback_proxy_address"]
+    # a 4.1 member has no KubeSphere ServiceAccount before its import: the agent gets its own, nothing to refuse
+    assert check(bare(service_accounts={"kubesphere-system": []}), host=ok, ctype="proxy", kubeconfig=None) == []
 
 
 class Conn:

@@ -239,10 +239,13 @@ def test_the_read_model_adds_v41_health_with_no_kubefed_cluster_kind_served():
                                   dict(cluster("m1", Ready="True", KSCoreReady="True"), apiVersion=CLUSTER_API,
                                        kind="Cluster")]
     conn = FakeConnection(label="host", objects=objs, served={("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"),
-                                                              (CLUSTER_API, "Cluster")},
+                                                              (CLUSTER_API, "Cluster"), ("apps/v1", "Deployment"),
+                                                              ("v1", "Service"), ("v1", "Node")},
                           raw_answers={"/version": (200, {}, {"gitVersion": "v1.34.3"})})
     state = cluster_state.read(conn)
     assert state["reachable"], state["error"]
+    # the tower extension's Service (not installed here): no address an agent could dial
+    assert state["proxy_publish"]["address"] is None and "kubesphere-system/tower" in state["proxy_publish"]["error"]
     f = cluster_state.facts(state)
     assert (f["role"], f["kubesphere_line"], f["kubesphere_version"], f["version_managed"]) == ("host", "4.1", "v4.1.3", True)
     assert f["kubefed_clusters"] is None and f["installer"]["present"] is False
@@ -306,7 +309,7 @@ def test_cluster_info_reports_the_release_s_role_when_kubesphere_config_is_forbi
     doctor tolerate a 403): the role comes from the values, not `none`."""
     objs = v41_objects("member", annotations={HOST_ANNOTATION: "host"})
     conn = FakeConnection(label="m1", objects=objs, served={("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"),
-                                                            (CLUSTER_API, "Cluster")},
+                                                            (CLUSTER_API, "Cluster"), ("apps/v1", "Deployment")},
                           raw_answers={"/version": (200, {}, {"gitVersion": "v1.34.3"})})
     conn.forbidden.add(("v1", "ConfigMap"))
     f = cluster_state.facts(cluster_state.read(conn, tolerate_forbidden=True))
