@@ -11,8 +11,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: demo test evidence system-packages venv link lab-binaries lab-up lab-down lab-status unit integration lab-tests sanity lint molecule bench bench-site clean
 
+# The lab's KubeSphere: v3.4.1 (the default) or v4.1.3 (`make demo KUBESPHERE=v4.1.3`); the same inventory and playbooks.
+KUBESPHERE ?= v3.4.1
+
 demo: system-packages venv link lab-binaries  ## install, start a 3-cluster lab, run site.yml on inventories/lab, print the fleet status
-	tests/lab/kslab up
+	tests/lab/kslab up --kubesphere $(KUBESPHERE)
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/status.yml
 	@echo "The lab is still running: 'tests/lab/kslab status' shows it, 'make lab-down' stops it."
@@ -46,10 +49,10 @@ link:  ## make the checkout importable as kubesphere.multicluster
 	@test -L $(COLL_LINK) || ln -sfn ../../../.. $(COLL_LINK)
 
 lab-binaries:  ## build the lab binaries once (Kubernetes, kubefed, KubeSphere, tower; cached in ~/.cache/kslab)
-	tests/lab/build-binaries.sh
+	tests/lab/build-binaries.sh --kubesphere $(KUBESPHERE)
 
 lab-up: venv lab-binaries  ## start the lab (KSLAB_STATE, KSLAB_PORT_BASE choose its folder and ports)
-	tests/lab/kslab up
+	tests/lab/kslab up --kubesphere $(KUBESPHERE)
 lab-status:  ## every process of the lab and its health
 	tests/lab/kslab status
 lab-down:  ## stop every process of the lab (by pid) and remove its state

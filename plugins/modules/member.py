@@ -45,9 +45,15 @@ description:
     then refuses every retry) has its release record deleted and the Cluster annotated C(kubesphere.io/syncAt), with
     a warning, so the host installs again. The
     verification reads the member's C(kubesphere-system) annotations C(cluster.kubesphere.io/name) and
-    C(cluster.kubesphere.io/host-cluster). O(dedicated_credential) works as on 3.4. Proxy members are refused before
-    any write: C(extension_missing) without the tower extension on the host (no Service C(kubesphere-system/tower)),
-    C(proxy_not_supported) with it (this release imports 4.1 members direct only)."
+    C(cluster.kubesphere.io/host-cluster). O(dedicated_credential) works as on 3.4. A proxy member needs the tower
+    extension on the host (refused before any write with C(extension_missing) while the host has no Service
+    C(kubesphere-system/tower)); its agent is built as the extension's backend hands it out: Namespace
+    C(kubesphere-system), ServiceAccount C(kubesphere-system/tower) bound to C(cluster-admin) by ClusterRoleBinding
+    C(tower), and the Deployment C(cluster-agent) running as it (image: the host's C(multicluster.agentImage), else
+    C(kubesphere/tower:v0.2.1)); the address is the host's C(multicluster.proxyPublishAddress), else the Service
+    named by C(multicluster.proxyPublishService) (default C(kubesphere-system/tower)): its LoadBalancer address, else a
+    node's InternalIP and its nodePort (O(allow_node_port)), else O(proxy_address). The host then installs ks-core on
+    the member through the agent's tunnel. O(state=absent) removes the agent, its ServiceAccount and binding."
   - "O(state=absent) on a KubeSphere 4.1 host deletes the Cluster and waits until it is gone: no webhook workaround
     and no O(force) for a dead member (v4.1.3 registers no Cluster webhook). C(ks-core) stays on the member
     (C(helm uninstall ks-core -n kubesphere-system) removes it); a member KubeSphere could not reach keeps its

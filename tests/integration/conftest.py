@@ -135,10 +135,10 @@ class PlaybookRun:
         return "PlaybookRun(rc=%s)\n%sSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, failed, self.stdout[-6000:], self.stderr[-3000:])
 
 
-def with_lab_inventory(lab, tmp_path_factory, timeout=120):
+def with_lab_inventory(lab, tmp_path_factory, timeout=120, rendered=True):
     """inventories/lab copied next to a `.kslab` link to this lab (the inventory finds its kubeconfigs at
     <inventory>/../../.kslab) as `lab.lab_inventory`, once the ks-installer stand-in rendered kubesphere-config
-    on every cluster. Returns the lab."""
+    on every cluster (`rendered`; a v4.1 lab's bare members have none). Returns the lab."""
     import shutil  # noqa: PLC0415
 
     from polling import wait_for  # noqa: PLC0415
@@ -147,6 +147,8 @@ def with_lab_inventory(lab, tmp_path_factory, timeout=120):
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), tree / "inventories" / "lab")
     os.symlink(lab.state_dir, tree / ".kslab")
     lab.lab_inventory = str(tree / "inventories" / "lab")
+    if not rendered:
+        return lab
     wait_for(lambda: all(lab.client(n).try_get("/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config")
                          for n in lab.names), timeout, "the ks-installer stand-in rendering kubesphere-config")
     return lab

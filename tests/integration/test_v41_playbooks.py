@@ -1,17 +1,21 @@
 """The same playbooks a 3.4 fleet runs, on a KubeSphere v4.1.3 fleet (`kslab up --kubesphere v4.1.3`: ks-core
-helm-installed on the host, two bare members), with the lab's inventory as it is: nothing in it says 4.1, the
-version is detected on each cluster (the ks-core release's appVersion; a bare member takes its host's line).
+helm-installed on the host, two bare members), with the inventory the 3.4 lab uses (inventories/lab: member1
+imported direct, member2 by proxy): nothing in it says 4.1, the version is detected on each cluster (the ks-core
+release's appVersion; a bare member takes its host's line).
 
 One module lab, the playbooks in the order a user runs them:
-1. site.yml --check on the fresh fleet: the plan (the host role checked, each member's import planned as a
-   Cluster to create), nothing written (the lab's audit logs);
-2. site.yml with no projects: the host role checked and reported, both members imported (Ready and KSCoreReady,
-   ks-core deployed on them by the host), verified; federate.yml has nothing to do;
+1. site.yml --check on the fresh fleet: the plan (the host role checked, the tower extension member2 needs to be
+   installed, member1's import planned as a Cluster to create, member2's left unchecked until tower is there),
+   nothing written (the lab's audit logs);
+2. site.yml with no projects: the host role checked and reported, the tower extension installed through
+   KubeSphere's InstallPlan (the real tower v0.2.1 runs), both members imported (Ready and KSCoreReady, ks-core
+   deployed on them by the host: on member2 through the tunnel its cluster-agent opened to tower), verified;
+   federate.yml has nothing to do;
 3. site.yml again: changed nothing, wrote nothing; again with -vvv: no secret in its output;
 4. status.yml: the 4.1 version and role of every cluster, both members healthy;
 5. doctor.yml: no finding on the healthy fleet, exit code 0, nothing written;
-6. unbind.yml for member2 with its typed confirmation (a wrong one refused first): its Cluster gone, the report
-   names ks-core left on the member.
+6. unbind.yml for member2 with its typed confirmation (a wrong one refused first): its Cluster gone, its agent
+   and what it ran as removed, the report names ks-core left on the member.
 
 Runs in the lab-v41 stage (tests/run-all.sh), skipped when the v4.1.3 binaries are not built."""
 
@@ -21,6 +25,7 @@ import os
 import pytest
 import yaml
 from auditlog import AuditLog
+from conftest import with_lab_inventory
 from polling import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,6 +37,11 @@ NAME_ANN = "cluster.kubesphere.io/name"
 HOST_ROLE = "Set the host role and wait until KubeSphere applied it"
 MEMBER_ROLE = "Set the member role with the host's jwtSecret and wait until KubeSphere applied it"
 IMPORT = "Import the member (checks first, then the Cluster, the agent for proxy members, health and verification)"
+TOWER = "Install the tower extension that proxy members need (KubeSphere 4.1)"
+TOWER_PENDING = "Check mode, tower extension pending"
+DIRECT, PROXY = "member1", "member2"  # as inventories/lab imports them
+# inventories/lab's projects (group_vars) need the kubefed extension on 4.1, not written by this release yet
+NO_PROJECTS = {"kubesphere_projects": []}
 # After an import, KubeSphere writes on the member with the kubeconfig its Cluster stores (the lab's admin user,
 # as the collection's): the Helm SDK in the host's ks-controller-manager and the member's ks-agent send Go's
 # default user agent. The collection is Python (kubernetes' client): a Go client's request is never its own.
@@ -41,8 +51,8 @@ pytestmark = pytest.mark.timeout(1500)
 
 
 @pytest.fixture(scope="module")
-def lab(make_v41_lab):
-    return make_v41_lab(members=2)
+def lab(make_v41_lab, tmp_path_factory):
+    return with_lab_inventory(make_v41_lab(members=2), tmp_path_factory, rendered=False)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +92,7 @@ def one(run, task):
 
 def test_site_check_mode_on_a_fresh_v41_fleet_reports_the_plan_and_writes_nothing(lab, audit, ansible_run):
     mark = audit.mark()
-    run = ansible_run(playbook("site.yml"), lab.inventory, check=True, diff=True)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, check=True, diff=True, extra_vars=NO_PROJECTS)
     assert run.rc == 0, run
     host = one(run, HOST_ROLE)[lab.host]
     assert (host["changed"], host["applied"], host["kubesphere_line"], host["plan"]) == (False, True, "4.1", []), host
@@ -91,19 +101,27 @@ def test_site_check_mode_on_a_fresh_v41_fleet_reports_the_plan_and_writes_nothin
     for name in lab.members:
         r = members[name]
         assert (r["changed"], r["kubesphere_line"], r["role_before"]) == (False, "4.1", "none"), r
-        imp = one(run, IMPORT)[name]
-        assert imp["changed"] is True, imp
-        assert imp["plan"][0]["id"] == "cluster" and imp["plan"][0]["verb"] == "create", imp["plan"]
-        assert imp["diff"]["before"] == {} and imp["diff"]["after"]["metadata"]["name"] == name
         assert cluster(lab, name) is None
-    assert run.changed_hosts() == {name: 1 for name in lab.members}, run  # the imports' predictions only
+    tower = one(run, TOWER)[lab.host]
+    assert tower["changed"] is True and [s["id"] for s in tower["plan"]][0] == "installplan", tower
+    imp = one(run, IMPORT)[DIRECT]
+    assert imp["changed"] is True, imp
+    assert imp["plan"][0]["id"] == "cluster" and imp["plan"][0]["verb"] == "create", imp["plan"]
+    assert imp["diff"]["before"] == {} and imp["diff"]["after"]["metadata"]["name"] == DIRECT
+    # member2's import would be refused for the tower not installed yet: it says so instead
+    assert one(run, IMPORT)[PROXY].get("skipped") is True
+    assert "tower extension this proxy member needs is not installed" in one(run, TOWER_PENDING)[PROXY]["msg"]
+    assert run.changed_hosts() == {lab.host: 1, DIRECT: 1}, run  # the predictions only
+    assert lab.client(lab.host).try_get("/apis/kubesphere.io/v1alpha1/installplans/tower") is None
     assert writes(audit, lab, mark) == []
 
 
 def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
-    run = ansible_run(playbook("site.yml"), lab.inventory, timeout=1200)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, timeout=1200, extra_vars=NO_PROJECTS)
     assert run.rc == 0, run
-    assert run.changed_hosts() == {name: 1 for name in lab.members}, run
+    assert run.changed_hosts() == dict({name: 1 for name in lab.members}, **{lab.host: 1}), run
+    tower = one(run, TOWER)[lab.host]
+    assert tower["extension"]["installed"] is True and tower["extension"]["state"] == "Installed", tower
     preflight = one(run, "Read the cluster (the facts the fleet-level checks use)")
     assert (preflight[lab.host]["cluster"]["kubesphere_line"], preflight[lab.host]["cluster"]["kubesphere_version"]) \
         == ("4.1", "v4.1.3")
@@ -121,6 +139,15 @@ def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
         assert obj["status"]["kubeSphereVersion"] == "v4.1.3"
         ann = annotations(lab, name)
         assert (ann.get(NAME_ANN), ann.get(HOST_ANN)) == (name, lab.host)
+    # member2 by proxy: tower initialised it and its agent connected; the host reaches it through tower's tunnel
+    obj = cluster(lab, PROXY)
+    assert obj["spec"]["connection"]["type"] == "proxy" and condition(obj, "AgentAvailable").get("status") == "True"
+    assert obj["spec"]["connection"]["kubernetesAPIEndpoint"].endswith(":6443")
+    agent = lab.client(PROXY).get("/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent")
+    pod = agent["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "tower" and pod["containers"][0]["image"] == "kubesphere/tower:v0.2.1"
+    assert lab.client(PROXY).try_get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tower") is not None
+    assert one(run, IMPORT)[PROXY]["agent"]["spec"]["template"]["spec"]["serviceAccountName"] == "tower"
     # no projects: federate.yml reads no member's API versions (only the checks of projects use them): its play
     # matches no host
     assert run.results("Read the member's API group/versions") == {}
@@ -128,9 +155,10 @@ def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
 
 def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansible_run):
     mark = audit.mark()
-    run = ansible_run(playbook("site.yml"), lab.inventory)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, extra_vars=NO_PROJECTS)
     assert run.rc == 0, run
     assert run.changed_hosts() == {}, run
+    assert one(run, TOWER)[lab.host].get("skipped") is True  # the host has an InstallPlan tower: left as it is
     for name in lab.members:
         res = one(run, IMPORT)[name]
         assert res["changed"] is False and [s for s in res["plan"] if s.get("verb")] == [], res  # no write planned
@@ -140,7 +168,7 @@ def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansibl
 def test_no_secret_of_the_v41_fleet_appears_in_vvv_output(lab, ansible_run):
     """site.yml again with -vvv and the default callback: the host's jwtSecret (authentication.issuer.jwtSecret
     of its kubesphere-config), each member's stored kubeconfig (base64) and its client key appear nowhere."""
-    run = ansible_run(playbook("site.yml"), lab.inventory, verbosity=3, callback="default", timeout=900)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, verbosity=3, callback="default", timeout=900, extra_vars=NO_PROJECTS)
     assert run.rc == 0, run
     text = run.stdout + run.stderr
     assert "member1" in text and "kubesphere.multicluster.member runs in the worker process" in text
@@ -150,6 +178,8 @@ def test_no_secret_of_the_v41_fleet_appears_in_vvv_output(lab, ansible_run):
         stored = cluster(lab, name)["spec"]["connection"]["kubeconfig"]
         user = yaml.safe_load(base64.b64decode(stored))["users"][0]["user"]
         secrets["%s stored kubeconfig (base64)" % name] = stored
+        if cluster(lab, name)["spec"]["connection"].get("token"):
+            secrets["%s agent token" % name] = cluster(lab, name)["spec"]["connection"]["token"]
         if user.get("token"):
             secrets["%s token" % name] = user["token"]
         else:
@@ -162,7 +192,7 @@ def test_no_secret_of_the_v41_fleet_appears_in_vvv_output(lab, ansible_run):
 
 def test_status_shows_the_v41_fleet_with_healthy_members(lab, audit, ansible_run, tmp_path):
     mark = audit.mark()
-    run = ansible_run(playbook("status.yml"), lab.inventory, extra_vars={"status_report_dir": str(tmp_path / "report")})
+    run = ansible_run(playbook("status.yml"), lab.lab_inventory, extra_vars={"status_report_dir": str(tmp_path / "report")})
     assert run.rc == 0, run
     facts = {h: r["cluster"] for h, r in one(run, "Read the cluster").items()}
     for name in lab.names:
@@ -186,7 +216,7 @@ def test_status_shows_the_v41_fleet_with_healthy_members(lab, audit, ansible_run
 
 def test_doctor_finds_nothing_wrong_on_the_healthy_v41_fleet(lab, audit, ansible_run, tmp_path):
     mark = audit.mark()
-    run = ansible_run(playbook("doctor.yml"), lab.inventory, extra_vars={"doctor_report_dir": str(tmp_path / "doctor")})
+    run = ansible_run(playbook("doctor.yml"), lab.lab_inventory, extra_vars={"doctor_report_dir": str(tmp_path / "doctor")})
     assert run.rc == 0, run
     diagnosis = one(run, "Diagnose the fleet")[lab.host]
     assert diagnosis["counts"]["error"] == 0, diagnosis["findings"]
@@ -196,16 +226,22 @@ def test_doctor_finds_nothing_wrong_on_the_healthy_v41_fleet(lab, audit, ansible
 
 def test_unbind_one_member_with_its_typed_confirmation(lab, ansible_run):
     member, stays = lab.members[1], lab.members[0]
-    refused = ansible_run(playbook("unbind.yml"), lab.inventory,
+    refused = ansible_run(playbook("unbind.yml"), lab.lab_inventory,
                           extra_vars={"kubesphere_unbind_cluster": member, "kubesphere_unbind_confirm": stays})
     assert refused.rc != 0 and cluster(lab, member) is not None
-    run = ansible_run(playbook("unbind.yml"), lab.inventory,
+    run = ansible_run(playbook("unbind.yml"), lab.lab_inventory,
                       extra_vars={"kubesphere_unbind_cluster": member, "kubesphere_unbind_confirm": member})
     assert run.rc == 0, run
     # unbind.yml plays on the members only; the member's preview (check mode) and its unbind report changed
     assert set(run.changed_hosts(lab.members)) == {member}, run
     res = one(run, "Unbind the member")[member]
-    assert res["changed"] is True and [s["id"] for s in res["plan"]] == ["delete-cluster", "cluster-gone"], res
+    assert res["changed"] is True and [s["id"] for s in res["plan"]] == [
+        "delete-cluster", "cluster-gone", "delete-agent", "delete-agent-serviceaccount",
+        "delete-agent-clusterrolebinding"], res
+    removed = " ".join(i["object"] for i in res["report"]["removed_on_member"])
+    assert "cluster-agent" in removed and "ClusterRoleBinding tower" in removed, res["report"]
+    assert lab.client(member).try_get("/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent") is None
+    assert lab.client(member).try_get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tower") is None
     left = " ".join("%s %s" % (i["object"], i["why"]) for i in res["report"]["stays_on_member"])
     assert "Helm release kubesphere-system/ks-core" in left and "helm uninstall ks-core -n kubesphere-system" in left
     assert res["remaining"] == {"host": [], "member": ["Helm release kubesphere-system/ks-core"]}
@@ -237,7 +273,7 @@ def test_without_kubesphere_config_the_role_is_read_from_the_ks_core_release_val
         cluster_name: "{{ kubesphere_cluster_name }}"
         role: member
         host_cluster_name: "%s"
-""" % (member, lab.host), lab.inventory)
+""" % (member, lab.host), lab.lab_inventory)
     assert run.rc == 0, run
     facts = one(run, "Read it")[member]["cluster"]
     assert (facts["role"], facts["config_rendered"], facts["kubesphere_line"]) == ("member", False, "4.1"), facts
@@ -260,7 +296,7 @@ def test_a_standalone_member_forced_through_member_config_fails_with_what_the_im
                    "multicluster:\n  clusterRole: host\n  hostClusterName: %s\n" % member}}
     lab.client(member).request("POST", KS_NS + "/configmaps", cm)
     mark = audit.mark()
-    run = ansible_run(playbook("member_config.yml"), lab.inventory, extra_vars={"member_config_force": True})
+    run = ansible_run(playbook("member_config.yml"), lab.lab_inventory, extra_vars={"member_config_force": True})
     assert run.rc != 0
     role = one(run, MEMBER_ROLE)[member]
     assert (role["applied"], [p["code"] for p in role["problems"]]) == (False, ["member_runs_host_ks_core"]), role

@@ -148,8 +148,9 @@ case "$KUBESPHERE" in
     KS_COMMIT=3ef3a6bc98b790480577e87fbc75bee5b3438862
     KS_DIR="$ROOT/kubesphere-$KS_VERSION"
     KS_ARCHIVE_SHA256=cdf67b2348d724240619ddae777fd67232be08acf2c3b8dfce42be77e3953924
-    ALL=(etcd kube-apiserver kube-controller-manager ks-controller-manager ks-apiserver helm kubectl kustomize)
-    GROUPS_HELP="kubernetes kubesphere tools" ;;
+    # tower v0.2.1 (the same build as the 3.4 set's): the tower extension's proxy and the member's cluster-agent
+    ALL=(etcd kube-apiserver kube-controller-manager ks-controller-manager ks-apiserver helm kubectl kustomize tower-proxy tower-agent)
+    GROUPS_HELP="kubernetes kubesphere tools tower" ;;
   *) die "--kubesphere: unknown version '$KUBESPHERE' (v3.4.1, the default, or v4.1.3)" ;;
 esac
 
@@ -162,7 +163,7 @@ else
       kubernetes) SELECTED+=(etcd kube-apiserver kube-controller-manager) ;;
       kubefed) [ "$KS_VERSION" = v3.4.1 ] || die "--only kubefed: not part of the $KS_VERSION set (groups: $GROUPS_HELP)"; SELECTED+=(kubefed-controller-manager) ;;
       kubesphere) SELECTED+=(ks-controller-manager ks-apiserver) ;;
-      tower) [ "$KS_VERSION" = v3.4.1 ] || die "--only tower: not part of the $KS_VERSION set (groups: $GROUPS_HELP)"; SELECTED+=(tower-proxy tower-agent) ;;
+      tower) SELECTED+=(tower-proxy tower-agent) ;;
       tools) [ "$KS_VERSION" != v3.4.1 ] || die "--only tools: helm, kubectl and kustomize are built with --kubesphere v4.1.3"; SELECTED+=(helm kubectl kustomize) ;;
       *) printf '%s\n' "${ALL[@]}" | grep -qxF -- "$want" || die "--only: unknown binary '$want' (one of: ${ALL[*]} $GROUPS_HELP)"
          SELECTED+=("$want") ;;

@@ -29,7 +29,7 @@ HELM_TIMEOUT = 900
 
 
 def check_binaries():
-    names = ("etcd", "kube-apiserver", "kube-controller-manager")
+    names = ("etcd", "kube-apiserver", "kube-controller-manager", "tower-proxy", "tower-agent")
     missing = [binary(b) for b in names if not os.access(binary(b), os.X_OK)]
     missing += [v41_binary(b) for b in ("ks-controller-manager", "ks-apiserver", "helm", "kubectl", "kustomize")
                 if not os.access(v41_binary(b), os.X_OK)]
