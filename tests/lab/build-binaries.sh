@@ -21,6 +21,9 @@
 #   with --kubesphere v4.1.3 (built only when asked):
 #   <root>/kubesphere-v4.1.3/bin/{ks-controller-manager,ks-apiserver}
 #   <root>/helm-v3.16.2/bin/helm
+#   <root>/kubefed-v0.8.1/bin/{kubefed-controller-manager,hyperfed}   hyperfed: kubefed's webhook as the kubefed
+#                                             extension's image runs it (`hyperfed webhook`; change five below)
+#   <root>/kubefed-extension-v1.0.0/bin/kubefed-extension   the kubefed extension's backend (change six below)
 #   <root>/v1.34.3/bin/{kubectl,kustomize}     kubectl at the lab's Kubernetes pin; kustomize is a two-line shim
 #                                             (`kustomize build DIR` -> `kubectl kustomize DIR`) for helm's
 #                                             post-renderer in KubeSphere's helm-executor Jobs
@@ -89,6 +92,22 @@
 #   Unset, the listeners are ":<port>" and every drawn port is taken, as upstream. The patch's checksum is part of
 #   tower's stamps, so changing it rebuilds tower-proxy and tower-agent. Where the lines are not found the build
 #   stops with one line saying so.
+#
+# THE CHANGES FOR THE KUBEFED EXTENSION (--kubesphere v4.1.3; applied to copies in the cache, never committed):
+#   Five: kubefed v0.8.1's webhook (cmd/webhook/app/webhook.go, run through cmd/hyperfed as the extension's image
+#   does: `hyperfed webhook`; kubefed's own cmd/webhook panics at start) builds its manager with no Host and no
+#   MetricsBindAddress, so it serves the webhook on all interfaces and metrics on controller-runtime's default :8080,
+#   without a flag. The build copies the module from the module cache and inserts one line into those
+#   manager.Options:
+#     KUBEFED_WEBHOOK_HOST=H           the webhook server listens on H (the lab passes 127.0.0.1)
+#     KUBEFED_WEBHOOK_METRICS_ADDR=A   the metrics server listens on A ("0" switches it off)
+#   Unset, both keep upstream's behaviour. hyperfed is built from a wrapper module that replaces sigs.k8s.io/kubefed
+#   with that copy.
+#   Six: the kubefed extension's backend (kubesphere-extensions-kubefed-v1.0.0.tar.zst, cmd/controller) hard-codes
+#   its health probe on ":8081" and takes controller-runtime's default metrics ":8080", all interfaces, no flag. Its
+#   one `HealthProbeBindAddress:  ":8081",` line becomes two:
+#     METRICS_BIND_ADDRESS=A, HEALTH_PROBE_BIND_ADDRESS=A   (empty probe address: no probe server; "0": no metrics)
+#   Both patches' checksums are part of the binaries' stamps.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,6 +130,9 @@ TOWER_ARCHIVE_SHA256=95fc4ae329e80bfc65c8c8a4d23e9e2a0db053e2d6a843dd443f1eae381
 REFLECT2=v1.0.2
 HELM_VERSION=v3.16.2
 HELM_DIR="$ROOT/helm-$HELM_VERSION"
+KFX_VERSION=v1.0.0
+KFX_DIR="$ROOT/kubefed-extension-$KFX_VERSION"
+KFX_ARCHIVE_SHA256=3692edfc1123d5e6d3fb9e15fdea71013d0dd87a14b796a98a94321d47b98e3b
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 # The Go compiler's garbage collector runs less often with GOGC=400 (KSLAB_BUILD_GOGC): a cold build of tower-proxy
@@ -149,8 +171,9 @@ case "$KUBESPHERE" in
     KS_DIR="$ROOT/kubesphere-$KS_VERSION"
     KS_ARCHIVE_SHA256=cdf67b2348d724240619ddae777fd67232be08acf2c3b8dfce42be77e3953924
     # tower v0.2.1 (the same build as the 3.4 set's): the tower extension's proxy and the member's cluster-agent
-    ALL=(etcd kube-apiserver kube-controller-manager ks-controller-manager ks-apiserver helm kubectl kustomize tower-proxy tower-agent)
-    GROUPS_HELP="kubernetes kubesphere tools tower" ;;
+    ALL=(etcd kube-apiserver kube-controller-manager ks-controller-manager ks-apiserver helm kubectl kustomize tower-proxy tower-agent
+         kubefed-controller-manager hyperfed kubefed-extension)
+    GROUPS_HELP="kubernetes kubesphere tools tower kubefed" ;;
   *) die "--kubesphere: unknown version '$KUBESPHERE' (v3.4.1, the default, or v4.1.3)" ;;
 esac
 
@@ -161,7 +184,7 @@ else
   for want in "${ONLY[@]}"; do
     case "$want" in
       kubernetes) SELECTED+=(etcd kube-apiserver kube-controller-manager) ;;
-      kubefed) [ "$KS_VERSION" = v3.4.1 ] || die "--only kubefed: not part of the $KS_VERSION set (groups: $GROUPS_HELP)"; SELECTED+=(kubefed-controller-manager) ;;
+      kubefed) if [ "$KS_VERSION" = v3.4.1 ]; then SELECTED+=(kubefed-controller-manager); else SELECTED+=(kubefed-controller-manager hyperfed kubefed-extension); fi ;;
       kubesphere) SELECTED+=(ks-controller-manager ks-apiserver) ;;
       tower) SELECTED+=(tower-proxy tower-agent) ;;
       tools) [ "$KS_VERSION" != v3.4.1 ] || die "--only tools: helm, kubectl and kustomize are built with --kubesphere v4.1.3"; SELECTED+=(helm kubectl kustomize) ;;
@@ -175,7 +198,8 @@ selected() { printf '%s\n' "${SELECTED[@]}" | grep -qxF -- "$1"; }
 bin_path() {
   case "$1" in
     etcd|kube-apiserver|kube-controller-manager) echo "$K8S_DIR/bin/$1" ;;
-    kubefed-controller-manager) echo "$KUBEFED_DIR/bin/$1" ;;
+    kubefed-controller-manager|hyperfed) echo "$KUBEFED_DIR/bin/$1" ;;
+    kubefed-extension) echo "$KFX_DIR/bin/$1" ;;
     ks-controller-manager|ks-apiserver) echo "$KS_DIR/bin/$1" ;;
     tower-proxy|tower-agent) echo "$TOWER_DIR/bin/$1" ;;
     helm) echo "$HELM_DIR/bin/helm" ;;
@@ -552,6 +576,98 @@ build_kubefed() {
   echo "$stamp" > "$(stamp_of "$out")"
 }
 
+# --- kubefed's webhook, as the kubefed extension runs it: `hyperfed webhook` (the v4.1.3 set; change five) -------
+KFW_ANCHOR='		CertDir: certDir,'
+KFW_LINE='		MetricsBindAddress: os.Getenv("KUBEFED_WEBHOOK_METRICS_ADDR"), Host: os.Getenv("KUBEFED_WEBHOOK_HOST"), // kslab build-time patch'
+KFW_GOMOD="module kslab.local/hyperfedbin
+
+go 1.24
+
+require (
+	github.com/json-iterator/go v1.1.12
+	github.com/modern-go/reflect2 v1.0.2
+	sigs.k8s.io/kubefed $KUBEFED_VERSION
+)
+
+// kubefed's own (only) replace line
+replace github.com/googleapis/gnostic => github.com/googleapis/gnostic v0.4.1
+
+// the copy with change five (build-binaries.sh)
+replace sigs.k8s.io/kubefed => ../hyperfed-src
+
+tool sigs.k8s.io/kubefed/cmd/hyperfed"
+KFW_ID=$(printf '%s\n%s\n%s\n' "$KFW_ANCHOR" "$KFW_LINE" "$KFW_GOMOD" | sha256sum | cut -c1-16)
+
+write_hyperfed_module() {
+  local mod="$KUBEFED_DIR/hyperfedbin" src="$KUBEFED_DIR/hyperfed-src" dir
+  mkdir -p "$mod"
+  rm -f "$mod/go.sum" "$mod/.ready"
+  dir=$(cd "$mod" && printf 'module tmp\n\ngo 1.24\n' > go.mod && go mod download -json "sigs.k8s.io/kubefed@$KUBEFED_VERSION" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
+  [ -d "$dir" ] || die "the Go module proxy did not serve sigs.k8s.io/kubefed@$KUBEFED_VERSION"
+  rm -rf "$src" "$src.new"
+  cp -r "$dir" "$src.new" && chmod -R u+w "$src.new"
+  replace_one_line "$src.new/cmd/webhook/app/webhook.go" "$KFW_ANCHOR" "$KFW_ANCHOR
+$KFW_LINE" "kubefed webhook listen-address patch"
+  mv "$src.new" "$src"
+  printf '%s\n' "$KFW_GOMOD" > "$mod/go.mod"
+  (cd "$mod" && go mod tidy >/dev/null 2>"$KUBEFED_DIR/hyperfed-tidy.log") || { tail -n 20 "$KUBEFED_DIR/hyperfed-tidy.log" >&2; die "module resolution for hyperfed failed (log: $KUBEFED_DIR/hyperfed-tidy.log)"; }
+  (cd "$mod" && go mod download) || die "module download for hyperfed failed (check GOPROXY=$(go env GOPROXY) and the network)"
+  echo "$KFW_ID" > "$mod/.ready"
+}
+
+build_hyperfed() {
+  local out stamp v=sigs.k8s.io/kubefed/pkg/version
+  out=$(bin_path hyperfed)
+  stamp="hyperfed $KUBEFED_VERSION patch=$KFW_ID"
+  if [ "$FORCE" = 0 ] && stamp_ok "$out" "$stamp"; then
+    step "hyperfed $KUBEFED_VERSION (kubefed's webhook): cached"; return 0
+  fi
+  step "hyperfed $KUBEFED_VERSION (kubefed's webhook)"
+  need_go
+  [ "$(cat "$KUBEFED_DIR/hyperfedbin/.ready" 2>/dev/null)" = "$KFW_ID" ] || timed_prep hyperfed-modules "$KUBEFED_VERSION" -- write_hyperfed_module
+  go_build hyperfed "$KUBEFED_VERSION" "$KUBEFED_DIR/hyperfedbin" "$out" "with a cold Go build cache: about 2-3 minutes" -- \
+    -ldflags "-s -w -X $v.version=$KUBEFED_VERSION -X $v.gitTreeState=clean" sigs.k8s.io/kubefed/cmd/hyperfed
+  "$out" webhook --help >/dev/null 2>&1 || die "the built hyperfed does not start ('$out webhook --help' failed)"
+  echo "$stamp" > "$(stamp_of "$out")"
+}
+
+# --- the kubefed extension's backend (the v4.1.3 set; change six) ----------------------------------------------
+KFX_ANCHOR='		HealthProbeBindAddress:  ":8081",'
+KFX_LINE='		MetricsBindAddress: os.Getenv("METRICS_BIND_ADDRESS"), // kslab build-time patch
+		HealthProbeBindAddress:  os.Getenv("HEALTH_PROBE_BIND_ADDRESS"), // kslab build-time patch'
+KFX_PATCH_SHA=$(printf '%s\n%s\n' "$KFX_ANCHOR" "$KFX_LINE" | sha256sum | cut -c1-16)
+
+kfx_unpacked() {  # $1 archive
+  local src="$KFX_DIR/src"
+  say "    unpacking the kubefed extension $KFX_VERSION from $1 into $src and applying the listen-address patch"
+  unpack_source "$1" "$src"
+  [ -f "$src.new/go.mod" ] && [ -d "$src.new/vendor" ] && [ -f "$src.new/cmd/controller/main.go" ] \
+    || die "$1 is not the kubefed extension's source tree with vendor/"
+  grep -q '"os"' "$src.new/cmd/controller/main.go" || die "the kubefed extension patch no longer applies: cmd/controller/main.go does not import os"
+  replace_one_line "$src.new/cmd/controller/main.go" "$KFX_ANCHOR" "$KFX_LINE" "kubefed extension listen-address patch"
+  echo "$2" > "$src.new/.kslab-source"
+  rm -rf "$src"
+  mv "$src.new" "$src"
+}
+
+build_kfx() {
+  local out stamp id archive="$SHARED_SRC/kubesphere-extensions-kubefed-$KFX_VERSION.tar.zst"
+  out=$(bin_path kubefed-extension)
+  [ -f "$archive" ] || die "no kubefed extension source at $archive (../shared/kubesphere-src)"
+  id="$(source_identity "$archive" "$KFX_ARCHIVE_SHA256") patch=$KFX_PATCH_SHA"
+  stamp="kubefed-extension $KFX_VERSION $id"
+  if [ "$FORCE" = 0 ] && stamp_ok "$out" "$stamp"; then
+    step "kubefed-extension $KFX_VERSION: cached"; return 0
+  fi
+  step "kubefed-extension $KFX_VERSION"
+  need_go
+  mkdir -p "$KFX_DIR"
+  [ "$(cat "$KFX_DIR/src/.kslab-source" 2>/dev/null)" = "$id" ] || timed_prep kubefed-extension-unpack "$KFX_VERSION" -- kfx_unpacked "$archive" "$id"
+  GOFLAGS=-mod=vendor GOPROXY=off go_build kubefed-extension "$KFX_VERSION" "$KFX_DIR/src" "$out" "with a cold Go build cache: about 1-2 minutes" -- \
+    -ldflags "-s -w" ./cmd/controller
+  echo "$stamp" > "$(stamp_of "$out")"
+}
+
 # --- sources from archives or checkouts (KubeSphere, tower) ---------------------------------------------------
 source_identity() {  # $1 archive or directory, $2 expected sha256 of the default archive ("" = none known)
   local src=$1 sha
@@ -795,6 +911,8 @@ for name in "${SELECTED[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver|kube-controller-manager) build_k8s "$name" ;;
     kubefed-controller-manager) build_kubefed ;;
+    hyperfed) build_hyperfed ;;
+    kubefed-extension) build_kfx ;;
     ks-controller-manager|ks-apiserver) build_ks "$name" ;;
     tower-proxy|tower-agent) build_tower "$name" ;;
     helm) build_helm ;;
@@ -805,5 +923,5 @@ done
 if [ "$KS_VERSION" = v3.4.1 ]; then
   say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KUBEFED_DIR/bin $KS_DIR/bin $TOWER_DIR/bin"
 else
-  say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KS_DIR/bin $HELM_DIR/bin"
+  say "done in $(mins $(( $(date +%s) - T_START ))): $K8S_DIR/bin $KS_DIR/bin $HELM_DIR/bin $KUBEFED_DIR/bin $KFX_DIR/bin $TOWER_DIR/bin"
 fi

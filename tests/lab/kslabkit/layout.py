@@ -104,8 +104,10 @@ def port_base():
 #   B etcd client, B+1 etcd peer, B+2 CONNECT proxy (HTTPS_PROXY of the host-side KubeSphere binaries),
 #   B+3+i kube-apiserver of cluster i,
 #   B+3+N+8*i+k the KubeSphere processes of cluster i: k=0 ks-apiserver, 1 ks-controller-manager webhook,
-#   2 its metrics, 3 tower proxy (agents), 4 kubefed healthz, 5 kubefed metrics (6, 7 spare).
-KS_PORTS = ("ks_apiserver", "ks_webhook", "ks_metrics", "tower", "kubefed_healthz", "kubefed_metrics")
+#   2 its metrics, 3 tower proxy (agents), 4 kubefed healthz, 5 kubefed metrics, 6 kubefed's webhook and 7 the
+#   kubefed extension's backend (health) in the v4.1 mode.
+KS_PORTS = ("ks_apiserver", "ks_webhook", "ks_metrics", "tower", "kubefed_healthz", "kubefed_metrics",
+            "kubefed_webhook", "kubefed_backend")  # the last two: the v4.1 mode's kubefed extension
 PORTS_PER_CLUSTER = 8
 KS_APISERVER_PORT_LIMIT = 32768  # ks-apiserver must listen below the ephemeral range
 

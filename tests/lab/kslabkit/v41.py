@@ -29,9 +29,10 @@ HELM_TIMEOUT = 900
 
 
 def check_binaries():
-    names = ("etcd", "kube-apiserver", "kube-controller-manager", "tower-proxy", "tower-agent")
+    names = ("etcd", "kube-apiserver", "kube-controller-manager", "tower-proxy", "tower-agent", "kubefed-controller-manager")
     missing = [binary(b) for b in names if not os.access(binary(b), os.X_OK)]
-    missing += [v41_binary(b) for b in ("ks-controller-manager", "ks-apiserver", "helm", "kubectl", "kustomize")
+    missing += [v41_binary(b) for b in ("ks-controller-manager", "ks-apiserver", "helm", "kubectl", "kustomize", "hyperfed",
+                                        "kubefed-extension")
                 if not os.access(v41_binary(b), os.X_OK)]
     if missing or not os.path.isfile(os.path.join(chart_path(), "Chart.yaml")):
         raise LabError("the v4.1.3 lab needs %s: run `tests/lab/build-binaries.sh --kubesphere v4.1.3`"

@@ -28,7 +28,7 @@ import yaml
 from . import jobrunner
 from .layout import cache_dir
 from .podplayer import PodPlayer, images
-from .supervisor import KS_NS, KS_POD_PORT, Supervisor, _hash, node_ip
+from .supervisor import FED_NS, KS_NS, KS_POD_PORT, Supervisor, _hash, node_ip
 
 log = logging.getLogger("kslab.supervisor41")
 
@@ -45,6 +45,8 @@ def v41_binary(name):
         "helm": os.path.join(cache_dir(), "helm-" + HELM_VERSION, "bin", "helm"),
         "kubectl": os.path.join(cache_dir(), K8S_VERSION, "bin", "kubectl"),
         "kustomize": os.path.join(cache_dir(), K8S_VERSION, "bin", "kustomize"),
+        "hyperfed": os.path.join(cache_dir(), "kubefed-v0.8.1", "bin", "hyperfed"),
+        "kubefed-extension": os.path.join(cache_dir(), "kubefed-extension-v1.0.0", "bin", "kubefed-extension"),
     }[name]
 
 
@@ -147,7 +149,78 @@ class Supervisor41(Supervisor):
             "kubesphere/tower:" in i for i in images(x)) and "/proxy" in _command(x)]
         if host and tower_pods:
             out.update(self._want_tower41(n, rest, https, agents_map))
+        if host:
+            out.update(self._want_kubefed_extension(n, rest, pods, egress))
         return out
+
+    def _want_kubefed_extension(self, n, rest, pods, egress):
+        """The kubefed extension's processes on the host, for its running pods in kube-federation-system: kubefed
+        v0.8.1's controller-manager (image kubesphere/kubefed, /hyperfed/controller-manager: the lab's
+        kubefed-controller-manager, the same code, as in the 3.4 mode; restarted when its pods are replaced, as the
+        chart's hook does with `kubectl rollout restart` after patching the KubeFedConfig), its admission webhook
+        (/hyperfed/webhook: the real `hyperfed webhook` with the certificate of Secret
+        kubefed-admission-webhook-serving-cert, which every chart render replaces, so a new one restarts it; the
+        CONNECT proxy maps the Service kubefed-admission-webhook's ClusterIP:443 to it), and the extension's backend
+        (image kubesphere/kubefed-extension: the real one, which joins every Cluster into kubefed)."""
+        fed = [x for x in pods if _running(x) and x["metadata"]["namespace"] == FED_NS]
+        kubefed = [x for x in fed if any("kubesphere/kubefed:" in i for i in images(x))]
+        out = {}
+        managers = [x for x in kubefed if any(w.endswith("controller-manager") for w in _command(x))]
+        if managers:
+            entry = self._want_kubefed(n, rest)
+            for spec in entry.values():
+                spec["key"] = _hash(spec["key"], sorted(x["metadata"]["uid"] for x in managers))
+            out.update(entry)
+        if any(any(w.endswith("/webhook") for w in _command(x)) for x in kubefed):
+            found = self._want_kubefed_webhook(n, rest)
+            if found:
+                out.update(found)
+                svc = rest.try_get("/api/v1/namespaces/%s/services/kubefed-admission-webhook" % FED_NS)
+                ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+                if ip and ip != "None":
+                    egress[(ip, 443)] = self.clusters[n]["ports"]["kubefed_webhook"]
+        if any(any("kubefed-extension" in i for i in images(x)) for x in pods if _running(x)):
+            out.update(self._want_kubefed_backend(n))
+        return out
+
+    def _want_kubefed_webhook(self, n, rest):
+        sec = rest.try_get("/api/v1/namespaces/%s/secrets/kubefed-admission-webhook-serving-cert" % FED_NS)
+        data = (sec or {}).get("data") or {}
+        if not (data.get("tls.crt") and data.get("tls.key")):
+            return {}
+        p = self.clusters[n]["ports"]
+        wd = self._workdir(n, "kubefed-webhook")
+        certs = os.path.join(wd, "serving-cert")
+        os.makedirs(certs, exist_ok=True)
+        for k in ("tls.crt", "tls.key"):
+            self._write_if_changed(os.path.join(certs, k), base64.b64decode(data[k]).decode())
+        argv = [v41_binary("hyperfed"), "webhook", "--kubeconfig=%s" % self.kubeconfig(n, "kubefed-webhook"),
+                "--secure-port=%d" % p["kubefed_webhook"], "--cert-dir=%s" % certs, "--v=2"]
+        # build-time change five (build-binaries.sh): 127.0.0.1 only, no metrics server
+        env = {"KUBEFED_WEBHOOK_HOST": "127.0.0.1", "KUBEFED_WEBHOOK_METRICS_ADDR": "0"}
+        return {"kubefed-webhook@" + n: {
+            "kind": "kubefed-webhook", "cluster": n, "argv": argv, "cwd": wd, "env": env,
+            "key": _hash(argv, env, data.get("tls.crt")), "address": "127.0.0.1:%d" % p["kubefed_webhook"],
+            "health": {"tcp": p["kubefed_webhook"]}}}
+
+    def _want_kubefed_backend(self, n):
+        p = self.clusters[n]["ports"]
+        argv = [v41_binary("kubefed-extension"), "--kubeconfig=%s" % self.kubeconfig(n, "kubefed-extension"), "-v=2"]
+        # build-time change six: its health probe on 127.0.0.1, no metrics server; members through the CONNECT proxy
+        env = dict(self.proxy_env, METRICS_BIND_ADDRESS="0", HEALTH_PROBE_BIND_ADDRESS="127.0.0.1:%d" % p["kubefed_backend"])
+        return {"kubefed-extension@" + n: {
+            "kind": "kubefed-extension", "cluster": n, "argv": argv, "cwd": self._workdir(n, "kubefed-extension"),
+            "env": env, "key": _hash(argv, env), "address": "127.0.0.1:%d" % p["kubefed_backend"],
+            "health": {"http": "http://127.0.0.1:%d/healthz" % p["kubefed_backend"], "what": "healthz"},
+            "before_start": self.clear_backend_lease}}
+
+    def clear_backend_lease(self, n):
+        """The backend's leader election would wait for its own old lease after a restart."""
+        try:
+            self.rest(n).request("DELETE", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/"
+                                 "kubesphere-kubefed-controller-manager-leader-election" % FED_NS)
+        except Exception:  # noqa: BLE001  absent: nothing to clear
+            pass
 
     def _want_tower41(self, n, rest, https, agents_map):
         """The tower extension's proxy (Deployment kubesphere-system/tower, image kubesphere/tower) on the host: the
