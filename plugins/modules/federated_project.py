@@ -87,6 +87,11 @@ requirements:
 notes:
   - >-
     The waits that print progress: kubefed propagated the project to the placement.
+  - >-
+    On a KubeSphere 4.1 host kubefed is the extension C(kubefed) ("KubeSphere Multi-Cluster Projects": kubefed v0.8.1,
+    the same federated types, and a backend that joins every Cluster into kubefed); while its InstallPlan is not
+    Installed the project is refused before any write (C(extension_missing)); C(playbooks/federate.yml) installs it
+    when projects are described (C(kubesphere_projects_install_kubefed)).
 """
 
 EXAMPLES = r"""

@@ -90,6 +90,13 @@ notes:
   - >-
     The wait that prints progress: KubeSphere made the FederatedWorkspace with the workspace's placement and kubefed
     propagated it to every cluster.
+  - >-
+    On a KubeSphere 4.1 host workspaces are not federated: KubeSphere's ks-controller-manager writes the Workspace on
+    each placed Ready member itself and records nothing of it on the host but its finalizer
+    C(kubesphere.io/cascading-deletion), so the wait ends when the controller has taken the WorkspaceTemplate, and
+    there is no RV(propagation). Labels are refused there too (the WorkspaceTemplate's v1alpha2 schema prunes them).
+    Multi-cluster projects need the kubefed extension on 4.1 (refused with C(extension_missing) before any write while
+    it is not installed).
 """
 
 EXAMPLES = r"""
@@ -129,12 +136,12 @@ clusters:
   type: list
   elements: str
 result:
-  description: KubeSphere's FederatedWorkspace after O(wait), normalized.
+  description: KubeSphere's FederatedWorkspace (KubeSphere 4.1, the WorkspaceTemplate) after O(wait), normalized.
   returned: with wait
   type: dict
 propagation:
   description: kubefed's propagation status of the FederatedWorkspace after O(wait).
-  returned: with wait
+  returned: with wait, KubeSphere 3.4
   type: dict
 plan:
   description:

@@ -46,16 +46,17 @@ def host_version(conn, cluster, subject):
     projects and workspaces the collection does not write."""
     state = read.host(conn)
     impl = versions.for_state(state)
-    problems = versions.federation_problems(impl, cluster)
+    problems = versions.federation_problems(impl, cluster, state)
     if problems:
         raise Refused(problems, subject, changed=False)
     return state, impl
 
 
-def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
+def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True, propagated=True):
     """Run `plan`; `compose(values)` -> (result keys, the federated object after the writes). Returns the
     result (changed, plan, the composed keys, diff with --diff, propagation with wait) or raises.
-    `waits`: False for the plans that never wait (deletions)."""
+    `waits`: False for the plans that never wait (deletions); `propagated`: False when kubefed does not propagate
+    the object (a 4.1 workspace: no `propagation` key)."""
     shown = shown or (lambda obj: obj)
     result = {"changed": False, "plan": steps.public(plan)}
     executor = Executor(ctx, result)
@@ -72,7 +73,8 @@ def run(module, ctx, plan, compose, shown=None, extra_diffs=(), waits=True):
         outcome = executor.run(waits)
         fed_obj = propagation.last(ctx.values)
         result["result"] = shown(federated.normalize_federated(fed_obj))
-    result["propagation"] = drift.propagation(fed_obj or {})
+    if propagated:
+        result["propagation"] = drift.propagation(fed_obj or {})
     if not outcome.ok:
         error = outcome.failed[1]
         shown_result = {k: val for k, val in result.items() if k != "diff"}

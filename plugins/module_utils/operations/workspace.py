@@ -35,7 +35,8 @@ def run(module, connect=Connection):
         check(module, facts, p, subject, impl, cluster)
     plan = workspace_plan.plan(impl, facts, p, cluster)
     return federation_run.run(module, ctx, plan, lambda values: (workspace_plan.results(facts, values, p),
-                                                                 facts["federated_workspace"]))
+                                                                 facts["federated_workspace"]),
+                              propagated=impl.WORKSPACE_SYNC["propagated"])
 
 
 def check(module, facts, p, subject, impl, cluster):

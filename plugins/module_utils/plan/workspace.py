@@ -74,10 +74,20 @@ def differences(live, p):
 
 
 def settled(fed_workspace, clusters):
-    """KubeSphere's FederatedWorkspace has the wanted placement and kubefed propagated it to every cluster."""
+    """KubeSphere's FederatedWorkspace has the wanted placement and kubefed propagated it to every cluster (3.4)."""
     if not fed_workspace or sorted(placement.placement_names(fed_workspace) or []) != sorted(set(clusters)):
         return False
     return propagation.settled(fed_workspace, clusters)
+
+
+def federated_state(obj, clusters):
+    """(done, what it shows) of 3.4's FederatedWorkspace `obj` (None: not made yet) for `clusters` (sorted)."""
+    if obj is None:
+        return False, "KubeSphere has not made the FederatedWorkspace yet"
+    if sorted(placement.placement_names(obj) or []) != clusters:
+        return False, "KubeSphere has not copied the placement yet (placed: %s)" % (
+            ", ".join(placement.placement_names(obj) or []) or "none")
+    return settled(obj, clusters), propagation.state(obj)
 
 
 def plan(impl, facts, p, cluster):
@@ -95,32 +105,31 @@ def plan(impl, facts, p, cluster):
             out.append(steps.patch(TEMPLATE_ID, "host", cluster, v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND,
                                    p["name"], patch, before=live, show=shown,
                                    why="the WorkspaceTemplate differs from the parameters"))
-    if p.get("wait") and (out or not settled(facts["federated_workspace"], p["clusters"])):
+    sync = impl.WORKSPACE_SYNC
+    if p.get("wait") and (out or not sync["state"](facts[sync["fact"]], sorted(set(p["clusters"])))[0]):
         out.append(wait(impl, cluster, p["name"], p["clusters"], p["wait_timeout"]))
     return out
 
 
 def wait(impl, cluster, name, clusters, timeout):
+    """Until the version's record of the workspace's sync says done (impl.WORKSPACE_SYNC: 3.4's FederatedWorkspace
+    propagated by kubefed; 4.1's WorkspaceTemplate taken by KubeSphere's controller, which writes each member's
+    Workspace itself)."""
     clusters = sorted(set(clusters))
-    obj_text = describe(impl.FEDERATED_WORKSPACE_KIND, name)
+    sync = impl.WORKSPACE_SYNC
+    obj_text = describe(sync["kind"], name)
 
     def poll(ctx):
-        obj = ctx.conn("host").get(v.TYPES_API_VERSION, impl.FEDERATED_WORKSPACE_KIND, name)
+        obj = ctx.conn("host").get(sync["api_version"], sync["kind"], name)
         ctx.values[propagation.WAIT_ID + ".last"] = obj  # where federation_run reads the wait's last object
-        if obj is None:
-            return False, "KubeSphere has not made the FederatedWorkspace yet", None
-        if sorted(placement.placement_names(obj) or []) != clusters:
-            return False, "KubeSphere has not copied the placement yet (placed: %s)" % (
-                ", ".join(placement.placement_names(obj) or []) or "none"), obj
-        return settled(obj, clusters), propagation.state(obj), obj
+        done, state = sync["state"](obj, clusters)
+        return done, state, obj
 
     def fail(ctx, state):
-        return KubeSphereError("the workspace did not reach its clusters within %d s: %s (KubeSphere's workspacetemplate "
-                               "controller makes the FederatedWorkspace, kubefed the Workspace on each member)"
-                               % (timeout, state), cluster=cluster, obj=obj_text, code="timeout")
+        return KubeSphereError("the workspace did not reach its clusters within %d s: %s (%s)"
+                               % (timeout, state, sync["how"]), cluster=cluster, obj=obj_text, code="timeout")
 
-    return steps.wait(WAIT_ID, "host", cluster, obj_text,
-                      "made by KubeSphere and propagated by kubefed to %s" % (", ".join(clusters) or "no cluster"),
+    return steps.wait(WAIT_ID, "host", cluster, obj_text, sync["what"] % (", ".join(clusters) or "no cluster"),
                       poll, timeout, sleep=SLEEP, fail=fail, why="wait: true")
 
 

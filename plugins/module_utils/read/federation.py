@@ -24,7 +24,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects im
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects.placement import placement_names
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
-HOST_PARTS = ("installer", "clusters", "kubefed")
+HOST_PARTS = ("installer", "clusters", "kubefed", "extensions")  # extensions: 4.1's kubefed (none read on 3.4)
 
 
 def host(conn, parts=HOST_PARTS):

@@ -113,13 +113,26 @@ def for_state(state, default=v3_4.VERSION):
     return implementation(found["version"], cluster=state.get("name"), evidence=found["evidence"])
 
 
-def federation_problems(impl, cluster):
-    """[] when the version's multi-cluster projects and workspaces are written by this collection, else the one
-    problem (code not_supported_on_version) that refuses them before any write."""
-    if impl.FEDERATION_UNSUPPORTED is None:
+def federation_problems(impl, cluster, state=None):
+    """[] when the version's multi-cluster projects and workspaces can be written on this host, else the problem that
+    refuses them before any write: not_supported_on_version, or extension_missing when the version federates through
+    an extension (impl.FEDERATION_EXTENSION: 4.1's kubefed) that the host's `state` shows not installed (its
+    extensions read; not judged when they could not be read)."""
+    if impl.FEDERATION_UNSUPPORTED is not None:
+        return [problem("not_supported_on_version", cluster,
+                        "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED))]
+    name = impl.FEDERATION_EXTENSION
+    if not name or state is None or state.get("extensions") is None:
         return []
-    return [problem("not_supported_on_version", cluster,
-                    "cluster '%s' runs %s: %s" % (cluster, impl.NAME, impl.FEDERATION_UNSUPPORTED))]
+    found = next((e for e in state["extensions"] if e.get("name") == name), None)
+    if found and found.get("installed"):
+        return []
+    now = ("its InstallPlan %s is %s" % (name, found.get("state") or "not reporting a state")) if found \
+        else "it has no InstallPlan %s" % name
+    return [problem("extension_missing", cluster,
+                    "cluster '%s' runs %s, whose multi-cluster projects need the extension %s (kubefed), and %s: "
+                    "install it (kubesphere.multicluster.extension name=%s; federate.yml does it when "
+                    "kubesphere_projects_install_kubefed is true)" % (cluster, impl.NAME, name, now, name))]
 
 
 def extension_problems(impl, cluster):

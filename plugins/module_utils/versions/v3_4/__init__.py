@@ -349,6 +349,7 @@ def usable_problems(name, cluster, kubefed_cluster, member_config, host_name=Non
 
 # None: multi-cluster projects and workspaces are written as below (kubefed is built into KubeSphere 3.4)
 FEDERATION_UNSUPPORTED = None
+FEDERATION_EXTENSION = None  # no extension to install first
 
 # KubeSphere 3.4 has no extensions (the extension module refuses it before any write)
 EXTENSIONS = None
@@ -387,6 +388,20 @@ WORKSPACE_TEMPLATE_KEEPS_LABELS = False
 def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
     """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
     return federation.workspace_template(name, clusters, manager=manager, labels=labels, annotations=annotations)
+
+
+def _workspace_state(obj, clusters):
+    from ansible_collections.kubesphere.multicluster.plugins.module_utils.plan import workspace as workspace_plan  # noqa: PLC0415
+
+    return workspace_plan.federated_state(obj, clusters)
+
+
+# the record of a workspace's sync the workspace module waits for (plan/workspace.py): KubeSphere's FederatedWorkspace
+# (read as the fact `fact`) with the placement, propagated by kubefed
+WORKSPACE_SYNC = {"api_version": "types.kubefed.io/v1beta1", "kind": "FederatedWorkspace", "fact": "federated_workspace",
+                  "state": _workspace_state, "propagated": True, "what": "made by KubeSphere and propagated by kubefed to %s",
+                  "how": "KubeSphere's workspacetemplate controller makes the FederatedWorkspace, kubefed the Workspace "
+                         "on each member"}
 
 
 # --- a clean member (versions/v3_4/clean.py): the workspace conflict checkWorkspaces refuses, the one

@@ -18,7 +18,7 @@ __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import v3_4
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import installer
-from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import agent, extension, helm_role, join, member_health, unbind
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import agent, extension, federation, helm_role, join, member_health, unbind
 
 VERSION = "4.1"
 NAME = "KubeSphere 4.1 (Helm release ks-core)"
@@ -126,13 +126,19 @@ def unbind_report(name, cluster, member=None, federated=None, remove_agent=True,
 unbind_remaining = unbind.remaining
 
 
-# --- federation: not in this release on 4.1
-# kubefed is the "Multi-Cluster Projects" extension on 4.1 (federated types unchanged, its backend joins the
-# Clusters into kubefed) and workspaces are synced by ks-controller-manager itself (tenant.kubesphere.io/v1beta1);
-# neither runs in the lab yet, so the collection refuses them rather than writing what it has not proven.
-FEDERATION_UNSUPPORTED = ("multi-cluster projects and workspaces on KubeSphere 4.1 (the kubefed extension \"KubeSphere "
-                          "Multi-Cluster Projects\"; workspaces synced by ks-controller-manager) are not supported by "
-                          "this release of the collection, so nothing was written")
+# --- federation (versions/v4_1/federation.py): the kubefed extension ("KubeSphere Multi-Cluster Projects": kubefed
+# v0.8.1, the same federated types; its backend joins every Cluster into kubefed); workspaces are synced to members by
+# ks-controller-manager itself
+FEDERATION_UNSUPPORTED = None
+FEDERATION_EXTENSION = federation.EXTENSION
+NAMESPACE_TARGET = v3_4.NAMESPACE_TARGET
+NAMESPACE_FTC = v3_4.NAMESPACE_FTC
+project_host_namespace = v3_4.project_host_namespace
+project_federated_namespace = v3_4.project_federated_namespace
+workspace_template = v3_4.workspace_template
+WORKSPACE_TEMPLATE_KEEPS_LABELS = False
+WORKSPACE_SYNC = federation.WORKSPACE_SYNC
+FEDERATED_WORKSPACE_KIND = v3_4.FEDERATED_WORKSPACE_KIND  # no FederatedWorkspace on 4.1: read as absent
 
 # extensions (Extension, ExtensionVersion, InstallPlan; the extension module): the InstallPlan's vocabulary and
 # verdicts (versions/v4_1/extension.py)

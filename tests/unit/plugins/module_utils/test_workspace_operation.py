@@ -150,21 +150,24 @@ def test_a_project_being_deleted_no_longer_holds_the_workspace():
     assert [(s["id"], s["verb"]) for s in result["plan"]] == [("delete-workspace-template", "delete")]
 
 
-def test_projects_and_workspaces_on_a_kubesphere_41_host_are_refused_before_any_write():
+def test_projects_and_workspaces_on_a_kubesphere_41_host_without_the_kubefed_extension_are_refused_before_any_write():
     from ansible_collections.kubesphere.multicluster.plugins.module_utils.operations import project  # noqa: PLC0415
 
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesphere-config", "namespace": v.KS_NAMESPACE},
               "data": {"kubesphere.yaml": "helmExecutor: {}\nextension: {}\nmulticluster: {clusterRole: host}\n"}}
-    conn = host(objects=[config], served=SERVED | {("v1", "ConfigMap"), ("v1", "Secret")})
+    failed = {"apiVersion": "kubesphere.io/v1alpha1", "kind": "InstallPlan", "metadata": {"name": "kubefed"},
+              "spec": {"extension": {"name": "kubefed", "version": "1.0.0"}}, "status": {"state": "InstallFailed"}}
+    conn = host(objects=[config, failed], served=SERVED | {("v1", "ConfigMap"), ("v1", "Secret"),
+                                                           ("kubesphere.io/v1alpha1", "InstallPlan")})
     with pytest.raises(Refused) as e:
         run(conn)
-    assert [p["code"] for p in e.value.problems] == ["not_supported_on_version"]
-    assert "KubeSphere 4.1" in e.value.problems[0]["message"]
+    assert [p["code"] for p in e.value.problems] == ["extension_missing"]
+    assert "KubeSphere 4.1" in e.value.problems[0]["message"] and "InstallFailed" in e.value.problems[0]["message"]
     module = FakeModule(check_mode=False, diff=False, name="shop", workspace="retail", clusters=MEMBERS, alias_name=None,
                         description=None, labels={}, overrides={}, workspace_placement=False, workspace_clusters=None,
                         state="present", confirm=None, wait=False, wait_timeout=120, _wait_slice=None,
                         cluster_name="host", timeout=None, adopt=False)
     with pytest.raises(Refused) as e:
         project.run(module, lambda *_a, **_k: conn)
-    assert [p["code"] for p in e.value.problems] == ["not_supported_on_version"]
+    assert [p["code"] for p in e.value.problems] == ["extension_missing"]
     assert conn.writes() == []
