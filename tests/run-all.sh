@@ -6,14 +6,16 @@
 # (health probes every 10 s, a 20 s availableDelay, resyncs) while the other stages need the CPU:
 #   checks: unit -> ansible-test sanity -> ansible-lint -> changelog -> molecule -> collection build and install
 #           -> galaxy (galaxy-importer and antsibull-docs' linter on the built tarball)
-#           -> lab-v41 when named, or in the default run with KS_TEST_V41=1 (the lab's KubeSphere v4.1.3 mode: its
-#              binaries, build-binaries.sh --kubesphere v4.1.3, then its contract tests tests/lab/tests/test_real_v41_*.py
-#              and the collection's v4.1 fleet tests tests/integration/test_v41_*.py): this lane is idle after galaxy
-#              while the lab stages still run. When the lab stages must take turns (inotify limit, below) it runs
-#              after them in the labs lane. NOT in the default set yet: on a fresh 2-core machine its binaries (about
-#              7 min of both cores when idle, 10-14 min beside the lab stages) and its three v4.1 labs (18 min
-#              measured) after the checks lane (20-28 min) end the run at about 45-60 min (the budget is 60);
-#              KS_TEST_V41=1 adds it.
+#           -> lab-v41 (the lab's KubeSphere v4.1.3 mode: its binaries, build-binaries.sh --kubesphere v4.1.3,
+#              then tests on its own labs): this lane is idle after galaxy while the lab stages still run. When the
+#              lab stages must take turns (inotify limit, below) it runs after them in the labs lane. The default
+#              run holds the v4.1 fleet test only (tests/integration/test_v41_playbooks.py: site.yml on a fresh
+#              v4.1.3 lab with a direct and a proxy member, the tower and kubefed extensions, the project, a rerun
+#              that writes nothing, status, doctor, unbind): on a fresh 2-core machine its binaries (about 7 min of
+#              both cores when idle, 10-14 min beside the lab stages) and every v4.1 test (four labs, about 20 min)
+#              after the checks lane (20-28 min) would end the run past the 60-minute budget. Naming lab-v41, or
+#              KS_TEST_V41=1, runs every v4.1 test: the contract tests tests/lab/tests/test_real_v41_*.py and
+#              tests/integration/test_v41_*.py.
 #   labs:   the lab's binaries (tests/lab/build-binaries.sh; cached in ~/.cache/kslab) -> then at once:
 #           lab (tests/lab/tests: kube-apiservers, KubeSphere's real control plane, the installer stand-in),
 #           integration-1, -2 and -3 (tests/integration, split by file), awx (tests/awx)
@@ -29,7 +31,7 @@
 #   tests/run-all.sh sanity lint     only those stages (unit lab integration awx sanity lint changelog molecule build
 #                                    galaxy lab-v41); `lab-v41` alone builds only the v4.1.3 set (it holds Kubernetes'
 #                                    binaries too); the `lab` and integration stages leave the v4.1 files out
-#   KS_TEST_V41=1 tests/run-all.sh   every stage and lab-v41
+#   KS_TEST_V41=1 tests/run-all.sh   every stage, lab-v41 with every v4.1 test
 #   KSLAB_TEST_SERIAL=1 tests/run-all.sh    one stage after the other, output straight to the terminal
 #   KS_TEST_PORT_SHIFT=N tests/run-all.sh ...   every stage's ports moved by N (a second run on the same machine)
 set -uo pipefail
@@ -167,8 +169,12 @@ want() {  # no arguments: every stage; else only the named ones
   [ ${#STAGES[@]} -eq 0 ] && return 0
   local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1
 }
-want_v41() {  # lab-v41: when named, or in the default run with KS_TEST_V41=1 (tests/run_all_summary.py agrees)
-  if [ ${#STAGES[@]} -eq 0 ]; then [ "${KS_TEST_V41:-0}" = 1 ]; else want lab-v41; fi
+want_v41() {  # lab-v41: in the default run, or when named (tests/run_all_summary.py agrees)
+  want lab-v41
+}
+v41_tests() {  # the default run: the v4.1 fleet test; named, or KS_TEST_V41=1: every v4.1 test
+  if [ ${#STAGES[@]} -eq 0 ] && [ "${KS_TEST_V41:-0}" != 1 ]; then echo tests/integration/test_v41_playbooks.py
+  else echo tests/lab/tests/test_real_v41_*.py tests/integration/test_v41_*.py; fi
 }
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && rm -rf "$REPO/build/evidence"  # the default run renders only its own results
@@ -224,17 +230,18 @@ v41_in_checks_lane() {  # else after the lab stages, in the labs lane (they take
   [ $TOGETHER = 1 ] || ! { want lab || want integration || want awx; }
 }
 
-# The lab's KubeSphere v4.1.3 mode: its binaries (the v4.1.3 set: Kubernetes' three, shared with the 3.4 set and
-# built by lab-binaries first in a default run, then ks-controller-manager and ks-apiserver v4.1.3, helm, kubectl;
-# on a fresh machine ks-controller-manager took 355 s of CPU, ks-apiserver 64 s after it; kubectl reuses the
-# Kubernetes packages lab-binaries compiled, helm and KubeSphere v4.1.3 share none with them), then its tests on its
-# own labs and ports.
+# The lab's KubeSphere v4.1.3 mode: its binaries (the v4.1.3 set: Kubernetes' three, tower and kubefed's
+# controller-manager, shared with the 3.4 set and built by lab-binaries first in a default run, then
+# ks-controller-manager and ks-apiserver v4.1.3, helm, kubectl, hyperfed and the kubefed extension's backend; on a
+# fresh machine ks-controller-manager took 355 s of CPU, ks-apiserver 64 s after it; kubectl reuses the Kubernetes
+# packages lab-binaries compiled, hyperfed kubefed's, the backend about 77 s; helm and KubeSphere v4.1.3 share none
+# with them), then its tests on its own labs and ports.
 v41_stages() {
   stage lab-v41-binaries "$REPO/tests/lab/build-binaries.sh" --kubesphere v4.1.3
   if [ "$(cat "$RESULTS/lab-v41-binaries.rc")" != 0 ]; then echo "(the v4.1.3 binaries did not build: lab-v41 does not run)"; return 0; fi
   local contract_base=$(( 24000 + SHIFT ))  # the lab tests' own fixed-port labs (tests/lab/tests/conftest.py)
   KSLAB_TEST_PORT_BASE=$contract_base stage lab-v41 pytest_stage lab-v41 "$REPO/build/lab-v41" 24300 24000-24300 \
-    tests/lab/tests/test_real_v41_*.py tests/integration/test_v41_*.py
+    $(v41_tests)
 }
 
 labs_lane() {

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 # builds its own set (lab-v41-binaries) first. tests/unit/test_run_all_summary.py holds this to the script.
 CHECKS = ("unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy")
 LABS = ("lab", "integration", "awx")
-# lab-v41 is not in the default set unless KS_TEST_V41=1 (its first build and three labs may not fit the budget yet)
+# lab-v41 is in the default set (there its fleet test only; KS_TEST_V41=1 or naming it runs every v4.1 test)
 V41 = ("lab-v41",)
 PARTS = {"integration": ("integration-1", "integration-2", "integration-3"),
          "lab-v41": ("lab-v41-binaries", "lab-v41")}
@@ -34,7 +34,7 @@ LOG_TAIL = 400
 
 def expected_stages(requested):
     """(stages that must report, unknown names) for run-all.sh's arguments (none: every stage)."""
-    names = list(requested) or list(CHECKS + (V41 if os.environ.get("KS_TEST_V41") == "1" else ()) + LABS)
+    names = list(requested) or list(CHECKS + V41 + LABS)
     unknown = [n for n in names if n not in CHECKS + V41 + LABS]
     stages = [n for n in CHECKS if n in names]
     for name in V41:

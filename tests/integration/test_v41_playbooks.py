@@ -4,13 +4,14 @@ imported direct, member2 by proxy): nothing in it says 4.1, the version is detec
 release's appVersion; a bare member takes its host's line).
 
 One module lab, the playbooks in the order a user runs them:
-1. site.yml --check on the fresh fleet: the plan (the host role checked, the tower extension member2 needs to be
-   installed, member1's import planned as a Cluster to create, member2's left unchecked until tower is there),
-   nothing written (the lab's audit logs);
-2. site.yml with no projects: the host role checked and reported, the tower extension installed through
-   KubeSphere's InstallPlan (the real tower v0.2.1 runs), both members imported (Ready and KSCoreReady, ks-core
-   deployed on them by the host: on member2 through the tunnel its cluster-agent opened to tower), verified;
-   federate.yml has nothing to do;
+1. site.yml --check on the fresh fleet: the plan (the host role checked, the tower extension member2 needs and the
+   kubefed extension the projects need to be installed, member1's import planned as a Cluster to create, member2's
+   import and the projects left unchecked until those are there), nothing written (the lab's audit logs);
+2. site.yml: the host role checked and reported, the tower extension installed through KubeSphere's InstallPlan
+   (the real tower v0.2.1 runs), both members imported (Ready and KSCoreReady, ks-core deployed on them by the host:
+   on member2 through the tunnel its cluster-agent opened to tower), verified; then the kubefed extension installed
+   (the real kubefed v0.8.1, its webhook and the extension's backend, which joins both members into kubefed) and the
+   inventory's project `shop` on both members with its per-cluster overrides and replicas by weight;
 3. site.yml again: changed nothing, wrote nothing; again with -vvv: no secret in its output;
 4. status.yml: the 4.1 version and role of every cluster, both members healthy;
 5. doctor.yml: no finding on the healthy fleet, exit code 0, nothing written;
@@ -40,8 +41,34 @@ IMPORT = "Import the member (checks first, then the Cluster, the agent for proxy
 TOWER = "Install the tower extension that proxy members need (KubeSphere 4.1)"
 TOWER_PENDING = "Check mode, tower extension pending"
 DIRECT, PROXY = "member1", "member2"  # as inventories/lab imports them
-# inventories/lab's projects (group_vars) need the kubefed extension on 4.1, not written by this release yet
-NO_PROJECTS = {"kubesphere_projects": []}
+KUBEFED = "Install the kubefed extension the projects need (KubeSphere 4.1)"
+PLANS = "/apis/kubesphere.io/v1alpha1/installplans/"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def shop_on(lab, member):
+    """The lab inventory's project `shop` on `member` as declared (its per-cluster overrides, and the replicas by
+    weight 1:3 of 10), else None."""
+    c = lab.client(member)
+    ns = c.try_get("/api/v1/namespaces/shop")
+    cm = c.try_get("/api/v1/namespaces/shop/configmaps/shop-config")
+    secret = c.try_get("/api/v1/namespaces/shop/secrets/shop-db")
+    dep = c.try_get("/apis/apps/v1/namespaces/shop/deployments/web")
+    if not (ns and cm and secret and dep):
+        return None
+    ap = member == PROXY
+    ok = (ns["metadata"]["labels"].get("kubesphere.io/workspace") == "retail"
+          and cm["data"] == {"LOG_LEVEL": "info", "REGION": "ap-east" if ap else "eu-west"}
+          and secret["data"] == {"user": b64("shop"), "password": b64("lab-shop-password-ap" if ap else "lab-shop-password")}
+          and dep["spec"]["replicas"] == (8 if ap else 2)
+          and dep["spec"]["template"]["spec"]["containers"][0]["image"]
+          == ("registry.ap.example.com/shop/web:1.4.2" if ap else "registry.example.com/shop/web:1.4.2"))
+    return ok or None
+
+
 # After an import, KubeSphere writes on the member with the kubeconfig its Cluster stores (the lab's admin user,
 # as the collection's): the Helm SDK in the host's ks-controller-manager and the member's ks-agent send Go's
 # default user agent. The collection is Python (kubernetes' client): a Go client's request is never its own.
@@ -92,7 +119,7 @@ def one(run, task):
 
 def test_site_check_mode_on_a_fresh_v41_fleet_reports_the_plan_and_writes_nothing(lab, audit, ansible_run):
     mark = audit.mark()
-    run = ansible_run(playbook("site.yml"), lab.lab_inventory, check=True, diff=True, extra_vars=NO_PROJECTS)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, check=True, diff=True)
     assert run.rc == 0, run
     host = one(run, HOST_ROLE)[lab.host]
     assert (host["changed"], host["applied"], host["kubesphere_line"], host["plan"]) == (False, True, "4.1", []), host
@@ -111,17 +138,45 @@ def test_site_check_mode_on_a_fresh_v41_fleet_reports_the_plan_and_writes_nothin
     # member2's import would be refused for the tower not installed yet: it says so instead
     assert one(run, IMPORT)[PROXY].get("skipped") is True
     assert "tower extension this proxy member needs is not installed" in one(run, TOWER_PENDING)[PROXY]["msg"]
-    assert run.changed_hosts() == {lab.host: 1, DIRECT: 1}, run  # the predictions only
-    assert lab.client(lab.host).try_get("/apis/kubesphere.io/v1alpha1/installplans/tower") is None
+    # the projects need the kubefed extension, which the run would install first: reported, not checked
+    kubefed = one(run, KUBEFED)[lab.host]
+    assert kubefed["changed"] is True and kubefed["plan"][0]["id"] == "installplan", kubefed
+    assert "kubefed extension they need is not installed" in one(run, "Check mode, members not imported yet")[lab.host]["msg"]
+    assert run.changed_hosts() == {lab.host: 2, DIRECT: 1}, run  # the predictions only
+    for name in ("tower", "kubefed"):
+        assert lab.client(lab.host).try_get(PLANS + name) is None
+    assert writes(audit, lab, mark) == []
+
+
+def test_without_the_extensions_a_proxy_member_and_a_project_are_refused_writing_nothing(lab, audit, ansible_run):
+    """Told not to install them (kubesphere_join_install_tower, kubesphere_projects_install_kubefed: false), the
+    proxy member's import and the project are refused before any write, each naming the extension it needs."""
+    mark = audit.mark()
+    run = ansible_run(playbook("join.yml"), lab.lab_inventory, limit=PROXY,
+                      extra_vars={"kubesphere_join_install_tower": False})
+    assert run.rc != 0
+    res = one(run, IMPORT)[PROXY]
+    assert [p["code"] for p in res["problems"]] == ["extension_missing"], res
+    assert "tower extension" in res["msg"] and "kubesphere-system/tower" in res["msg"], res["msg"]
+    run = ansible_run(playbook("federate.yml"), lab.lab_inventory, limit=lab.host,
+                      extra_vars={"kubesphere_projects_install_kubefed": False})
+    assert run.rc != 0
+    # the check pass of the project, before the first write of the run
+    failed = [f for f in run.failures() if f.startswith("The project (host Namespace + FederatedNamespace): shop "
+                                                          "(check pass) [%s]" % lab.host)]
+    assert len(failed) == 1 and "(code extension_missing)" in failed[0], run
+    assert "projects need the extension kubefed" in failed[0] and "it has no InstallPlan kubefed" in failed[0], failed
     assert writes(audit, lab, mark) == []
 
 
 def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
-    run = ansible_run(playbook("site.yml"), lab.lab_inventory, timeout=1200, extra_vars=NO_PROJECTS)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, timeout=1200)
     assert run.rc == 0, run
-    assert run.changed_hosts() == dict({name: 1 for name in lab.members}, **{lab.host: 1}), run
-    tower = one(run, TOWER)[lab.host]
-    assert tower["extension"]["installed"] is True and tower["extension"]["state"] == "Installed", tower
+    assert set(run.changed_hosts()) == {lab.host, DIRECT, PROXY}, run
+    assert all(run.changed_hosts()[name] == 1 for name in lab.members), run
+    for task in (TOWER, KUBEFED):
+        ext = one(run, task)[lab.host]["extension"]
+        assert ext["installed"] is True and ext["state"] == "Installed", ext
     preflight = one(run, "Read the cluster (the facts the fleet-level checks use)")
     assert (preflight[lab.host]["cluster"]["kubesphere_line"], preflight[lab.host]["cluster"]["kubesphere_version"]) \
         == ("4.1", "v4.1.3")
@@ -148,14 +203,18 @@ def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
     assert pod["serviceAccountName"] == "tower" and pod["containers"][0]["image"] == "kubesphere/tower:v0.2.1"
     assert lab.client(PROXY).try_get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tower") is not None
     assert one(run, IMPORT)[PROXY]["agent"]["spec"]["template"]["spec"]["serviceAccountName"] == "tower"
-    # no projects: federate.yml reads no member's API versions (only the checks of projects use them): its play
-    # matches no host
-    assert run.results("Read the member's API group/versions") == {}
+    # the project shop on both members as declared: kubefed (the extension's, which joined both members, member2
+    # through tower's tunnel) propagated it with its overrides and replicas by weight
+    kfcs = {k["metadata"]["name"]: condition(k, "Ready").get("status") for k in lab.client(lab.host).get(
+        "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters")["items"]}
+    assert kfcs == {lab.host: "True", DIRECT: "True", PROXY: "True"}, kfcs
+    for name in lab.members:
+        assert shop_on(lab, name), name
 
 
 def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansible_run):
     mark = audit.mark()
-    run = ansible_run(playbook("site.yml"), lab.lab_inventory, extra_vars=NO_PROJECTS)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory)
     assert run.rc == 0, run
     assert run.changed_hosts() == {}, run
     assert one(run, TOWER)[lab.host].get("skipped") is True  # the host has an InstallPlan tower: left as it is
@@ -168,12 +227,13 @@ def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansibl
 def test_no_secret_of_the_v41_fleet_appears_in_vvv_output(lab, ansible_run):
     """site.yml again with -vvv and the default callback: the host's jwtSecret (authentication.issuer.jwtSecret
     of its kubesphere-config), each member's stored kubeconfig (base64) and its client key appear nowhere."""
-    run = ansible_run(playbook("site.yml"), lab.lab_inventory, verbosity=3, callback="default", timeout=900, extra_vars=NO_PROJECTS)
+    run = ansible_run(playbook("site.yml"), lab.lab_inventory, verbosity=3, callback="default", timeout=900)
     assert run.rc == 0, run
     text = run.stdout + run.stderr
     assert "member1" in text and "kubesphere.multicluster.member runs in the worker process" in text
     rendered = yaml.safe_load(lab.client(lab.host).get(KS_NS + "/configmaps/kubesphere-config")["data"]["kubesphere.yaml"])
-    secrets = {"host jwtSecret": rendered["authentication"]["issuer"]["jwtSecret"]}
+    secrets = {"host jwtSecret": rendered["authentication"]["issuer"]["jwtSecret"],
+               "shop's Secret value": "lab-shop-password-ap"}
     for name in lab.members:
         stored = cluster(lab, name)["spec"]["connection"]["kubeconfig"]
         user = yaml.safe_load(base64.b64decode(stored))["users"][0]["user"]
@@ -236,8 +296,10 @@ def test_unbind_one_member_with_its_typed_confirmation(lab, ansible_run):
     assert set(run.changed_hosts(lab.members)) == {member}, run
     res = one(run, "Unbind the member")[member]
     assert res["changed"] is True and [s["id"] for s in res["plan"]] == [
-        "delete-cluster", "cluster-gone", "delete-agent", "delete-agent-serviceaccount",
-        "delete-agent-clusterrolebinding"], res
+        "delete-cluster", "cluster-gone", "delete-kubefedcluster", "delete-kubefed-secret", "delete-agent",
+        "delete-agent-serviceaccount", "delete-agent-clusterrolebinding"], res
+    assert lab.client(lab.host).try_get("/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/"
+                                        "kubefedclusters/%s" % member) is None
     removed = " ".join(i["object"] for i in res["report"]["removed_on_member"])
     assert "cluster-agent" in removed and "ClusterRoleBinding tower" in removed, res["report"]
     assert lab.client(member).try_get("/apis/apps/v1/namespaces/kubesphere-system/deployments/cluster-agent") is None

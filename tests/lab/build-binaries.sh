@@ -11,7 +11,8 @@
 #   tests/lab/build-binaries.sh --kubesphere v4.1.3 [...]
 #                                               (or KSLAB_KUBESPHERE=v4.1.3) the set for the lab's v4.1.3 mode instead:
 #                                               Kubernetes, ks-controller-manager and ks-apiserver v4.1.3, helm,
-#                                               kubectl, kustomize (groups: kubernetes, kubesphere, tools)
+#                                               kubectl, kustomize, tower, kubefed-controller-manager, hyperfed and
+#                                               kubefed-extension (groups: kubernetes, kubesphere, tools, tower, kubefed)
 #
 # Where (the cache root is ${KSLAB_CACHE:-~/.cache/kslab}; never inside the repository):
 #   <root>/v1.34.3/bin/{etcd,kube-apiserver,kube-controller-manager}     KSLAB_K8S_VERSION picks another pin

@@ -17,9 +17,9 @@ if TESTS not in sys.path:
 
 import run_all_summary as ras  # noqa: E402  pylint: disable=wrong-import-position
 
-ALL = ["unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy", "lab-binaries", "lab",
-       "integration-1", "integration-2", "integration-3", "awx", "evidence"]
 V41_PARTS = ["lab-v41-binaries", "lab-v41"]
+ALL = ["unit", "sanity", "lint", "changelog", "molecule", "build", "galaxy"] + V41_PARTS + [
+    "lab-binaries", "lab", "integration-1", "integration-2", "integration-3", "awx", "evidence"]
 
 
 def junit(passed=0, failed=0, skipped=0, xfailed=0):
@@ -49,7 +49,7 @@ def results(tmp_path, stages):
 def all_green():
     out = {n: (0, None) for n in ALL}
     for n in ras.PYTEST_STAGES:
-        if n in ALL:  # the default set: lab-v41 only with KS_TEST_V41=1
+        if n in ALL:
             out[n] = (0, junit(passed=3, skipped=1))
     return out
 
@@ -63,7 +63,7 @@ def run_summary(path, requested, serial=False):
 def test_every_stage_green_passes_and_sums_the_pytest_stages(tmp_path):
     rc, text = run_summary(results(tmp_path, all_green()), [])
     assert rc == 0, text
-    assert text.splitlines()[-1] == "18 passed, 0 failed, 6 skipped"
+    assert text.splitlines()[-1] == "21 passed, 0 failed, 7 skipped"
     assert "FAILED" not in text
 
 
@@ -90,11 +90,10 @@ def test_a_requested_stage_without_result_fails_and_unrequested_ones_are_not_exp
     assert ras.expected_stages(["lab-v41"]) == (V41_PARTS, [])
 
 
-def test_lab_v41_joins_the_default_set_with_ks_test_v41(tmp_path, monkeypatch):
-    monkeypatch.setenv("KS_TEST_V41", "1")
-    assert ras.expected_stages([]) == (ALL[:7] + V41_PARTS + ALL[7:], [])
+def test_lab_v41_is_in_the_default_set_and_must_report(tmp_path):
+    assert ras.expected_stages([]) == (ALL, [])
     stages = all_green()
-    stages["lab-v41-binaries"] = (0, None)
+    stages["lab-v41"] = (None, None)
     rc, text = run_summary(results(tmp_path, stages), [])
     assert rc == 1 and "FAILED stages: lab-v41 (no result: " in text  # it must report when it is in the set
     stages["lab-v41"] = (0, junit(passed=2))
@@ -180,7 +179,7 @@ def test_the_stage_names_are_run_all_shs():
     with open(os.path.join(TESTS, "run-all.sh")) as f:
         script = f.read()
     called = set(re.findall(r"(?:&& |run |^[ \t]*|=\S+ )stage ([a-z][\w-]*) ", script, re.M))
-    assert called == set(ALL + V41_PARTS), called
+    assert called == set(ALL), called
     assert set(re.findall(r"\bwant ([a-z][a-z0-9-]*)", script)) == set(ras.CHECKS + ras.V41 + ras.LABS)
 
 

@@ -221,6 +221,9 @@ def plan(name, facts, options, io, impl=None):
         out += _dead_steps(name, host, facts, options, io)
     elif cluster is not None:
         out += _normal_steps(name, host, cluster, options, io)
+    # (4.1) also in a rerun whose Cluster is gone already: the KubeFedCluster the extension's backend left
+    if impl is not None and impl.UNBIND_UNJOINS_KUBEFED and facts.get("kubefed_cluster") is not None and not is_dead:
+        out += kubefed_host_steps(name, host, facts["kubefed_cluster"], impl.UNBIND_UNJOIN_WHY)
     if member.get("reachable") and not is_dead:
         out += _member_steps(name, cluster, member, options, impl)
     if facts.get("webhook") is None and facts.get("webhook_backup") and not (cluster is not None and is_dead):
@@ -230,10 +233,11 @@ def plan(name, facts, options, io, impl=None):
         # member's Cluster goes through KubeSphere's webhook, which dials the dead member and denies it
         step["dry_run"] = False
     make_report = impl.unbind_report if impl is not None else report
+    extra = {"kubefed_cluster": facts.get("kubefed_cluster")} if impl is not None and impl.UNBIND_UNJOINS_KUBEFED else {}
     rep = make_report(name, cluster, member, facts.get("federated"),
                       remove_agent=options.get("remove_agent", True) and not is_dead,
                       cleanup_member=options.get("cleanup_member") and not is_dead,
-                      remove_from_placements=options.get("remove_from_placements"))
+                      remove_from_placements=options.get("remove_from_placements"), **extra)
     path = "nothing" if not out else "dead" if is_dead else "normal"
     return {"path": path, "steps": out, "report": rep}
 
@@ -310,17 +314,22 @@ def _dead_steps(name, host, facts, options, io):
                           "without %s" % v.CLUSTER_FINALIZER, io.remove_finalizer(name, rest or None),
                           FINALIZER_PATCH_TIMEOUT, sleep=1, verb="patch",
                           why="remove %s (what the controller could not)" % v.CLUSTER_FINALIZER))
-    secret = objects.get_path(facts.get("kubefed_cluster") or {}, "spec.secretRef.name") or "%s-secret" % name
-    out.append(steps.delete("delete-kubefedcluster", "host", host, v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND,
-                            name, v.KUBEFED_NAMESPACE, why="what the controller's host-side unjoin removes, if it "
-                                                           "has not yet"))
-    out.append(steps.delete("delete-kubefed-secret", "host", host, "v1", "Secret", secret, v.KUBEFED_NAMESPACE,
-                            why="the member's token kubefed used"))
+    out += kubefed_host_steps(name, host, facts.get("kubefed_cluster"), "what the controller's host-side unjoin "
+                                                                         "removes, if it has not yet")
     if options.get("wait", True):
         out.append(_gone_wait(name, host, options, io, "the Cluster is gone once its finalizers are"))
     if webhook or facts.get("webhook_backup"):
         out.append(_restore_step(host, webhook or facts["webhook_backup"], io))
     return out
+
+
+def kubefed_host_steps(name, host, kubefed_cluster, why):
+    """Delete the member's KubeFedCluster and the token Secret it names (kubefedctl's host-side unjoin)."""
+    secret = objects.get_path(kubefed_cluster or {}, "spec.secretRef.name") or "%s-secret" % name
+    return [steps.delete("delete-kubefedcluster", "host", host, v.KUBEFED_API_VERSION, v.KUBEFED_CLUSTER_KIND, name,
+                         v.KUBEFED_NAMESPACE, why=why),
+            steps.delete("delete-kubefed-secret", "host", host, "v1", "Secret", secret, v.KUBEFED_NAMESPACE,
+                         why="the member's token kubefed used")]
 
 
 def _cleanup_steps(name, member):

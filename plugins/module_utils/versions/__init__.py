@@ -130,7 +130,7 @@ def federation_problems(impl, cluster, state=None):
     now = ("its InstallPlan %s is %s" % (name, found.get("state") or "not reporting a state")) if found \
         else "it has no InstallPlan %s" % name
     return [problem("extension_missing", cluster,
-                    "cluster '%s' runs %s, whose multi-cluster projects need the extension %s (kubefed), and %s: "
+                    "cluster '%s' runs %s, whose multi-cluster projects need the extension %s, and %s: "
                     "install it (kubesphere.multicluster.extension name=%s; federate.yml does it when "
                     "kubesphere_projects_install_kubefed is true)" % (cluster, impl.NAME, name, now, name))]
 

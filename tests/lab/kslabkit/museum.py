@@ -65,8 +65,8 @@ def objects(name, tgz):
     extension = {"apiVersion": "kubesphere.io/v1alpha1", "kind": "Extension",
                  "metadata": {"name": name, "labels": {"kubesphere.io/repository-ref": "kslab-museum"}},
                  "spec": dict(info)}
-    spec = dict(info, version=version, chartDataRef={"namespace": NAMESPACE, "name": CONFIG_MAP,
-                                                    "key": "%s-%s.tgz" % (name, version)})
+    ref = {"namespace": NAMESPACE, "name": CONFIG_MAP, "key": "%s-%s.tgz" % (name, version)}
+    spec = dict(info, version=version, chartDataRef=ref)
     for k in ("ksVersion", "kubeVersion", "namespace", "installationMode", "images"):
         if meta.get(k):
             spec[k] = meta[k]

@@ -141,8 +141,8 @@ def up(names, timeout=180):
     cl = wait_host_ready(state, names[0], timeout)
     _say("host Cluster %s Ready (kubeSphereVersion %s) after %.1f s" % (
         names[0], (cl.get("status") or {}).get("kubeSphereVersion"), time.time() - t0))
-    published = museum.publish(Rest(component_kubeconfig(state["clusters"][names[0]]["dir"], names[0],
-                                                          state["clusters"][names[0]]["server"], "up")))
+    host = state["clusters"][names[0]]
+    published = museum.publish(Rest(component_kubeconfig(host["dir"], names[0], host["server"], "up")))
     _say("%s: the extension museum's charts published as ExtensionVersions %s (museum.py)" % (
         names[0], ", ".join(published)))
     return state

@@ -59,6 +59,7 @@ WEBHOOK_SERVER_OWNED = ("resourceVersion", "uid", "creationTimestamp", "generati
 
 
 UNBIND_WEBHOOK = True  # the dead-member path: the webhook configuration removed and restored
+UNBIND_UNJOINS_KUBEFED = False  # KubeSphere's own controller unjoins kubefed (the dead path does what it could not)
 
 
 def unbind_dead(cluster, member, kubefed_cluster):

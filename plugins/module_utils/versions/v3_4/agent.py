@@ -55,8 +55,8 @@ def agent_image(host_config):
 
 def build(cluster, proxy_address, image, service_account=SERVICE_ACCOUNT):
     """The cluster-agent Deployment for the proxy member `cluster` (a Cluster dict), exactly as
-    ks-apiserver's agent/deployment API builds it (4.1's tower extension: the same, run as `service_account`). Raises ValueError for a direct Cluster or an address
-    that is not http(s)://host:port."""
+    ks-apiserver's agent/deployment API builds it (4.1's tower extension: the same, run as `service_account`).
+    Raises ValueError for a direct Cluster or an address that is not http(s)://host:port."""
     name = objects.get_path(cluster, "metadata.name")
     if (objects.get_path(cluster, "spec.connection.type") or "direct") != "proxy":
         raise ValueError("cluster %s is not using proxy connection" % name)

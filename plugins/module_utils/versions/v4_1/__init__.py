@@ -107,6 +107,10 @@ agent_reconnected = v3_4.agent_reconnected
 # The unbind (versions/v4_1/unbind.py): no Cluster webhook in v4.1.3's chart, so no dead-member path; ks-core
 # stays on the member; a dead member keeps its kubesphere-system annotations.
 UNBIND_WEBHOOK = False
+# the kubefed extension's backend unjoins a Cluster only when it sees it being deleted (it has no finalizer of its
+# own, so KubeSphere's finalizer may be gone first) or in its 3-minute sweep: the unbind removes the host side itself
+UNBIND_UNJOINS_KUBEFED = True
+UNBIND_UNJOIN_WHY = unbind.UNJOIN_WHY
 
 
 def unbind_dead(cluster, member, kubefed_cluster):
@@ -118,9 +122,9 @@ unbind_read_member = unbind.read_member
 
 
 def unbind_report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
-                  remove_from_placements=False):
-    return unbind.report(name, cluster, member, federated, remove_agent=remove_agent,
-                         remove_from_placements=remove_from_placements)
+                  remove_from_placements=False, kubefed_cluster=None):
+    return unbind.report(name, cluster, member, federated, remove_agent=remove_agent, cleanup_member=cleanup_member,
+                         remove_from_placements=remove_from_placements, kubefed_cluster=kubefed_cluster)
 
 
 unbind_remaining = unbind.remaining

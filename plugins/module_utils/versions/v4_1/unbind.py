@@ -28,6 +28,11 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions i
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v4_1 import agent, join
 
 IDENTITY = (v.CLUSTER_NAME_ANNOTATION, v.HOST_CLUSTER_ANNOTATION)
+UNJOIN_WHY = ("kubefed's view of the member: the kubefed extension's backend removes it only when it sees the Cluster "
+              "being deleted, or in its 3-minute sweep")
+# what the kubefed extension's backend (kubefedctl v0.10.0 join) made on the member, in kube-federation-system
+KUBEFED_SA = "%s-kubesphere"
+KUBEFED_RBAC = "kubefed-controller-manager:%s-kubesphere"
 
 
 def read_member(conn):
@@ -72,17 +77,28 @@ def _identity_item(name, why):
                  "refuse its re-import: remove them with `%s`" % (", ".join(IDENTITY), why, join.REMOVE_ANNOTATIONS))
 
 
-def report(name, cluster, member=None, federated=None, remove_agent=True, remove_from_placements=False):
+def report(name, cluster, member=None, federated=None, remove_agent=True, cleanup_member=False,
+           remove_from_placements=False, kubefed_cluster=None):
     """What an unbind removes on the host and on the member, and what stays on the member:
     {removed_on_host, removed_on_member, stays_on_member}, lists of {cluster, object, why}. `member` is
     read_member's (all optional); a proxy member's agent and what it runs as go with `remove_agent` when the member
-    is reachable."""
+    is reachable; a member the kubefed extension joined (its `kubefed_cluster`) leaves its ServiceAccount and
+    ClusterRole(Binding) in kube-federation-system unless `cleanup_member`."""
     member = member or {}
     reachable = member.get("reachable")
     removed_host, removed_member, stays = [], [], []
     if cluster is not None:
         removed_host.append(_item("host", v.CLUSTER_KIND, name,
                                   why="the member's registration (KubeSphere's controller removes its finalizer)"))
+    if kubefed_cluster is not None:
+        removed_host.append(_item("host", v.KUBEFED_CLUSTER_KIND, name, v.KUBEFED_NAMESPACE, UNJOIN_WHY))
+        secret = objects.get_path(kubefed_cluster, "spec.secretRef.name") or "%s-secret" % name
+        removed_host.append(_item("host", "Secret", secret, v.KUBEFED_NAMESPACE, "the member's token kubefed used"))
+        for kind, obj_name, ns in (("ServiceAccount", KUBEFED_SA % name, v.KUBEFED_NAMESPACE),
+                                   ("ClusterRole", KUBEFED_RBAC % name, None),
+                                   ("ClusterRoleBinding", KUBEFED_RBAC % name, None)):
+            item = _item(name, kind, obj_name, ns, "what the kubefed extension's join made on the member")
+            (removed_member if cleanup_member and reachable else stays).append(item)
     if cluster is not None and co.connection_type(cluster) == "proxy":
         for obj in [{"kind": "Deployment", "metadata": {"name": agent.NAME, "namespace": agent.NAMESPACE}}] + [
                 o for o in agent.access() if o["kind"] != "Namespace"]:

@@ -251,3 +251,33 @@ def test_both_versions_serve_the_names_the_import_and_unbind_ask(impl):
                  "JOIN_NOTES", "UNBIND_WEBHOOK", "unbind_dead", "unbind_read_member", "unbind_report",
                  "unbind_remaining", "health", "HEALTHY"):
         assert hasattr(impl, attr), attr
+
+
+def test_the_unbind_removes_the_kubefed_extensions_host_side_and_reports_the_members():
+    """The kubefed extension's backend unjoins a Cluster only when it sees it being deleted, or in its 3-minute
+    sweep: the unbind deletes the KubeFedCluster and its token Secret itself; the member keeps what the join made
+    there unless cleanup_member."""
+    cluster = {"metadata": {"name": "m1"}, "spec": {"connection": {"type": "direct"}},
+               "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    kfc = {"metadata": {"name": "m1"}, "spec": {"secretRef": {"name": "m1-secret"}}}
+    facts = {"cluster": cluster, "kubefed_cluster": kfc, "member": {"reachable": True, "annotations": {}}}
+    out = unbind_plan.plan("m1", facts, {"wait": False}, io=None, impl=v4_1)
+    assert [s["id"] for s in out["steps"]] == ["delete-cluster", "delete-kubefedcluster", "delete-kubefed-secret"]
+    removed_host = [i["object"] for i in out["report"]["removed_on_host"]]
+    assert removed_host == ["Cluster m1", "KubeFedCluster kube-federation-system/m1", "Secret kube-federation-system/m1-secret"]
+    stays = [i["object"] for i in out["report"]["stays_on_member"]]
+    assert "ServiceAccount kube-federation-system/m1-kubesphere" in stays
+    assert "ClusterRoleBinding kubefed-controller-manager:m1-kubesphere" in stays
+    cleaned = unbind_plan.plan("m1", facts, {"wait": False, "cleanup_member": True}, io=None, impl=v4_1)
+    assert "ServiceAccount kube-federation-system/m1-kubesphere" in [i["object"] for i in cleaned["report"]["removed_on_member"]]
+    assert {"cleanup-serviceaccount-m1-kubesphere", "cleanup-clusterrolebinding-kubefed-controller-manager:m1-kubesphere"} \
+        <= {s["id"] for s in cleaned["steps"]}, [s["id"] for s in cleaned["steps"]]
+    # a rerun after the Cluster is gone finishes the job
+    rerun = unbind_plan.plan("m1", dict(facts, cluster=None), {"wait": False}, io=None, impl=v4_1)
+    assert [s["id"] for s in rerun["steps"]] == ["delete-kubefedcluster", "delete-kubefed-secret"]
+    # no KubeFedCluster (the extension not installed, or already unjoined): nothing more
+    assert [s["id"] for s in unbind_plan.plan("m1", dict(facts, kubefed_cluster=None), {"wait": False}, io=None,
+                                              impl=v4_1)["steps"]] == ["delete-cluster"]
+    # 3.4: KubeSphere's controller unjoins
+    assert "delete-kubefedcluster" not in [s["id"] for s in unbind_plan.plan("m1", facts, {"wait": False}, io=None,
+                                                                             impl=v3_4)["steps"]]
