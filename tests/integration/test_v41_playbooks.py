@@ -162,8 +162,8 @@ def test_without_the_extensions_a_proxy_member_and_a_project_are_refused_writing
                       extra_vars={"kubesphere_projects_install_kubefed": False})
     assert run.rc != 0
     # the check pass of the project, before the first write of the run
-    failed = [f for f in run.failures() if f.startswith("The project (host Namespace + FederatedNamespace): shop "
-                                                          "(check pass) [%s]" % lab.host)]
+    failed = [f for f in run.failures() if "The project (host Namespace + FederatedNamespace): shop (check pass) [%s]"
+              % lab.host in f]
     assert len(failed) == 1 and "(code extension_missing)" in failed[0], run
     assert "projects need the extension kubefed" in failed[0] and "it has no InstallPlan kubefed" in failed[0], failed
     assert writes(audit, lab, mark) == []
