@@ -297,7 +297,8 @@ cluster:
         - On a KubeSphere 4.1 host, each extension that has an InstallPlan, as KubeSphere reports it - C(name),
           C(version) (asked for), C(state) (C(Installed), C(InstallFailed), C(UpgradeFailed), C(Installing), ...),
           C(installed) and C(failed) (the state judged), C(installed_version), C(target_namespace), C(release_name),
-          C(job_name), C(failure) (the reason of a failed state) and C(state_history) (C({state, time})). Null
+          C(job_name), C(failure) (the reason of a failed state), C(fix) (what removes the cause of a known wedge, such as kubefed's
+          KubeFedConfig without feature gates) and C(state_history) (C({state, time})). Null
           elsewhere (KubeSphere 3.4 has no extensions), or when InstallPlans could not be read.
       type: list
       elements: dict

@@ -126,9 +126,11 @@ RETURN = r"""
 extension:
   description:
     - The extension as KubeSphere reports it after the run, C({version, state, installed, failed, installed_version,
-      target_namespace, release_name, job_name, failure, state_history}) (empty once uninstalled). C(state) is the InstallPlan's
-      (C(Installed), C(InstallFailed), C(UpgradeFailed), C(Installing), ...); C(failure) the reason of a failed
-      state; C(state_history) its transitions C({state, time}).
+      target_namespace, release_name, job_name, failure, fix, state_history}) (empty once uninstalled). C(state) is the
+      InstallPlan's (C(Installed), C(InstallFailed), C(UpgradeFailed), C(Installing), ...); C(failure) the reason of a
+      failed state; C(fix) what removes the cause of a known wedge (kubefed's KubeFedConfig without feature gates,
+      which its webhook then refuses in every upgrade; the fix is the chart hook's patch of the gates), else null;
+      C(state_history) its transitions C({state, time}).
   returned: always
   type: dict
 installplan:

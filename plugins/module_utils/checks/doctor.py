@@ -129,6 +129,7 @@ def _extensions(host):
             out.append(finding("extension_failed", hc["name"], "error", "host '%s': extension %s is %s (version %s): %s"
                                % (hc["name"], e.get("name"), e.get("state"), e.get("version"),
                                   e.get("failure") or "no reason recorded"),
+                               "a known wedge: %s" % e["fix"] if e.get("fix") else
                                "read the pod log of its helm-executor Job (%s/%s), fix the cause, then run the "
                                "extension module again with a changed config (a comment line is enough: KubeSphere "
                                "retries only on a change); an UninstallFailed one goes with the annotation "

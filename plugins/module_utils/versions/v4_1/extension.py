@@ -38,6 +38,22 @@ RETRY_BY_CHANGE = ("KubeSphere tries again only when the version or the config c
 # the conditions whose False status carries the failure (newest first in status.conditions)
 FAILURE_CONDITIONS = ("Installed", "Upgraded", "Uninstalled")
 
+# Known wedges: failures whose cause no change of version or config removes, with the fix (matched in the failure
+# reason KubeSphere records). kubefed (../shared/docs/kubesphere-v4.1.md 4.2 step 10): the extension's tag chart
+# renders the KubeFedConfig without feature gates (Helm drops the empty values) and only its post-install hook adds
+# them, so after a first install whose hook did not run, kubefed's admission webhook refuses every upgrade.
+KUBEFED_GATES = ('[{"op": "add", "path": "/spec/featureGates", "value": [{"name": "PushReconciler", "configuration": '
+                 '"Enabled"}, {"name": "RawResourceStatusCollection", "configuration": "Disabled"}, '
+                 '{"name": "SchedulerPreferences", "configuration": "Enabled"}]}]')
+KNOWN_WEDGES = (
+    {"extension": "kubefed", "match": "spec.featureGates: Required value",
+     "cause": "kubefed's webhook refuses the chart's KubeFedConfig without feature gates (only the chart's post-install "
+              "hook adds them, and it did not run)",
+     "fix": "give the KubeFedConfig the hook's feature gates (kubectl -n kube-federation-system patch kubefedconfig "
+            "kubefed --type=json -p '%s'), then run again with a changed config (a comment line is enough)"
+            % KUBEFED_GATES},
+)
+
 _FNV_OFFSET = 0xcbf29ce484222325
 _FNV_PRIME = 0x100000001b3
 
@@ -82,6 +98,13 @@ def failure(plan):
     return None
 
 
+def wedge(plan, reason=None):
+    """The known wedge (KNOWN_WEDGES) the plan's failure shows, else None."""
+    name = ((plan or {}).get("metadata") or {}).get("name")
+    text = reason if reason is not None else failure(plan)
+    return next((w for w in KNOWN_WEDGES if w["extension"] == name and w["match"] in (text or "")), None)
+
+
 def history(plan):
     """The plan's state transitions, [[time, state], ...] (KubeSphere keeps the last 10)."""
     return [[h.get("lastTransitionTime"), h.get("state")] for h in ((plan or {}).get("status") or {}).get("stateHistory") or []]
@@ -110,6 +133,9 @@ def verdict(plan, since=None):
         words += ", helm-executor Job %s/%s" % (status.get("targetNamespace"), status["jobName"])
     if reason:
         words += ": %s" % reason
+        known = wedge(plan, reason)
+        if known:
+            words += " (a known wedge: %s; fix: %s)" % (known["cause"], known["fix"])
     return {"state": state, "done": done, "failed": failed, "retrying": failed and not current, "reason": reason,
             "words": words}
 
@@ -124,5 +150,6 @@ def summary(plan):
             "installed_version": status.get("version") if state == INSTALLED else None,
             "target_namespace": status.get("targetNamespace"), "release_name": status.get("releaseName"),
             "job_name": status.get("jobName"), "failure": failure(plan) if failed else None,
+            "fix": (wedge(plan) or {}).get("fix") if failed else None,
             "state_history": [{"state": h.get("state"), "time": h.get("lastTransitionTime")}
                               for h in status.get("stateHistory") or []]}

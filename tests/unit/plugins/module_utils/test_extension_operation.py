@@ -214,3 +214,20 @@ def test_the_wait_carries_the_transitions_of_the_written_plan():
     assert [s.id for s in plan] == ["installplan", "installplan-history", "wait-extension-installed"]
     history = plan[1]
     assert history.get("carry") is True and history.kind == "verify"
+
+
+def test_the_kubefed_feature_gates_wedge_is_named_with_its_fix():
+    """kubefed's webhook refusing the chart's KubeFedConfig without feature gates (after a first install whose hook
+    did not run): no change of version or config removes the cause, so the verdict and the summary give the fix."""
+    message = ('Release "kubefed" failed: cannot patch "kubefed" with kind KubeFedConfig: admission webhook '
+               '"kubefedconfigs.core.kubefed.io" denied the request: spec.featureGates: Required value')
+    plan = {"metadata": {"name": "kubefed"}, "spec": {"extension": {"name": "kubefed", "version": "1.0.0"}, "config": ""},
+            "status": {"state": "UpgradeFailed", "version": "1.0.0", "configHash": ext.config_hash(""),
+                       "conditions": [{"type": "Upgraded", "status": "False", "message": message}]}}
+    judged = ext.verdict(plan)
+    assert judged["failed"] and "a known wedge" in judged["words"] and "patch kubefedconfig kubefed" in judged["words"]
+    assert '"name": "PushReconciler", "configuration": "Enabled"' in ext.summary(plan)["fix"]
+    # another extension with the same words, or another failure of kubefed: no wedge
+    assert ext.wedge(dict(plan, metadata={"name": "other"})) is None
+    other = dict(plan, status=dict(plan["status"], conditions=[{"type": "Upgraded", "status": "False", "message": "x"}]))
+    assert ext.wedge(other) is None and ext.summary(other)["fix"] is None and "wedge" not in ext.verdict(other)["words"]

@@ -187,3 +187,13 @@ def test_a_failed_extension_on_a_v41_host_is_an_error_with_its_reason_and_job():
     assert [(x["level"], x["cluster"]) for x in failed] == [("error", "host")]
     assert "tower is UpgradeFailed" in failed[0]["message"] and "backoff limit" in failed[0]["message"]
     assert "kubesphere-system/helm-upgrade-tower-x2z4b" in failed[0]["fix"]
+
+
+def test_a_known_extension_wedge_gets_its_fix():
+    f = v41_fleet()
+    f["host"]["extensions"] = [
+        {"name": "kubefed", "version": "1.0.0", "state": "UpgradeFailed", "installed": False, "failed": True,
+         "failure": "spec.featureGates: Required value", "fix": "give the KubeFedConfig the hook's feature gates (...)",
+         "target_namespace": "kube-federation-system", "job_name": "helm-upgrade-kubefed-a1"}]
+    failed = [x for x in diagnose(f, inventory("m1", "m2", m1="prod")) if x["code"] == "extension_failed"]
+    assert len(failed) == 1 and failed[0]["fix"] == "a known wedge: give the KubeFedConfig the hook's feature gates (...)"
