@@ -20,6 +20,7 @@ import yaml
 
 from auditlog import AuditLog
 from evidence import record
+from lab_projects import shop_on
 from polling import wait_for
 from unbind_lab import sa_token_kubeconfig
 
@@ -398,24 +399,6 @@ def test_drift_with_kubefed_paused_then_converges(fed, shop):
 
 # --------------------------------------------------------------------------------------------------------
 # playbooks/federate.yml with the committed lab inventory (inventories/lab/group_vars/kubesphere_host/)
-
-
-def shop_on(lab, m, log_level="info"):
-    c = lab.client(m)
-    ns = c.try_get("/api/v1/namespaces/shop")
-    cm = c.try_get("/api/v1/namespaces/shop/configmaps/shop-config")
-    secret = c.try_get("/api/v1/namespaces/shop/secrets/shop-db")
-    dep = c.try_get("/apis/apps/v1/namespaces/shop/deployments/web")
-    if not (ns and cm and secret and dep):
-        return None
-    ap = m == "member2"
-    ok = (cm["data"] == {"LOG_LEVEL": log_level, "REGION": "ap-east" if ap else "eu-west"}
-          and secret["data"] == {"user": _b64("shop"),
-                                 "password": _b64("lab-shop-password-ap" if ap else "lab-shop-password")}
-          and dep["spec"]["replicas"] == (8 if ap else 2)
-          and dep["spec"]["template"]["spec"]["containers"][0]["image"]
-          == ("registry.ap.example.com/shop/web:1.4.2" if ap else "registry.example.com/shop/web:1.4.2"))
-    return ok or None
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import pytest
 import yaml
 from auditlog import AuditLog
 from conftest import with_lab_inventory
+from lab_projects import shop_on
 from polling import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,30 +44,6 @@ TOWER_PENDING = "Check mode, tower extension pending"
 DIRECT, PROXY = "member1", "member2"  # as inventories/lab imports them
 KUBEFED = "Install the kubefed extension the projects need (KubeSphere 4.1)"
 PLANS = "/apis/kubesphere.io/v1alpha1/installplans/"
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
-
-
-def shop_on(lab, member):
-    """The lab inventory's project `shop` on `member` as declared (its per-cluster overrides, and the replicas by
-    weight 1:3 of 10), else None."""
-    c = lab.client(member)
-    ns = c.try_get("/api/v1/namespaces/shop")
-    cm = c.try_get("/api/v1/namespaces/shop/configmaps/shop-config")
-    secret = c.try_get("/api/v1/namespaces/shop/secrets/shop-db")
-    dep = c.try_get("/apis/apps/v1/namespaces/shop/deployments/web")
-    if not (ns and cm and secret and dep):
-        return None
-    ap = member == PROXY
-    ok = (ns["metadata"]["labels"].get("kubesphere.io/workspace") == "retail"
-          and cm["data"] == {"LOG_LEVEL": "info", "REGION": "ap-east" if ap else "eu-west"}
-          and secret["data"] == {"user": b64("shop"), "password": b64("lab-shop-password-ap" if ap else "lab-shop-password")}
-          and dep["spec"]["replicas"] == (8 if ap else 2)
-          and dep["spec"]["template"]["spec"]["containers"][0]["image"]
-          == ("registry.ap.example.com/shop/web:1.4.2" if ap else "registry.example.com/shop/web:1.4.2"))
-    return ok or None
 
 
 # After an import, KubeSphere writes on the member with the kubeconfig its Cluster stores (the lab's admin user,
@@ -210,6 +187,7 @@ def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
     assert kfcs == {lab.host: "True", DIRECT: "True", PROXY: "True"}, kfcs
     for name in lab.members:
         assert shop_on(lab, name), name
+        assert lab.client(name).get("/api/v1/namespaces/shop")["metadata"]["labels"]["kubesphere.io/workspace"] == "retail"
 
 
 def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansible_run):

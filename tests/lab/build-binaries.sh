@@ -580,23 +580,12 @@ build_kubefed() {
 # --- kubefed's webhook, as the kubefed extension runs it: `hyperfed webhook` (the v4.1.3 set; change five) -------
 KFW_ANCHOR='		CertDir: certDir,'
 KFW_LINE='		MetricsBindAddress: os.Getenv("KUBEFED_WEBHOOK_METRICS_ADDR"), Host: os.Getenv("KUBEFED_WEBHOOK_HOST"), // kslab build-time patch'
-KFW_GOMOD="module kslab.local/hyperfedbin
-
-go 1.24
-
-require (
-	github.com/json-iterator/go v1.1.12
-	github.com/modern-go/reflect2 v1.0.2
-	sigs.k8s.io/kubefed $KUBEFED_VERSION
-)
-
-// kubefed's own (only) replace line
-replace github.com/googleapis/gnostic => github.com/googleapis/gnostic v0.4.1
+# kubefed's wrapper module (above) for hyperfed, with the copy that has change five
+KFW_GOMOD="$(printf '%s\n' "$KUBEFED_GOMOD" | sed -e 's#^module kslab.local/kubefedbin$#module kslab.local/hyperfedbin#' \
+  -e 's#^tool sigs.k8s.io/kubefed/cmd/controller-manager$#tool sigs.k8s.io/kubefed/cmd/hyperfed#')
 
 // the copy with change five (build-binaries.sh)
-replace sigs.k8s.io/kubefed => ../hyperfed-src
-
-tool sigs.k8s.io/kubefed/cmd/hyperfed"
+replace sigs.k8s.io/kubefed => ../hyperfed-src"
 KFW_ID=$(printf '%s\n%s\n%s\n' "$KFW_ANCHOR" "$KFW_LINE" "$KFW_GOMOD" | sha256sum | cut -c1-16)
 
 write_hyperfed_module() {
