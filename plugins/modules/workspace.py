@@ -94,9 +94,10 @@ notes:
     On a KubeSphere 4.1 host workspaces are not federated: KubeSphere's ks-controller-manager writes the Workspace on
     each placed Ready member itself and records nothing of it on the host but its finalizer
     C(kubesphere.io/cascading-deletion), so the wait ends when the controller has taken the WorkspaceTemplate, and
-    there is no RV(propagation). Labels are refused there too (the WorkspaceTemplate's v1alpha2 schema prunes them).
-    Multi-cluster projects need the kubefed extension on 4.1 (refused with C(extension_missing) before any write while
-    it is not installed).
+    there is no RV(propagation). The WorkspaceTemplate is written in C(tenant.kubesphere.io/v1beta1) there, whose
+    schema keeps O(labels) (KubeSphere copies them to each member's Workspace; 3.4's v1alpha2 prunes them, so they
+    are refused on 3.4). Multi-cluster projects need the kubefed extension on 4.1 (refused with C(extension_missing)
+    before any write while it is not installed).
 """
 
 EXAMPLES = r"""

@@ -190,6 +190,39 @@ def test_site_imports_both_members_and_checks_the_host_role(lab, ansible_run):
         assert lab.client(name).get("/api/v1/namespaces/shop")["metadata"]["labels"]["kubesphere.io/workspace"] == "retail"
 
 
+def test_a_workspace_with_labels_reaches_both_members_and_a_rerun_changes_nothing(lab, audit, ansible_run):
+    """The workspace module on 4.1: its WorkspaceTemplate in v1beta1 (whose schema keeps the labels), synced to each
+    member by KubeSphere's own controller; the wait ends when that controller took it; a rerun writes nothing."""
+    play = """
+- hosts: %s
+  gather_facts: false
+  tasks:
+    - name: The workspace
+      kubesphere.multicluster.workspace:
+        kubeconfig: "{{ kubesphere_kubeconfig }}"
+        context: "{{ kubesphere_context }}"
+        name: retail
+        clusters: [%s]
+        alias_name: Retail
+        labels: {tier: gold}
+        wait: true
+        wait_timeout: 120
+""" % (lab.host, ", ".join(lab.members))
+    run = ansible_run(play, lab.lab_inventory)
+    assert run.rc == 0, run
+    res = one(run, "The workspace")[lab.host]
+    assert res["changed"] is True and "propagation" not in res, res
+    assert res["workspace"]["spec"]["labels"] == {"tier": "gold"}, res
+    for name in lab.members:
+        ws = wait_for(lambda n=name: lab.client(n).try_get("/apis/tenant.kubesphere.io/v1beta1/workspaces/retail"), 120,
+                      "Workspace retail on %s" % name)
+        assert ws["metadata"]["labels"]["tier"] == "gold", ws
+    mark = audit.mark()
+    again = ansible_run(play, lab.lab_inventory)
+    assert again.rc == 0 and one(again, "The workspace")[lab.host]["changed"] is False, again
+    assert writes(audit, lab, mark) == []
+
+
 def test_a_second_site_run_changes_nothing_and_writes_nothing(lab, audit, ansible_run):
     mark = audit.mark()
     run = ansible_run(playbook("site.yml"), lab.lab_inventory)

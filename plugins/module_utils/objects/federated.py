@@ -123,15 +123,16 @@ def federated_namespace(name, workspace, clusters, labels=None, annotations=None
     return obj
 
 
-def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
-    """A WorkspaceTemplate (tenant.kubesphere.io/v1alpha2) placed on `clusters`; KubeSphere's controller
-    turns it into the FederatedWorkspace (writing that directly is overwritten, fidelity-audit F14)."""
+def workspace_template(name, clusters, manager=None, labels=None, annotations=None, api_version=v.TENANT_API_VERSION):
+    """A WorkspaceTemplate (tenant.kubesphere.io/v1alpha2, or the version's `api_version`) placed on `clusters`;
+    KubeSphere's controller turns it into the FederatedWorkspace on 3.4 (writing that directly is overwritten,
+    fidelity-audit F14), the members' Workspaces on 4.1."""
     spec_template = {}
     if labels:
         spec_template["metadata"] = {"labels": dict(labels)}
     if manager:
         spec_template["spec"] = {"manager": manager}
-    obj = {"apiVersion": "tenant.kubesphere.io/v1alpha2", "kind": "WorkspaceTemplate",
+    obj = {"apiVersion": api_version, "kind": "WorkspaceTemplate",
            "metadata": {"name": name}, "spec": {"template": spec_template, "placement": pl.placement(clusters)}}
     if annotations:
         obj["metadata"]["annotations"] = dict(annotations)

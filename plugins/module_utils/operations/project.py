@@ -35,7 +35,7 @@ def run(module, connect=Connection):
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state, impl = federation_run.host_version(conn, cluster, subject)
-    facts = read.project(conn, p["name"], p["workspace"], state)
+    facts = read.project(conn, p["name"], p["workspace"], state, impl.WORKSPACE_TEMPLATE_API_VERSION)
     if ctx.slicer.resuming:
         desired = project_plan.federated_namespace(impl, p)
     else:

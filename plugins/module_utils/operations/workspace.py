@@ -30,7 +30,7 @@ def run(module, connect=Connection):
     if p["state"] == "absent":
         return delete(module, conn, ctx, subject, cluster)
     state, impl = federation_run.host_version(conn, cluster, subject)
-    facts = read.workspace(conn, p["name"], p.get("manager"), state)
+    facts = read.workspace(conn, p["name"], p.get("manager"), state, impl.WORKSPACE_TEMPLATE_API_VERSION)
     if not ctx.slicer.resuming:
         check(module, facts, p, subject, impl, cluster)
     plan = workspace_plan.plan(impl, facts, p, cluster)

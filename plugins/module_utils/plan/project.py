@@ -73,7 +73,7 @@ def workspace_steps(impl, wt, workspace, clusters, cluster):
     wanted = sorted(set(have) | set(clusters))
     if wanted == have:
         return []
-    return [steps.patch(WORKSPACE_ID, "host", cluster, v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, workspace,
+    return [steps.patch(WORKSPACE_ID, "host", cluster, impl.WORKSPACE_TEMPLATE_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, workspace,
                         {"spec": {"placement": placement.placement(wanted)}}, before=wt,
                         show=lambda o: {"placement": placement.placement_names(o)},
                         why="the workspace is not placed on every cluster of the project")]

@@ -102,7 +102,7 @@ def plan(impl, facts, p, cluster):
     else:
         patch = differences(live, p)
         if patch:
-            out.append(steps.patch(TEMPLATE_ID, "host", cluster, v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND,
+            out.append(steps.patch(TEMPLATE_ID, "host", cluster, impl.WORKSPACE_TEMPLATE_API_VERSION, v.WORKSPACE_TEMPLATE_KIND,
                                    p["name"], patch, before=live, show=shown,
                                    why="the WorkspaceTemplate differs from the parameters"))
     sync = impl.WORKSPACE_SYNC

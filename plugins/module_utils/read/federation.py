@@ -63,11 +63,11 @@ def federated_namespace(conn, name):
     return conn.get(v.TYPES_API_VERSION, "FederatedNamespace", name, name, if_served=True)
 
 
-def project(conn, name, workspace, state):
-    """What a project's plan starts from: the host's members and KubeFedClusters, the WorkspaceTemplate, the
-    host Namespace and the FederatedNamespace (None when absent)."""
+def project(conn, name, workspace, state, template_api_version=v.TENANT_API_VERSION):
+    """What a project's plan starts from: the host's members and KubeFedClusters, the WorkspaceTemplate (read in the
+    version's `template_api_version`), the host Namespace and the FederatedNamespace (None when absent)."""
     return {"members": members(conn, state), "kubefed_clusters": kubefed_clusters(state),
-            "workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, workspace, if_served=True),
+            "workspace_template": conn.get(template_api_version, v.WORKSPACE_TEMPLATE_KIND, workspace, if_served=True),
             "namespace": conn.get("v1", "Namespace", name),
             "federated_namespace": conn.get(v.TYPES_API_VERSION, "FederatedNamespace", name, name)}
 
@@ -75,7 +75,7 @@ def project(conn, name, workspace, state):
 IAM_API_VERSION = "iam.kubesphere.io/v1alpha2"
 
 
-def workspace(conn, name, manager=None, state=None):
+def workspace(conn, name, manager=None, state=None, template_api_version=v.TENANT_API_VERSION):
     """What a workspace's plan and checks start from: the WorkspaceTemplate and KubeSphere's FederatedWorkspace
     (None when absent), its projects [{name, clusters}] (host namespaces labelled with the workspace and not being
     deleted, with their FederatedNamespace placement), the host's members (with `state`: the host's state), and the manager's User
@@ -86,7 +86,7 @@ def workspace(conn, name, manager=None, state=None):
         placed = {f["metadata"]["namespace"]: sorted(placement_names(f) or []) for f in federated_namespaces(conn)
                   if f["metadata"]["namespace"] == f["metadata"]["name"]}
         projects = [{"name": n, "clusters": placed.get(n, [])} for n in projects]
-    out = {"workspace_template": conn.get(v.TENANT_API_VERSION, v.WORKSPACE_TEMPLATE_KIND, name, if_served=True),
+    out = {"workspace_template": conn.get(template_api_version, v.WORKSPACE_TEMPLATE_KIND, name, if_served=True),
            "federated_workspace": conn.get(v.TYPES_API_VERSION, "FederatedWorkspace", name, if_served=True),
            "projects": projects, "manager": {"served": True, "user": None}}
     if state is not None:

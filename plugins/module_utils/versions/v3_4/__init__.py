@@ -386,6 +386,9 @@ def project_federated_namespace(name, workspace, clusters, labels=None, annotati
 WORKSPACE_TEMPLATE_KEEPS_LABELS = False
 
 
+WORKSPACE_TEMPLATE_API_VERSION = "tenant.kubesphere.io/v1alpha2"  # KubeSphere 3.4's (vocabulary TENANT_API_VERSION)
+
+
 def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
     """A workspace placed on `clusters`: its WorkspaceTemplate (the controller writes the FederatedWorkspace)."""
     return federation.workspace_template(name, clusters, manager=manager, labels=labels, annotations=annotations)

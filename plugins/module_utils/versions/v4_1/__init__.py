@@ -139,8 +139,9 @@ NAMESPACE_TARGET = v3_4.NAMESPACE_TARGET
 NAMESPACE_FTC = v3_4.NAMESPACE_FTC
 project_host_namespace = v3_4.project_host_namespace
 project_federated_namespace = v3_4.project_federated_namespace
-workspace_template = v3_4.workspace_template
-WORKSPACE_TEMPLATE_KEEPS_LABELS = False
+WORKSPACE_TEMPLATE_API_VERSION = federation.WORKSPACE_TEMPLATE_API_VERSION
+workspace_template = federation.workspace_template
+WORKSPACE_TEMPLATE_KEEPS_LABELS = True  # v1beta1's schema declares spec.template.metadata.labels
 WORKSPACE_SYNC = federation.WORKSPACE_SYNC
 FEDERATED_WORKSPACE_KIND = v3_4.FEDERATED_WORKSPACE_KIND  # no FederatedWorkspace on 4.1: read as absent
 

@@ -13,16 +13,21 @@ Facts (KubeSphere v4.1.3 and the kubefed extension 1.0.0; ../shared/docs/kubesph
 - workspaces are not federated: ks-controller-manager's workspacetemplate controller writes the Workspace on each
   Ready cluster of the WorkspaceTemplate's placement itself (pkg/controller/workspacetemplate) and records nothing
   of it on the host but its finalizer kubesphere.io/cascading-deletion (added in its first reconcile, before the
-  sync); tenant.kubesphere.io/v1alpha2 is still served beside v1beta1 (the storage version)."""
+  sync); tenant.kubesphere.io/v1alpha2 is still served beside v1beta1 (the storage version), whose schema alone keeps
+  spec.template.metadata (labels, annotations): the collection reads and writes v1beta1."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common as objects
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary as v
 
 EXTENSION = "kubefed"
+# the storage version: its schema keeps spec.template.metadata.labels and annotations, which v1alpha2's (still served)
+# prunes; the controller copies them to each member's Workspace
+WORKSPACE_TEMPLATE_API_VERSION = "tenant.kubesphere.io/v1beta1"
 SYNC_FINALIZER = "kubesphere.io/cascading-deletion"
 
 
@@ -36,7 +41,13 @@ def workspace_state(template, clusters):
     return True, "taken by KubeSphere's controller, which writes the Workspace on %s" % (", ".join(clusters) or "no cluster")
 
 
-WORKSPACE_SYNC = {"api_version": v.TENANT_API_VERSION, "kind": v.WORKSPACE_TEMPLATE_KIND,
+def workspace_template(name, clusters, manager=None, labels=None, annotations=None):
+    """A workspace placed on `clusters`: its WorkspaceTemplate, in v1beta1."""
+    return federated.workspace_template(name, clusters, manager=manager, labels=labels, annotations=annotations,
+                                        api_version=WORKSPACE_TEMPLATE_API_VERSION)
+
+
+WORKSPACE_SYNC = {"api_version": WORKSPACE_TEMPLATE_API_VERSION, "kind": v.WORKSPACE_TEMPLATE_KIND,
                   "fact": "workspace_template", "state": workspace_state, "propagated": False,
                   "what": "taken by KubeSphere's workspacetemplate controller, which writes the Workspace on %s",
                   "how": "KubeSphere's ks-controller-manager writes the Workspace on each placed Ready member itself"}
