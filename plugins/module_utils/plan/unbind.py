@@ -314,8 +314,8 @@ def _dead_steps(name, host, facts, options, io):
                           "without %s" % v.CLUSTER_FINALIZER, io.remove_finalizer(name, rest or None),
                           FINALIZER_PATCH_TIMEOUT, sleep=1, verb="patch",
                           why="remove %s (what the controller could not)" % v.CLUSTER_FINALIZER))
-    out += kubefed_host_steps(name, host, facts.get("kubefed_cluster"), "what the controller's host-side unjoin "
-                                                                         "removes, if it has not yet")
+    out += kubefed_host_steps(name, host, facts.get("kubefed_cluster"),
+                              "what the controller's host-side unjoin removes, if it has not yet")
     if options.get("wait", True):
         out.append(_gone_wait(name, host, options, io, "the Cluster is gone once its finalizers are"))
     if webhook or facts.get("webhook_backup"):
