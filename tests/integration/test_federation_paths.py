@@ -487,6 +487,9 @@ def test_a_workspace_is_managed_across_clusters_through_kubesphere_and_kubefed(f
         deleted = run([ws_task("delete", state="absent", confirm=ws, clusters=[])])
         assert deleted.rc == 0 and deleted.results("delete")["localhost"]["changed"] is True, deleted
         wait_for(lambda: host.try_get(WT_PATH + ws) is None, 240, "WorkspaceTemplate %s deleted" % ws)
+        # the project's name is used again below: its host Namespace must be gone, not still terminating (the
+        # module refuses a project whose Namespace is being deleted; on a loaded machine that takes a while)
+        wait_for(lambda: host.try_get("/api/v1/namespaces/" + ns) is None, 240, "Namespace %s deleted" % ns)
 
         # the role: a new workspace and a project in it in one run (the project's check pass, before the first
         # write, judges it against the workspace the run makes), then both deleted in one run

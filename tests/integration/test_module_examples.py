@@ -37,6 +37,7 @@ LIFE = [
     ("federated_resource", "present"),
     ("federation_info", "present"),
     ("filter/member_connections", "present"),
+    ("filter/proxy_members", "present"),
     ("filter/fleet_table", "present"),
     ("filter/projects_table", "present"),
     ("filter/fleet_report", "present"),
@@ -56,8 +57,9 @@ NOT_RUN = {
 
 # Modules of KubeSphere 4.1 only (this test's lab is 3.4), each with where it is run against the v4.1 lab instead.
 V41_ONLY = {
-    "extension": "its examples install the real extensions kubefed and tower, which the v4.1 lab does not publish; "
-                 "test_v41_extension runs the module on the lab's own extension through KubeSphere's InstallPlan "
+    "extension": "its examples install the real extensions kubefed and tower, which the v4.1 lab publishes (this "
+                 "test's lab is 3.4): test_v41_playbooks installs both through join.yml and federate.yml, "
+                 "test_v41_extension runs the module on an extension of its own through KubeSphere's InstallPlan "
                  "controller and a real helm",
 }
 
