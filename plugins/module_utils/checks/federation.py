@@ -372,6 +372,16 @@ def namespace_federated(subject, namespace, fed_namespace):
                     "(federated_project)" % (subject, namespace))]
 
 
+def namespace_not_deleted(subject, namespace):
+    """The project's host Namespace (None when absent) is not being deleted: a project written into it now would go
+    with it (its deletion removes the FederatedNamespace and every federated object in it)."""
+    meta = (namespace or {}).get("metadata") or {}
+    if not meta.get("deletionTimestamp"):
+        return []
+    return [problem("project_being_deleted", None, "%s: its host Namespace %s is being deleted (since %s): wait until "
+                    "it is gone, then run again" % (subject, meta.get("name"), meta["deletionTimestamp"]))]
+
+
 def project_settings(subject, clusters, settings_map):
     """A project's per-cluster overrides: for clusters of the project, each with a path.
     `settings_map`: {cluster: {"overrides": [...]}}."""

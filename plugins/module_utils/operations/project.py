@@ -55,7 +55,8 @@ def run(module, connect=Connection):
 
 def check(impl, facts, p, subject):
     """Every check of state=present; returns the FederatedNamespace to write or raises Refused."""
-    problems = fchecks.clusters(subject, p["clusters"], facts["members"])
+    problems = fchecks.namespace_not_deleted(subject, facts["namespace"])
+    problems += fchecks.clusters(subject, p["clusters"], facts["members"])
     wt = facts["workspace_template"]
     if p.get("workspace_clusters") is not None and not p["workspace_placement"]:  # the workspace this run leaves
         problems += fchecks.workspace_clusters(subject, p["clusters"], p["workspace_clusters"])

@@ -398,3 +398,16 @@ def test_federation_info_refuses_a_member_named_twice_before_reading():
                                        kinds=[], names=[], list_projects=False, api_versions=False, timeout=None),
                             connect)
     assert e.value.code == "invalid_input" and e.value.cluster == "member1" and conn.calls == []
+
+
+def test_a_project_whose_host_namespace_is_being_deleted_is_refused_writing_nothing():
+    terminating = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "shop", "deletionTimestamp": "2026-12-07T19:00:00Z",
+        "labels": {v.WORKSPACE_LABEL: "retail", "kubesphere.io/kubefed-host-namespace": "true", "kubefed.io/managed": "false"}}}
+    conn = FakeConnection(label="host", objects=host().objects_of("Cluster") + host().objects_of("KubeFedCluster")
+                          + [DEPLOYMENT_FTC, terminating], served=SERVED)
+    with pytest.raises(Refused) as e:
+        run_project(conn)
+    assert [p["code"] for p in e.value.problems] == ["project_being_deleted"]
+    assert "Namespace shop is being deleted" in e.value.problems[0]["message"]
+    assert conn.writes() == []
