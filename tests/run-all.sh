@@ -14,8 +14,8 @@
 #              that writes nothing, status, doctor, unbind): on a fresh 2-core machine its binaries (about 7 min of
 #              both cores when idle, 10-14 min beside the lab stages) and every v4.1 test (four labs, about 20 min)
 #              after the checks lane (20-28 min) would end the run past the 60-minute budget. Naming lab-v41, or
-#              KS_TEST_V41=1, runs every v4.1 test: the contract tests tests/lab/tests/test_real_v41_*.py,
-#              tests/integration/test_v41_*.py and the AWX jobs on a v4.1 fleet, tests/awx/test_v41_*.py.
+#              KS_TEST_V41=1, runs every v4.1 test: the contract tests tests/lab/tests/test_real_v41_*.py and
+#              tests/integration/test_v41_*.py (the AWX jobs on a v4.1 fleet among them).
 #   labs:   the lab's binaries (tests/lab/build-binaries.sh; cached in ~/.cache/kslab) -> then at once:
 #           lab (tests/lab/tests: kube-apiservers, KubeSphere's real control plane, the installer stand-in),
 #           integration-1, -2 and -3 (tests/integration, split by file), awx (tests/awx)
@@ -174,7 +174,7 @@ want_v41() {  # lab-v41: in the default run, or when named (tests/run_all_summar
 }
 v41_tests() {  # the default run: the v4.1 fleet test; named, or KS_TEST_V41=1: every v4.1 test
   if [ ${#STAGES[@]} -eq 0 ] && [ "${KS_TEST_V41:-0}" != 1 ]; then echo tests/integration/test_v41_playbooks.py
-  else echo tests/lab/tests/test_real_v41_*.py tests/integration/test_v41_*.py tests/awx/test_v41_*.py; fi
+  else echo tests/lab/tests/test_real_v41_*.py tests/integration/test_v41_*.py; fi
 }
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && rm -rf "$REPO/build/evidence"  # the default run renders only its own results
@@ -256,7 +256,7 @@ labs_lane() {
   want integration && run stage integration-1 pytest_stage integration-1 "$REPO/build/lab-int1" 26800 28000-29000 $(integration_files 1)
   want integration && run stage integration-2 pytest_stage integration-2 "$REPO/build/lab-int2" 26500 29000-30000 $(integration_files 2)
   want integration && run stage integration-3 pytest_stage integration-3 "$REPO/build/lab-int3" 26400 25000-26000 $(integration_files 3)
-  want awx && run stage awx pytest_stage awx "$REPO/build/lab-awx" 26900 30000-31000 tests/awx --ignore-glob='*test_v41_*'
+  want awx && run stage awx pytest_stage awx "$REPO/build/lab-awx" 26900 30000-31000 tests/awx
   [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
   if want_v41 && ! v41_in_checks_lane; then v41_stages; fi
 }

@@ -1,14 +1,27 @@
 """The AWX job templates, unchanged, on a KubeSphere v4.1.3 fleet (`kslab up --kubesphere v4.1.3`: ks-core on the
-host, two bare members): the site job imports both members (the host installs ks-core on them), a second site job
-changes nothing, the status job reports the 4.1 roles and version; no key material and no jwtSecret in any job's
-stdout or events. Run in the lab-v41 stage (the awx stage leaves it out)."""
+host, two bare members), run as AWX runs a job (tests/awx/awxkit.py: ansible-runner, a private data dir, the fleet
+credential injected as its injectors say): the site job imports both members (the host installs ks-core on them), a
+second site job changes nothing, the status job reports the 4.1 roles and version; no key material and no jwtSecret
+in any job's stdout or events. Run in the lab-v41 stage with the other v4.1 tests (here, not in tests/awx: one pytest
+run holds them all, and its folders' conftest modules would collide)."""
 
 import base64
+import importlib.util
+import os
 
 import pytest
 import yaml
 
-from awxkit import fleet_kubeconfig
+
+def _awxkit():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "awx", "awxkit.py")
+    spec = importlib.util.spec_from_file_location("awxkit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+AWX = _awxkit()
 
 pytestmark = pytest.mark.timeout(1200)
 # as test_runner.py's survey: the lab's kubeconfigs name 127.0.0.1, which imports refuse unless allowed
@@ -25,7 +38,12 @@ def lab(make_v41_lab):
 
 @pytest.fixture(scope="module")
 def credential(lab):
-    return fleet_kubeconfig(lab)
+    return AWX.fleet_kubeconfig(lab)
+
+
+@pytest.fixture
+def run_job(tmp_path):
+    return lambda playbook, **kw: AWX.awx_job(tmp_path, playbook, **kw)
 
 
 def secrets(lab, kubeconfig_text):
