@@ -278,12 +278,11 @@ def _member_steps(name, cluster, member, options, impl=None):
         out.append(steps.delete("delete-agent", "member", name, "apps/v1", "Deployment", "cluster-agent",
                                 v.KS_NAMESPACE, why="the proxy agent, removed only after its Cluster is gone"))
         # what the import made for the agent to run as (4.1: its ServiceAccount and binding; the namespace stays)
-        for obj in (impl.agent_access() if impl is not None else []):
-            if obj["kind"] != "Namespace":
-                meta = obj["metadata"]
-                out.append(steps.delete("delete-agent-%s" % obj["kind"].lower(), "member", name, obj["apiVersion"],
-                                        obj["kind"], meta["name"], meta.get("namespace"),
-                                        why="what the proxy agent ran as, made by its import"))
+        for obj in (impl.agent_removed_with() if impl is not None else []):
+            meta = obj["metadata"]
+            out.append(steps.delete("delete-agent-%s" % obj["kind"].lower(), "member", name, obj["apiVersion"],
+                                    obj["kind"], meta["name"], meta.get("namespace"),
+                                    why="what the proxy agent ran as, made by its import"))
     if options.get("cleanup_member"):
         out += _cleanup_steps(name, member)
     return out

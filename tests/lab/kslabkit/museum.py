@@ -77,7 +77,8 @@ def objects(name, tgz):
 
 def publish(rest, names=tuple(CHARTS)):
     """Publish the museum's charts of `names` on the host (idempotent). Returns the ExtensionVersion names."""
-    made = {n: objects(n, packaged_chart(n)) + (packaged_chart(n),) for n in names}
+    charts = {n: packaged_chart(n) for n in names}
+    made = {n: objects(n, tgz) + (tgz,) for n, tgz in charts.items()}
     rest.ensure({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
                  "binaryData": {ev["spec"]["chartDataRef"]["key"]: base64.b64encode(tgz).decode()
                                 for _, ev, tgz in made.values()}})

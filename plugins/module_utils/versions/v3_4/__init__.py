@@ -24,6 +24,7 @@ from ansible_collections.kubesphere.multicluster.plugins.module_utils.checks imp
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import common
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions.v3_4 import agent, apiserver, clean, components, installer, settled
 from ansible_collections.kubesphere.multicluster.plugins.module_utils.objects import federated as federation
+from ansible_collections.kubesphere.multicluster.plugins.module_utils.versions import vocabulary
 
 VERSION = "3.4"
 NAME = "KubeSphere 3.4 (ks-installer)"
@@ -272,6 +273,9 @@ def agent_access():
     return []
 
 
+agent_removed_with = agent_access  # nothing beside the Deployment
+
+
 def agent_needs_update(live, desired):
     return agent.needs_update(live, desired)
 
@@ -386,7 +390,7 @@ def project_federated_namespace(name, workspace, clusters, labels=None, annotati
 WORKSPACE_TEMPLATE_KEEPS_LABELS = False
 
 
-WORKSPACE_TEMPLATE_API_VERSION = "tenant.kubesphere.io/v1alpha2"  # KubeSphere 3.4's (vocabulary TENANT_API_VERSION)
+WORKSPACE_TEMPLATE_API_VERSION = vocabulary.TENANT_API_VERSION  # KubeSphere 3.4's v1alpha2
 
 
 def workspace_template(name, clusters, manager=None, labels=None, annotations=None):

@@ -97,6 +97,7 @@ agent_connected = v3_4.agent_connected
 agent_image = agent.agent_image
 agent_deployment = agent.build
 agent_access = agent.access
+agent_removed_with = agent.removed_with_agent
 agent_needs_update = v3_4.agent_needs_update
 agent_shown = v3_4.agent_shown
 agent_proxy_server = v3_4.agent_proxy_server

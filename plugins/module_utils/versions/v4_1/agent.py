@@ -73,3 +73,8 @@ def access():
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
          "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": v.KS_NAMESPACE}]},
     ]
+
+
+def removed_with_agent():
+    """What the unbind removes with the agent: what access() makes but the namespace (ks-core lives there)."""
+    return [obj for obj in access() if obj["kind"] != "Namespace"]

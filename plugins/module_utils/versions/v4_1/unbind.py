@@ -101,7 +101,7 @@ def report(name, cluster, member=None, federated=None, remove_agent=True, cleanu
             (removed_member if cleanup_member and reachable else stays).append(item)
     if cluster is not None and co.connection_type(cluster) == "proxy":
         for obj in [{"kind": "Deployment", "metadata": {"name": agent.NAME, "namespace": agent.NAMESPACE}}] + [
-                o for o in agent.access() if o["kind"] != "Namespace"]:
+                o for o in agent.removed_with_agent()]:
             item = _item(name, obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"),
                          "the proxy agent" if obj["kind"] == "Deployment" else "what the proxy agent runs as")
             if remove_agent and reachable:
