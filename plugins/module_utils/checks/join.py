@@ -418,6 +418,18 @@ def identity_problems(name, member, host, former_names=True):
 
 
 def proxy_problems(name, member, host, allow_loopback=False):
+    """The address the agent dials (proxy_address_problems), and the member KubeSphere's ServiceAccount it runs as."""
+    out = proxy_address_problems(name, host, allow_loopback)
+    accounts = member.get("service_accounts") or {}
+    if vocabulary.KS_NAMESPACE in accounts and KUBESPHERE_SA not in (accounts.get(vocabulary.KS_NAMESPACE) or []):
+        out.append(problem("no_kubesphere_service_account", name, "cluster '%s': it has no ServiceAccount %s/%s, which "
+                           "the cluster-agent runs as (its pod could not be created): install KubeSphere there first"
+                           % (name, vocabulary.KS_NAMESPACE, KUBESPHERE_SA)))
+    return out
+
+
+def proxy_address_problems(name, host, allow_loopback=False):
+    """The host publishes an address for the member's cluster-agent, and not a loopback one (unless allowed)."""
     out = []
     proxy = host.get("proxy") or {}
     if not proxy.get("address"):
@@ -428,11 +440,6 @@ def proxy_problems(name, member, host, allow_loopback=False):
                            "%s (from %s), is a loopback address: inside the agent's pod on the member it is the pod "
                            "itself; set the host's proxyPublishAddress to an address the member reaches "
                            "(allow_loopback: true only in a one-machine lab)" % (name, proxy["address"], proxy.get("source"))))
-    accounts = member.get("service_accounts") or {}
-    if vocabulary.KS_NAMESPACE in accounts and KUBESPHERE_SA not in (accounts.get(vocabulary.KS_NAMESPACE) or []):
-        out.append(problem("no_kubesphere_service_account", name, "cluster '%s': it has no ServiceAccount %s/%s, which "
-                           "the cluster-agent runs as (its pod could not be created): install KubeSphere there first"
-                           % (name, vocabulary.KS_NAMESPACE, KUBESPHERE_SA)))
     return out
 
 

@@ -68,7 +68,7 @@ def import_problems(name, connection_type, member, host, kubeconfig=None, option
     if connection_type == "direct":
         out += join_checks.kubeconfig_problems(name, kubeconfig, opts)
     if connection_type == "proxy":
-        out += proxy_problems(name, member, host, opts["allow_loopback"])
+        out += proxy_problems(name, host, opts["allow_loopback"])
     out += host_problems(name, host)
     out += join_checks.existing_problems(name, connection_type, host.get("clusters"), member.get("kube_system_uid"))
     if not member.get("reachable"):
@@ -114,7 +114,7 @@ def standalone_problems(name, member):
                     "remove KubeSphere from it first (%s)" % (name, shown, v.KS_NAMESPACE, UNINSTALL_KS_CORE))]
 
 
-def proxy_problems(name, member, host, allow_loopback=False):
+def proxy_problems(name, host, allow_loopback=False):
     """A proxy member of a 4.1 host needs the tower extension on the host (its Service kubesphere-system/tower is
     what the agent dials) and an address the agent reaches (checks/join.py's address checks; a 4.1 member has no
     ServiceAccount to check: the import creates the agent's own, versions/v4_1/agent.py)."""
@@ -124,7 +124,7 @@ def proxy_problems(name, member, host, allow_loopback=False):
                         "%s/%s: install that extension on the host (kubesphere.multicluster.extension name=tower; "
                         "join.yml does it when kubesphere_join_install_tower is true), or import the member with "
                         "connection_type: direct" % (name, v.KS_NAMESPACE, TOWER_SERVICE))]
-    return join_checks.proxy_problems(name, dict(member, service_accounts={}), host, allow_loopback)
+    return join_checks.proxy_address_problems(name, host, allow_loopback)
 
 
 # ---------------------------------------------------------------------------------------------------
