@@ -183,17 +183,27 @@ class Supervisor41(Supervisor):
             out.update(self._want_kubefed_backend(n))
         return out
 
-    def _want_kubefed_webhook(self, n, rest):
-        sec = rest.try_get("/api/v1/namespaces/%s/secrets/kubefed-admission-webhook-serving-cert" % FED_NS)
-        data = (sec or {}).get("data") or {}
+    def _serving_cert(self, n, rest, namespace, secret, what, folder):
+        """(working folder, certificate folder, the Secret's data) with the Secret's tls.crt and tls.key written into
+        <working folder of `what`>/<folder> (a kubelet's Secret volume, kept equal to the Secret); None while the
+        Secret holds no certificate."""
+        data = (rest.try_get("/api/v1/namespaces/%s/secrets/%s" % (namespace, secret)) or {}).get("data") or {}
         if not (data.get("tls.crt") and data.get("tls.key")):
-            return {}
-        p = self.clusters[n]["ports"]
-        wd = self._workdir(n, "kubefed-webhook")
-        certs = os.path.join(wd, "serving-cert")
+            return None
+        wd = self._workdir(n, what)
+        certs = os.path.join(wd, folder)
         os.makedirs(certs, exist_ok=True)
         for k in ("tls.crt", "tls.key"):
             self._write_if_changed(os.path.join(certs, k), base64.b64decode(data[k]).decode())
+        return wd, certs, data
+
+    def _want_kubefed_webhook(self, n, rest):
+        found = self._serving_cert(n, rest, FED_NS, "kubefed-admission-webhook-serving-cert", "kubefed-webhook",
+                                   "serving-cert")
+        if not found:
+            return {}
+        wd, certs, data = found
+        p = self.clusters[n]["ports"]
         argv = [v41_binary("hyperfed"), "webhook", "--kubeconfig=%s" % self.kubeconfig(n, "kubefed-webhook"),
                 "--secure-port=%d" % p["kubefed_webhook"], "--cert-dir=%s" % certs, "--v=2"]
         # build-time change five (build-binaries.sh): 127.0.0.1 only, no metrics server
@@ -261,16 +271,12 @@ class Supervisor41(Supervisor):
         }}
 
     def _want_ks_controller_manager41(self, n, cfg, rest):
-        sec = rest.try_get("/api/v1/namespaces/%s/secrets/ks-controller-manager-webhook-cert" % KS_NS)
-        data = (sec or {}).get("data") or {}
-        if not (data.get("tls.crt") and data.get("tls.key")):
+        found = self._serving_cert(n, rest, KS_NS, "ks-controller-manager-webhook-cert", "ks-controller-manager",
+                                   "webhook-certs")
+        if not found:
             return {}
+        wd, certs, data = found
         p = self.clusters[n]["ports"]
-        wd = self._workdir(n, "ks-controller-manager")
-        certs = os.path.join(wd, "webhook-certs")
-        os.makedirs(certs, exist_ok=True)
-        for k in ("tls.crt", "tls.key"):
-            self._write_if_changed(os.path.join(certs, k), base64.b64decode(data[k]).decode())
         kcfg = self.kubeconfig(n, "ks-controller-manager")
         text = self._config_for(n, cfg, "ks-controller-manager")
         argv = [v41_binary("ks-controller-manager"), "--kubeconfig=%s" % kcfg, "--controllers=*",
