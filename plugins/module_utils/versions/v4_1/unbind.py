@@ -100,8 +100,8 @@ def report(name, cluster, member=None, federated=None, remove_agent=True, cleanu
             item = _item(name, kind, obj_name, ns, "what the kubefed extension's join made on the member")
             (removed_member if cleanup_member and reachable else stays).append(item)
     if cluster is not None and co.connection_type(cluster) == "proxy":
-        for obj in [{"kind": "Deployment", "metadata": {"name": agent.NAME, "namespace": agent.NAMESPACE}}] + [
-                o for o in agent.removed_with_agent()]:
+        deployment = {"kind": "Deployment", "metadata": {"name": agent.NAME, "namespace": agent.NAMESPACE}}
+        for obj in [deployment] + agent.removed_with_agent():
             item = _item(name, obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"),
                          "the proxy agent" if obj["kind"] == "Deployment" else "what the proxy agent runs as")
             if remove_agent and reachable:
